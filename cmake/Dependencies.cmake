@@ -1,0 +1,55 @@
+# Every dependency is a Debian 12 package (see setup.sh). Targets are imported once here as bmx::<name>.
+find_package(Threads REQUIRED)
+find_package(ZLIB REQUIRED)
+find_package(Eigen3 3.4 REQUIRED NO_MODULE)
+find_package(nlohmann_json 3.11 REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(doctest REQUIRED)
+
+# libtorch: only ATen/c10 are linked; keep <torch/torch.h> out of headers.
+find_package(Torch REQUIRED)
+add_library(bmx_torch INTERFACE)
+target_link_libraries(bmx_torch INTERFACE ${TORCH_LIBRARIES})
+target_include_directories(bmx_torch INTERFACE ${TORCH_INCLUDE_DIRS})
+add_library(bmx::torch ALIAS bmx_torch)
+
+# RDKit ships no CMake config on Debian 12.
+set(BMX_RDKIT_COMPONENTS
+  GraphMol RDGeneral RDGeometryLib SmilesParse FileParsers Depictor SubstructMatch
+  ForceField ForceFieldHelpers DistGeomHelpers DistGeometry MolAlign MolTransforms Alignment
+  EigenSolvers Optimizer DataStructs Catalogs)
+add_library(bmx_rdkit INTERFACE)
+foreach(c ${BMX_RDKIT_COMPONENTS})
+  find_library(RDKIT_${c}_LIB NAMES RDKit${c} REQUIRED)
+  target_link_libraries(bmx_rdkit INTERFACE ${RDKIT_${c}_LIB})
+endforeach()
+find_path(RDKIT_INCLUDE_DIR GraphMol/RDKitBase.h PATH_SUFFIXES rdkit REQUIRED)
+target_include_directories(bmx_rdkit SYSTEM INTERFACE ${RDKIT_INCLUDE_DIR})
+add_library(bmx::rdkit ALIAS bmx_rdkit)
+
+# Open Babel 3: bond perception for XYZ and formats RDKit does not read.
+find_library(OPENBABEL_LIB NAMES openbabel REQUIRED)
+find_path(OPENBABEL_INCLUDE_DIR openbabel/mol.h PATH_SUFFIXES openbabel3 REQUIRED)
+add_library(bmx_openbabel INTERFACE)
+target_link_libraries(bmx_openbabel INTERFACE ${OPENBABEL_LIB})
+target_include_directories(bmx_openbabel SYSTEM INTERFACE ${OPENBABEL_INCLUDE_DIR})
+add_library(bmx::openbabel ALIAS bmx_openbabel)
+
+# gemmi 0.5.7 is header-only; it needs PEGTL headers and zlib for .gz input.
+find_path(GEMMI_INCLUDE_DIR gemmi/model.hpp REQUIRED)
+add_library(bmx_gemmi INTERFACE)
+target_include_directories(bmx_gemmi SYSTEM INTERFACE ${GEMMI_INCLUDE_DIR})
+target_link_libraries(bmx_gemmi INTERFACE ZLIB::ZLIB)
+add_library(bmx::gemmi ALIAS bmx_gemmi)
+
+# A library target per top-level folder: public headers in <dir>/include/bmx/<dir>/, sources in <dir>/src/.
+function(bmx_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
+  add_library(bmx_${name} STATIC ${ARG_SOURCES})
+  add_library(bmx::${name} ALIAS bmx_${name})
+  target_include_directories(bmx_${name}
+    PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include
+    PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)
+  target_link_libraries(bmx_${name} PUBLIC ${ARG_PUBLIC_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
+  target_compile_options(bmx_${name} PRIVATE -Wall -Wextra -Wno-unused-parameter)
+endfunction()

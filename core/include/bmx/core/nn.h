@@ -1,0 +1,34 @@
+// The building blocks every network in bmx is made of: the Qwen3 decoder, the MolStrucTok VQ-VAE and the
+// GCP-VQVAE all call these, so each exists once. Tensors are ATen CPU tensors; shapes are [..., features].
+#pragma once
+#include <ATen/core/Tensor.h>
+
+namespace bmx::nn {
+
+// y = x W^T + b (W: [out, in], b optional/undefined).
+at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias = {});
+
+// x / sqrt(mean(x^2) + eps) * weight, over the last dimension (computed in float32).
+at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps);
+
+// Standard LayerNorm over the last dimension; weight/bias may be undefined.
+at::Tensor layer_norm(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, double eps);
+
+// BatchNorm1d in eval mode on [N, C]: (x - mean) / sqrt(var + eps) * weight + bias.
+at::Tensor batch_norm_eval(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
+                           const at::Tensor& running_mean, const at::Tensor& running_var, double eps = 1e-5);
+
+// silu(gate) * up.
+at::Tensor swiglu(const at::Tensor& gate, const at::Tensor& up);
+
+// Rotary position embedding, "rotate half" convention (Hugging Face Llama/Qwen), applied to the first
+// `rotary_dims` features of x [batch, heads, seq, head_dim] (rotary_dims <= head_dim, even; the rest passes
+// through). positions: int64 [batch, seq] or [seq].
+at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& positions, int64_t rotary_dims, double theta);
+
+// Scaled dot-product attention with grouped-query heads: q [B, Hq, S, D], k/v [B, Hkv, T, D], Hq % Hkv == 0.
+// mask: undefined, or bool [B or 1, 1, S, T] (true = may attend). scale multiplies q·k.
+at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
+                     double scale);
+
+}  // namespace bmx::nn

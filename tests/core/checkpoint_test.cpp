@@ -1,0 +1,124 @@
+#include <ATen/ATen.h>
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "bmx/core/error.h"
+#include "bmx/core/torch_checkpoint.h"
+#include "shared.h"
+
+using namespace bmx;
+
+namespace {
+
+std::vector<int64_t> parse_dims(const std::string& s, char sep) {
+  std::vector<int64_t> out;
+  std::stringstream ss(s);
+  for (std::string tok; std::getline(ss, tok, sep);)
+    if (!tok.empty()) out.push_back(std::stoll(tok));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("MolStrucTok checkpoint (saved from CUDA) reads to CPU tensors matching its tensor index") {
+  auto path = test::shared_file("models/molstructok/molstructok_vqvae.bin");
+  auto tsv = test::read_lines(test::shared_file("models/molstructok/molstructok_vqvae.tensors.tsv"));
+  TorchCheckpoint ck(path.string());
+  auto tensors = ck.tensors();
+  REQUIRE(tensors.size() == tsv.size() - 1);
+  REQUIRE(tensors.size() == 115);
+  for (size_t k = 1; k < tsv.size(); ++k) {
+    std::stringstream ss(tsv[k]);
+    std::string key, entry, dtype, shape, offset, stride, loc;
+    std::getline(ss, key, '\t'); std::getline(ss, entry, '\t'); std::getline(ss, dtype, '\t');
+    std::getline(ss, shape, '\t'); std::getline(ss, offset, '\t');
+    auto& [name, t] = tensors[k - 1];
+    CHECK(name == key);
+    CHECK(t.device().is_cpu());
+    CHECK(t.sizes().vec() == (shape == "scalar" ? std::vector<int64_t>{} : parse_dims(shape, 'x')));
+    CHECK(std::string(dtype) == (t.scalar_type() == at::kFloat ? "float32" : "int64"));
+  }
+  auto sd = load_state_dict(path.string());
+  // BatchNorm running variances are positive and the codebook has no NaN: the bytes landed where they belong.
+  CHECK(sd.at("encoder.1.running_var").min().item<float>() > 0.0f);
+  CHECK(sd.at("quantizer.embedding.weight").sizes().vec() == std::vector<int64_t>{512, 64});
+  CHECK_FALSE(sd.at("quantizer.embedding.weight").isnan().any().item<bool>());
+  CHECK(sd.at("encoder.1.num_batches_tracked").item<int64_t>() > 0);
+}
+
+TEST_CASE("GCP-VQVAE checkpoint: nested dicts, optimizer state skipped") {
+  auto path = test::shared_file("vectors/gcp/tiny_model/checkpoints/best_valid.pth");
+  TorchCheckpoint ck(path.string());
+  REQUIRE(ck.root().is(PyValue::Kind::Dict));
+  const PyValue* model = ck.root().get("model_state_dict");
+  if (!model) model = ck.root().get("model");
+  REQUIRE(model != nullptr);
+  auto model_tensors = ck.tensors(*model);
+  CHECK(model_tensors.size() > 100);
+  auto all = ck.tensors();
+  auto skipped = ck.tensors(ck.root(), {"optimizer_state_dict", "optimizer", "scheduler_state_dict"});
+  CHECK(all.size() >= skipped.size());
+  for (auto& [k, t] : model_tensors) CHECK_FALSE(at::isnan(t.to(at::kDouble)).any().item<bool>());
+}
+
+TEST_CASE("truncated or damaged checkpoints give one-line errors naming the file") {
+  auto src = test::shared_file("models/molstructok/molstructok_vqvae.bin");
+  auto bytes = test::read_file(src);
+  auto dir = test::scratch_dir("checkpoint");
+
+  auto truncated = (dir / "truncated.bin").string();
+  std::ofstream(truncated, std::ios::binary).write(bytes.data(), bytes.size() / 2);
+  try {
+    TorchCheckpoint ck(truncated);
+    FAIL("truncated file was accepted");
+  } catch (const InputError& e) {
+    std::string msg = e.what();
+    CHECK(msg.find("truncated.bin") != std::string::npos);
+    CHECK(msg.find('\n') == std::string::npos);
+  }
+
+  // Damage one storage entry's local header so that the tensor bytes cannot be found: error names the tensor.
+  auto damaged = (dir / "damaged.bin").string();
+  std::string copy = bytes;
+  auto pos = copy.find("pytorch_model/data/5");
+  REQUIRE(pos != std::string::npos);
+  REQUIRE(pos >= 30);
+  copy[pos - 30] = 'X';  // local file header signature of that entry
+  std::ofstream(damaged, std::ios::binary).write(copy.data(), copy.size());
+  TorchCheckpoint ck(damaged);
+  try {
+    ck.tensors();
+    FAIL("damaged storage was accepted");
+  } catch (const InputError& e) {
+    std::string msg = e.what();
+    CHECK(msg.find("damaged.bin") != std::string::npos);
+    CHECK(msg.find("encoder.") != std::string::npos);
+  }
+
+  auto not_zip = (dir / "text.bin").string();
+  std::ofstream(not_zip) << "this is not a checkpoint, but it is long enough to look for a zip directory";
+  CHECK_THROWS_AS(TorchCheckpoint{not_zip}, InputError);
+}
+
+TEST_CASE("unpickler: protocol-2 values torch.save and numpy emit") {
+  // pickle.dumps({'a': 1, 'b': [1.5, 'x'], 'c': (True, None), 'n': -300, 'big': 2**40}, protocol=2)
+  const unsigned char raw[] = {
+      0x80, 0x02, '}', 'q', 0x00, '(', 'X', 0x01, 0, 0, 0, 'a', 'q', 0x01, 'K', 0x01, 'X', 0x01, 0, 0, 0, 'b',
+      'q', 0x02, ']', 'q', 0x03, '(', 'G', 0x3f, 0xf8, 0, 0, 0, 0, 0, 0, 'X', 0x01, 0, 0, 0, 'x', 'q', 0x04,
+      'e', 'X', 0x01, 0, 0, 0, 'c', 'q', 0x05, 0x88, 'N', 0x86, 'q', 0x06, 'X', 0x01, 0, 0, 0, 'n', 'q', 0x07,
+      'J', 0xd4, 0xfe, 0xff, 0xff, 'X', 0x03, 0, 0, 0, 'b', 'i', 'g', 'q', 0x08, 0x8a, 0x06, 0, 0, 0, 0, 0,
+      0x01, 'u', '.'};
+  auto v = unpickle(std::string(reinterpret_cast<const char*>(raw), sizeof raw), "test");
+  REQUIRE(v->is(PyValue::Kind::Dict));
+  CHECK(v->get("a")->i == 1);
+  CHECK(v->get("b")->items.at(0)->f == 1.5);
+  CHECK(v->get("b")->items.at(1)->s == "x");
+  CHECK(v->get("c")->items.at(0)->b == true);
+  CHECK(v->get("c")->items.at(1)->is(PyValue::Kind::None));
+  CHECK(v->get("n")->i == -300);
+  CHECK(v->get("big")->i == (int64_t(1) << 40));
+  CHECK_THROWS_AS(unpickle(std::string(reinterpret_cast<const char*>(raw), 20), "cut"), InputError);
+}

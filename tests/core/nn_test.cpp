@@ -1,0 +1,53 @@
+#include <ATen/ATen.h>
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "bmx/core/nn.h"
+
+using namespace bmx;
+
+TEST_CASE("rms_norm and layer_norm against hand computation") {
+  auto x = at::tensor({1.0f, 2.0f, 3.0f, 4.0f}).reshape({1, 4});
+  auto w = at::tensor({1.0f, 1.0f, 2.0f, 0.5f});
+  auto y = nn::rms_norm(x, w, 1e-6);
+  double rms = std::sqrt((1 + 4 + 9 + 16) / 4.0 + 1e-6);
+  CHECK(y[0][2].item<float>() == doctest::Approx(3.0 / rms * 2.0).epsilon(1e-6));
+  auto ln = nn::layer_norm(x, {}, {}, 1e-5);
+  CHECK(ln.mean().item<float>() == doctest::Approx(0.0).epsilon(1e-6));
+}
+
+TEST_CASE("batch_norm_eval and linear") {
+  auto x = at::tensor({2.0f, 4.0f}).reshape({1, 2});
+  auto y = nn::batch_norm_eval(x, at::tensor({1.0f, 2.0f}), at::tensor({0.0f, 1.0f}), at::tensor({1.0f, 2.0f}),
+                               at::tensor({4.0f, 1.0f}), 0.0);
+  CHECK(y[0][0].item<float>() == doctest::Approx(0.5));
+  CHECK(y[0][1].item<float>() == doctest::Approx(5.0));
+  auto l = nn::linear(x, at::tensor({1.0f, 1.0f, 0.0f, 2.0f}).reshape({2, 2}), at::tensor({1.0f, 0.0f}));
+  CHECK(l[0][0].item<float>() == doctest::Approx(7.0));
+  CHECK(l[0][1].item<float>() == doctest::Approx(8.0));
+}
+
+TEST_CASE("rotary: position 0 is identity, rotation preserves norms, partial dims pass through") {
+  auto x = at::randn({1, 2, 3, 8});
+  auto pos = at::arange(3, at::kLong);
+  auto y = nn::apply_rotary(x, pos, 8, 10000.0);
+  CHECK(at::allclose(y.select(2, 0), x.select(2, 0)));
+  CHECK(at::allclose(y.norm(2, -1), x.norm(2, -1), 1e-5, 1e-5));
+  auto z = nn::apply_rotary(x, pos, 4, 10000.0);
+  CHECK(at::equal(z.narrow(-1, 4, 4), x.narrow(-1, 4, 4)));
+  // position 1, first pair: angle 1 rad for frequency index 0.
+  float a = x[0][0][1][0].item<float>(), b = x[0][0][1][2].item<float>();
+  CHECK(z[0][0][1][0].item<float>() == doctest::Approx(a * std::cos(1.0) - b * std::sin(1.0)).epsilon(1e-5));
+}
+
+TEST_CASE("attention: GQA equals repeated heads, mask excludes keys") {
+  auto q = at::randn({1, 4, 3, 8}), k = at::randn({1, 2, 3, 8}), v = at::randn({1, 2, 3, 8});
+  auto out = nn::attention(q, k, v, {}, 0.5);
+  auto ref = nn::attention(q, k.repeat_interleave(2, 1), v.repeat_interleave(2, 1), {}, 0.5);
+  CHECK(at::allclose(out, ref));
+  auto causal = at::ones({3, 3}, at::kBool).tril().view({1, 1, 3, 3});
+  auto masked = nn::attention(q, k, v, causal, 0.5);
+  // the first query may only see the first key: its output is that key's value.
+  CHECK(at::allclose(masked.select(2, 0).select(1, 0), v.select(2, 0).select(1, 0), 1e-5, 1e-6));
+}
