@@ -5,8 +5,9 @@
 
 namespace bmx::app {
 
-void add_mol_commands(CLI::App& app, CLI::App& bench);
-void add_prot_commands(CLI::App& app, CLI::App& bench);
-void add_llm_commands(CLI::App& app, CLI::App& bench, CLI::App& dev);
+void add_mol_commands(CLI::App& app, CLI::App& bench);              // mol_commands.cpp
+void add_prot_commands(CLI::App& app, CLI::App& bench);             // prot_commands.cpp
+void add_tokenize_commands(CLI::App& app, CLI::App& bench);         // tokenize_commands.cpp
+void add_llm_commands(CLI::App& app, CLI::App& bench, CLI::App& dev);  // llm_commands.cpp
 
 }  // namespace bmx::app

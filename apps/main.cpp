@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   dev->require_subcommand(1);
   bmx::app::add_mol_commands(app, *bench);
   bmx::app::add_prot_commands(app, *bench);
+  bmx::app::add_tokenize_commands(app, *bench);
   bmx::app::add_llm_commands(app, *bench, *dev);
   try {
     app.parse(argc, argv);

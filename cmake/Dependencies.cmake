@@ -43,9 +43,11 @@ target_link_libraries(bmx_gemmi INTERFACE ZLIB::ZLIB)
 add_library(bmx::gemmi ALIAS bmx_gemmi)
 
 # A library target per top-level folder: public headers in <dir>/include/bmx/<dir>/, sources in <dir>/src/.
+# Sources are every src/*.cpp of the folder.
 function(bmx_library name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
-  add_library(bmx_${name} STATIC ${ARG_SOURCES})
+  cmake_parse_arguments(ARG "" "" "PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
+  file(GLOB sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/src/*.cpp)
+  add_library(bmx_${name} STATIC ${sources})
   add_library(bmx::${name} ALIAS bmx_${name})
   target_include_directories(bmx_${name}
     PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include
