@@ -6,6 +6,7 @@
 #include <GraphMol/SmilesParse/SmilesParse.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -220,7 +221,18 @@ Decoding MolStrucTok::decode_detail(const std::string& text) const {
   try {
     dec = selfies::decode(out.selfies);
   } catch (const std::exception& ex) {
-    throw InputError(std::string("struct_sfi: ") + ex.what());
+    // The SELFIES decoder names the symbol by its index in split(selfies), i.e. the token index.
+    std::string what = ex.what();
+    std::size_t at = what.find("symbol ");
+    if (at != std::string::npos) {
+      std::size_t index = 0, k = at + 7, digits = 0;
+      for (; k < what.size() && std::isdigit(static_cast<unsigned char>(what[k])); ++k, ++digits)
+        index = index * 10 + std::size_t(what[k] - '0');
+      std::size_t q = what.find('\'', k);
+      if (digits > 0 && index < tokens.size() && q != std::string::npos && what.compare(q + 1, tokens[index].symbol.size(), tokens[index].symbol) == 0)
+        throw InputError(describe_token(tokens, index) + ": invalid SELFIES symbol " + tokens[index].symbol);
+    }
+    throw InputError("struct_sfi: " + what);
   }
   if (dec.creates_atom.size() != tokens.size())
     throw InputError("struct_sfi: SELFIES decoder attributed " + std::to_string(dec.creates_atom.size()) +

@@ -9,17 +9,14 @@
 // - impossible token strings are one-line InputErrors naming the problem and the token position.
 // A MolStrucTok object is immutable after construction: encode/decode may run concurrently from threads.
 #pragma once
+#include <GraphMol/RWMol.h>
+
 #include <array>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "bmx/mol3d/internal_coords.h"
-
-namespace RDKit {
-class ROMol;
-class RWMol;
-}  // namespace RDKit
 
 namespace bmx::mol3d {
 
