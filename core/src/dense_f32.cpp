@@ -1,5 +1,6 @@
 #include "bmx/core/dense_f32.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -39,10 +40,10 @@ namespace {
 // the instruction set except through FMA contraction.
 typedef float v8 __attribute__((vector_size(32), aligned(4), may_alias));
 
+// Macros, not functions: a helper is vector-lowered for the default target before it is inlined into the
+// x86-64-v3 clone, and a broadcast becomes eight inserts.
 #define load8(p) (*reinterpret_cast<const v8*>(p))
 #define store8(p, v) (*reinterpret_cast<v8*>(p) = (v))
-// Macros, not functions: a helper is vector-lowered for the default target before it is inlined into the
-// x86-64-v3 clone, and the broadcast becomes eight inserts.
 #define splat8(x) (v8{(x), (x), (x), (x), (x), (x), (x), (x)})
 
 // Outputs 16 at a time for four rows: eight accumulators stay in registers while the weights stream.
@@ -107,74 +108,118 @@ void dense_kernel(const float* __restrict x, std::size_t rows, int in, int out, 
   }
 }
 
-// dots[k] = z . e_k for all k: eight blocks of eight codewords at a time (independent accumulators hide
-// the FMA latency), each sum in dimension order.
+// Per block, the least of |y|^2 + |c_k|^2 - 2 y.c_k over its eight projected codewords (blocked
+// [blocks][pdim][8]): a lower bound of the block's squared distances, up to rounding. Also returns the two
+// blocks with the lowest bounds (b2 = -1 if there is one block).
+typedef int vi8 __attribute__((vector_size(32)));
 __attribute__((target_clones("arch=x86-64-v3", "default")))
-void dot_kernel(const float* __restrict z, int dim, int blocks, const float* __restrict blocked,
-                float* __restrict dots) {
-  const std::size_t stride = std::size_t(dim) * 8;
+void bound_kernel(const float* __restrict y, float yy, int pdim, int blocks, const float* __restrict blocked,
+                  const float* __restrict norms, float* __restrict block_min, int* b1_out, int* b2_out) {
+  const std::size_t step = std::size_t(pdim) * 8;
+  auto hmin = [](v8 m) {
+    v8 t = __builtin_shuffle(m, vi8{4, 5, 6, 7, 0, 1, 2, 3});
+    m = t < m ? t : m;
+    t = __builtin_shuffle(m, vi8{2, 3, 0, 1, 6, 7, 4, 5});
+    m = t < m ? t : m;
+    t = __builtin_shuffle(m, vi8{1, 0, 3, 2, 5, 4, 7, 6});
+    m = t < m ? t : m;
+    return m[0];
+  };
   int b = 0;
-  for (; b + 8 <= blocks; b += 8) {
-    const float* e = blocked + std::size_t(b) * stride;
-    v8 a0 = splat8(0.f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-    for (int d = 0; d < dim; ++d) {
-      v8 s = splat8(z[d]);
-      const float* ed = e + d * 8;
-      a0 += s * load8(ed);
-      a1 += s * load8(ed + stride);
-      a2 += s * load8(ed + 2 * stride);
-      a3 += s * load8(ed + 3 * stride);
-      a4 += s * load8(ed + 4 * stride);
-      a5 += s * load8(ed + 5 * stride);
-      a6 += s * load8(ed + 6 * stride);
-      a7 += s * load8(ed + 7 * stride);
+  for (; b + 4 <= blocks; b += 4) {  // four independent sums in flight
+    const float* c = blocked + std::size_t(b) * step;
+    v8 a0 = splat8(0.f), a1 = a0, a2 = a0, a3 = a0;
+    for (int d = 0; d < pdim; ++d) {
+      v8 s = splat8(y[d]);
+      a0 += s * load8(c + d * 8);
+      a1 += s * load8(c + step + d * 8);
+      a2 += s * load8(c + 2 * step + d * 8);
+      a3 += s * load8(c + 3 * step + d * 8);
     }
-    float* out = dots + std::size_t(b) * 8;
-    store8(out, a0); store8(out + 8, a1); store8(out + 16, a2); store8(out + 24, a3);
-    store8(out + 32, a4); store8(out + 40, a5); store8(out + 48, a6); store8(out + 56, a7);
+    v8 q = splat8(yy);
+    block_min[b] = hmin(q + load8(norms + b * 8) - (a0 + a0));
+    block_min[b + 1] = hmin(q + load8(norms + b * 8 + 8) - (a1 + a1));
+    block_min[b + 2] = hmin(q + load8(norms + b * 8 + 16) - (a2 + a2));
+    block_min[b + 3] = hmin(q + load8(norms + b * 8 + 24) - (a3 + a3));
   }
   for (; b < blocks; ++b) {
-    const float* e = blocked + std::size_t(b) * stride;
+    const float* c = blocked + std::size_t(b) * step;
     v8 a = splat8(0.f);
-    for (int d = 0; d < dim; ++d) a += splat8(z[d]) * load8(e + d * 8);
-    store8(dots + std::size_t(b) * 8, a);
+    for (int d = 0; d < pdim; ++d) a += splat8(y[d]) * load8(c + d * 8);
+    block_min[b] = hmin(splat8(yy) + load8(norms + b * 8) - (a + a));
   }
+  int b1 = 0, b2 = -1;
+  float m1 = block_min[0], m2 = 0.f;
+  for (b = 1; b < blocks; ++b) {
+    float v = block_min[b];
+    if (v < m1) {
+      m2 = m1;
+      b2 = b1;
+      m1 = v;
+      b1 = b;
+    } else if (b2 < 0 || v < m2) {
+      m2 = v;
+      b2 = b;
+    }
+  }
+  *b1_out = b1;
+  *b2_out = b2;
 }
 
-// dots4[r * stride_out + k] = z_r . e_k for four rows z_r (row stride `dim`): each codeword load serves four
-// rows, so the codebook streams from cache a quarter as often. Same sums, same order as dot_kernel.
+// y = the projection of z on eight directions (basis_t [dim][8]), with four partial sums: only bounds use it.
 __attribute__((target_clones("arch=x86-64-v3", "default")))
-void dot_kernel4(const float* __restrict z, int dim, int blocks, const float* __restrict blocked,
-                 float* __restrict dots, std::size_t stride_out) {
-  const std::size_t stride = std::size_t(dim) * 8;
-  const float *z0 = z, *z1 = z + dim, *z2 = z + 2 * dim, *z3 = z + 3 * dim;
-  int b = 0;
-  for (; b + 2 <= blocks; b += 2) {
-    const float* e = blocked + std::size_t(b) * stride;
-    v8 a00 = splat8(0.f), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
-    for (int d = 0; d < dim; ++d) {
-      v8 e0 = load8(e + d * 8), e1 = load8(e + stride + d * 8);
-      v8 s0 = splat8(z0[d]), s1 = splat8(z1[d]), s2 = splat8(z2[d]), s3 = splat8(z3[d]);
-      a00 += s0 * e0; a01 += s0 * e1;
-      a10 += s1 * e0; a11 += s1 * e1;
-      a20 += s2 * e0; a21 += s2 * e1;
-      a30 += s3 * e0; a31 += s3 * e1;
-    }
-    float* out = dots + std::size_t(b) * 8;
-    store8(out, a00); store8(out + 8, a01);
-    store8(out + stride_out, a10); store8(out + stride_out + 8, a11);
-    store8(out + 2 * stride_out, a20); store8(out + 2 * stride_out + 8, a21);
-    store8(out + 3 * stride_out, a30); store8(out + 3 * stride_out + 8, a31);
+void project8(const float* __restrict z, int dim, const float* __restrict basis_t, float* __restrict y) {
+  v8 a0 = splat8(0.f), a1 = a0, a2 = a0, a3 = a0;
+  int d = 0;
+  for (; d + 4 <= dim; d += 4) {
+    a0 += splat8(z[d]) * load8(basis_t + d * 8);
+    a1 += splat8(z[d + 1]) * load8(basis_t + (d + 1) * 8);
+    a2 += splat8(z[d + 2]) * load8(basis_t + (d + 2) * 8);
+    a3 += splat8(z[d + 3]) * load8(basis_t + (d + 3) * 8);
   }
-  for (; b < blocks; ++b) {
-    const float* e = blocked + std::size_t(b) * stride;
+  for (; d < dim; ++d) a0 += splat8(z[d]) * load8(basis_t + d * 8);
+  store8(y, (a0 + a1) + (a2 + a3));
+}
+
+// z . e_k for the eight codewords of each listed block: per codeword a sum in dimension order (the same
+// operations whatever the list), up to four blocks interleaved to hide the latency of the sums.
+__attribute__((target_clones("arch=x86-64-v3", "default")))
+void dot_blocks(const float* __restrict z, int dim, const float* __restrict blocked, const int* ids, int n,
+                float* __restrict dots) {
+  const std::size_t stride = std::size_t(dim) * 8;
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const float *e0 = blocked + ids[i] * stride, *e1 = blocked + ids[i + 1] * stride,
+                *e2 = blocked + ids[i + 2] * stride, *e3 = blocked + ids[i + 3] * stride;
     v8 a0 = splat8(0.f), a1 = a0, a2 = a0, a3 = a0;
     for (int d = 0; d < dim; ++d) {
-      v8 ed = load8(e + d * 8);
-      a0 += splat8(z0[d]) * ed; a1 += splat8(z1[d]) * ed; a2 += splat8(z2[d]) * ed; a3 += splat8(z3[d]) * ed;
+      v8 s = splat8(z[d]);
+      a0 += s * load8(e0 + d * 8);
+      a1 += s * load8(e1 + d * 8);
+      a2 += s * load8(e2 + d * 8);
+      a3 += s * load8(e3 + d * 8);
     }
-    float* out = dots + std::size_t(b) * 8;
-    store8(out, a0); store8(out + stride_out, a1); store8(out + 2 * stride_out, a2); store8(out + 3 * stride_out, a3);
+    store8(dots + ids[i] * 8, a0);
+    store8(dots + ids[i + 1] * 8, a1);
+    store8(dots + ids[i + 2] * 8, a2);
+    store8(dots + ids[i + 3] * 8, a3);
+  }
+  for (; i + 2 <= n; i += 2) {
+    const float *e0 = blocked + ids[i] * stride, *e1 = blocked + ids[i + 1] * stride;
+    v8 a0 = splat8(0.f), a1 = a0;
+    for (int d = 0; d < dim; ++d) {
+      v8 s = splat8(z[d]);
+      a0 += s * load8(e0 + d * 8);
+      a1 += s * load8(e1 + d * 8);
+    }
+    store8(dots + ids[i] * 8, a0);
+    store8(dots + ids[i + 1] * 8, a1);
+  }
+  for (; i < n; ++i) {
+    const float* e = blocked + ids[i] * stride;
+    v8 a = splat8(0.f);
+    for (int d = 0; d < dim; ++d) a += splat8(z[d]) * load8(e + d * 8);
+    store8(dots + ids[i] * 8, a);
   }
 }
 
@@ -196,12 +241,78 @@ NearestF32::NearestF32(const float* codebook, int size_, int dim_) : dim(dim_), 
       n += e * e;
     }
     norms[k] = n;
+    max_norm = std::max(max_norm, n);
+  }
+
+  // Projection onto the codebook's main directions (subspace iteration on its covariance, in double).
+  // Any orthonormal basis gives valid bounds; a good one makes them tight.
+  proj_dim = dim > 16 ? 8 : 0;
+  if (proj_dim == 0 || size < 16) {
+    proj_dim = 0;
+    return;
+  }
+  std::vector<double> mean(dim, 0.0), cov(std::size_t(dim) * dim, 0.0);
+  for (int k = 0; k < size; ++k)
+    for (int d = 0; d < dim; ++d) mean[d] += codebook[std::size_t(k) * dim + d] / size;
+  for (int k = 0; k < size; ++k)
+    for (int i = 0; i < dim; ++i) {
+      double ci = codebook[std::size_t(k) * dim + i] - mean[i];
+      for (int j = 0; j < dim; ++j) cov[std::size_t(i) * dim + j] += ci * (codebook[std::size_t(k) * dim + j] - mean[j]);
+    }
+  std::vector<double> q(std::size_t(proj_dim) * dim), t(q.size());
+  std::uint32_t seed = 12345;
+  for (double& v : q) {
+    seed = seed * 1664525u + 1013904223u;
+    v = double(seed >> 8) / double(1u << 24) - 0.5;
+  }
+  auto orthonormalise = [&](std::vector<double>& m) {
+    for (int r = 0; r < proj_dim; ++r) {
+      double* v = &m[std::size_t(r) * dim];
+      for (int p = 0; p < r; ++p) {
+        const double* u = &m[std::size_t(p) * dim];
+        double dot = 0.0;
+        for (int d = 0; d < dim; ++d) dot += v[d] * u[d];
+        for (int d = 0; d < dim; ++d) v[d] -= dot * u[d];
+      }
+      double len = 0.0;
+      for (int d = 0; d < dim; ++d) len += v[d] * v[d];
+      len = std::sqrt(len);
+      for (int d = 0; d < dim; ++d) v[d] = len > 0 ? v[d] / len : (d == r ? 1.0 : 0.0);
+    }
+  };
+  orthonormalise(q);
+  for (int it = 0; it < 60; ++it) {
+    for (int r = 0; r < proj_dim; ++r)
+      for (int i = 0; i < dim; ++i) {
+        double acc = 0.0;
+        for (int j = 0; j < dim; ++j) acc += cov[std::size_t(i) * dim + j] * q[std::size_t(r) * dim + j];
+        t[std::size_t(r) * dim + i] = acc;
+      }
+    q.swap(t);
+    orthonormalise(q);
+    orthonormalise(q);  // twice: orthonormal to rounding even when rows are nearly dependent
+  }
+  basis.assign(std::size_t(dim) * proj_dim, 0.f);
+  for (int r = 0; r < proj_dim; ++r)
+    for (int d = 0; d < dim; ++d) basis[std::size_t(d) * proj_dim + r] = float(q[std::size_t(r) * dim + d]);
+  proj_blocked.assign(std::size_t(blocks) * proj_dim * 8, 0.f);
+  proj_norms.assign(std::size_t(blocks) * 8, std::numeric_limits<float>::infinity());
+  for (int k = 0; k < size; ++k) {
+    float n = 0.f;
+    for (int r = 0; r < proj_dim; ++r) {
+      double acc = 0.0;
+      for (int d = 0; d < dim; ++d) acc += q[std::size_t(r) * dim + d] * codebook[std::size_t(k) * dim + d];
+      float c = float(acc);
+      proj_blocked[(std::size_t(k / 8) * proj_dim + r) * 8 + k % 8] = c;
+      n += c * c;
+    }
+    proj_norms[k] = n;
   }
 }
 
 namespace {
 
-// The scan the vector path below must agree with: first index wins ties; a NaN row keeps index 0.
+// The scan the faster paths below must agree with: first index wins ties; a NaN row keeps index 0.
 void scan_best_two(const float* dist, int size, int& i1, float& d1, int& i2, float& d2) {
   const float inf = std::numeric_limits<float>::infinity();
   i1 = 0;
@@ -224,20 +335,11 @@ void scan_best_two(const float* dist, int size, int& i1, float& d1, int& i2, flo
   }
 }
 
-// Four-wide (SSE, the baseline target): this part is not worth a clone.
-typedef float v4 __attribute__((vector_size(16)));
-
-float min_of(const float* x, std::size_t n) {  // n a multiple of 8, x 16-byte aligned
-  v4 m0 = *reinterpret_cast<const v4*>(x), m1 = *reinterpret_cast<const v4*>(x + 4);
-  for (std::size_t i = 8; i < n; i += 8) {
-    v4 a = *reinterpret_cast<const v4*>(x + i), b = *reinterpret_cast<const v4*>(x + i + 4);
-    m0 = a < m0 ? a : m0;
-    m1 = b < m1 ? b : m1;
-  }
-  m0 = m1 < m0 ? m1 : m0;
-  float r = m0[0];
-  for (int j = 1; j < 4; ++j) r = m0[j] < r ? m0[j] : r;
-  return r;
+// A plain function: summed in a register (inside search the lambda's capture would keep it in memory).
+__attribute__((noinline)) float squared_norm(const float* z, int dim) {
+  float zz = 0.f;
+  for (int d = 0; d < dim; ++d) zz += z[d] * z[d];
+  return zz;
 }
 
 }  // namespace
@@ -246,52 +348,103 @@ void NearestF32::search(const float* z, std::size_t rows, int* best, float* best
                         float* second_distance) const {
   const int blocks = (size + 7) / 8;
   const std::size_t width = std::size_t(blocks) * 8;
-  std::vector<float> dots(4 * width);
-  std::vector<float> dist_buffer(width + 4);
-  // 16-byte aligned view for the vector loops.
-  float* dist = dist_buffer.data() + ((16 - reinterpret_cast<std::uintptr_t>(dist_buffer.data()) % 16) % 16) / sizeof(float);
   const float inf = std::numeric_limits<float>::infinity();
-  for (std::size_t k = std::size_t(size); k < width; ++k) dist[k] = inf;
-  for (std::size_t r0 = 0; r0 < rows; r0 += 4) {
-    const std::size_t tile = rows - r0 < 4 ? rows - r0 : 4;
-    if (tile == 4)
-      dot_kernel4(z + r0 * dim, dim, blocks, blocked.data(), dots.data(), width);
-    else
-      for (std::size_t t = 0; t < tile; ++t) dot_kernel(z + (r0 + t) * dim, dim, blocks, blocked.data(), dots.data() + t * width);
-    for (std::size_t t = 0; t < tile; ++t) {
-      const std::size_t r = r0 + t;
-      const float* zr = z + r * dim;
-      const float* dr = dots.data() + t * width;
-      float zz = 0.f;
-      for (int d = 0; d < dim; ++d) zz += zr[d] * zr[d];
-      for (int k = 0; k < size; ++k) dist[k] = zz + norms[k] - 2.f * dr[k];
-      int i1, i2;
-      float d1, d2;
-      // Finite distances: the two smallest by vector minimum, then the first index holding each, which is
-      // what the scan gives. Anything else (NaN, inf, one codeword) takes the scan itself.
-      bool done = false;
-      if (size >= 2 && std::isfinite(zz)) {
-        d1 = min_of(dist, width);
-        if (std::isfinite(d1)) {
-          i1 = 0;
-          while (dist[i1] != d1) ++i1;
-          dist[i1] = inf;
-          d2 = min_of(dist, width);
-          dist[i1] = d1;
-          if (std::isfinite(d2)) {
-            i2 = 0;
-            while (i2 == i1 || dist[i2] != d2) ++i2;
-            done = true;
+  std::vector<float> dots(width), dist(width, inf), block_min(static_cast<std::size_t>(blocks)), y(8);
+  std::vector<int> computed, pending;
+  computed.reserve(static_cast<std::size_t>(blocks));
+  pending.reserve(static_cast<std::size_t>(blocks));
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* zr = z + r * dim;
+    const float zz = squared_norm(zr, dim);
+    // Exact distances of the listed blocks, by the expression every path uses.
+    auto exact = [&, zz](const int* ids, int n) {
+      dot_blocks(zr, dim, blocked.data(), ids, n, dots.data());
+      for (int i = 0; i < n; ++i) {
+        const int b = ids[i];
+        for (int k = b * 8; k < std::min(size, b * 8 + 8); ++k) dist[k] = zz + norms[k] - 2.f * dots[k];
+      }
+      computed.insert(computed.end(), ids, ids + n);
+    };
+    for (int b : computed)
+      for (int k = b * 8; k < b * 8 + 8; ++k) dist[k] = inf;
+    computed.clear();
+    int i1 = 0, i2 = -1;
+    float d1 = inf, d2 = inf;
+    bool found = false;
+    if (proj_dim > 0 && std::isfinite(zz)) {
+      // Pruned search. With P the orthogonal projection on the basis, |P(z - e_k)|^2 <= |z - e_k|^2, and
+      // the least of these bounds over a block bounds the block. Distances are computed exactly for the two
+      // blocks with the lowest bounds, then for every block whose bound is within `slack` of the
+      // second-best distance so far. A codeword left out is farther than that second best even counting
+      // float rounding (slack: 1e-3 of the magnitudes, over a hundred times the worst rounding of 64-term
+      // float sums), so the best two are among those computed, with the values and ties of a full scan.
+      project8(zr, dim, basis.data(), y.data());
+      float yy = 0.f;
+      for (int p = 0; p < 8; ++p) yy += y[p] * y[p];
+      int first_two[2];
+      bound_kernel(y.data(), yy, proj_dim, blocks, proj_blocked.data(), proj_norms.data(), block_min.data(),
+                   &first_two[0], &first_two[1]);
+      const int b1 = first_two[0], b2 = first_two[1];
+      exact(first_two, b2 >= 0 ? 2 : 1);
+      float first = inf, threshold = inf;
+      for (int b : computed)
+        for (int k = b * 8; k < std::min(size, b * 8 + 8); ++k) {
+          if (dist[k] < first) {
+            threshold = first;
+            first = dist[k];
+          } else if (dist[k] < threshold) {
+            threshold = dist[k];
           }
         }
+      const float limit = threshold + 1e-3f * (zz + max_norm + 1.f);
+      if (std::isfinite(limit)) {
+        pending.clear();
+        for (int b = 0; b < blocks; ++b)
+          if (b != b1 && b != b2 && !(block_min[b] > limit)) pending.push_back(b);
+        exact(pending.data(), int(pending.size()));
+        // The scan over the computed codewords in index order: the others are farther than two of them.
+        std::sort(computed.begin(), computed.end());
+        bool finite = true, started = false;
+        for (int b : computed)
+          for (int k = b * 8; k < std::min(size, b * 8 + 8); ++k) {
+            float dk = dist[k];
+            finite = finite && std::isfinite(dk);
+            if (!started) {
+              d1 = dk;
+              i1 = k;
+              started = true;
+            } else if (dk < d1) {
+              d2 = d1;
+              i2 = i1;
+              d1 = dk;
+              i1 = k;
+            } else if (dk < d2 || i2 < 0) {
+              d2 = dk;
+              i2 = k;
+            }
+          }
+        found = finite && i2 >= 0;
       }
-      if (!done) scan_best_two(dist, size, i1, d1, i2, d2);
-      best[r] = i1;
-      if (best_distance) best_distance[r] = d1;
-      if (second) second[r] = i2;
-      if (second_distance) second_distance[r] = d2;
     }
+    if (!found) {
+      computed.clear();
+      pending.resize(static_cast<std::size_t>(blocks));
+      for (int b = 0; b < blocks; ++b) pending[b] = b;
+      exact(pending.data(), blocks);
+      scan_best_two(dist.data(), size, i1, d1, i2, d2);
+    }
+    best[r] = i1;
+    if (best_distance) best_distance[r] = d1;
+    if (second) second[r] = i2;
+    if (second_distance) second_distance[r] = d2;
   }
+}
+
+void NearestF32::search_exhaustive(const float* z, std::size_t rows, int* best, float* best_distance, int* second,
+                                   float* second_distance) const {
+  NearestF32 plain = *this;
+  plain.proj_dim = 0;
+  plain.search(z, rows, best, best_distance, second, second_distance);
 }
 
 }  // namespace bmx

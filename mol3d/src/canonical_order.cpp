@@ -41,6 +41,26 @@ CanonicalOrder via_mol_to_smiles(const RDKit::ROMol& mol) {
   return out;
 }
 
+// One fragment? (MolOps::getMolFrags runs a boost DFS with allocations: a tenth of the time saved here.)
+bool connected(const RDKit::ROMol& mol) {
+  const unsigned int n = mol.getNumAtoms();
+  std::vector<unsigned int> root(n);
+  for (unsigned int i = 0; i < n; ++i) root[i] = i;
+  auto find = [&](unsigned int a) {
+    while (root[a] != a) a = root[a] = root[root[a]];
+    return a;
+  };
+  unsigned int parts = n;
+  for (const RDKit::Bond* b : mol.bonds()) {
+    unsigned int x = find(b->getBeginAtomIdx()), y = find(b->getEndAtomIdx());
+    if (x != y) {
+      root[x] = y;
+      --parts;
+    }
+  }
+  return parts == 1;
+}
+
 // MolToSmiles (RDKit 2022.09) for one connected molecule, step by step with the same RDKit functions, minus
 // the work whose results a canonical, Kekulé, non-isomeric SMILES never reads:
 // - the copy skips conformers and molecule properties (getMolFrags copies everything);
@@ -57,8 +77,7 @@ bool direct(const RDKit::ROMol& mol, CanonicalOrder& out) {
   const unsigned int n = mol.getNumAtoms();
   if (n == 0 || mol.hasProp(RDKit::common_properties::_doIsoSmiles) || mol.hasProp("_canonicalRankingNumbers"))
     return false;
-  std::vector<int> fragment;
-  if (RDKit::MolOps::getMolFrags(mol, fragment) != 1) return false;
+  if (!connected(mol)) return false;
 
   RDKit::RWMol tmol(mol, /*quickCopy=*/true);
   for (RDKit::Atom* atom : tmol.atoms()) atom->updatePropertyCache(false);

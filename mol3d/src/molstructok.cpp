@@ -7,9 +7,11 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <string_view>
 
 #include "bmx/core/error.h"
 #include "bmx/mol3d/canonical_order.h"
@@ -55,21 +57,20 @@ namespace {
 
 // SELFIES symbols that never create an atom and announce index symbols after them: [Branch1], [=Ring2], ...
 // Returns the number of index symbols that follow (0 if `sym` is not such a symbol).
-int index_symbols_after(const std::string& sym) {
+int index_symbols_after(std::string_view sym) {
   std::size_t n = sym.size();
   if (n < 7 || sym[n - 1] != ']') return 0;
   char d = sym[n - 2];
   if (d < '1' || d > '3') return 0;
-  std::string head = sym.substr(0, n - 2);
-  auto ends_with = [&](const char* s) {
-    std::size_t k = std::char_traits<char>::length(s);
-    return head.size() >= k && head.compare(head.size() - k, k, s) == 0;
+  std::string_view head = sym.substr(0, n - 2);
+  auto ends_with = [&](std::string_view tail) {
+    return head.size() >= tail.size() && head.compare(head.size() - tail.size(), tail.size(), tail) == 0;
   };
   return ends_with("Ring") || ends_with("Branch") ? d - '0' : 0;
 }
 
-// Splits a SELFIES string into symbols and records which symbols start a fragment.
-void split_selfies(const std::string& s, std::vector<std::string>& symbols, std::vector<bool>& starts_fragment) {
+// Splits a SELFIES string into symbols (views into `s`) and records which symbols start a fragment.
+void split_selfies(const std::string& s, std::vector<std::string_view>& symbols, std::vector<bool>& starts_fragment) {
   bool dot = false;
   for (std::size_t i = 0; i < s.size();) {
     if (s[i] == '.') {
@@ -79,11 +80,22 @@ void split_selfies(const std::string& s, std::vector<std::string>& symbols, std:
     }
     std::size_t e = s.find(']', i);
     if (s[i] != '[' || e == std::string::npos) throw InputError("malformed SELFIES '" + s + "'");
-    symbols.push_back(s.substr(i, e - i + 1));
+    symbols.push_back(std::string_view(s).substr(i, e - i + 1));
     starts_fragment.push_back(dot && symbols.size() > 1);
     dot = false;
     i = e + 1;
   }
+}
+
+// Appends "[S code]" for the bracketed symbol "[S]" (what format_struct_token writes).
+void append_token(std::string& out, std::string_view symbol, int code) {
+  out += '[';
+  out.append(symbol.data() + 1, symbol.size() - 2);
+  out += ' ';
+  char digits[16];
+  auto end = std::to_chars(digits, digits + sizeof digits, code).ptr;
+  out.append(digits, end);
+  out += ']';
 }
 
 std::vector<std::vector<int>> neighbours_of(const RDKit::ROMol& mol, const std::vector<int>* new_index) {
@@ -149,7 +161,7 @@ Encoding MolStrucTok::encode(const RDKit::ROMol& mol) const {
     throw InputError("SELFIES cannot encode " + e.smiles + ": " + ex.what());
   }
 
-  std::vector<std::string> symbols;
+  std::vector<std::string_view> symbols;
   std::vector<bool> starts_fragment;
   split_selfies(e.selfies, symbols, starts_fragment);
   // Which symbols create atoms: in encoder output every symbol is an atom except branch/ring symbols, the
@@ -207,7 +219,7 @@ Encoding MolStrucTok::encode(const RDKit::ROMol& mol) const {
       e.struct_sfi += '.';
       ++e.num_fragments;
     }
-    e.struct_sfi += format_struct_token(symbols[i], creates[i] ? e.codes[a++] : -1);
+    append_token(e.struct_sfi, symbols[i], creates[i] ? e.codes[a++] : -1);
   }
   e.tokens = kMol3dStart + e.struct_sfi + kMol3dEnd;
   return e;

@@ -29,6 +29,13 @@ struct NearestF32 {
   int dim = 0, size = 0;
   std::vector<float> blocked;  // codebook as [size/8][dim][8] for 8-wide dot products
   std::vector<float> norms;    // |e_k|^2
+  float max_norm = 0.f;        // max_k |e_k|^2
+  // Pruning: codewords projected on `proj_dim` orthonormal directions of most codebook variance give lower
+  // bounds of distances, so exact distances are needed only for a few blocks (same result as a full scan).
+  int proj_dim = 0;                 // 8, or 0: full scan
+  std::vector<float> basis;         // [dim][proj_dim]
+  std::vector<float> proj_blocked;  // [size/8][proj_dim][8]
+  std::vector<float> proj_norms;    // [size/8 * 8], +inf past size
 
   NearestF32() = default;
   NearestF32(const float* codebook, int size, int dim);  // codebook [size][dim]
@@ -36,6 +43,9 @@ struct NearestF32 {
   // Output pointers other than best may be null.
   void search(const float* z, std::size_t rows, int* best, float* best_distance, int* second,
               float* second_distance) const;
+  // The same by computing every distance (for checks).
+  void search_exhaustive(const float* z, std::size_t rows, int* best, float* best_distance, int* second,
+                         float* second_distance) const;
 };
 
 }  // namespace bmx
