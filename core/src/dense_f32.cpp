@@ -349,10 +349,16 @@ void NearestF32::search(const float* z, std::size_t rows, int* best, float* best
   const int blocks = (size + 7) / 8;
   const std::size_t width = std::size_t(blocks) * 8;
   const float inf = std::numeric_limits<float>::infinity();
-  std::vector<float> dots(width), dist(width, inf), block_min(static_cast<std::size_t>(blocks)), y(8);
-  std::vector<int> computed, pending;
-  computed.reserve(static_cast<std::size_t>(blocks));
-  pending.reserve(static_cast<std::size_t>(blocks));
+  // Scratch reused across calls (per thread): kilobyte-sized allocations per molecule cost more than the
+  // search itself once malloc starts consolidating.
+  thread_local std::vector<float> dots, dist, block_min, y;
+  thread_local std::vector<int> computed, pending;
+  dots.resize(width);
+  dist.assign(width, inf);
+  block_min.resize(static_cast<std::size_t>(blocks));
+  y.resize(8);
+  computed.clear();
+  pending.clear();
   for (std::size_t r = 0; r < rows; ++r) {
     const float* zr = z + r * dim;
     const float zz = squared_norm(zr, dim);

@@ -22,18 +22,15 @@ constexpr double kCollinear = 1e-9;     // |v| / |C - A|, i.e. sin of the angle 
 
 }  // namespace
 
-std::vector<ReferenceAtoms> reference_atoms(const std::vector<std::vector<int>>& neighbours) {
-  int n = int(neighbours.size());
+std::vector<ReferenceAtoms> reference_atoms_from_focus(const std::vector<int>& focus) {
+  int n = int(focus.size());
   std::vector<ReferenceAtoms> refs(n);
   for (int i = 0; i < n; ++i) {
     if (i <= 2) {
       refs[i] = {i - 1, i - 2, i - 3};
       continue;
     }
-    int f = -1;
-    for (int j : neighbours[i])
-      if (j < i && j > f) f = j;
-    if (f < 0) f = i - 1;  // first atom of a later fragment: measured from the atom written before it
+    int f = focus[i] >= 0 && focus[i] < i ? focus[i] : i - 1;  // no earlier neighbour: the atom written before
     if (f == 1)
       refs[i] = {f, 0, 2};
     else if (f == 0)
@@ -42,6 +39,14 @@ std::vector<ReferenceAtoms> reference_atoms(const std::vector<std::vector<int>>&
       refs[i] = {f, refs[f][0], refs[f][1]};
   }
   return refs;
+}
+
+std::vector<ReferenceAtoms> reference_atoms(const std::vector<std::vector<int>>& neighbours) {
+  std::vector<int> focus(neighbours.size(), -1);
+  for (std::size_t i = 0; i < neighbours.size(); ++i)
+    for (int j : neighbours[i])
+      if (j < int(i) && j > focus[i]) focus[i] = j;
+  return reference_atoms_from_focus(focus);
 }
 
 Frame local_frame(const Vec3& a, const Vec3& b, const Vec3& c) {

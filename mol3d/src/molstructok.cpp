@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string_view>
+#include <utility>
 
 #include "bmx/core/error.h"
 #include "bmx/mol3d/canonical_order.h"
@@ -98,18 +99,19 @@ void append_token(std::string& out, std::string_view symbol, int code) {
   out += ']';
 }
 
-std::vector<std::vector<int>> neighbours_of(const RDKit::ROMol& mol, const std::vector<int>* new_index) {
-  std::vector<std::vector<int>> nb(mol.getNumAtoms());
+// focus[i] = the largest j < i bonded to atom i, -1 if none (atom indices mapped by new_index if given).
+std::vector<int> focus_of(const RDKit::ROMol& mol, const std::vector<int>* new_index) {
+  std::vector<int> focus(mol.getNumAtoms(), -1);
   for (const RDKit::Bond* b : mol.bonds()) {
     int a = int(b->getBeginAtomIdx()), c = int(b->getEndAtomIdx());
     if (new_index) {
       a = (*new_index)[a];
       c = (*new_index)[c];
     }
-    nb[a].push_back(c);
-    nb[c].push_back(a);
+    if (a > c) std::swap(a, c);
+    if (a < c && a > focus[c]) focus[c] = a;
   }
-  return nb;
+  return focus;
 }
 
 }  // namespace
@@ -201,7 +203,7 @@ Encoding MolStrucTok::encode(const RDKit::ROMol& mol) const {
     const RDGeom::Point3D& p = conf.getAtomPos(e.atom_order[k]);
     pos[k] = {p.x, p.y, p.z};
   }
-  e.reference_atoms = reference_atoms(neighbours_of(mol, &new_index));
+  e.reference_atoms = reference_atoms_from_focus(focus_of(mol, &new_index));
   e.descriptors = descriptors(pos, e.reference_atoms);
   std::vector<CodeChoice> choice = net_->encode(e.descriptors);
   e.codes.resize(n);
@@ -282,7 +284,7 @@ Decoding MolStrucTok::decode_detail(const std::string& text) const {
     out.sanitized = false;  // kept as parsed, as the reference does
   }
 
-  out.reference_atoms = reference_atoms(neighbours_of(*out.mol, nullptr));
+  out.reference_atoms = reference_atoms_from_focus(focus_of(*out.mol, nullptr));
   out.descriptors.resize(n);
   for (int i = 0; i < n; ++i) {
     const std::array<float, 4>& t = net_->decode(out.codes[i]);

@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cstring>
+#include <string_view>
 
 #include "bmx/core/error.h"
 
@@ -62,41 +63,48 @@ std::vector<StructToken> parse_struct_tokens(const std::string& text, int max_co
     while (close < n && text[close] != ']' && text[close] != '[') ++close;
     if (close >= n || text[close] != ']')
       fail_at(number, i, "unbalanced '[': " + quote(text.substr(i, close - i)) + " is not closed by ']'");
-    std::string inner = text.substr(i + 1, close - i - 1);
-    std::string whole = text.substr(i, close - i + 1);
-    // Split on whitespace.
-    std::vector<std::string> fields;
+    // Fields split on whitespace, as views; strings are built only for error messages.
+    std::string_view inner = std::string_view(text).substr(i + 1, close - i - 1);
+    std::string_view field[3];
+    std::size_t nfields = 0;
     for (std::size_t k = 0; k < inner.size();) {
       while (k < inner.size() && is_space(inner[k])) ++k;
-      std::size_t s = k;
+      std::size_t s0 = k;
       while (k < inner.size() && !is_space(inner[k])) ++k;
-      if (k > s) fields.push_back(inner.substr(s, k - s));
+      if (k > s0) {
+        if (nfields < 3) field[nfields] = inner.substr(s0, k - s0);
+        ++nfields;
+      }
     }
-    if (fields.empty()) fail_at(number, i, "empty token " + quote(whole));
-    if (fields.size() == 1) fail_at(number, i, "token " + quote(whole) + " has no code (expected [SYMBOL code])");
-    if (fields.size() > 2)
-      fail_at(number, i, "token " + quote(whole) + " has " + std::to_string(fields.size()) +
+    auto whole = [&] { return text.substr(i, close - i + 1); };
+    if (nfields == 0) fail_at(number, i, "empty token " + quote(whole()));
+    if (nfields == 1) fail_at(number, i, "token " + quote(whole()) + " has no code (expected [SYMBOL code])");
+    if (nfields > 2)
+      fail_at(number, i, "token " + quote(whole()) + " has " + std::to_string(nfields) +
                              " fields (expected [SYMBOL code])");
-    const std::string& f = fields[1];
+    const std::string_view f = field[1];
     std::size_t k = 0;
     bool negative = false;
     if (f[0] == '-' || f[0] == '+') {
       negative = f[0] == '-';
       k = 1;
     }
-    if (k == f.size()) fail_at(number, i, "code " + quote(f) + " of " + quote(whole) + " is not an integer");
+    if (k == f.size()) fail_at(number, i, "code " + quote(std::string(f)) + " of " + quote(whole()) + " is not an integer");
     long long value = 0;
     for (; k < f.size(); ++k) {
       if (!std::isdigit(static_cast<unsigned char>(f[k])))
-        fail_at(number, i, "code " + quote(f) + " of " + quote(whole) + " is not an integer");
+        fail_at(number, i, "code " + quote(std::string(f)) + " of " + quote(whole()) + " is not an integer");
       if (value < 1000000000) value = value * 10 + (f[k] - '0');
     }
     if (negative) value = -value;
     if (value < -1 || value > max_code)
-      fail_at(number, i, "code " + f + " of " + quote(whole) + " is outside 0.." + std::to_string(max_code) +
-                             " (-1 marks symbols that create no atom)");
+      fail_at(number, i, "code " + std::string(f) + " of " + quote(whole()) + " is outside 0.." +
+                             std::to_string(max_code) + " (-1 marks symbols that create no atom)");
     StructToken t;
-    t.symbol = "[" + fields[0] + "]";
+    t.symbol.reserve(field[0].size() + 2);
+    t.symbol += '[';
+    t.symbol += field[0];
+    t.symbol += ']';
     t.code = int(value);
     t.offset = i;
     t.starts_fragment = dot;

@@ -101,19 +101,26 @@ VqNetwork::VqNetwork(const std::string& path) {
 
 std::vector<CodeChoice> VqNetwork::encode(const std::vector<std::array<double, 4>>& desc) const {
   const std::size_t n = desc.size();
-  std::vector<float> x(n * 4);
+  // Scratch reused across calls (per thread): see NearestF32::search.
+  thread_local std::vector<float> x, h1, h2, z, bd, sd;
+  thread_local std::vector<int> best, second;
+  x.resize(n * 4);
   for (std::size_t i = 0; i < n; ++i) {
     x[4 * i + 0] = std::log(float(desc[i][0]) + 1.f);
     x[4 * i + 1] = float(desc[i][1]) / kPi;
     x[4 * i + 2] = float(desc[i][2]) / kPi;
     x[4 * i + 3] = float(desc[i][3]);
   }
-  std::vector<float> h1(n * enc_[0].out), h2(n * enc_[1].out), z(n * enc_[2].out);
+  h1.resize(n * enc_[0].out);
+  h2.resize(n * enc_[1].out);
+  z.resize(n * enc_[2].out);
   enc_[0].forward(x.data(), n, h1.data(), true);
   enc_[1].forward(h1.data(), n, h2.data(), true);
   enc_[2].forward(h2.data(), n, z.data(), false);
-  std::vector<int> best(n), second(n);
-  std::vector<float> bd(n), sd(n);
+  best.resize(n);
+  second.resize(n);
+  bd.resize(n);
+  sd.resize(n);
   quantizer_.search(z.data(), n, best.data(), bd.data(), second.data(), sd.data());
   std::vector<CodeChoice> out(n);
   for (std::size_t i = 0; i < n; ++i) out[i] = {best[i], second[i], bd[i], sd[i]};

@@ -21,6 +21,8 @@ using ReferenceAtoms = std::array<int, 3>;
 
 // neighbours[i]: indices of the atoms bonded to atom i (any order).
 std::vector<ReferenceAtoms> reference_atoms(const std::vector<std::vector<int>>& neighbours);
+// The same from focus[i] = the largest j < i bonded to atom i (-1: none).
+std::vector<ReferenceAtoms> reference_atoms_from_focus(const std::vector<int>& focus);
 
 // Internal coordinates of atom 0 (constants from the reference).
 constexpr double kFirstRadius = 1.2608129506349746;
