@@ -312,17 +312,17 @@ NearestF32::NearestF32(const float* codebook, int size_, int dim_) : dim(dim_), 
 
 namespace {
 
-// The scan the faster paths below must agree with: first index wins ties; a NaN row keeps index 0.
-void scan_best_two(const float* dist, int size, int& i1, float& d1, int& i2, float& d2) {
-  const float inf = std::numeric_limits<float>::infinity();
-  i1 = 0;
-  i2 = -1;
-  d1 = inf;
-  d2 = inf;
-  for (int k = 0; k < size; ++k) {
-    float dk = dist[k];
-    if (k == 0) {
+// The scan every path agrees with, fed codewords in index order: first index wins ties; a NaN row keeps
+// the first index offered.
+struct BestTwo {
+  int i1 = 0, i2 = -1;
+  float d1 = std::numeric_limits<float>::infinity(), d2 = std::numeric_limits<float>::infinity();
+  bool started = false;
+  void offer(int k, float dk) {
+    if (!started) {
       d1 = dk;
+      i1 = k;
+      started = true;
     } else if (dk < d1) {
       d2 = d1;
       i2 = i1;
@@ -333,7 +333,7 @@ void scan_best_two(const float* dist, int size, int& i1, float& d1, int& i2, flo
       i2 = k;
     }
   }
-}
+};
 
 // A plain function: summed in a register (inside search the lambda's capture would keep it in memory).
 __attribute__((noinline)) float squared_norm(const float* z, int dim) {
@@ -374,8 +374,7 @@ void NearestF32::search(const float* z, std::size_t rows, int* best, float* best
     for (int b : computed)
       for (int k = b * 8; k < b * 8 + 8; ++k) dist[k] = inf;
     computed.clear();
-    int i1 = 0, i2 = -1;
-    float d1 = inf, d2 = inf;
+    BestTwo pick;
     bool found = false;
     if (proj_dim > 0 && std::isfinite(zz)) {
       // Pruned search. With P the orthogonal projection on the basis, |P(z - e_k)|^2 <= |z - e_k|^2, and
@@ -410,26 +409,13 @@ void NearestF32::search(const float* z, std::size_t rows, int* best, float* best
         exact(pending.data(), int(pending.size()));
         // The scan over the computed codewords in index order: the others are farther than two of them.
         std::sort(computed.begin(), computed.end());
-        bool finite = true, started = false;
+        bool finite = true;
         for (int b : computed)
           for (int k = b * 8; k < std::min(size, b * 8 + 8); ++k) {
-            float dk = dist[k];
-            finite = finite && std::isfinite(dk);
-            if (!started) {
-              d1 = dk;
-              i1 = k;
-              started = true;
-            } else if (dk < d1) {
-              d2 = d1;
-              i2 = i1;
-              d1 = dk;
-              i1 = k;
-            } else if (dk < d2 || i2 < 0) {
-              d2 = dk;
-              i2 = k;
-            }
+            finite = finite && std::isfinite(dist[k]);
+            pick.offer(k, dist[k]);
           }
-        found = finite && i2 >= 0;
+        found = finite && pick.i2 >= 0;
       }
     }
     if (!found) {
@@ -437,12 +423,13 @@ void NearestF32::search(const float* z, std::size_t rows, int* best, float* best
       pending.resize(static_cast<std::size_t>(blocks));
       for (int b = 0; b < blocks; ++b) pending[b] = b;
       exact(pending.data(), blocks);
-      scan_best_two(dist.data(), size, i1, d1, i2, d2);
+      pick = BestTwo();
+      for (int k = 0; k < size; ++k) pick.offer(k, dist[k]);
     }
-    best[r] = i1;
-    if (best_distance) best_distance[r] = d1;
-    if (second) second[r] = i2;
-    if (second_distance) second_distance[r] = d2;
+    best[r] = pick.i1;
+    if (best_distance) best_distance[r] = pick.d1;
+    if (second) second[r] = pick.i2;
+    if (second_distance) second_distance[r] = pick.d2;
   }
 }
 
