@@ -351,8 +351,14 @@ void NearestF32::search(const float* z, std::size_t rows, int* best, float* best
   const float inf = std::numeric_limits<float>::infinity();
   // Scratch reused across calls (per thread): kilobyte-sized allocations per molecule cost more than the
   // search itself once malloc starts consolidating.
-  thread_local std::vector<float> dots, dist, block_min, y;
-  thread_local std::vector<int> computed, pending;
+  struct Scratch {
+    std::vector<float> dots, dist, block_min, y;
+    std::vector<int> computed, pending;
+  };
+  thread_local Scratch scratch;
+  // Local names: each use of a thread_local in PIC code is a TLS look-up.
+  std::vector<float>&dots = scratch.dots, &dist = scratch.dist, &block_min = scratch.block_min, &y = scratch.y;
+  std::vector<int>&computed = scratch.computed, &pending = scratch.pending;
   dots.resize(width);
   dist.assign(width, inf);
   block_min.resize(static_cast<std::size_t>(blocks));

@@ -6,7 +6,8 @@
 #include <GraphMol/SmilesParse/SmilesWrite.h>
 #include <GraphMol/new_canon.h>
 
-#include <map>
+#include <algorithm>
+#include <utility>
 
 #include "bmx/core/error.h"
 
@@ -107,13 +108,16 @@ bool direct(const RDKit::ROMol& mol, CanonicalOrder& out) {
   std::string& s = out.smiles;
   s.reserve(2 * n);
   out.atom_order.reserve(n);
-  std::map<int, int> open;
+  std::vector<std::pair<int, int>> open;  // ring number -> digit, for the rings open now (a handful)
   std::vector<int> to_erase;
   const RDKit::Bond* bond = nullptr;
   for (const RDKit::Canon::MolStackElem& e : stack) {
     switch (e.type) {
       case RDKit::Canon::MOL_STACK_ATOM:
-        for (int r : to_erase) open.erase(r);
+        for (int r : to_erase) {
+          auto it = std::find_if(open.begin(), open.end(), [r](const auto& o) { return o.first == r; });
+          if (it != open.end()) open.erase(it);
+        }
         to_erase.clear();
         s += RDKit::SmilesWrite::GetAtomSmiles(e.obj.atom, true, bond, false, false);
         out.atom_order.push_back(int(e.obj.atom->getIdx()));
@@ -124,7 +128,8 @@ bool direct(const RDKit::ROMol& mol, CanonicalOrder& out) {
         break;
       case RDKit::Canon::MOL_STACK_RING: {
         int digit;
-        if (auto it = open.find(e.number); it != open.end()) {
+        auto it = std::find_if(open.begin(), open.end(), [&](const auto& o) { return o.first == e.number; });
+        if (it != open.end()) {
           digit = it->second;
           to_erase.push_back(e.number);
         } else {
@@ -138,7 +143,7 @@ bool direct(const RDKit::ROMol& mol, CanonicalOrder& out) {
                 break;
               }
           }
-          open[e.number] = digit;
+          open.emplace_back(e.number, digit);
         }
         if (digit < 10) {
           s += char('0' + digit);

@@ -102,8 +102,14 @@ VqNetwork::VqNetwork(const std::string& path) {
 std::vector<CodeChoice> VqNetwork::encode(const std::vector<std::array<double, 4>>& desc) const {
   const std::size_t n = desc.size();
   // Scratch reused across calls (per thread): see NearestF32::search.
-  thread_local std::vector<float> x, h1, h2, z, bd, sd;
-  thread_local std::vector<int> best, second;
+  struct Scratch {
+    std::vector<float> x, h1, h2, z, bd, sd;
+    std::vector<int> best, second;
+  };
+  thread_local Scratch scratch;
+  std::vector<float>&x = scratch.x, &h1 = scratch.h1, &h2 = scratch.h2, &z = scratch.z, &bd = scratch.bd,
+                    &sd = scratch.sd;
+  std::vector<int>&best = scratch.best, &second = scratch.second;
   x.resize(n * 4);
   for (std::size_t i = 0; i < n; ++i) {
     x[4 * i + 0] = std::log(float(desc[i][0]) + 1.f);
