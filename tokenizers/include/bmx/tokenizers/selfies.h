@@ -6,21 +6,24 @@
 
 namespace bmx::selfies {
 
-// SMILES (Kekulé, as RDKit writes with kekuleSmiles=true) -> SELFIES. Throws InputError on SMILES that
-// violate the semantic constraints or cannot be parsed.
+// SMILES (Kekulé, as RDKit writes with kekuleSmiles=true) -> SELFIES, atoms in SMILES order. Throws
+// InputError on SMILES that cannot be read (aromatic lower-case atoms included) or that violate the
+// semantic constraints (e.g. N with 5 bonds); the message names the character position.
 std::string encode(const std::string& smiles);
 
-// The bracket symbols of a SELFIES string, in order ("[C]", "[=O]", ...); dots are not symbols.
+// The bracket symbols of a SELFIES string, in order ("[C]", "[=O]", "[nop]", ...); dots separate fragments
+// and are not symbols. Throws InputError on text outside brackets or an unclosed '['.
 std::vector<std::string> split(const std::string& selfies);
 
 struct Decoded {
-  std::string smiles;              // atoms written in creation order
-  std::vector<bool> creates_atom;  // per symbol of split(selfies) (excluding nothing): true if it added an atom
-  std::vector<int> atom_symbol;    // per created atom: index of the symbol that created it
+  std::string smiles;              // atoms written in creation order: SMILES atom k = atom_symbol[k]'s atom
+  std::vector<bool> creates_atom;  // per symbol of split(selfies): true if that symbol added an atom
+  std::vector<int> atom_symbol;    // per created atom, in order: index into split(selfies) of its symbol
 };
 
-// SELFIES -> SMILES with attribution. Throws InputError on invalid symbols (message names the symbol and
-// its position).
+// SELFIES -> SMILES with attribution ([nop] symbols are skipped; symbols after the derivation stopped are
+// ignored, as in selfies). Throws InputError on an invalid symbol the derivation reaches; the message
+// names the symbol and its index in split(selfies).
 Decoded decode(const std::string& selfies);
 
 }  // namespace bmx::selfies
