@@ -1,6 +1,7 @@
 #include "bmx/forcefield/refine.h"
 
 #include <ForceField/ForceField.h>
+#include <ForceField/UFF/Params.h>
 #include <GraphMol/ForceFieldHelpers/MMFF/AtomTyper.h>
 #include <GraphMol/ForceFieldHelpers/MMFF/Builder.h>
 #include <GraphMol/ForceFieldHelpers/UFF/AtomTyper.h>
@@ -31,14 +32,48 @@ std::string untyped_atoms(RDKit::ROMol& mol, RDKit::MMFF::MMFFMolProperties& pro
   return out;
 }
 
+// UFF labels encode hybridisation and oxidation state, and RDKit's typer asks for labels UFF does not have
+// for unusual cases (aromatic Se is "Se2", UFF only knows "Se3+2"). Such atoms get the element's nearest
+// UFF type: the same hybridisation digit first, then sp3, sp2, resonant, sp, higher ones.
+const ForceFields::UFF::AtomicParams* generic_uff_params(const RDKit::Atom* atom, std::string& label_used) {
+  const auto* table = ForceFields::UFF::ParamCollection::getParams();
+  std::string sym = atom->getSymbol();
+  std::string base = sym.size() == 1 ? sym + "_" : sym;
+  std::string wanted = RDKit::UFF::Tools::getAtomLabel(atom);
+  std::string digits;
+  if (wanted.size() > 2 && wanted.compare(0, 2, base) == 0) digits += wanted[2];
+  digits += "32R1645";
+  for (char d : digits)
+    for (const char* charge : {"", "+2", "+3", "+4", "+1", "+5", "+6"}) {
+      std::string label = base + d + charge;
+      if (const auto* p = (*table)(label)) {
+        label_used = label;
+        return p;
+      }
+    }
+  return nullptr;
+}
+
 // Builds the force field `ff` for the molecule, or nullptr (with `why`) when it has no parameters.
 std::unique_ptr<ForceFields::ForceField> build(RDKit::ROMol& mol, ForceField ff, const RefineOptions& o,
                                                std::string& why) {
   if (ff == ForceField::uff) {
     auto [params, all] = RDKit::UFF::getAtomTypes(mol);
     if (!all) {
-      why = "UFF: no parameters";
-      return nullptr;
+      std::string generic, missing;
+      for (const auto* a : mol.atoms()) {
+        if (params[a->getIdx()]) continue;
+        std::string label;
+        params[a->getIdx()] = generic_uff_params(a, label);
+        std::string where = a->getSymbol() + std::to_string(a->getIdx() + 1);
+        if (params[a->getIdx()]) generic += " " + where + "=" + label;
+        else missing += " " + where;
+      }
+      if (!missing.empty()) {
+        why = "UFF: no parameters for" + missing;
+        return nullptr;
+      }
+      why = "UFF generic types" + generic;
     }
     return std::unique_ptr<ForceFields::ForceField>(RDKit::UFF::constructForceField(
         mol, params, o.nonbonded_thresh, o.conf_id, o.ignore_interfrag_interactions));
@@ -113,7 +148,7 @@ RefineResult refine(RDKit::ROMol& mol, const RefineOptions& options) {
     ff = build(mol, ForceField::uff, options, uff_why);
     if (ff) {
       result.used = ForceField::uff;
-      why += "; UFF used";
+      why += "; UFF used" + (uff_why.empty() ? std::string() : " (" + uff_why + ")");
     } else {
       why += "; " + uff_why;
     }
