@@ -128,7 +128,6 @@ ForceField parse_force_field(const std::string& text) {
 
 double energy(RDKit::ROMol& mol, ForceField force_field, const RefineOptions& options) {
   check_coordinates(mol, options.conf_id);
-  RDLog::LogStateSetter quiet;
   std::string why;
   auto ff = build(mol, force_field, options, why);
   if (!ff) return kNaN;
@@ -138,7 +137,6 @@ double energy(RDKit::ROMol& mol, ForceField force_field, const RefineOptions& op
 
 RefineResult refine(RDKit::ROMol& mol, const RefineOptions& options) {
   check_coordinates(mol, options.conf_id);
-  RDLog::LogStateSetter quiet;  // MMFF typing warnings: the result says what happened
   RefineResult result;
   result.used = options.force_field;
   std::string why;

@@ -57,14 +57,13 @@ static MolFormat format_from_name(const std::string& ext) {
 MolFormat format_from_path(const std::string& path) { return format_from_name(format_extension(path)); }
 
 std::string MolRecord::where() const {
-  std::string w = file;
+  std::string w = file == "-" ? std::string("<stdin>") : file;
   if (index > 0) w += ":record " + std::to_string(index);
   if (!name.empty()) w += " (" + name + ")";
   return w;
 }
 
 std::unique_ptr<RDKit::RWMol> mol_from_molblock(const std::string& molblock, const std::string& where) {
-  RDLog::LogStateSetter quiet;  // RDKit's warnings would interleave with bmx's one-line messages
   std::unique_ptr<RDKit::RWMol> mol;
   try {
     mol.reset(RDKit::MolBlockToMol(molblock, /*sanitize=*/true, /*removeHs=*/false, /*strictParsing=*/true));
@@ -159,7 +158,6 @@ bool next_mol2(LineSource& in, MolRecord& rec, RawRecord& raw, bool& any_header)
   rec.name = raw.title;
   std::string rdkit_error;
   {
-    RDLog::LogStateSetter quiet;
     try {
       raw.mol.reset(RDKit::Mol2BlockToMol(block, /*sanitize=*/true, /*removeHs=*/false));
     } catch (const std::exception& e) {
@@ -202,7 +200,6 @@ int element_number(const std::string& token) {
     }
   }
   try {
-    RDLog::LogStateSetter quiet;
     int z = RDKit::PeriodicTable::getTable()->getAtomicNumber(sym);
     return z >= 1 ? z : -1;
   } catch (...) {
@@ -220,7 +217,6 @@ std::optional<int> charge_from_comment(const std::string& comment, int heavy_ato
   if (t.empty() || t.find_first_of(" \t") != std::string::npos) return std::nullopt;
   if (t.find_first_of("+-") == std::string::npos && t.find_first_of("=#()[]") == std::string::npos)
     return std::nullopt;  // a plain word is a name, not a SMILES worth trying
-  RDLog::LogStateSetter quiet;
   std::unique_ptr<RDKit::RWMol> smi;
   try {
     smi.reset(RDKit::SmilesToMol(t, 0, /*sanitize=*/false));
@@ -376,7 +372,7 @@ bool MolReader::Impl::open_next(MolRecord& rec) {
     }
   } catch (const std::exception& e) {
     reset(rec, path, 0);
-    rec.error = e.what();
+    rec.error = e.what();  // already "path: problem"
     close();
     return false;
   }
@@ -432,7 +428,7 @@ bool MolReader::Impl::read(MolRecord& rec) {
     close();
     if (!empty) return false;
     reset(rec, path, 0);
-    rec.error = path + ": " +
+    rec.error = rec.where() + ": " +
                 (kind == MolFormat::mol2 && !mol2_header ? "no @<TRIPOS>MOLECULE record (empty or not MOL2)"
                                                           : "no molecule in the file (empty)");
     return true;
@@ -482,6 +478,8 @@ void MolReader::Impl::finish(MolRecord& rec, RawRecord& raw) {
   mol.setProp(RDKit::common_properties::_Name, rec.name);
   rec.mol = std::move(raw.mol);
 }
+
+void silence_rdkit_logs() { boost::logging::disable_logs("rdApp.*"); }
 
 std::vector<MolRecord> read_molecules(const std::string& path, const ReadOptions& options) {
   MolReader reader({path}, options);

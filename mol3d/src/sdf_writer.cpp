@@ -57,7 +57,6 @@ std::string sdf_record(const RDKit::ROMol& mol, const std::string& name, const S
   copy.setProp(RDKit::common_properties::_Name, title);
   std::string block;
   try {
-    RDLog::LogStateSetter quiet;
     bool v3000 = copy.getNumAtoms() > 999 || copy.getNumBonds() > 999;
     block = RDKit::MolToMolBlock(copy, /*includeStereo=*/true, -1, /*kekulize=*/true, v3000);
   } catch (const std::exception& e) {

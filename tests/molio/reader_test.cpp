@@ -13,6 +13,7 @@
 #include <map>
 #include <set>
 
+#include "bmx/core/error.h"
 #include "bmx/mol3d/molecule_io.h"
 #include "shared.h"
 
@@ -316,5 +317,68 @@ TEST_CASE("one streaming reader over many files, gzip, upper-case extensions, st
   REQUIRE(in.size() == 1);
   REQUIRE(in[0].ok());
   CHECK(in[0].file == "-");
+  CHECK(in[0].where() == "<stdin>:record 1 (NoName)");
   CHECK(in[0].mol->getNumAtoms() == 10);
+}
+
+TEST_CASE("a bad record in the middle of a batch is reported and the records after it are read") {
+  auto dir = bmx::test::scratch_dir("molio_midfile");
+  // SDF: record 2 has a corrupted atom line; CRLF line ends throughout.
+  auto recs_text = bmx::test::read_file(molecules() / "egfr_4.sdf");
+  std::vector<std::string> records;
+  for (std::size_t start = 0, end; (end = recs_text.find("$$$$\n", start)) != std::string::npos; start = end + 5)
+    records.push_back(recs_text.substr(start, end + 5 - start));
+  REQUIRE(records.size() == 4);
+  auto cut = records[1].find("\n", records[1].find("V2000")) + 1;
+  records[1].replace(cut, 10, "   garbage");
+  std::string joined;
+  for (const auto& r : records) joined += r;
+  std::string crlf;
+  for (char c : joined) crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
+  auto sdf = (dir / "mixed.sdf").string();
+  std::ofstream(sdf, std::ios::binary) << crlf;
+  auto recs = read_molecules(sdf);
+  REQUIRE(recs.size() == 4);
+  CHECK(recs[0].ok());
+  CHECK(!recs[1].ok());
+  CHECK(contains(recs[1].error, "mixed.sdf:record 2 (ZINC00020644)"));
+  CHECK(recs[2].ok());
+  CHECK(recs[3].ok());
+  CHECK(recs[3].name == "ZINC03815361");
+  CHECK(recs[3].fields.size() == read_molecules((molecules() / "egfr_4.sdf").string())[3].fields.size());
+
+  // XYZ: three frames, the middle one with an unknown element.
+  auto xyz = (dir / "frames.xyz").string();
+  std::string bad = "3\nbad frame\nQq 0 0 0\nH 0.96 0 0\nH -0.24 0.93 0\n";
+  std::ofstream(xyz) << bmx::test::read_file(molecules() / "methylbutene_test8.xyz") << bad
+                     << bmx::test::read_file(molecules() / "enolate_test2.xyz");
+  auto frames = read_molecules(xyz);
+  REQUIRE(frames.size() == 3);
+  CHECK(frames[0].ok());
+  CHECK(!frames[1].ok());
+  CHECK(contains(frames[1].error, "frames.xyz:record 2 (bad frame)"));
+  CHECK(contains(frames[1].error, "unknown element 'Qq'"));
+  REQUIRE(frames[2].ok());
+  CHECK(total_charge(*frames[2].mol) == -1);
+
+  // "charge=-1" on the comment line works like a SMILES there.
+  auto text = bmx::test::read_file(molecules() / "enolate_test2.xyz");
+  auto nl = text.find('\n');
+  auto eol = text.find('\n', nl + 1);
+  text.replace(nl + 1, eol - nl - 1, "butanone enolate charge=-1 mult=1");
+  auto kv = (dir / "kv.xyz").string();
+  std::ofstream(kv) << text;
+  auto kv_recs = read_molecules(kv);
+  REQUIRE(kv_recs.size() == 1);
+  REQUIRE(kv_recs[0].ok());
+  CHECK(kv_recs[0].name == "butanone enolate charge=-1 mult=1");
+  CHECK(total_charge(*kv_recs[0].mol) == -1);
+}
+
+TEST_CASE("molblock in memory") {
+  auto text = bmx::test::read_file(molecules() / "choline_cation.mol");
+  auto mol = bmx::mol3d::mol_from_molblock(text, "choline");
+  CHECK(mol->getNumAtoms() == 21);
+  CHECK_THROWS_WITH_AS(bmx::mol3d::mol_from_molblock("junk\n\n\n  1  0\nM  END\n", "mem:record 4"),
+                       doctest::Contains("mem:record 4"), bmx::InputError);
 }

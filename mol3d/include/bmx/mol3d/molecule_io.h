@@ -73,4 +73,9 @@ std::vector<MolRecord> read_molecules(const std::string& path, const ReadOptions
 // InputError naming `where` on failure.
 std::unique_ptr<RDKit::RWMol> mol_from_molblock(const std::string& molblock, const std::string& where);
 
+// Turns RDKit's own log output (parse warnings, sanitization messages, force-field typer warnings) off for
+// the whole process. Programs call it once at start: bmx reports each problem itself, as one line naming
+// file and record. Not called by the libraries (global state; they may run on many threads).
+void silence_rdkit_logs();
+
 }  // namespace bmx::mol3d
