@@ -1,0 +1,135 @@
+// Spec molstructok.md §4 (measure) and §6 (place). Float64 throughout, same operation order as the reference
+// so that descriptors agree to ~1e-15 wherever the reference is finite.
+#include "bmx/mol3d/internal_coords.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace bmx::mol3d {
+
+namespace {
+
+Vec3 sub(const Vec3& a, const Vec3& b) { return {a[0] - b[0], a[1] - b[1], a[2] - b[2]}; }
+double dot(const Vec3& a, const Vec3& b) { return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]; }
+double norm(const Vec3& a) { return std::sqrt(dot(a, a)); }
+Vec3 cross(const Vec3& a, const Vec3& b) {
+  return {a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]};
+}
+
+// Below these the frame is undefined (the reference divides by ~0 and gets NaN or noise).
+constexpr double kCoincident = 1e-10;   // |B - A| in Å
+constexpr double kCollinear = 1e-9;     // |v| / |C - A|, i.e. sin of the angle at A
+
+}  // namespace
+
+std::vector<ReferenceAtoms> reference_atoms(const std::vector<std::vector<int>>& neighbours) {
+  int n = int(neighbours.size());
+  std::vector<ReferenceAtoms> refs(n);
+  for (int i = 0; i < n; ++i) {
+    if (i <= 2) {
+      refs[i] = {i - 1, i - 2, i - 3};
+      continue;
+    }
+    int f = -1;
+    for (int j : neighbours[i])
+      if (j < i && j > f) f = j;
+    if (f < 0) f = i - 1;  // first atom of a later fragment: measured from the atom written before it
+    if (f == 1)
+      refs[i] = {f, 0, 2};
+    else if (f == 0)
+      refs[i] = {f, 1, 2};
+    else
+      refs[i] = {f, refs[f][0], refs[f][1]};
+  }
+  return refs;
+}
+
+Frame local_frame(const Vec3& a, const Vec3& b, const Vec3& c) {
+  Frame fr;
+  Vec3 ba = sub(b, a);
+  double nb = norm(ba);
+  if (nb > kCoincident)
+    fr.u = {ba[0] / nb, ba[1] / nb, ba[2] / nb};
+  else
+    fr.u = {1.0, 0.0, 0.0};
+  Vec3 ca = sub(c, a);
+  double proj = dot(ca, fr.u);
+  Vec3 v = {ca[0] - proj * fr.u[0], ca[1] - proj * fr.u[1], ca[2] - proj * fr.u[2]};
+  double nv = norm(v);
+  if (!(nv > kCollinear * norm(ca)) || !(nv > 0.0)) {
+    // Collinear or coincident: any axis perpendicular to u will do; take the coordinate axis least
+    // parallel to u (first on ties) so the choice is deterministic.
+    int k = 0;
+    for (int j = 1; j < 3; ++j)
+      if (std::fabs(fr.u[j]) < std::fabs(fr.u[k])) k = j;
+    Vec3 e = {0.0, 0.0, 0.0};
+    e[k] = 1.0;
+    double p = dot(e, fr.u);
+    v = {e[0] - p * fr.u[0], e[1] - p * fr.u[1], e[2] - p * fr.u[2]};
+    nv = norm(v);
+  }
+  fr.v = {v[0] / nv, v[1] / nv, v[2] / nv};
+  fr.w = cross(fr.u, fr.v);
+  return fr;
+}
+
+std::vector<std::array<double, 4>> descriptors(const std::vector<Vec3>& p, const std::vector<ReferenceAtoms>& refs) {
+  int n = int(p.size());
+  std::vector<std::array<double, 4>> out(n);
+  for (int i = 0; i < n; ++i) {
+    if (i == 0) {
+      out[i] = {kFirstRadius, kPlaceholderTheta, kPlaceholderPhi, 0.0};
+    } else if (i == 1) {
+      out[i] = {norm(sub(p[1], p[0])), kPlaceholderTheta, kPlaceholderPhi, 0.0};
+    } else if (i == 2) {
+      double d01 = norm(sub(p[0], p[1]));
+      double d02 = norm(sub(p[0], p[2]));
+      double d12 = norm(sub(p[1], p[2]));
+      double a = 0.0;
+      if (d01 > kCoincident) {
+        double x = (d01 * d01 + d02 * d02 - d12 * d12) / (2 * d01);
+        double yy = d02 * d02 - x * x;
+        double y = yy > 0.0 ? std::sqrt(yy) : 0.0;  // exactly collinear: rounding may make yy < 0
+        a = std::atan2(y, x);
+      }
+      out[i] = {d02, kPlaceholderTheta, a, 0.0};
+    } else {
+      const ReferenceAtoms& r = refs[i];
+      const Vec3& A = p[r[0]];
+      Frame fr = local_frame(A, p[r[1]], p[r[2]]);
+      Vec3 da = sub(p[i], A);
+      double lx = dot(fr.u, da), ly = dot(fr.v, da), lz = dot(fr.w, da);
+      double rad = std::sqrt(lx * lx + ly * ly + lz * lz);
+      double theta = rad > 0.0 ? std::acos(std::clamp(lz / rad, -1.0, 1.0)) : 0.0;
+      double phi = std::atan2(ly, lx);
+      double sign = phi > 0.0 ? 1.0 : (phi < 0.0 ? -1.0 : 0.0);
+      out[i] = {rad, theta, std::fabs(phi), sign};
+    }
+  }
+  return out;
+}
+
+std::vector<Vec3> reconstruct(const std::vector<std::array<double, 4>>& in, const std::vector<ReferenceAtoms>& refs) {
+  int n = int(in.size());
+  std::vector<Vec3> x(n, Vec3{0.0, 0.0, 0.0});
+  for (int i = 1; i < n; ++i) {
+    double r = in[i][0];
+    if (i == 1) {
+      x[i] = {r, 0.0, 0.0};
+    } else if (i == 2) {
+      x[i] = {r * std::cos(in[i][2]), r * std::sin(in[i][2]), 0.0};
+    } else {
+      const ReferenceAtoms& rf = refs[i];
+      const Vec3& A = x[rf[0]];
+      Frame fr = local_frame(A, x[rf[1]], x[rf[2]]);
+      double theta = in[i][1], phi = in[i][2] * in[i][3];
+      double ox = r * std::sin(theta) * std::cos(phi);
+      double oy = r * std::sin(theta) * std::sin(phi);
+      double oz = r * std::cos(theta);
+      for (int k = 0; k < 3; ++k) x[i][k] = A[k] + fr.u[k] * ox + fr.v[k] * oy + fr.w[k] * oz;
+    }
+  }
+  return x;
+}
+
+}  // namespace bmx::mol3d

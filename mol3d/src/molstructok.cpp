@@ -1,0 +1,291 @@
+#include "bmx/mol3d/molstructok.h"
+
+#include <GraphMol/Conformer.h>
+#include <GraphMol/MolOps.h>
+#include <GraphMol/RWMol.h>
+#include <GraphMol/SmilesParse/SmilesParse.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+
+#include "bmx/core/error.h"
+#include "bmx/mol3d/canonical_order.h"
+#include "bmx/mol3d/struct_tokens.h"
+#include "bmx/tokenizers/selfies.h"
+#include "vq_network.h"
+
+namespace bmx::mol3d {
+
+namespace fs = std::filesystem;
+
+std::string default_checkpoint() {
+  const char* name = "molstructok_vqvae.bin";
+  std::vector<std::string> tried;
+  auto found = [&](const fs::path& p) {
+    tried.push_back(p.string());
+    std::error_code ec;
+    return fs::is_regular_file(p, ec);
+  };
+  if (const char* env = std::getenv("BMX_MOLSTRUCTOK"); env && *env) {
+    if (found(env)) return env;
+  }
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec && found(exe.parent_path() / ".." / "share" / "bmx" / name))
+    return fs::weakly_canonical(exe.parent_path() / ".." / "share" / "bmx" / name).string();
+#ifdef BMX_DATA_DIR
+  if (found(fs::path(BMX_DATA_DIR) / name)) return (fs::path(BMX_DATA_DIR) / name).string();
+#endif
+#ifdef BMX_SOURCE_DATA_DIR
+  if (found(fs::path(BMX_SOURCE_DATA_DIR) / name)) return (fs::path(BMX_SOURCE_DATA_DIR) / name).string();
+#endif
+  if (const char* env = std::getenv("BMX_DATA_DIR"); env && *env) {
+    if (found(fs::path(env) / name)) return (fs::path(env) / name).string();
+  }
+  std::string list;
+  for (const std::string& t : tried) list += (list.empty() ? "" : ", ") + t;
+  throw UnsupportedError("MolStrucTok checkpoint " + std::string(name) + " not found (looked in: " + list +
+                         "); pass the model path or set BMX_MOLSTRUCTOK");
+}
+
+namespace {
+
+// SELFIES symbols that never create an atom and announce index symbols after them: [Branch1], [=Ring2], ...
+// Returns the number of index symbols that follow (0 if `sym` is not such a symbol).
+int index_symbols_after(const std::string& sym) {
+  std::size_t n = sym.size();
+  if (n < 7 || sym[n - 1] != ']') return 0;
+  char d = sym[n - 2];
+  if (d < '1' || d > '3') return 0;
+  std::string head = sym.substr(0, n - 2);
+  auto ends_with = [&](const char* s) {
+    std::size_t k = std::char_traits<char>::length(s);
+    return head.size() >= k && head.compare(head.size() - k, k, s) == 0;
+  };
+  return ends_with("Ring") || ends_with("Branch") ? d - '0' : 0;
+}
+
+// Splits a SELFIES string into symbols and records which symbols start a fragment.
+void split_selfies(const std::string& s, std::vector<std::string>& symbols, std::vector<bool>& starts_fragment) {
+  bool dot = false;
+  for (std::size_t i = 0; i < s.size();) {
+    if (s[i] == '.') {
+      dot = true;
+      ++i;
+      continue;
+    }
+    std::size_t e = s.find(']', i);
+    if (s[i] != '[' || e == std::string::npos) throw InputError("malformed SELFIES '" + s + "'");
+    symbols.push_back(s.substr(i, e - i + 1));
+    starts_fragment.push_back(dot && symbols.size() > 1);
+    dot = false;
+    i = e + 1;
+  }
+}
+
+std::vector<std::vector<int>> neighbours_of(const RDKit::ROMol& mol, const std::vector<int>* new_index) {
+  std::vector<std::vector<int>> nb(mol.getNumAtoms());
+  for (const RDKit::Bond* b : mol.bonds()) {
+    int a = int(b->getBeginAtomIdx()), c = int(b->getEndAtomIdx());
+    if (new_index) {
+      a = (*new_index)[a];
+      c = (*new_index)[c];
+    }
+    nb[a].push_back(c);
+    nb[c].push_back(a);
+  }
+  return nb;
+}
+
+}  // namespace
+
+MolStrucTok::MolStrucTok(const std::string& checkpoint)
+    : checkpoint_(checkpoint), net_(std::make_unique<VqNetwork>(checkpoint)) {}
+MolStrucTok::~MolStrucTok() = default;
+MolStrucTok::MolStrucTok(MolStrucTok&&) noexcept = default;
+MolStrucTok& MolStrucTok::operator=(MolStrucTok&&) noexcept = default;
+
+int MolStrucTok::codebook_size() const { return net_->codebook_size(); }
+
+std::vector<int> MolStrucTok::codes_of(const std::vector<std::array<double, 4>>& descriptors) const {
+  std::vector<CodeChoice> c = net_->encode(descriptors);
+  std::vector<int> out(c.size());
+  for (std::size_t i = 0; i < c.size(); ++i) out[i] = c[i].code;
+  return out;
+}
+
+std::array<double, 4> MolStrucTok::descriptors_of(int code) const {
+  if (code < 0 || code >= codebook_size())
+    throw InputError("code " + std::to_string(code) + " is outside 0.." + std::to_string(codebook_size() - 1));
+  const std::array<float, 4>& t = net_->decode(code);
+  return {t[0], t[1], t[2], t[3]};
+}
+
+Encoding MolStrucTok::encode(const RDKit::ROMol& mol) const {
+  const int n = int(mol.getNumAtoms());
+  if (n == 0) throw InputError("molecule has no atoms");
+  if (mol.getNumConformers() == 0) throw InputError("molecule has no coordinates (no conformer)");
+  const RDKit::Conformer& conf = mol.getConformer();
+  bool flat = true;
+  for (int i = 0; i < n; ++i) {
+    const RDGeom::Point3D& p = conf.getAtomPos(i);
+    if (!std::isfinite(p.x) || !std::isfinite(p.y) || !std::isfinite(p.z))
+      throw InputError("atom " + std::to_string(i + 1) + " has non-finite coordinates");
+    if (p.z != 0.0) flat = false;
+  }
+  if (!conf.is3D() && flat && n > 1)
+    throw InputError("molecule has 2D coordinates only (conformer flagged 2D, all z = 0); 3D coordinates are needed");
+
+  Encoding e;
+  CanonicalOrder co = canonical_order(mol);
+  e.smiles = std::move(co.smiles);
+  e.atom_order = std::move(co.atom_order);
+  try {
+    e.selfies = selfies::encode(e.smiles);
+  } catch (const std::exception& ex) {
+    throw InputError("SELFIES cannot encode " + e.smiles + ": " + ex.what());
+  }
+
+  std::vector<std::string> symbols;
+  std::vector<bool> starts_fragment;
+  split_selfies(e.selfies, symbols, starts_fragment);
+  // Which symbols create atoms: in encoder output every symbol is an atom except branch/ring symbols, the
+  // index symbols that follow them and [nop]. The SELFIES decoder's attribution is the reference's
+  // definition; it is consulted if the structural count disagrees.
+  std::vector<bool> creates(symbols.size());
+  int atoms = 0;
+  for (std::size_t i = 0, skip = 0; i < symbols.size(); ++i) {
+    if (skip > 0) {
+      --skip;
+      continue;
+    }
+    if (int k = index_symbols_after(symbols[i])) {
+      skip = std::size_t(k);
+      continue;
+    }
+    if (symbols[i] == "[nop]") continue;
+    creates[i] = true;
+    ++atoms;
+  }
+  if (atoms != n) {
+    selfies::Decoded d = selfies::decode(e.selfies);
+    atoms = 0;
+    for (std::size_t i = 0; i < symbols.size(); ++i) {
+      creates[i] = i < d.creates_atom.size() && d.creates_atom[i];
+      atoms += creates[i];
+    }
+    if (atoms != n)
+      throw InputError("SELFIES " + e.selfies + " spells " + std::to_string(atoms) + " atoms, the molecule has " +
+                       std::to_string(n));
+  }
+
+  std::vector<int> new_index(n);
+  for (int k = 0; k < n; ++k) new_index[e.atom_order[k]] = k;
+  std::vector<Vec3> pos(n);
+  for (int k = 0; k < n; ++k) {
+    const RDGeom::Point3D& p = conf.getAtomPos(e.atom_order[k]);
+    pos[k] = {p.x, p.y, p.z};
+  }
+  e.reference_atoms = reference_atoms(neighbours_of(mol, &new_index));
+  e.descriptors = descriptors(pos, e.reference_atoms);
+  std::vector<CodeChoice> choice = net_->encode(e.descriptors);
+  e.codes.resize(n);
+  e.code_distance.resize(n);
+  e.code_margin.resize(n);
+  for (int k = 0; k < n; ++k) {
+    e.codes[k] = choice[k].code;
+    e.code_distance[k] = choice[k].distance;
+    e.code_margin[k] = choice[k].second_distance - choice[k].distance;
+  }
+
+  e.struct_sfi.reserve(symbols.size() * 8);
+  for (std::size_t i = 0, a = 0; i < symbols.size(); ++i) {
+    if (starts_fragment[i]) {
+      e.struct_sfi += '.';
+      ++e.num_fragments;
+    }
+    e.struct_sfi += format_struct_token(symbols[i], creates[i] ? e.codes[a++] : -1);
+  }
+  e.tokens = kMol3dStart + e.struct_sfi + kMol3dEnd;
+  return e;
+}
+
+Decoding MolStrucTok::decode_detail(const std::string& text) const {
+  std::vector<StructToken> tokens = parse_struct_tokens(text, codebook_size() - 1);
+  Decoding out;
+  out.selfies = selfies_of(tokens);
+  selfies::Decoded dec;
+  try {
+    dec = selfies::decode(out.selfies);
+  } catch (const std::exception& ex) {
+    // The SELFIES decoder names the symbol by its index in split(selfies), i.e. the token index.
+    std::string what = ex.what();
+    std::size_t at = what.find("symbol ");
+    if (at != std::string::npos) {
+      std::size_t index = 0, k = at + 7, digits = 0;
+      for (; k < what.size() && std::isdigit(static_cast<unsigned char>(what[k])); ++k, ++digits)
+        index = index * 10 + std::size_t(what[k] - '0');
+      std::size_t q = what.find('\'', k);
+      if (digits > 0 && index < tokens.size() && q != std::string::npos && what.compare(q + 1, tokens[index].symbol.size(), tokens[index].symbol) == 0)
+        throw InputError(describe_token(tokens, index) + ": invalid SELFIES symbol " + tokens[index].symbol);
+    }
+    throw InputError("struct_sfi: " + what);
+  }
+  if (dec.creates_atom.size() != tokens.size())
+    throw InputError("struct_sfi: SELFIES decoder attributed " + std::to_string(dec.creates_atom.size()) +
+                     " symbols for " + std::to_string(tokens.size()) + " tokens");
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    bool creates = dec.creates_atom[i];
+    if (creates && tokens[i].code < 0)
+      throw InputError(describe_token(tokens, i) + ": the symbol creates an atom but carries code -1");
+    if (!creates && tokens[i].code >= 0)
+      throw InputError(describe_token(tokens, i) +
+                       ": the symbol creates no atom here (branch/ring/index symbol, or one SELFIES drops) but "
+                       "carries code " + std::to_string(tokens[i].code) + "; codes and atoms do not line up");
+    if (creates) out.codes.push_back(tokens[i].code);
+  }
+  if (out.codes.empty()) throw InputError("struct_sfi '" + text + "' spells no atoms");
+
+  RDKit::SmilesParserParams params;
+  params.sanitize = false;
+  params.removeHs = false;
+  params.allowCXSMILES = false;
+  params.parseName = false;
+  try {
+    out.mol.reset(RDKit::SmilesToMol(dec.smiles, params));
+  } catch (const std::exception& ex) {
+    throw InputError("struct_sfi: RDKit cannot read the decoded SMILES " + dec.smiles + ": " + ex.what());
+  }
+  if (!out.mol) throw InputError("struct_sfi: RDKit cannot read the decoded SMILES " + dec.smiles);
+  const int n = int(out.mol->getNumAtoms());
+  if (n != int(out.codes.size()))
+    throw InputError("struct_sfi: decoded molecule has " + std::to_string(n) + " atoms but the string carries " +
+                     std::to_string(out.codes.size()) + " codes");
+  try {
+    RDKit::MolOps::sanitizeMol(*out.mol);
+  } catch (const std::exception&) {
+    out.sanitized = false;  // kept as parsed, as the reference does
+  }
+
+  out.reference_atoms = reference_atoms(neighbours_of(*out.mol, nullptr));
+  out.descriptors.resize(n);
+  for (int i = 0; i < n; ++i) {
+    const std::array<float, 4>& t = net_->decode(out.codes[i]);
+    out.descriptors[i] = {t[0], t[1], t[2], t[3]};
+  }
+  std::vector<Vec3> x = reconstruct(out.descriptors, out.reference_atoms);
+  auto* conf = new RDKit::Conformer(n);
+  for (int i = 0; i < n; ++i) {
+    if (!std::isfinite(x[i][0]) || !std::isfinite(x[i][1]) || !std::isfinite(x[i][2]))
+      throw InputError("struct_sfi: atom " + std::to_string(i + 1) + " gets non-finite coordinates");
+    conf->setAtomPos(i, RDGeom::Point3D(x[i][0], x[i][1], x[i][2]));
+  }
+  conf->set3D(true);
+  out.mol->addConformer(conf, true);
+  return out;
+}
+
+}  // namespace bmx::mol3d

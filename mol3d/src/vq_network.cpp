@@ -1,0 +1,123 @@
+#include "vq_network.h"
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+#include <map>
+
+#include "bmx/core/error.h"
+#include "bmx/core/torch_checkpoint.h"
+
+namespace bmx::mol3d {
+
+namespace {
+
+constexpr float kPi = 3.14159265358979323846f;
+constexpr double kBatchNormEps = 1e-5;
+
+struct Weights {
+  const std::string& path;
+  std::map<std::string, at::Tensor> tensors;
+
+  // A float32 tensor with the given shape ({n} or {out, in}).
+  const float* get(const std::string& key, std::vector<int64_t> shape) {
+    auto it = tensors.find(key);
+    if (it == tensors.end()) fail_input(path, "missing tensor '" + key + "' (not a MolStrucTok VQ-VAE checkpoint?)");
+    at::Tensor& t = it->second;
+    if (t.sizes().vec() != shape)
+      fail_input(path, "tensor '" + key + "' has shape " + std::string(c10::str(t.sizes())) + ", expected " +
+                           std::string(c10::str(at::IntArrayRef(shape))));
+    if (t.scalar_type() != at::kFloat || !t.is_contiguous()) t = t.to(at::kFloat).contiguous();
+    return t.data_ptr<float>();
+  }
+
+  // Linear `prefix.<lin>` followed by BatchNorm `prefix.<bn>` (bn < 0: none).
+  DenseF32 layer(const std::string& prefix, int lin, int bn, int out, int in) {
+    std::string l = prefix + std::to_string(lin);
+    DenseF32 d = DenseF32::from_linear(get(l + ".weight", {out, in}), get(l + ".bias", {out}), out, in);
+    if (bn >= 0) {
+      std::string b = prefix + std::to_string(bn);
+      d.fold_batch_norm(get(b + ".weight", {out}), get(b + ".bias", {out}), get(b + ".running_mean", {out}),
+                        get(b + ".running_var", {out}), kBatchNormEps);
+    }
+    return d;
+  }
+};
+
+// Linear-BN-ReLU, Linear-BN-ReLU, Linear (the encoder), BatchNorm folded into the linears.
+struct Mlp3 {
+  DenseF32 l[3];
+  Mlp3(Weights& w, const std::string& prefix, int in, int hidden, int out)
+      : l{w.layer(prefix, 0, 1, hidden, in), w.layer(prefix, 3, 4, hidden, hidden), w.layer(prefix, 6, -1, out, hidden)} {}
+};
+
+}  // namespace
+VqNetwork::VqNetwork(const std::string& path) {
+  Weights w{path, load_state_dict(path)};
+  const int hidden = 64, latent = 64;
+  auto emb = w.tensors.find("quantizer.embedding.weight");
+  if (emb == w.tensors.end() || emb->second.dim() != 2)
+    fail_input(path, "missing tensor 'quantizer.embedding.weight' (not a MolStrucTok VQ-VAE checkpoint?)");
+  const int size = int(emb->second.size(0));
+  const float* codebook = w.get("quantizer.embedding.weight", {size, latent});
+
+  Mlp3 encoder(w, "encoder.", 4, hidden, latent);
+  for (int k = 0; k < 3; ++k) enc_[k] = encoder.l[k];
+  quantizer_ = NearestF32(codebook, size, latent);
+
+  // The decoder runs once per code, here, so it is evaluated with ATen exactly as PyTorch does (BatchNorm not
+  // folded): decoded coordinates accumulate its rounding along chains, and these values track the
+  // reference's best (public vectors: 2e-5 Å worst, against 5e-5 Å with folded float loops).
+  const at::Tensor q = w.tensors.at("quantizer.embedding.weight");
+  auto branch = [&](const std::string& name, int64_t out) {
+    const std::string p = "multi_head_decoder." + name + ".";
+    auto t = [&](int layer, const char* what, std::vector<int64_t> shape) {
+      w.get(p + std::to_string(layer) + "." + what, shape);  // checks presence and shape
+      return w.tensors.at(p + std::to_string(layer) + "." + what);
+    };
+    auto bn = [&](const at::Tensor& h, int layer) {
+      return at::batch_norm(h, t(layer, "weight", {hidden}), t(layer, "bias", {hidden}),
+                            t(layer, "running_mean", {hidden}), t(layer, "running_var", {hidden}), false, 0.1,
+                            kBatchNormEps, false);
+    };
+    at::Tensor h = at::linear(q, t(0, "weight", {hidden, latent}), t(0, "bias", {hidden}));
+    h = at::relu(bn(h, 1));
+    h = at::linear(h, t(3, "weight", {hidden, hidden}), t(3, "bias", {hidden}));
+    h = at::relu(bn(h, 4));
+    h = at::linear(h, t(6, "weight", {out, hidden}), t(6, "bias", {out})).contiguous();
+    return std::vector<float>(h.data_ptr<float>(), h.data_ptr<float>() + h.numel());
+  };
+  std::vector<float> len = branch("gen_len_branch", 1), ang = branch("gen_ang_branch", 1),
+                     tor = branch("gen_tor_branch", 1), sgn = branch("sign_branch", 3);
+  table_.resize(size);
+  for (int k = 0; k < size; ++k) {
+    const float* s = &sgn[3 * k];
+    int arg = 0;
+    for (int j = 1; j < 3; ++j)
+      if (s[j] > s[arg]) arg = j;
+    table_[k] = {std::exp(len[k]) - 1.f, ang[k] * kPi, tor[k] * kPi, float(arg - 1)};
+  }
+}
+
+std::vector<CodeChoice> VqNetwork::encode(const std::vector<std::array<double, 4>>& desc) const {
+  const std::size_t n = desc.size();
+  std::vector<float> x(n * 4);
+  for (std::size_t i = 0; i < n; ++i) {
+    x[4 * i + 0] = std::log(float(desc[i][0]) + 1.f);
+    x[4 * i + 1] = float(desc[i][1]) / kPi;
+    x[4 * i + 2] = float(desc[i][2]) / kPi;
+    x[4 * i + 3] = float(desc[i][3]);
+  }
+  std::vector<float> h1(n * enc_[0].out), h2(n * enc_[1].out), z(n * enc_[2].out);
+  enc_[0].forward(x.data(), n, h1.data(), true);
+  enc_[1].forward(h1.data(), n, h2.data(), true);
+  enc_[2].forward(h2.data(), n, z.data(), false);
+  std::vector<int> best(n), second(n);
+  std::vector<float> bd(n), sd(n);
+  quantizer_.search(z.data(), n, best.data(), bd.data(), second.data(), sd.data());
+  std::vector<CodeChoice> out(n);
+  for (std::size_t i = 0; i < n; ++i) out[i] = {best[i], second[i], bd[i], sd[i]};
+  return out;
+}
+
+}  // namespace bmx::mol3d
