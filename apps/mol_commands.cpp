@@ -486,24 +486,26 @@ void add_mol_commands(CLI::App& app, CLI::App& bench) {
   mol->require_subcommand(1);
 
   static EncodeOptions enc;
-  auto* e = mol->add_subcommand("encode",
-                                "Molecule files (SDF, MOL V2000/V3000, MOL2, XYZ, anything Open Babel reads) -> one "
-                                "JSON line per molecule with smiles, selfies, struct_sfi, codes and the wrapped "
-                                "<|mol_3d_start|>...<|mol_3d_end|> tokens. Missing hydrogens are added with 3D "
-                                "coordinates (the record says so); 2D-only records are refused. Bad records are "
-                                "reported on stderr and the rest is written; exit status 1 if any failed.");
+  auto* e = mol->add_subcommand("encode", "Molecule files with 3D coordinates -> MolStrucTok tokens (JSON lines)");
+  e->footer("Reads SDF, MOL (V2000/V3000), MOL2, XYZ and anything Open Babel reads (bonds are perceived for XYZ).\n"
+            "One JSON line per molecule: name, file, record, smiles, selfies, struct_sfi, codes, tokens (the wrapped\n"
+            "<|mol_3d_start|>...<|mol_3d_end|> form), atom_order, hydrogens_added. Missing hydrogens are added with\n"
+            "3D coordinates (the model was trained on all-H molecules); 2D-only records are refused. Bad records are\n"
+            "reported on stderr, one line each, and every good one is written; exit status 1 if any failed.\n"
+            "Example: bmx mol encode ligands.sdf -o ligands.jsonl");
   e->add_option("inputs", enc.inputs, "Input files ('-' for stdin, see --format)")->required();
   e->add_option("-o,--output", enc.output, "Output JSON lines (default: stdout)");
-  e->add_option("-f,--format", enc.format, "Input format when it cannot be told from the name (sdf, mol2, xyz, ...)");
+  e->add_option("-f,--format", enc.format, "Input format when it cannot be told from the name (sdf, mol2, xyz, or any Open Babel format; stdin is read as SDF unless given)");
   add_common(e, enc);
   e->callback([] { exit_status = run_encode(enc); });
 
   static DecodeOptions dec;
-  auto* d = mol->add_subcommand("decode",
-                                "MolStrucTok tokens -> 3D SD file. Input: a token string (bare struct_sfi or the "
-                                "wrapped form), or -i FILE with one per line (JSON lines of `bmx mol encode` work "
-                                "too). Each molecule is refined with MMFF94 unless --no-refine; tokens and the "
-                                "refinement status are written as SD fields.");
+  auto* d = mol->add_subcommand("decode", "MolStrucTok tokens -> 3D SD file, refined with MMFF94");
+  d->footer("Input: one token string (bare struct_sfi or the wrapped form) or -i FILE with one per line; JSON lines\n"
+            "of `bmx mol encode` work too. Each molecule is refined with MMFF94 (UFF where MMFF has no parameters)\n"
+            "unless --no-refine; the tokens, the refinement status and the energies are written as SD fields.\n"
+            "A bad token string is reported with the token at fault; the others are written.\n"
+            "Example: bmx mol decode '[H 3][O 26][H 304]' -o water.sdf");
   d->add_option("tokens", dec.tokens, "One token string");
   d->add_option("-i,--input", dec.input, "File with one token string or JSON object per line ('-' for stdin)");
   d->add_option("-o,--output", dec.output, "Output SD file ('-' for stdout)")->required();
@@ -522,10 +524,10 @@ void add_mol_commands(CLI::App& app, CLI::App& bench) {
   r->callback([] { exit_status = run_refine(ref); });
 
   static EvalOptions ev;
-  auto* v = mol->add_subcommand("eval",
-                                "Round trip of each input molecule (encode -> decode -> refine): heavy-atom RMSD to "
-                                "the input before and after refinement, bond-length deviation, stereo kept, codes "
-                                "unchanged on re-encoding, and a summary.");
+  auto* v = mol->add_subcommand("eval", "Round trip of each molecule (encode -> decode -> refine) with its errors");
+  v->footer("Per molecule: heavy-atom RMSD to the input after superposition, before and after refinement; bond-length\n"
+            "deviation (mean and max); stereo centres and double bonds kept; the bond graph kept; codes unchanged when\n"
+            "the decoded geometry is encoded again. Then a summary over all molecules.");
   v->add_option("inputs", ev.inputs, "Input files")->required();
   v->add_option("-f,--format", ev.format, "Input format when it cannot be told from the name");
   v->add_flag("--json", ev.json, "One JSON object per molecule, then a summary object");
