@@ -64,32 +64,53 @@ class Output {
   std::ostream* out_;
 };
 
-// Reads records in chunks and runs `work` on each chunk's records in parallel; `emit` sees them in order.
+struct BatchCount {
+  int total = 0, failed = 0;
+};
+
+// Reads records in chunks and runs `work` on each chunk's records in parallel; `emit` sees the good results in
+// input order. A record the reader could not make, or whose `work` set `error`, is reported on stderr.
 template <typename Result, typename Work, typename Emit>
-void for_each_record(mol3d::MolReader& reader, int threads, Progress& progress, Work work, Emit emit) {
+BatchCount for_each_record(mol3d::MolReader& reader, int threads, Progress& progress, Work work, Emit emit) {
   const size_t chunk = 64 * static_cast<size_t>(threads > 0 ? threads : hardware_threads());
   std::vector<mol3d::MolRecord> records(chunk);
   std::vector<Result> results(chunk);
+  BatchCount count;
   while (true) {
     size_t n = 0;
     while (n < chunk && reader.next(records[n])) ++n;
     if (n == 0) break;
     parallel_for(n, threads, [&](size_t i) {
       results[i] = Result{};
-      if (records[i].ok()) work(records[i], results[i]);
+      if (!records[i].ok()) return;
+      try {
+        work(records[i], results[i]);
+      } catch (const std::exception& e) {
+        results[i].error = records[i].where() + ": " + e.what();
+      }
     });
     for (size_t i = 0; i < n; ++i) {
-      emit(records[i], results[i]);
+      ++count.total;
+      const std::string& err = records[i].ok() ? results[i].error : records[i].error;
+      if (err.empty()) {
+        emit(records[i], results[i]);
+      } else {
+        ++count.failed;
+        std::fprintf(stderr, "bmx: %s\n", err.c_str());
+      }
       progress.tick();
     }
     if (n < chunk) break;
   }
+  return count;
 }
 
 int report_failures(int failed, int total, const char* what) {
   if (failed) std::fprintf(stderr, "bmx: %d of %d %s failed (reported above); the others were written\n", failed, total, what);
   return failed ? 1 : 0;
 }
+
+int report_failures(const BatchCount& c, const char* what) { return report_failures(c.failed, c.total, what); }
 
 // ---------------------------------------------------------------------------------------------------------
 struct EncodeOptions : CommonOptions {
@@ -107,11 +128,9 @@ int run_encode(const EncodeOptions& o) {
   struct Result {
     std::string line, error;
   };
-  int total = 0, failed = 0;
-  for_each_record<Result>(
+  auto count = for_each_record<Result>(
       reader, o.threads, progress,
       [&](mol3d::MolRecord& r, Result& res) {
-        try {
           auto e = model.encode(*r.mol);
           ordered_json j;
           j["name"] = r.name;
@@ -128,22 +147,10 @@ int run_encode(const EncodeOptions& o) {
           if (e.num_fragments > 1) j["fragments"] = e.num_fragments;
           if (!r.notes.empty()) j["notes"] = r.notes;
           res.line = j.dump();
-        } catch (const std::exception& ex) {
-          res.error = r.where() + ": " + ex.what();
-        }
       },
-      [&](mol3d::MolRecord& r, Result& res) {
-        ++total;
-        std::string err = r.ok() ? res.error : r.error;
-        if (!err.empty()) {
-          ++failed;
-          std::fprintf(stderr, "bmx: %s\n", err.c_str());
-          return;
-        }
-        out.stream() << res.line << '\n';
-      });
+      [&](mol3d::MolRecord&, Result& res) { out.stream() << res.line << '\n'; });
   progress.finish();
-  return report_failures(failed, total, "molecules");
+  return report_failures(count, "molecules");
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -300,31 +307,17 @@ int run_refine(const RefineCmdOptions& o) {
   struct Result {
     std::string record, error;
   };
-  int total = 0, failed = 0;
-  for_each_record<Result>(
+  auto count = for_each_record<Result>(
       reader, o.threads, progress,
       [&](mol3d::MolRecord& r, Result& res) {
-        try {
-          mol3d::SdFields fields = r.fields;
-          add_refine_fields(forcefield::refine(*r.mol, ropts), fields);
-          res.record = mol3d::sdf_record(*r.mol, r.name, fields, r.where());
-        } catch (const std::exception& e) {
-          res.error = r.where() + ": " + e.what();
-        }
+        mol3d::SdFields fields = r.fields;
+        add_refine_fields(forcefield::refine(*r.mol, ropts), fields);
+        res.record = mol3d::sdf_record(*r.mol, r.name, fields, r.where());
       },
-      [&](mol3d::MolRecord& r, Result& res) {
-        ++total;
-        std::string err = r.ok() ? res.error : r.error;
-        if (!err.empty()) {
-          ++failed;
-          std::fprintf(stderr, "bmx: %s\n", err.c_str());
-          return;
-        }
-        writer.write_record(res.record);
-      });
+      [&](mol3d::MolRecord&, Result& res) { writer.write_record(res.record); });
   writer.flush();
   progress.finish();
-  return report_failures(failed, total, "molecules");
+  return report_failures(count, "molecules");
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -391,28 +384,14 @@ int run_eval(const EvalOptions& o) {
   auto ro = refine_options(o.refine);
   Progress progress("eval", 0, "molecules", !o.quiet);
   std::vector<double> rmsd_dec, rmsd_ref, bond_mean, bond_max;
-  int total = 0, failed = 0, stereo_total = 0, stereo_kept = 0, stereo_kept_ref = 0, codes_total = 0,
+  int stereo_total = 0, stereo_kept = 0, stereo_kept_ref = 0, codes_total = 0,
       codes_same = 0, same_graph = 0;
   if (!o.json)
     std::printf("%-32s %5s %9s %9s %9s %9s %7s %7s  %s\n", "name", "atoms", "rmsd_dec", "rmsd_ref", "bond_dev",
                 "bond_max", "stereo", "codes", "refinement");
-  for_each_record<EvalRow>(
-      reader, o.threads, progress,
+  auto count = for_each_record<EvalRow>(
+      reader, o.threads, progress, [&](mol3d::MolRecord& r, EvalRow& row) { row = evaluate(model, r, ro); },
       [&](mol3d::MolRecord& r, EvalRow& row) {
-        try {
-          row = evaluate(model, r, ro);
-        } catch (const std::exception& e) {
-          row.error = r.where() + ": " + e.what();
-        }
-      },
-      [&](mol3d::MolRecord& r, EvalRow& row) {
-        ++total;
-        std::string err = r.ok() ? row.error : r.error;
-        if (!err.empty()) {
-          ++failed;
-          std::fprintf(stderr, "bmx: %s\n", err.c_str());
-          return;
-        }
         rmsd_dec.push_back(row.decoded.heavy_rmsd);
         rmsd_ref.push_back(row.refined.heavy_rmsd);
         bond_mean.push_back(row.decoded.bond_dev_mean);
@@ -451,7 +430,7 @@ int run_eval(const EvalOptions& o) {
         }
       });
   progress.finish();
-  const int ok = total - failed;
+  const int total = count.total, failed = count.failed, ok = total - failed;
   double pct_stereo = stereo_total ? 100.0 * stereo_kept / stereo_total : 100.0;
   double pct_stereo_ref = stereo_total ? 100.0 * stereo_kept_ref / stereo_total : 100.0;
   double pct_codes = codes_total ? 100.0 * codes_same / codes_total : 100.0;
