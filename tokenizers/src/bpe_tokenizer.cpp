@@ -14,6 +14,7 @@
 #include "added_token_matcher.h"
 #include "bmx/core/error.h"
 #include "pretokenizer.h"
+#include "tokenizer_json.h"
 #include "unicode.h"
 
 namespace bmx {
@@ -188,15 +189,16 @@ struct Tokenizer::Impl {
 
   std::string chat_template, eos_token, pad_token, bos_token;
 
-  void load(const json& j);
+  void load(TokenizerJson&& file);
   void split_added(std::string_view text, const AddedTokenMatcher& m, const std::vector<int32_t>& ids,
                    std::vector<std::pair<std::string_view, int32_t>>& out) const;
   void encode_piece(std::string_view piece, std::vector<int32_t>& out) const;
   void bpe(std::string_view word, std::vector<int32_t>& out) const;
 };
 
-void Tokenizer::Impl::load(const json& j) {
+void Tokenizer::Impl::load(TokenizerJson&& file) {
   auto bad = [&](const std::string& msg) { fail_input(source, msg); };
+  const json& j = file.rest;
   if (!j.is_object()) bad("not a tokenizer.json (top level is not an object)");
   if (!j.contains("model") || !j["model"].is_object()) bad("no \"model\" object");
   const json& model = j["model"];
@@ -204,7 +206,9 @@ void Tokenizer::Impl::load(const json& j) {
   if (type != "BPE") throw UnsupportedError(source + ": model type " + type + " is not supported (only BPE)");
   if (model.contains("byte_fallback") && model["byte_fallback"].is_boolean() && model["byte_fallback"].get<bool>())
     throw UnsupportedError(source + ": byte_fallback BPE is not supported");
-  if (!model.contains("vocab") || !model["vocab"].is_object()) bad("model has no \"vocab\" object");
+  if (!file.has_vocab) bad("model has no \"vocab\" object");
+  if (!file.has_merges) bad("model has no \"merges\" array");
+  if (!file.problem.empty()) bad(file.problem);
 
   // Normalizer: none or NFC (alone or in a Sequence).
   if (j.contains("normalizer") && !j["normalizer"].is_null()) {
@@ -250,14 +254,13 @@ void Tokenizer::Impl::load(const json& j) {
 
   // Vocabulary.
   int32_t max_id = -1;
-  vocab.reserve(model["vocab"].size() * 2);
-  for (auto it = model["vocab"].begin(); it != model["vocab"].end(); ++it) {
-    if (!it.value().is_number_integer()) bad("vocab entry \"" + it.key() + "\" has no integer id");
-    int64_t id = it.value().get<int64_t>();
-    if (id < 0 || id > 50'000'000) bad("vocab entry \"" + it.key() + "\" has id " + std::to_string(id) + " out of range");
-    vocab.emplace(it.key(), int32_t(id));
+  vocab.reserve(file.vocab.size() * 2);
+  for (auto& [token, id] : file.vocab) {
+    if (id > 50'000'000) bad("vocab entry \"" + token + "\" has id " + std::to_string(id) + " out of range");
     max_id = std::max<int32_t>(max_id, int32_t(id));
+    vocab.emplace(std::move(token), int32_t(id));
   }
+  file.vocab = {};
   // Added tokens.
   if (j.contains("added_tokens")) {
     if (!j["added_tokens"].is_array()) bad("\"added_tokens\" is not an array");
@@ -315,26 +318,12 @@ void Tokenizer::Impl::load(const json& j) {
   }
 
   // Merges: "left right" strings or ["left", "right"] pairs, in rank order.
-  if (!model.contains("merges") || !model["merges"].is_array()) bad("model has no \"merges\" array");
-  const json& ms = model["merges"];
-  merges.reserve(ms.size());
-  for (size_t rank = 0; rank < ms.size(); ++rank) {
-    const json& m = ms[rank];
-    std::string left, right;
-    if (m.is_string()) {
-      const std::string& s = m.get_ref<const std::string&>();
-      size_t sp = s.find(' ');
-      if (sp == std::string::npos || s.find(' ', sp + 1) != std::string::npos)
-        bad("merge " + std::to_string(rank) + " \"" + s + "\" is not two symbols separated by one space");
-      left = s.substr(0, sp);
-      right = s.substr(sp + 1);
-    } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
-      left = m[0].get<std::string>();
-      right = m[1].get<std::string>();
-    } else {
-      bad("merge " + std::to_string(rank) + " is neither \"a b\" nor [\"a\", \"b\"]");
-    }
-    auto a = vocab.find(left), b = vocab.find(right), c = vocab.find(left + right);
+  merges.reserve(file.merges.size());
+  std::string joined;
+  for (size_t rank = 0; rank < file.merges.size(); ++rank) {
+    const auto& [left, right] = file.merges[rank];
+    joined.assign(left).append(right);
+    auto a = vocab.find(left), b = vocab.find(right), c = vocab.find(joined);
     if (a == vocab.end() || b == vocab.end() || c == vocab.end())
       bad("merge " + std::to_string(rank) + " (" + left + " " + right + ") uses a token not in the vocabulary");
     merges.insert(a->second, b->second, uint32_t(rank), c->second);
@@ -498,7 +487,7 @@ Tokenizer::~Tokenizer() = default;
 Tokenizer Tokenizer::from_file(const std::filesystem::path& tokenizer_json) {
   auto impl = std::make_unique<Impl>();
   impl->source = tokenizer_json.string();
-  impl->load(parse_json_file(tokenizer_json));
+  impl->load(read_tokenizer_json(impl->source));
   return Tokenizer(std::move(impl));
 }
 
