@@ -168,3 +168,17 @@ TEST_CASE("errors name the file: missing, corrupt and unsupported tokenizer.json
   std::ofstream(dir / "tokenizer_config.json") << "{ nope";
   CHECK_THROWS_WITH_AS(bmx::Tokenizer::from_dir(dir), doctest::Contains("tokenizer_config.json"), bmx::InputError);
 }
+
+TEST_CASE("tiny tokenizer: a TemplateProcessing post-processor adds its tokens only with add_special_tokens") {
+  json j = tiny_tokenizer(json::array({added(300, "<s>", true, false)}));
+  j["post_processor"] = json::parse(R"({"type": "Sequence", "processors": [
+      {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": false},
+      {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}},
+                                                {"Sequence": {"id": "A", "type_id": 0}}],
+       "pair": [], "special_tokens": {"<s>": {"id": "<s>", "ids": [300], "tokens": ["<s>"]}}}]})");
+  auto tok = load("template", j);
+  CHECK(tok.encode("abc", true) == Ids{300, 257});
+  CHECK(tok.encode("abc", false) == Ids{257});
+  j["decoder"] = {{"type", "WordPiece"}};
+  CHECK_THROWS_AS(load("wordpiece_decoder", j), bmx::UnsupportedError);
+}

@@ -101,7 +101,8 @@ public:
     }
   }
   void put(std::string_view word, uint64_t h, const int32_t* ids, size_t n) {
-    if (count_ >= kMaxEntries) clear();
+    if (word.size() > kMaxWord) return;  // long words rarely repeat
+    if (count_ >= kMaxEntries || keys_.size() > kMaxBytes) clear();
     if ((count_ + 1) * 2 > slots_.size()) grow();
     place(Slot{h, uint32_t(keys_.size()), uint32_t(word.size()), uint32_t(ids_.size()), uint32_t(n)});
     keys_.append(word);
@@ -116,7 +117,7 @@ public:
 
 private:
   static constexpr uint32_t kEmpty = ~uint32_t(0);
-  static constexpr size_t kMaxEntries = 1 << 20;
+  static constexpr size_t kMaxEntries = 1 << 20, kMaxBytes = 64 << 20, kMaxWord = 256;
   struct Slot {
     uint64_t hash = 0;
     uint32_t key_off = 0, key_len = kEmpty, ids_off = 0, ids_len = 0;
@@ -182,6 +183,7 @@ struct Tokenizer::Impl {
   AddedTokenMatcher raw_matcher, normalized_matcher;
   std::vector<int32_t> raw_ids, normalized_ids;  // matcher pattern -> index into `added`
   bool nfc = false;
+  std::vector<int32_t> template_single;  // post-processor template: ids, -1 where the text goes
   int32_t byte_id[256];
   MergeTable merges;
   mutable std::mutex cache_mutex;
@@ -222,6 +224,40 @@ void Tokenizer::Impl::load(TokenizerJson&& file) {
       else throw UnsupportedError(source + ": normalizer " + t + " is not supported (only NFC)");
     }
   }
+  // Post-processor: ByteLevel adds nothing; TemplateProcessing's single-sequence template adds its special
+  // tokens around the text when add_special_tokens is set.
+  if (j.contains("post_processor") && !j["post_processor"].is_null()) {
+    const json& p = j["post_processor"];
+    std::vector<json> list;
+    if (p.value("type", "") == "Sequence" && p.contains("processors")) list = p["processors"].get<std::vector<json>>();
+    else list.push_back(p);
+    for (const json& x : list) {
+      std::string t = x.value("type", "");
+      if (t == "ByteLevel") continue;
+      if (t != "TemplateProcessing" || !x.contains("single") || !x["single"].is_array())
+        throw UnsupportedError(source + ": post-processor " + t + " is not supported");
+      for (const json& piece : x["single"]) {
+        if (piece.contains("Sequence")) {
+          template_single.push_back(-1);
+        } else if (piece.contains("SpecialToken")) {
+          std::string name = piece["SpecialToken"].value("id", "");
+          const json* st = nullptr;
+          if (x.contains("special_tokens") && x["special_tokens"].contains(name)) st = &x["special_tokens"][name];
+          if (!st || !st->contains("ids") || !(*st)["ids"].is_array())
+            bad("post-processor special token " + name + " has no ids");
+          for (const json& id : (*st)["ids"]) template_single.push_back(id.get<int32_t>());
+        } else {
+          bad("post-processor template piece " + piece.dump() + " is neither Sequence nor SpecialToken");
+        }
+      }
+    }
+  }
+  if (j.contains("decoder") && !j["decoder"].is_null()) {
+    const json& d = j["decoder"];
+    std::string t = d.value("type", "");
+    if (t != "ByteLevel") throw UnsupportedError(source + ": decoder " + t + " is not supported (only ByteLevel)");
+  }
+
   // Pre-tokenizer: the Qwen2 Split followed by ByteLevel without its own regex.
   {
     bool split = false, byte_level = false;
@@ -515,7 +551,15 @@ Tokenizer Tokenizer::from_dir(const std::filesystem::path& dir) {
   return t;
 }
 
-std::vector<int32_t> Tokenizer::encode(std::string_view text, bool /*add_special_tokens*/) const {
+std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special_tokens) const {
+  if (add_special_tokens && !impl_->template_single.empty()) {
+    std::vector<int32_t> body = encode(text, false), ids;
+    for (int32_t id : impl_->template_single) {
+      if (id >= 0) ids.push_back(id);
+      else ids.insert(ids.end(), body.begin(), body.end());
+    }
+    return ids;
+  }
   std::vector<int32_t> ids;
   ids.reserve(text.size() / 3 + 4);
   std::vector<std::pair<std::string_view, int32_t>> pieces, sub;

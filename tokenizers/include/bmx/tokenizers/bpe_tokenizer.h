@@ -8,7 +8,8 @@
 // becomes one U+FFFD.
 //
 // Refused with bmx::UnsupportedError: models other than BPE, pre-tokenizers other than the Qwen2 split
-// + ByteLevel, normalizers other than NFC. Missing or malformed files throw bmx::InputError naming the file.
+// + ByteLevel, normalizers other than NFC, decoders other than ByteLevel, post-processors other than
+// ByteLevel / TemplateProcessing. Missing or malformed files throw bmx::InputError naming the file.
 // A Tokenizer is immutable after loading except for an internal word cache; encode/decode may be called
 // from several threads.
 #pragma once
@@ -43,8 +44,8 @@ public:
   Tokenizer& operator=(Tokenizer&&) noexcept;
   ~Tokenizer();
 
-  // add_special_tokens would add the post-processor's tokens; the ByteLevel post-processor of Qwen
-  // adds none, so it is accepted for API parity and has no effect.
+  // add_special_tokens applies the post-processor: a TemplateProcessing template adds its tokens (e.g. a
+  // BOS); Qwen's ByteLevel post-processor adds none.
   std::vector<int32_t> encode(std::string_view text, bool add_special_tokens = true) const;
   std::string decode(const std::vector<int32_t>& ids, bool skip_special_tokens = false) const;
 
