@@ -1,6 +1,8 @@
 // Encode/decode parity with the Hugging Face reference on every record of the tokenizer vectors.
 #include <doctest/doctest.h>
 
+#include <thread>
+
 #include <nlohmann/json.hpp>
 
 #include "bmx/tokenizers/bpe_tokenizer.h"
@@ -47,3 +49,27 @@ void check_file(const std::string& name) {
 TEST_CASE("qwen3 tokenizer: ids and decodes identical to Hugging Face on every vector") { check_file("qwen3"); }
 
 TEST_CASE("biomatrix tokenizer: ids and decodes identical to Hugging Face on every vector") { check_file("biomatrix"); }
+
+TEST_CASE("encode from several threads at once gives the same ids (shared word cache)") {
+  auto tok = bmx::Tokenizer::from_dir(bmx::test::shared_file("models/tokenizers/biomatrix"));
+  auto lines = bmx::test::read_lines(bmx::test::shared_file("vectors/tokenizer/biomatrix.jsonl"));
+  std::vector<std::string> texts;
+  std::vector<std::vector<int32_t>> want;
+  for (const auto& l : lines) {
+    auto r = nlohmann::json::parse(l);
+    if (!r.contains("text")) continue;
+    texts.push_back(r["text"].get<std::string>());
+    want.push_back(r["ids"].get<std::vector<int32_t>>());
+  }
+  std::vector<size_t> wrong(4, 0);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (size_t k = 0; k < texts.size(); ++k) {
+        size_t i = (k * 7 + t * 331) % texts.size();  // different orders per thread
+        if (tok.encode(texts[i]) != want[i]) ++wrong[t];
+      }
+    });
+  for (auto& th : threads) th.join();
+  CHECK(wrong == std::vector<size_t>(4, 0));
+}
