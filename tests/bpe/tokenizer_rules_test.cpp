@@ -105,6 +105,12 @@ TEST_CASE("tiny tokenizer: lstrip, rstrip, single_word and normalized added toke
   CHECK(tok.encode("a cat!") == Ids{'a', ' ', 302, '!'});  // byte tokens of the tiny vocabulary have id = byte
   CHECK(tok.encode("concat").size() == 6);
   CHECK(tok.encode("cats").size() == 4);
+  // "Word" is \w of Rust's regex: '_' and combining marks are word characters, U+00B2 (No) is not.
+  CHECK(tok.encode("cat_") == Ids{'c', 'a', 't', '_'});
+  CHECK(tok.encode("_cat") == Ids{'_', 'c', 'a', 't'});
+  CHECK(tok.encode("cat\xCC\x81") == Ids{'c', 'a', 't', 0xCC, 0x81});
+  CHECK(tok.encode("cat\xC2\xB2") == Ids{302, 0xC2, 0xB2});
+  CHECK(tok.encode("(cat)") == Ids{'(', 302, ')'});
   // normalized=true tokens are found after NFC: "e" + U+0301 composes to U+00E9.
   CHECK(tok.encode("e\xCC\x81") == Ids{303});
   CHECK(tok.encode("\xC3\xA9") == Ids{303});

@@ -382,8 +382,6 @@ void Tokenizer::Impl::load(TokenizerJson&& file) {
 
 namespace {
 
-bool is_word_char(uint32_t cp) { return unicode::char_class(cp) != unicode::Other; }
-
 uint32_t last_cp(std::string_view s) {
   size_t i = s.size();
   while (i > 0 && (static_cast<unsigned char>(s[i - 1]) & 0xC0) == 0x80) --i;
@@ -410,9 +408,9 @@ void Tokenizer::Impl::split_added(std::string_view text, const AddedTokenMatcher
     const AddedToken& t = added[size_t(ids[size_t(match.pattern)])];
     size_t start = match.start, stop = match.end;
     if (t.single_word) {
-      bool start_space = start == 0 || !is_word_char(last_cp(text.substr(0, start)));
+      bool start_space = start == 0 || !unicode::is_word_char(last_cp(text.substr(0, start)));
       size_t k = stop;
-      bool stop_space = stop == text.size() || !is_word_char(unicode::next_cp(text, k));
+      bool stop_space = stop == text.size() || !unicode::is_word_char(unicode::next_cp(text, k));
       if (!start_space || !stop_space) continue;
     }
     if (t.lstrip) {

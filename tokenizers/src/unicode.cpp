@@ -106,6 +106,11 @@ Class char_class(uint32_t cp) {
   return r ? Class(r->cls) : Other;
 }
 
+bool is_word_char(uint32_t cp) {
+  if (cp < 0x80) return (cp >= '0' && cp <= '9') || (cp >= 'A' && cp <= 'Z') || (cp >= 'a' && cp <= 'z') || cp == '_';
+  return find_range(ud::word_ranges, ud::word_range_count, cp) != nullptr;
+}
+
 bool is_whitespace(uint32_t cp) {
   if (cp < 0x80) return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20;
   switch (cp) {

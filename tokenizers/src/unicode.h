@@ -35,6 +35,9 @@ void append_utf8(std::string& out, uint32_t cp);
 // Regex classes of the pre-tokenizer.
 enum Class : uint8_t { Other = 0, Letter = 1, Number = 2 };
 Class char_class(uint32_t cp);
+// \w of Rust's regex crate (Alphabetic, Mark, Decimal_Number, Connector_Punctuation, Join_Control):
+// what decides whether a single_word added token touches a word.
+bool is_word_char(uint32_t cp);
 // Unicode White_Space (what \s matches in Oniguruma and Rust regex).
 bool is_whitespace(uint32_t cp);
 

@@ -11,6 +11,8 @@ struct Decomposition { uint32_t cp; uint16_t offset; uint8_t length; };  // into
 struct Composition { uint32_t first, second, composed; };                // sorted by (first, second)
 
 extern const char* const unicode_version;
+extern const Range word_ranges[];
+extern const int word_range_count;
 extern const ClassRange class_ranges[];
 extern const int class_range_count;
 extern const CccRange ccc_ranges[];

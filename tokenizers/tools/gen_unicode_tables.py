@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Writes tokenizers/src/unicode_tables.cpp from Python's unicodedata (development time only).
 
-Tables: letter/number classes as code point ranges (the \\p{L} / \\p{N} of the pre-tokenizer regex),
+Tables: word characters (\\w of Rust's regex crate, used by single_word added tokens; taken from the
+`regex` module, which follows the same UTS #18 definition, restricted to code points assigned in
+unicodedata's version), letter/number classes as code point ranges (the \\p{L} / \\p{N} of the pre-tokenizer regex),
 canonical combining classes, full canonical decompositions, canonical compositions (derived by asking
 unicodedata what NFC makes of each pair, so composition exclusions come out right), and the set of code
 points that can make NFC change a string.
@@ -9,6 +11,8 @@ Usage: python3 tokenizers/tools/gen_unicode_tables.py > tokenizers/src/unicode_t
 """
 import sys
 import unicodedata as ud
+
+import regex
 
 MAX = 0x110000
 SBase, LBase, VBase, TBase = 0xAC00, 0x1100, 0x1161, 0x11A7
@@ -71,6 +75,14 @@ def main():
     for i, (a, b, c) in enumerate(runs):
         w('{0x%X,0x%X,%d},' % (a, b, c) + ('\n' if i % 6 == 5 else ''))
     w('};\nconst int class_range_count = %d;\n\n' % len(runs))
+
+    # Word characters: Alphabetic, Mark, Decimal_Number, Connector_Punctuation, Join_Control.
+    word_re = regex.compile(r'\w')
+    words = ranges(lambda cp: ud.category(chr(cp)) != 'Cn' and word_re.match(chr(cp)) is not None)
+    w('const Range word_ranges[] = {\n')
+    for i, (a, b) in enumerate(words):
+        w('{0x%X,0x%X},' % (a, b) + ('\n' if i % 8 == 7 else ''))
+    w('};\nconst int word_range_count = %d;\n\n' % len(words))
 
     # Canonical combining classes (non-zero only), as runs.
     ccc_runs, start, cur = [], 0, 0
