@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <queue>
 #include <sstream>
@@ -88,6 +89,7 @@ private:
 // arenas; the table is cleared when it grows past a bound.
 class WordCache {
 public:
+  static constexpr size_t kMaxWord = 256;  // longer words rarely repeat and are not cached
   WordCache() { slots_.assign(1 << 14, Slot{}); }
   bool get(std::string_view word, uint64_t h, std::vector<int32_t>& out) const {
     size_t mask = slots_.size() - 1;
@@ -101,7 +103,6 @@ public:
     }
   }
   void put(std::string_view word, uint64_t h, const int32_t* ids, size_t n) {
-    if (word.size() > kMaxWord) return;  // long words rarely repeat
     if (count_ >= kMaxEntries || keys_.size() > kMaxBytes) clear();
     if ((count_ + 1) * 2 > slots_.size()) grow();
     place(Slot{h, uint32_t(keys_.size()), uint32_t(word.size()), uint32_t(ids_.size()), uint32_t(n)});
@@ -117,7 +118,7 @@ public:
 
 private:
   static constexpr uint32_t kEmpty = ~uint32_t(0);
-  static constexpr size_t kMaxEntries = 1 << 20, kMaxBytes = 64 << 20, kMaxWord = 256;
+  static constexpr size_t kMaxEntries = 1 << 20, kMaxBytes = 64 << 20;
   struct Slot {
     uint64_t hash = 0;
     uint32_t key_off = 0, key_len = kEmpty, ids_off = 0, ids_len = 0;
@@ -444,14 +445,21 @@ void Tokenizer::Impl::bpe(std::string_view word, std::vector<int32_t>& out) cons
     if (id >= 0) out.push_back(id);
     return;
   }
-  uint64_t h = WordCache::hash(word);
-  {
+  const bool cacheable = word.size() <= WordCache::kMaxWord;
+  uint64_t h = 0;
+  if (cacheable) {
+    h = WordCache::hash(word);
     std::lock_guard<std::mutex> lock(cache_mutex);
     if (cache.get(word, h, out)) return;
   }
+  // rank/merged: the merge of this symbol with the next one (rank kNone when they do not merge), kept
+  // current so that a popped heap entry is checked without another table lookup.
+  constexpr uint32_t kNone = ~uint32_t(0);
   struct Sym {
     int32_t id;
     int32_t prev, next;
+    uint32_t rank;
+    int32_t merged;
   };
   thread_local std::vector<Sym> syms;
   syms.clear();
@@ -459,48 +467,46 @@ void Tokenizer::Impl::bpe(std::string_view word, std::vector<int32_t>& out) cons
     int32_t id = byte_id[b];
     if (id < 0) continue;
     int32_t i = int32_t(syms.size());
-    syms.push_back({id, i - 1, -1});
-    if (i > 0) syms[size_t(i - 1)].next = i;
+    syms.push_back({id, i - 1, i + 1, kNone, -1});
   }
-  struct Merge {
-    uint32_t rank;
-    int32_t pos;
-    int32_t merged;
-    bool operator<(const Merge& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
-  };
-  thread_local std::vector<Merge> heap;
+  if (!syms.empty()) syms.back().next = -1;
+  // Min-heap of (rank << 32 | position): the lowest rank merges first, the leftmost on ties (the order of
+  // the Rust library). A symbol keeps the position of its first byte, so positions stay in text order.
+  // Entries go stale when a neighbour merges; they are recognised at pop time because the symbol's
+  // current pair no longer has that rank.
+  thread_local std::vector<uint64_t> heap;
   heap.clear();
-  auto push = [&](int32_t pos) {
-    int32_t next = syms[size_t(pos)].next;
-    if (next < 0) return;
-    uint32_t rank;
-    int32_t merged;
-    if (merges.find(syms[size_t(pos)].id, syms[size_t(next)].id, rank, merged)) {
-      heap.push_back({rank, pos, merged});
-      std::push_heap(heap.begin(), heap.end());
-    }
+  auto pair_rank = [&](Sym& s) {
+    if (s.next < 0 || !merges.find(s.id, syms[size_t(s.next)].id, s.rank, s.merged)) s.rank = kNone;
+    return s.rank;
   };
-  for (int32_t i = 0; i + 1 < int32_t(syms.size()); ++i) push(i);
+  for (size_t i = 0; i + 1 < syms.size(); ++i)
+    if (pair_rank(syms[i]) != kNone) heap.push_back(uint64_t(syms[i].rank) << 32 | i);
+  std::greater<uint64_t> later;
+  std::make_heap(heap.begin(), heap.end(), later);
+  auto push = [&](int32_t pos) {
+    if (pair_rank(syms[size_t(pos)]) == kNone) return;
+    heap.push_back(uint64_t(syms[size_t(pos)].rank) << 32 | uint32_t(pos));
+    std::push_heap(heap.begin(), heap.end(), later);
+  };
   while (!heap.empty()) {
-    std::pop_heap(heap.begin(), heap.end());
-    Merge top = heap.back();
+    std::pop_heap(heap.begin(), heap.end(), later);
+    uint64_t top = heap.back();
     heap.pop_back();
-    Sym& s = syms[size_t(top.pos)];
-    if (s.id < 0 || s.next < 0) continue;
+    auto pos = int32_t(uint32_t(top));
+    Sym& s = syms[size_t(pos)];
+    if (s.id < 0 || s.rank != uint32_t(top >> 32)) continue;  // merged away, or its pair changed
     Sym& r = syms[size_t(s.next)];
-    uint32_t rank;
-    int32_t merged;
-    if (!merges.find(s.id, r.id, rank, merged) || merged != top.merged) continue;
-    s.id = top.merged;
-    int32_t after = r.next;
+    s.id = s.merged;
+    s.next = r.next;
     r.id = -1;
-    s.next = after;
-    if (after >= 0) syms[size_t(after)].prev = top.pos;
+    if (s.next >= 0) syms[size_t(s.next)].prev = pos;
     if (s.prev >= 0) push(s.prev);
-    push(top.pos);
+    push(pos);
   }
   size_t first = out.size();
   for (int32_t i = syms.empty() ? -1 : 0; i >= 0; i = syms[size_t(i)].next) out.push_back(syms[size_t(i)].id);
+  if (!cacheable) return;
   std::lock_guard<std::mutex> lock(cache_mutex);
   cache.put(word, h, out.data() + first, out.size() - first);
 }
