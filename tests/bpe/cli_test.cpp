@@ -86,6 +86,14 @@ TEST_CASE("bmx tokenize TEXT, --pieces, detokenize IDS and errors") {
   CHECK(out.find("'x' is not a token id") != std::string::npos);
   CHECK(bmx::test::run(exe + " detokenize --model " + qwen3 + " '[9707, 999999]'", &out, true) != 0);
   CHECK(out.find("999999") != std::string::npos);
+  // A folder with nothing but tokenizer.json (no tokenizer_config.json, no model files).
+  auto only = bmx::test::scratch_dir("bpe_cli_only_json");
+  std::filesystem::copy_file(bmx::test::shared_file("models/tokenizers/qwen3/tokenizer.json"), only / "tokenizer.json",
+                             std::filesystem::copy_options::overwrite_existing);
+  REQUIRE(bmx::test::run(exe + " tokenize --pieces --model " + quote(only) + " 'Hello<|im_end|> world'", &out) == 0);
+  CHECK(out == "[\"Hello\",\"<|im_end|>\",\"\xC4\xA0world\"]\n");
+  REQUIRE(bmx::test::run(exe + " detokenize --skip-special --model " + quote(only) + " '[9707, 151645, 1879]'", &out) == 0);
+  CHECK(out == "Hello world\n");
   auto empty = bmx::test::scratch_dir("bpe_cli_empty");
   CHECK(bmx::test::run(exe + " tokenize --model " + quote(empty) + " x", &out, true) != 0);
   CHECK(out.find("tokenizer.json") != std::string::npos);
@@ -112,4 +120,24 @@ TEST_CASE("bmx bench tokenize --json reports MB/s for each model") {
     CHECK(m["tokens"].get<size_t>() > 1000);
   }
   CHECK(r[0]["tokens"] == r[1]["tokens"]);  // no BioMatrix token in this text
+}
+
+TEST_CASE("bmx bench tokenize: default corpus, both tokenizers at least 4 MB/s of CPU time") {
+  auto exe = quote(bmx::test::bmx_exe());
+  std::string out;
+  REQUIRE(bmx::test::run(exe + " bench tokenize --json --passes 1 --max-mb 1 --model " +
+                             quote(bmx::test::shared_file("models/tokenizers/qwen3")) + " --model " +
+                             quote(bmx::test::shared_file("models/tokenizers/biomatrix")),
+                         &out) == 0);
+  auto r = json::parse(out);
+  REQUIRE(r.size() == 2);
+  CHECK(r[0]["bytes"].get<size_t>() > 500000);  // license texts and C headers are on every Debian system
+  for (const auto& m : r) {
+    CHECK(m["documents"].get<size_t>() > 10);
+    CHECK(m["tokens"].get<size_t>() > m["bytes"].get<size_t>() / 8);
+#ifdef NDEBUG  // the speed target (one thread), measured in CPU time so that a loaded machine does not matter
+    CHECK(m["cold_encode_mb_per_cpu_s"].get<double>() >= 4.0);
+    CHECK(m["encode_mb_per_cpu_s"].get<double>() >= 4.0);
+#endif
+  }
 }

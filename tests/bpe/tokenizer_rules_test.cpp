@@ -123,6 +123,23 @@ TEST_CASE("tiny tokenizer: lstrip, rstrip, single_word and normalized added toke
   CHECK(!tok.is_special(304));
 }
 
+TEST_CASE("tiny tokenizer: added tokens are matched leftmost-longest over all of them") {
+  // Overlapping tokens: the match that starts first wins, then the longest of those starting there;
+  // matching resumes after it (no overlapping matches).
+  json a = json::array({added(300, "<x", true, false), added(301, "<xy>", true, false), added(302, "y>z", false, false),
+                        added(303, "y>", false, false), added(304, "xy>z", false, false)});
+  auto tok = load("leftmost", tiny_tokenizer(a));
+  CHECK(tok.encode("<xy>z") == Ids{301, 'z'});         // longest at the leftmost start, not "<x" + "y>z"
+  CHECK(tok.encode("<xy") == Ids{300, 'y'});           // "<xy>" incomplete: the shorter one
+  CHECK(tok.encode("axy>z<x") == Ids{'a', 304, 300});  // "xy>z" starts before "y>z" and "y>"
+  CHECK(tok.encode("y>zy>") == Ids{302, 303});
+  // Special and non-special tokens compete on equal terms; order in the file does not matter.
+  json b = json::array({added(303, "y>", false, false), added(301, "<xy>", true, false), added(300, "<x", true, false)});
+  auto tok2 = load("leftmost_order", tiny_tokenizer(b));
+  CHECK(tok2.encode("<xy>z") == Ids{301, 'z'});
+  CHECK(tok2.encode("<x y>") == Ids{300, ' ', 303});
+}
+
 TEST_CASE("decode: bytes joined before UTF-8 decoding, one U+FFFD per maximal invalid sequence") {
   auto tok = bmx::Tokenizer::from_dir(bmx::test::shared_file("models/tokenizers/qwen3"));
   auto byte_id = [&](unsigned char b) {
