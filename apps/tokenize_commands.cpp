@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -24,14 +25,14 @@ using json = nlohmann::json;
 
 struct TokenizeOptions {
   std::string model;
-  std::string text;
+  std::optional<std::string> text;  // absent: read stdin
   bool jsonl = false;
   bool pieces = false;
 };
 
 struct DetokenizeOptions {
   std::string model;
-  std::string ids;
+  std::optional<std::string> ids;  // absent: read stdin
   bool skip_special = false;
   bool jsonl = false;
 };
@@ -76,8 +77,8 @@ std::string encode_line(const Tokenizer& tok, const std::string& text, bool piec
 
 void run_tokenize(const TokenizeOptions& o) {
   Tokenizer tok = Tokenizer::from_dir(o.model);
-  if (!o.text.empty()) {
-    print_line(encode_line(tok, o.text, o.pieces));
+  if (o.text) {
+    print_line(encode_line(tok, *o.text, o.pieces));
     return;
   }
   std::string line;
@@ -150,8 +151,8 @@ void run_detokenize(const DetokenizeOptions& o) {
     std::string text = tok.decode(ids, o.skip_special);
     print_line(o.jsonl ? json(text).dump() : text);
   };
-  if (!o.ids.empty()) {
-    auto ids = parse_ids(o.ids, "IDS");
+  if (o.ids) {
+    auto ids = parse_ids(*o.ids, "IDS");
     check_ids(tok, ids, "IDS");
     emit(ids);
     return;

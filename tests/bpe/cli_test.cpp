@@ -76,6 +76,8 @@ TEST_CASE("bmx tokenize TEXT, --pieces, detokenize IDS and errors") {
   std::string out;
   REQUIRE(bmx::test::run(exe + " tokenize --model " + qwen3 + " 'Hello world'", &out) == 0);
   CHECK(out == "[9707,1879]\n");
+  REQUIRE(bmx::test::run(exe + " tokenize --model " + qwen3 + " '' < /dev/null", &out) == 0);
+  CHECK(out == "[]\n");  // an empty TEXT is a text, not "read stdin"
   REQUIRE(bmx::test::run(exe + " tokenize --pieces --model " + qwen3 + " 'Hello world'", &out) == 0);
   CHECK(out == "[\"Hello\",\"\xC4\xA0world\"]\n");
   REQUIRE(bmx::test::run(exe + " detokenize --model " + qwen3 + " '[9707, 1879, 151645]'", &out) == 0);
