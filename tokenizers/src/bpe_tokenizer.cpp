@@ -471,7 +471,7 @@ void Tokenizer::Impl::bpe(std::string_view word, std::vector<int32_t>& out) cons
   }
   if (!syms.empty()) syms.back().next = -1;
   // Min-heap of (rank << 32 | position): the lowest rank merges first, the leftmost on ties (the order of
-  // the Rust library). A symbol keeps the position of its first byte, so positions stay in text order.
+  // the Rust library). A merged symbol keeps the index of its left part, so indices stay in text order.
   // Entries go stale when a neighbour merges; they are recognised at pop time because the symbol's
   // current pair no longer has that rank.
   thread_local std::vector<uint64_t> heap;
