@@ -91,6 +91,16 @@ TEST_CASE("tiny tokenizer: merges by rank, both merge formats") {
   }
 }
 
+TEST_CASE("tiny tokenizer: ignore_merges takes a word that is in the vocabulary as one token") {
+  json j = tiny_tokenizer(json::array());
+  j["model"]["vocab"]["xyz"] = 259;  // no merge leads to it
+  CHECK(load("merges_used", j).encode("xyz abc") == Ids{'x', 'y', 'z', ' ', 257});
+  j["model"]["ignore_merges"] = true;
+  auto tok = load("ignore_merges", j);
+  CHECK(tok.encode("xyz abc") == Ids{259, ' ', 257});  // " abc" is not in the vocabulary: merges as usual
+  CHECK(tok.encode("xyzw") == Ids{'x', 'y', 'z', 'w'});
+}
+
 TEST_CASE("tiny tokenizer: lstrip, rstrip, single_word and normalized added tokens") {
   json a = json::array({added(300, "<L>", true, false, /*lstrip*/ true), added(301, "<R>", false, false, false, /*rstrip*/ true),
                         added(302, "cat", false, false, false, false, /*single_word*/ true),
@@ -183,6 +193,18 @@ TEST_CASE("errors name the file: missing, corrupt and unsupported tokenizer.json
   j = tiny_tokenizer(json::array());
   j["model"]["type"] = "WordPiece";
   CHECK_THROWS_AS(load("wordpiece", j), bmx::UnsupportedError);
+  for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
+    j = tiny_tokenizer(json::array());
+    j["model"][key] = "##";
+    CHECK_THROWS_WITH_AS(load(std::string("affix_") + key, j), doctest::Contains(key), bmx::UnsupportedError);
+    j["model"][key] = "";
+    CHECK_NOTHROW(load(std::string("no_affix_") + key, j));
+  }
+  j = tiny_tokenizer(json::array());
+  j["model"]["dropout"] = 0.1;
+  CHECK_THROWS_WITH_AS(load("dropout", j), doctest::Contains("dropout"), bmx::UnsupportedError);
+  j["model"]["dropout"] = nullptr;
+  CHECK_NOTHROW(load("no_dropout", j));
   j = tiny_tokenizer(json::array());
   j["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = "\\s+";
   CHECK_THROWS_WITH_AS(load("other_regex", j), doctest::Contains("Qwen2"), bmx::UnsupportedError);

@@ -187,6 +187,8 @@ struct Tokenizer::Impl {
   std::vector<int32_t> template_single;  // post-processor template: ids, -1 where the text goes
   int32_t byte_id[256];
   MergeTable merges;
+  bool ignore_merges = false;     // a word that is itself in the vocabulary is one token
+  std::string byte_symbol[256];   // GPT-2 byte symbol of each byte, UTF-8
   mutable std::mutex cache_mutex;
   mutable WordCache cache;
 
@@ -209,6 +211,17 @@ void Tokenizer::Impl::load(TokenizerJson&& file) {
   if (type != "BPE") throw UnsupportedError(source + ": model type " + type + " is not supported (only BPE)");
   if (model.contains("byte_fallback") && model["byte_fallback"].is_boolean() && model["byte_fallback"].get<bool>())
     throw UnsupportedError(source + ": byte_fallback BPE is not supported");
+  // Options of the BPE model that change the output: ignore_merges is followed; word affixes and dropout
+  // (random segmentation) are refused rather than silently ignored.
+  auto unsupported = [&](const std::string& what) { throw UnsupportedError(source + ": " + what + " is not supported"); };
+  if (model.contains("dropout") && !model["dropout"].is_null() &&
+      !(model["dropout"].is_number() && model["dropout"].get<double>() == 0.0))
+    unsupported("BPE dropout");
+  for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"})
+    if (model.contains(key) && !model[key].is_null() && !(model[key].is_string() && model[key].get<std::string>().empty()))
+      unsupported(std::string("BPE ") + key);
+  ignore_merges = model.contains("ignore_merges") && model["ignore_merges"].is_boolean() && model["ignore_merges"].get<bool>();
+  bool has_unk = model.contains("unk_token") && !model["unk_token"].is_null();
   if (!file.has_vocab) bad("model has no \"vocab\" object");
   if (!file.has_merges) bad("model has no \"merges\" array");
   if (!file.problem.empty()) bad(file.problem);
@@ -332,6 +345,8 @@ void Tokenizer::Impl::load(TokenizerJson&& file) {
     unicode::append_utf8(s, b2u[b]);
     auto it = vocab.find(s);
     byte_id[b] = it == vocab.end() ? -1 : it->second;  // missing bytes are dropped, as without unk
+    if (byte_id[b] < 0 && has_unk) unsupported("an unk_token with bytes missing from the vocabulary");
+    byte_symbol[b] = s;
   }
   id_bytes.assign(id_to_token.size(), std::string());
   id_special.assign(id_to_token.size(), 0);
@@ -444,6 +459,15 @@ void Tokenizer::Impl::bpe(std::string_view word, std::vector<int32_t>& out) cons
     int32_t id = byte_id[static_cast<unsigned char>(word[0])];
     if (id >= 0) out.push_back(id);
     return;
+  }
+  if (ignore_merges) {
+    thread_local std::string symbols;
+    symbols.clear();
+    for (unsigned char b : word) symbols += byte_symbol[b];
+    if (auto it = vocab.find(symbols); it != vocab.end()) {
+      out.push_back(it->second);
+      return;
+    }
   }
   const bool cacheable = word.size() <= WordCache::kMaxWord;
   uint64_t h = 0;
