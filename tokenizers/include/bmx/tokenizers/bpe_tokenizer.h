@@ -3,14 +3,13 @@
 // encode() follows the Rust `tokenizers` library exactly: added tokens are cut out of the raw text first
 // (leftmost-longest over all of them, honouring lstrip / rstrip / single_word; `normalized: true` tokens
 // are matched after normalization), each remaining piece is NFC-normalized, split with the Qwen2
-// pre-tokenizer pattern, mapped to GPT-2 byte symbols and merged by rank. No BOS/EOS is added.
+// pre-tokenizer pattern, mapped to GPT-2 byte symbols and merged by rank (Qwen adds no BOS/EOS).
 // decode() joins the bytes of all tokens before UTF-8 decoding; each maximal invalid byte sequence
 // becomes one U+FFFD.
 //
 // BPE options: merges as "a b" strings or ["a", "b"] pairs, ignore_merges honoured. Refused with
 // bmx::UnsupportedError: byte_fallback, dropout, word prefixes/suffixes, models other than BPE,
-// pre-tokenizers other than the Qwen2 split
-// + ByteLevel, normalizers other than NFC, decoders other than ByteLevel, post-processors other than
+// pre-tokenizers other than the Qwen2 split + ByteLevel, normalizers other than NFC, decoders other than ByteLevel, post-processors other than
 // ByteLevel / TemplateProcessing. Missing or malformed files throw bmx::InputError naming the file.
 // A Tokenizer is immutable after loading except for an internal word cache; encode/decode may be called
 // from several threads.
