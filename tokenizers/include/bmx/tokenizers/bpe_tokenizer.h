@@ -10,7 +10,8 @@
 // BPE options: merges as "a b" strings or ["a", "b"] pairs, ignore_merges honoured. Refused with
 // bmx::UnsupportedError: byte_fallback, dropout, word prefixes/suffixes, models other than BPE,
 // pre-tokenizers other than the Qwen2 split + ByteLevel, normalizers other than NFC, decoders other
-// than ByteLevel, post-processors other than ByteLevel / TemplateProcessing. Missing or malformed files throw bmx::InputError naming the file.
+// than ByteLevel, post-processors other than ByteLevel / TemplateProcessing. Missing or malformed files
+// throw bmx::InputError naming the file.
 // A Tokenizer is immutable after loading except for an internal word cache; encode/decode may be called
 // from several threads.
 #pragma once
