@@ -24,5 +24,5 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bmx: %s\n", e.what());
     return 1;
   }
-  return 0;
+  return bmx::app::exit_status;
 }

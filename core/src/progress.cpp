@@ -26,14 +26,15 @@ void Progress::finish() {
   std::lock_guard<std::mutex> lock(mu_);
   if (finished_) return;
   finished_ = true;
-  if (enabled_ && total_ > 0) draw(true);
+  if (enabled_ && done_.load() > 0) draw(true);
 }
 
 void Progress::draw(bool final) {
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   std::size_t done = done_.load();
   double rate = secs > 0 ? done / secs : 0.0;
-  std::fprintf(stderr, "%s%s: %zu/%zu %s (%.1f/s, %.1f s)%s", tty_ ? "\r" : "", label_.c_str(), done, total_,
+  std::string count = total_ ? std::to_string(done) + "/" + std::to_string(total_) : std::to_string(done);
+  std::fprintf(stderr, "%s%s: %s %s (%.1f/s, %.1f s)%s", tty_ ? "\r" : "", label_.c_str(), count.c_str(),
                unit_.c_str(), rate, secs, (final || !tty_) ? "\n" : "");
   std::fflush(stderr);
 }

@@ -49,33 +49,62 @@ std::vector<ReferenceAtoms> reference_atoms(const std::vector<std::vector<int>>&
   return reference_atoms_from_focus(focus);
 }
 
-Frame local_frame(const Vec3& a, const Vec3& b, const Vec3& c) {
-  Frame fr;
-  Vec3 ba = sub(b, a);
-  double nb = norm(ba);
-  if (nb > kCoincident)
-    fr.u = {ba[0] / nb, ba[1] / nb, ba[2] / nb};
-  else
-    fr.u = {1.0, 0.0, 0.0};
+namespace {
+
+Vec3 unit_or_x(const Vec3& d) {
+  double n = norm(d);
+  if (n > kCoincident) return {d[0] / n, d[1] / n, d[2] / n};
+  return {1.0, 0.0, 0.0};
+}
+
+// The component of c - a perpendicular to u, or false when c lies on the axis through a along u.
+bool perpendicular(const Vec3& a, const Vec3& u, const Vec3& c, Vec3& v) {
   Vec3 ca = sub(c, a);
-  double proj = dot(ca, fr.u);
-  Vec3 v = {ca[0] - proj * fr.u[0], ca[1] - proj * fr.u[1], ca[2] - proj * fr.u[2]};
+  double proj = dot(ca, u);
+  v = {ca[0] - proj * u[0], ca[1] - proj * u[1], ca[2] - proj * u[2]};
   double nv = norm(v);
-  if (!(nv > kCollinear * norm(ca)) || !(nv > 0.0)) {
-    // Collinear or coincident: any axis perpendicular to u will do; take the coordinate axis least
-    // parallel to u (first on ties) so the choice is deterministic.
-    int k = 0;
-    for (int j = 1; j < 3; ++j)
-      if (std::fabs(fr.u[j]) < std::fabs(fr.u[k])) k = j;
-    Vec3 e = {0.0, 0.0, 0.0};
-    e[k] = 1.0;
-    double p = dot(e, fr.u);
-    v = {e[0] - p * fr.u[0], e[1] - p * fr.u[1], e[2] - p * fr.u[2]};
-    nv = norm(v);
-  }
-  fr.v = {v[0] / nv, v[1] / nv, v[2] / nv};
-  fr.w = cross(fr.u, fr.v);
-  return fr;
+  if (!(nv > kCollinear * norm(ca)) || !(nv > 0.0)) return false;
+  v = {v[0] / nv, v[1] / nv, v[2] / nv};
+  return true;
+}
+
+Frame from_axes(const Vec3& u, const Vec3& v) { return Frame{u, v, cross(u, v)}; }
+
+// The frame of atom i when its own reference atoms are collinear (exactly linear chains: propyne, SF6, CO2).
+// The rotation about the axis is then fixed by the first earlier atom off the axis, which the decoder has
+// placed too; when every earlier atom is on the axis that rotation is free, so the encoder takes it from
+// atom i itself (phi = 0) and the decoder may take any perpendicular. Either way the descriptors do not
+// depend on how the molecule is oriented.
+Frame degenerate_frame(const std::vector<Vec3>& p, const ReferenceAtoms& r, int i, const Vec3* self) {
+  const Vec3& a = p[r[0]];
+  Vec3 u = unit_or_x(sub(p[r[1]], a)), v;
+  for (int j = 0; j < i; ++j)
+    if (j != r[0] && perpendicular(a, u, p[j], v)) return from_axes(u, v);
+  if (self && perpendicular(a, u, *self, v)) return from_axes(u, v);
+  return local_frame(a, p[r[1]], p[r[2]]);
+}
+
+bool collinear(const Vec3& a, const Vec3& b, const Vec3& c) {
+  Vec3 v;
+  return !perpendicular(a, unit_or_x(sub(b, a)), c, v);
+}
+
+}  // namespace
+
+Frame local_frame(const Vec3& a, const Vec3& b, const Vec3& c) {
+  Vec3 u = unit_or_x(sub(b, a)), v;
+  if (perpendicular(a, u, c, v)) return from_axes(u, v);
+  // No plane: any axis perpendicular to u will do; take the coordinate axis least parallel to u (first on
+  // ties) so the choice is deterministic.
+  int k = 0;
+  for (int j = 1; j < 3; ++j)
+    if (std::fabs(u[j]) < std::fabs(u[k])) k = j;
+  Vec3 e = {0.0, 0.0, 0.0};
+  e[k] = 1.0;
+  double q = dot(e, u);
+  v = {e[0] - q * u[0], e[1] - q * u[1], e[2] - q * u[2]};
+  double nv = norm(v);
+  return from_axes(u, {v[0] / nv, v[1] / nv, v[2] / nv});
 }
 
 std::vector<std::array<double, 4>> descriptors(const std::vector<Vec3>& p, const std::vector<ReferenceAtoms>& refs) {
@@ -101,12 +130,14 @@ std::vector<std::array<double, 4>> descriptors(const std::vector<Vec3>& p, const
     } else {
       const ReferenceAtoms& r = refs[i];
       const Vec3& A = p[r[0]];
-      Frame fr = local_frame(A, p[r[1]], p[r[2]]);
+      Frame fr = collinear(A, p[r[1]], p[r[2]]) ? degenerate_frame(p, r, i, &p[i]) : local_frame(A, p[r[1]], p[r[2]]);
       Vec3 da = sub(p[i], A);
       double lx = dot(fr.u, da), ly = dot(fr.v, da), lz = dot(fr.w, da);
       double rad = std::sqrt(lx * lx + ly * ly + lz * lz);
       double theta = rad > 0.0 ? std::acos(std::clamp(lz / rad, -1.0, 1.0)) : 0.0;
-      double phi = std::atan2(ly, lx);
+      // On the frame's normal (theta 0 or pi, e.g. trans atoms of SF6) phi is undefined: atan2 of rounding
+      // noise would make it depend on orientation. Any phi places the atom there; take 0.
+      double phi = std::hypot(lx, ly) > kCollinear * rad ? std::atan2(ly, lx) : 0.0;
       double sign = phi > 0.0 ? 1.0 : (phi < 0.0 ? -1.0 : 0.0);
       out[i] = {rad, theta, std::fabs(phi), sign};
     }
@@ -126,7 +157,8 @@ std::vector<Vec3> reconstruct(const std::vector<std::array<double, 4>>& in, cons
     } else {
       const ReferenceAtoms& rf = refs[i];
       const Vec3& A = x[rf[0]];
-      Frame fr = local_frame(A, x[rf[1]], x[rf[2]]);
+      Frame fr = collinear(A, x[rf[1]], x[rf[2]]) ? degenerate_frame(x, rf, i, nullptr)
+                                                  : local_frame(A, x[rf[1]], x[rf[2]]);
       double theta = in[i][1], phi = in[i][2] * in[i][3];
       double ox = r * std::sin(theta) * std::cos(phi);
       double oy = r * std::sin(theta) * std::sin(phi);

@@ -1,6 +1,5 @@
 #include "selfies_alphabet.h"
 
-#include <algorithm>
 #include <array>
 
 namespace bmx::selfies::detail {
@@ -22,8 +21,25 @@ constexpr std::array<std::string_view, 16> kIndexAlphabet = {
 
 }  // namespace
 
-bool is_element(std::string_view symbol) {
-  return std::binary_search(kElements.begin(), kElements.end(), symbol);
+namespace {
+
+// Element symbols as a bitmap over (first letter A-Z) x (no second letter, a-z): one lookup per test.
+struct ElementTable {
+  bool known[26 * 27] = {};
+  static int slot(std::string_view s) { return (s[0] - 'A') * 27 + (s.size() == 2 ? s[1] - 'a' + 1 : 0); }
+  ElementTable() {
+    for (auto e : kElements) known[slot(e)] = true;
+  }
+};
+
+const ElementTable kElementTable;
+
+}  // namespace
+
+bool is_element(std::string_view s) {
+  if (s.empty() || s.size() > 2 || s[0] < 'A' || s[0] > 'Z') return false;
+  if (s.size() == 2 && (s[1] < 'a' || s[1] > 'z')) return false;
+  return kElementTable.known[ElementTable::slot(s)];
 }
 
 bool is_organic_subset(std::string_view s) {

@@ -197,6 +197,7 @@ Decoded decode(const std::string& selfies) {
 
   Decoded result;
   result.creates_atom.assign(symbols.size(), false);
+  result.atom_symbol.reserve(symbols.size());
 
   struct Frame {
     int64_t max;    // symbols this (sub)derivation may consume

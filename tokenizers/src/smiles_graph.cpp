@@ -332,10 +332,13 @@ void write_smiles(const Graph& g, std::string& out) {
     int next;
     bool close;
   };
-  std::vector<Frame> stack;
-  std::vector<int> ring_number(g.bonds.size(), 0);
+  thread_local std::vector<Frame> stack;
+  thread_local std::vector<int> ring_number;
+  thread_local std::vector<int> pending;  // ring numbers just closed: reused only from the next atom on
+  stack.clear();
+  pending.clear();
+  ring_number.assign(g.bonds.size(), 0);
   bool in_use[100] = {};
-  std::vector<int> pending;  // ring numbers just closed: reused only from the next atom on
   auto write_atom = [&](int atom) {
     append_atom_text(g.atoms[atom], true, out);
     for (int num : pending) in_use[num] = false;

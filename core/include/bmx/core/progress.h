@@ -1,5 +1,5 @@
 // Progress of long batch work on stderr: "label: 120/288 (41.7 mol/s)", redrawn in place on a terminal,
-// printed every few seconds otherwise, silent when disabled.
+// printed every few seconds otherwise, silent when disabled. total 0: unknown (streams), only the count.
 #pragma once
 #include <atomic>
 #include <chrono>

@@ -6,8 +6,10 @@
 // - an atom i >= 3 with no earlier neighbour (first atom of a later fragment) is measured from atom i-1;
 // - an atom i >= 3 whose only earlier neighbour is atom 0 uses (c1, c2) = (1, 2);
 // - when the frame atoms are collinear or coincide (|v| ~ 0, e.g. propyne, SF6 with exact geometry) the
-//   frame's second axis is taken from the coordinate axis least parallel to u; non-degenerate frames are
-//   exactly the reference's, so parity holds wherever the reference is finite.
+//   frame's plane is that of the first earlier atom off the axis (else, when encoding, of the atom itself),
+//   and an atom on the frame's normal gets phi = 0: the descriptors are finite and do not depend on the
+//   molecule's orientation. Non-degenerate frames are exactly the reference's, so parity holds wherever
+//   the reference is finite.
 #pragma once
 #include <array>
 #include <vector>
@@ -33,7 +35,7 @@ constexpr double kPlaceholderPhi = 2.1366727766526967;
 std::vector<std::array<double, 4>> descriptors(const std::vector<Vec3>& positions,
                                                const std::vector<ReferenceAtoms>& refs);
 
-// The local frame (u, v, w) at A towards B, in the plane of C; degenerate frames fall back as described above.
+// The local frame (u, v, w) at A towards B, in the plane of C; with no such plane, a coordinate axis fixes v.
 struct Frame {
   Vec3 u, v, w;
 };

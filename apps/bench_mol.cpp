@@ -1,0 +1,170 @@
+// bmx bench mol: MolStrucTok throughput on a fixed molecule set (default: the public reference vectors'
+// inputs), encode, decode without refinement, decode with MMFF94, side by side with 1 and N threads.
+#include <GraphMol/RWMol.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "bmx/core/error.h"
+#include "bmx/core/parallel.h"
+#include "bmx/forcefield/refine.h"
+#include "bmx/mol3d/molecule_io.h"
+#include "bmx/mol3d/molstructok.h"
+#include "commands.h"
+
+namespace bmx::app {
+namespace {
+
+struct BenchOptions {
+  std::vector<std::string> inputs;
+  std::string model;
+  int threads = 1;
+  double seconds = 1.0;
+  bool json = false;
+};
+
+std::string default_bench_input() {
+  const char* env = std::getenv("BMX_SHARED");
+  std::filesystem::path shared = env && *env ? env : "../shared";
+  return (shared / "vectors/molstructok/public.jsonl").string();
+}
+
+// Molecules of the bench set: a JSONL file with input_molblock fields (the reference vectors), or molecule files.
+std::vector<std::unique_ptr<RDKit::RWMol>> load_set(const std::vector<std::string>& inputs) {
+  std::vector<std::unique_ptr<RDKit::RWMol>> mols;
+  for (const auto& path : inputs) {
+    if (path.size() > 6 && path.compare(path.size() - 6, 6, ".jsonl") == 0) {
+      std::ifstream in(path);
+      if (!in) throw InputError(path + ": cannot open (give molecule files or --input FILE.jsonl)");
+      int lineno = 0;
+      for (std::string line; std::getline(in, line);) {
+        ++lineno;
+        auto j = nlohmann::json::parse(line);
+        // The reference's own bench set: the records it round-trips (it fails on the others).
+        if (!j.contains("input_molblock") || j.contains("encode_error") || j.contains("decode_error")) continue;
+        mols.push_back(mol3d::mol_from_molblock(j["input_molblock"].get<std::string>(),
+                                                path + ":" + std::to_string(lineno)));
+      }
+    } else {
+      for (auto& r : mol3d::read_molecules(path))
+        if (r.ok()) mols.push_back(std::move(r.mol));
+    }
+  }
+  return mols;
+}
+
+// Runs fn over all items (in parallel) repeatedly until `seconds` have passed; returns items per second.
+double rate(size_t items, int threads, double seconds, const std::function<void(size_t)>& fn) {
+  using clock = std::chrono::steady_clock;
+  auto start = clock::now();
+  size_t done = 0;
+  double elapsed = 0.0;
+  do {
+    parallel_for(items, threads, fn);
+    done += items;
+    elapsed = std::chrono::duration<double>(clock::now() - start).count();
+  } while (elapsed < seconds);
+  return done / elapsed;
+}
+
+struct Figures {
+  double encode = 0, decode = 0, decode_refine = 0;  // mol/s
+};
+
+int run_bench(const BenchOptions& o) {
+  auto inputs = o.inputs.empty() ? std::vector<std::string>{default_bench_input()} : o.inputs;
+  mol3d::silence_rdkit_logs();
+  auto all = load_set(inputs);
+  mol3d::MolStrucTok model(o.model.empty() ? mol3d::default_checkpoint() : o.model);
+
+  // The set is the molecules that encode (the reference's own set: those that round-trip).
+  std::vector<const RDKit::RWMol*> mols;
+  std::vector<std::string> tokens;
+  size_t atoms = 0;
+  for (auto& m : all) {
+    try {
+      auto e = model.encode(*m);
+      model.decode(e.struct_sfi);
+      mols.push_back(m.get());
+      tokens.push_back(e.struct_sfi);
+      atoms += e.codes.size();
+    } catch (const std::exception&) {
+    }
+  }
+  if (mols.empty()) throw InputError("bench mol: no molecule in the input encodes");
+  const double mean_atoms = double(atoms) / mols.size();
+  forcefield::RefineOptions ro;
+
+  auto measure = [&](int threads) {
+    Figures f;
+    f.encode = rate(mols.size(), threads, o.seconds, [&](size_t i) { model.encode(*mols[i]); });
+    f.decode = rate(mols.size(), threads, o.seconds, [&](size_t i) { model.decode(tokens[i]); });
+    f.decode_refine = rate(mols.size(), threads, o.seconds, [&](size_t i) {
+      auto m = model.decode(tokens[i]);
+      forcefield::refine(*m, ro);
+    });
+    return f;
+  };
+  Figures one = measure(1);
+  Figures many = o.threads > 1 ? measure(o.threads) : one;
+
+  if (o.json) {
+    nlohmann::ordered_json j;
+    j["molecules"] = mols.size();
+    j["skipped"] = all.size() - mols.size();
+    j["mean_atoms"] = mean_atoms;
+    j["threads"] = o.threads;
+    auto put = [&](const char* key, double mol_s, double mol_s_1) {
+      j[std::string(key) + "_mol_s"] = mol_s;
+      j[std::string(key) + "_atoms_s"] = mol_s * mean_atoms;
+      if (o.threads > 1) j[std::string(key) + "_speedup"] = mol_s / mol_s_1;
+    };
+    put("encode", many.encode, one.encode);
+    put("decode", many.decode, one.decode);
+    put("decode_refine", many.decode_refine, one.decode_refine);
+    std::cout << j.dump() << '\n';
+    return 0;
+  }
+  std::printf("bmx bench mol: %zu molecules (mean %.1f atoms; %zu of the input skipped: they do not encode)\n",
+              mols.size(), mean_atoms, all.size() - mols.size());
+  std::printf("%-26s %12s %14s", "", "mol/s", "atoms/s");
+  if (o.threads > 1) std::printf(" %12s %14s %8s", "mol/s", "atoms/s", "speedup");
+  std::printf("\n%-26s %27s", "", "1 thread");
+  if (o.threads > 1) std::printf(" %24d threads", o.threads);
+  std::printf("\n");
+  auto row = [&](const char* label, double a, double b) {
+    std::printf("%-26s %12.0f %14.0f", label, a, a * mean_atoms);
+    if (o.threads > 1) std::printf(" %12.0f %14.0f %7.2fx", b, b * mean_atoms, b / a);
+    std::printf("\n");
+  };
+  row("encode", one.encode, many.encode);
+  row("decode (no refinement)", one.decode, many.decode);
+  row("decode + MMFF94", one.decode_refine, many.decode_refine);
+  return 0;
+}
+
+}  // namespace
+
+void add_mol_bench(CLI::App& bench) {
+  static BenchOptions o;
+  auto* b = bench.add_subcommand("mol",
+                                 "MolStrucTok speed: mol/s and atoms/s for encode, decode without refinement and "
+                                 "decode with MMFF94 refinement, with 1 thread and with --threads side by side");
+  b->add_option("inputs", o.inputs,
+                "Molecule files or a JSONL with input_molblock fields (default: "
+                "$BMX_SHARED/vectors/molstructok/public.jsonl, BMX_SHARED defaulting to ../shared)");
+  b->add_option("--model", o.model, "MolStrucTok checkpoint (default: installed)");
+  b->add_option("-t,--threads", o.threads, "Threads for the second column (default 1: single thread only)");
+  b->add_option("--seconds", o.seconds, "Minimum time per measurement (default 1)");
+  b->add_flag("--json", o.json, "One JSON object with the same figures");
+  b->callback([] { exit_status = run_bench(o); });
+}
+
+}  // namespace bmx::app

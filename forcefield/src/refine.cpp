@@ -1,0 +1,170 @@
+#include "bmx/forcefield/refine.h"
+
+#include <ForceField/ForceField.h>
+#include <ForceField/UFF/Params.h>
+#include <GraphMol/ForceFieldHelpers/MMFF/AtomTyper.h>
+#include <GraphMol/ForceFieldHelpers/MMFF/Builder.h>
+#include <GraphMol/ForceFieldHelpers/UFF/AtomTyper.h>
+#include <GraphMol/ForceFieldHelpers/UFF/Builder.h>
+#include <RDGeneral/RDLog.h>
+
+#include <cctype>
+#include <cmath>
+#include <limits>
+#include <memory>
+
+#include "bmx/core/error.h"
+
+namespace bmx::forcefield {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// Atoms MMFF could not type, as "Se7 Si3" (1-based), for the message.
+std::string untyped_atoms(RDKit::ROMol& mol, RDKit::MMFF::MMFFMolProperties& props) {
+  std::string out;
+  int shown = 0;
+  for (const auto* a : mol.atoms()) {
+    if (props.getMMFFAtomType(a->getIdx()) != 0) continue;
+    if (shown++ < 4) out += (out.empty() ? "" : " ") + a->getSymbol() + std::to_string(a->getIdx() + 1);
+  }
+  if (shown > 4) out += " ...";
+  return out;
+}
+
+// UFF labels encode hybridisation and oxidation state, and RDKit's typer asks for labels UFF does not have
+// for unusual cases (aromatic Se is "Se2", UFF only knows "Se3+2"). Such atoms get the element's nearest
+// UFF type: the same hybridisation digit first, then sp3, sp2, resonant, sp, higher ones.
+const ForceFields::UFF::AtomicParams* generic_uff_params(const RDKit::Atom* atom, std::string& label_used) {
+  const auto* table = ForceFields::UFF::ParamCollection::getParams();
+  std::string sym = atom->getSymbol();
+  std::string base = sym.size() == 1 ? sym + "_" : sym;
+  std::string wanted = RDKit::UFF::Tools::getAtomLabel(atom);
+  std::string digits;
+  if (wanted.size() > 2 && wanted.compare(0, 2, base) == 0) digits += wanted[2];
+  digits += "32R1645";
+  for (char d : digits)
+    for (const char* charge : {"", "+2", "+3", "+4", "+1", "+5", "+6"}) {
+      std::string label = base + d + charge;
+      if (const auto* p = (*table)(label)) {
+        label_used = label;
+        return p;
+      }
+    }
+  return nullptr;
+}
+
+// Builds the force field `ff` for the molecule, or nullptr (with `why`) when it has no parameters.
+std::unique_ptr<ForceFields::ForceField> build(RDKit::ROMol& mol, ForceField ff, const RefineOptions& o,
+                                               std::string& why) {
+  if (ff == ForceField::uff) {
+    auto [params, all] = RDKit::UFF::getAtomTypes(mol);
+    if (!all) {
+      std::string generic, missing;
+      for (const auto* a : mol.atoms()) {
+        if (params[a->getIdx()]) continue;
+        std::string label;
+        params[a->getIdx()] = generic_uff_params(a, label);
+        std::string where = a->getSymbol() + std::to_string(a->getIdx() + 1);
+        if (params[a->getIdx()]) generic += " " + where + "=" + label;
+        else missing += " " + where;
+      }
+      if (!missing.empty()) {
+        why = "UFF: no parameters for" + missing;
+        return nullptr;
+      }
+      why = "UFF generic types" + generic;
+    }
+    return std::unique_ptr<ForceFields::ForceField>(RDKit::UFF::constructForceField(
+        mol, params, o.nonbonded_thresh, o.conf_id, o.ignore_interfrag_interactions));
+  }
+  RDKit::MMFF::MMFFMolProperties props(mol, ff == ForceField::mmff94s ? "MMFF94s" : "MMFF94");
+  if (!props.isValid()) {
+    std::string atoms = untyped_atoms(mol, props);
+    why = std::string(name(ff)) + ": no parameters" + (atoms.empty() ? "" : " for " + atoms);
+    return nullptr;
+  }
+  return std::unique_ptr<ForceFields::ForceField>(RDKit::MMFF::constructForceField(
+      mol, &props, o.nonbonded_thresh, o.conf_id, o.ignore_interfrag_interactions));
+}
+
+void check_coordinates(const RDKit::ROMol& mol, int conf_id) {
+  std::string name;
+  mol.getPropIfPresent(RDKit::common_properties::_Name, name);
+  if (mol.getNumConformers() == 0) fail_input(name, "molecule has no coordinates to refine");
+  for (const auto& p : mol.getConformer(conf_id).getPositions())
+    if (!std::isfinite(p.x) || !std::isfinite(p.y) || !std::isfinite(p.z))
+      fail_input(name, "non-finite coordinates; not refined");
+}
+
+}  // namespace
+
+const char* name(ForceField ff) {
+  switch (ff) {
+    case ForceField::mmff94: return "MMFF94";
+    case ForceField::mmff94s: return "MMFF94s";
+    case ForceField::uff: return "UFF";
+  }
+  return "?";
+}
+
+const char* name(RefineStatus status) {
+  switch (status) {
+    case RefineStatus::converged: return "converged";
+    case RefineStatus::not_converged: return "not_converged";
+    case RefineStatus::no_parameters: return "no_parameters";
+  }
+  return "?";
+}
+
+ForceField parse_force_field(const std::string& text) {
+  std::string t;
+  for (char c : text) t += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (t == "mmff94" || t == "mmff") return ForceField::mmff94;
+  if (t == "mmff94s") return ForceField::mmff94s;
+  if (t == "uff") return ForceField::uff;
+  throw InputError("unknown force field '" + text + "' (expected mmff94, mmff94s or uff)");
+}
+
+double energy(RDKit::ROMol& mol, ForceField force_field, const RefineOptions& options) {
+  check_coordinates(mol, options.conf_id);
+  std::string why;
+  auto ff = build(mol, force_field, options, why);
+  if (!ff) return kNaN;
+  ff->initialize();
+  return ff->calcEnergy();
+}
+
+RefineResult refine(RDKit::ROMol& mol, const RefineOptions& options) {
+  check_coordinates(mol, options.conf_id);
+  RefineResult result;
+  result.used = options.force_field;
+  std::string why;
+  auto ff = build(mol, options.force_field, options, why);
+  if (!ff && options.force_field != ForceField::uff && options.uff_fallback) {
+    std::string uff_why;
+    ff = build(mol, ForceField::uff, options, uff_why);
+    if (ff) {
+      result.used = ForceField::uff;
+      why += "; UFF used" + (uff_why.empty() ? std::string() : " (" + uff_why + ")");
+    } else {
+      why += "; " + uff_why;
+    }
+  }
+  result.message = why;
+  if (!ff) {
+    result.status = RefineStatus::no_parameters;
+    result.energy_before = result.energy_after = kNaN;
+    return result;
+  }
+  // The same steps as RDKit's ForceFieldsHelper::OptimizeMolecule (what MMFFOptimizeMolecule runs), with
+  // the starting energy taken in between.
+  ff->initialize();
+  result.energy_before = ff->calcEnergy();
+  int rc = ff->minimize(options.max_iters);
+  result.energy_after = ff->calcEnergy();
+  result.status = rc == 0 ? RefineStatus::converged : RefineStatus::not_converged;
+  return result;
+}
+
+}  // namespace bmx::forcefield
