@@ -5,8 +5,10 @@
 #include <GraphMol/RWMol.h>
 #include <GraphMol/SmilesParse/SmilesWrite.h>
 #include <GraphMol/new_canon.h>
+#include <RDGeneral/versions.h>
 
 #include <algorithm>
+#include <string_view>
 #include <utility>
 
 #include "bmx/core/error.h"
@@ -75,8 +77,10 @@ bool connected(const RDKit::ROMol& mol) {
 // Molecules where molecule properties change the output (_doIsoSmiles, _canonicalRankingNumbers) go through
 // MolToSmiles itself, as do multi-fragment ones.
 bool direct(const RDKit::ROMol& mol, CanonicalOrder& out) {
+  // The steps are those of RDKit 2022.09's MolToSmiles; another RDKit takes MolToSmiles itself.
+  static const bool same_rdkit = std::string_view(RDKit::rdkitVersion).substr(0, 7) == "2022.09";
   const unsigned int n = mol.getNumAtoms();
-  if (n == 0 || mol.hasProp(RDKit::common_properties::_doIsoSmiles) || mol.hasProp("_canonicalRankingNumbers"))
+  if (!same_rdkit || n == 0 || mol.hasProp(RDKit::common_properties::_doIsoSmiles) || mol.hasProp("_canonicalRankingNumbers"))
     return false;
   if (!connected(mol)) return false;
 
