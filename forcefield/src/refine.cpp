@@ -8,12 +8,15 @@
 #include <GraphMol/ForceFieldHelpers/UFF/Builder.h>
 #include <RDGeneral/RDLog.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <vector>
 
 #include "bmx/core/error.h"
+#include "bmx/forcefield/mmff.h"
 
 namespace bmx::forcefield {
 namespace {
@@ -155,6 +158,21 @@ RefineResult refine(RDKit::ROMol& mol, const RefineOptions& options) {
   if (!ff) {
     result.status = RefineStatus::no_parameters;
     result.energy_before = result.energy_after = kNaN;
+    return result;
+  }
+  // MMFF: RDKit's terms, minimised over flat arrays with RDKit's arithmetic (mmff.h).
+  MmffTerms terms;
+  if (result.used != ForceField::uff && mmff_terms(*ff, terms)) {
+    auto& points = ff->positions();
+    std::vector<double> pos(3 * points.size());
+    for (std::size_t i = 0; i < points.size(); ++i)
+      for (int k = 0; k < 3; ++k) pos[3 * i + k] = (*points[i])[k];
+    result.energy_before = mmff_energy(terms, pos.data());
+    int rc = mmff_minimize(terms, pos.data(), static_cast<unsigned>(std::max(options.max_iters, 0)));
+    for (std::size_t i = 0; i < points.size(); ++i)
+      for (int k = 0; k < 3; ++k) (*points[i])[k] = pos[3 * i + k];
+    result.energy_after = mmff_energy(terms, pos.data());
+    result.status = rc == 0 ? RefineStatus::converged : RefineStatus::not_converged;
     return result;
   }
   // The same steps as RDKit's ForceFieldsHelper::OptimizeMolecule (what MMFFOptimizeMolecule runs), with

@@ -1,0 +1,523 @@
+// MMFF94 energy and gradient over flat term arrays. Every expression is RDKit 2022.09's (ForceField/MMFF/
+// *.cpp, RDGeom::Point3D arithmetic), written out in the same order of operations, so the results are
+// RDKit's to the bit: IEEE arithmetic is exact per operation and this file is compiled without FMA
+// contraction (see CMakeLists.txt). The nonbonded pairs go through in structure-of-arrays loops that the
+// compiler vectorises (AVX2 where the CPU has it, chosen at run time); their sums and gradient updates are
+// still made one term at a time in RDKit's order.
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "bmx/forcefield/mmff.h"
+
+#define BMX_CLONES __attribute__((target_clones("avx2", "default")))
+
+namespace bmx::forcefield {
+namespace {
+
+// ForceField/MMFF/Params.h
+const double DEG2RAD = M_PI / 180.0;
+const double RAD2DEG = 180.0 / M_PI;
+const double MDYNE_A_TO_KCAL_MOL = 143.9325;
+inline bool isDoubleZero(const double x) { return ((x < 1.0e-10) && (x > -1.0e-10)); }
+inline void clipToOne(double& x) {
+  if (x > 1.0) {
+    x = 1.0;
+  } else if (x < -1.0) {
+    x = -1.0;
+  }
+}
+
+// RDGeom::Point3D's arithmetic.
+struct P3 {
+  double x, y, z;
+};
+inline P3 at(const double* pos, int i) { return {pos[3 * i], pos[3 * i + 1], pos[3 * i + 2]}; }
+inline P3 operator-(const P3& a, const P3& b) { return {a.x - b.x, a.y - b.y, a.z - b.z}; }
+inline P3 operator/(const P3& a, double v) { return {a.x / v, a.y / v, a.z / v}; }
+inline P3& operator/=(P3& a, double v) {
+  a.x /= v;
+  a.y /= v;
+  a.z /= v;
+  return a;
+}
+inline P3 neg(const P3& a) { return {a.x * -1.0, a.y * -1.0, a.z * -1.0}; }
+inline double dot(const P3& a, const P3& b) { return a.x * (b.x) + a.y * (b.y) + a.z * (b.z); }
+inline double length(const P3& a) { return std::sqrt(a.x * a.x + a.y * a.y + a.z * a.z); }
+inline P3 cross(const P3& a, const P3& b) {
+  P3 res;
+  res.x = a.y * (b.z) - a.z * (b.y);
+  res.y = -a.x * (b.z) + a.z * (b.x);
+  res.z = a.x * (b.y) - a.y * (b.x);
+  return res;
+}
+
+// ForceField::distance: the lower index first.
+inline double distance(const double* pos, int i, int j) {
+  if (j < i) std::swap(i, j);
+  const double* pi = pos + 3 * i;
+  const double* pj = pos + 3 * j;
+  double res = 0.0;
+  for (int k = 0; k < 3; ++k) {
+    double tmp = pi[k] - pj[k];
+    res += tmp * tmp;
+  }
+  return std::sqrt(res);
+}
+
+// ---- bonded terms ----
+
+inline double bond_energy(const MmffTerms::Bond& b, const double* pos) {
+  double distance_ = distance(pos, b.i, b.j);
+  double distTerm = distance_ - b.r0;
+  double distTerm2 = distTerm * distTerm;
+  double const c1 = MDYNE_A_TO_KCAL_MOL;
+  double const cs = -2.0;
+  double const c3 = 7.0 / 12.0;
+  return (0.5 * c1 * b.kb * distTerm2 * (1.0 + cs * distTerm + c3 * cs * cs * distTerm2));
+}
+
+inline void bond_grad(const MmffTerms::Bond& b, const double* pos, double* grad) {
+  double dist = distance(pos, b.i, b.j);
+  const double* at1Coords = &(pos[3 * b.i]);
+  const double* at2Coords = &(pos[3 * b.j]);
+  double* g1 = &(grad[3 * b.i]);
+  double* g2 = &(grad[3 * b.j]);
+  double const cs = -2.0;
+  double const c1 = MDYNE_A_TO_KCAL_MOL;
+  double const c3 = 7.0 / 12.0;
+  double distTerm = dist - b.r0;
+  double dE_dr = c1 * b.kb * distTerm * (1.0 + 1.5 * cs * distTerm + 2.0 * c3 * cs * cs * distTerm * distTerm);
+  double dGrad;
+  for (unsigned int i = 0; i < 3; ++i) {
+    dGrad = ((dist > 0.0) ? (dE_dr * (at1Coords[i] - at2Coords[i]) / dist) : b.kb * 0.01);
+    g1[i] += dGrad;
+    g2[i] -= dGrad;
+  }
+}
+
+inline double cos_theta(const P3& p1, const P3& p2, const P3& p3, double dist1, double dist2) {
+  P3 p12 = p1 - p2;
+  P3 p32 = p3 - p2;
+  double cosTheta = dot(p12, p32) / (dist1 * dist2);
+  clipToOne(cosTheta);
+  return cosTheta;
+}
+
+inline double angle_energy(const MmffTerms::Angle& a, const double* pos) {
+  double dist1 = distance(pos, a.i, a.j);
+  double dist2 = distance(pos, a.j, a.k);
+  double cosTheta = cos_theta(at(pos, a.i), at(pos, a.j), at(pos, a.k), dist1, dist2);
+  double angle = RAD2DEG * std::acos(cosTheta) - a.theta0;
+  double const cb = -0.006981317;
+  double const c2 = MDYNE_A_TO_KCAL_MOL * DEG2RAD * DEG2RAD;
+  if (a.linear) return MDYNE_A_TO_KCAL_MOL * a.ka * (1.0 + cosTheta);
+  return 0.5 * c2 * a.ka * angle * angle * (1.0 + cb * angle);
+}
+
+inline void angle_grad(const MmffTerms::Angle& a, const double* pos, double* grad) {
+  double dist[2] = {distance(pos, a.i, a.j), distance(pos, a.j, a.k)};
+  P3 p1 = at(pos, a.i), p2 = at(pos, a.j), p3 = at(pos, a.k);
+  double* g[3] = {&(grad[3 * a.i]), &(grad[3 * a.j]), &(grad[3 * a.k])};
+  P3 r[2] = {(p1 - p2) / dist[0], (p3 - p2) / dist[1]};
+  double cosTheta = dot(r[0], r[1]);
+  clipToOne(cosTheta);
+  double sinThetaSq = 1.0 - cosTheta * cosTheta;
+  double sinTheta = std::max(((sinThetaSq > 0.0) ? std::sqrt(sinThetaSq) : 0.0), 1.0e-8);
+  double angleTerm = RAD2DEG * std::acos(cosTheta) - a.theta0;
+  double const cb = -0.006981317;
+  double const c2 = MDYNE_A_TO_KCAL_MOL * DEG2RAD * DEG2RAD;
+  double dE_dTheta = (a.linear ? -MDYNE_A_TO_KCAL_MOL * a.ka * sinTheta
+                               : RAD2DEG * c2 * a.ka * angleTerm * (1.0 + 1.5 * cb * angleTerm));
+  // Utils::calcAngleBendGrad
+  double dCos_dS[6] = {1.0 / dist[0] * (r[1].x - cosTheta * r[0].x), 1.0 / dist[0] * (r[1].y - cosTheta * r[0].y),
+                       1.0 / dist[0] * (r[1].z - cosTheta * r[0].z), 1.0 / dist[1] * (r[0].x - cosTheta * r[1].x),
+                       1.0 / dist[1] * (r[0].y - cosTheta * r[1].y), 1.0 / dist[1] * (r[0].z - cosTheta * r[1].z)};
+  g[0][0] += dE_dTheta * dCos_dS[0] / (-sinTheta);
+  g[0][1] += dE_dTheta * dCos_dS[1] / (-sinTheta);
+  g[0][2] += dE_dTheta * dCos_dS[2] / (-sinTheta);
+  g[1][0] += dE_dTheta * (-dCos_dS[0] - dCos_dS[3]) / (-sinTheta);
+  g[1][1] += dE_dTheta * (-dCos_dS[1] - dCos_dS[4]) / (-sinTheta);
+  g[1][2] += dE_dTheta * (-dCos_dS[2] - dCos_dS[5]) / (-sinTheta);
+  g[2][0] += dE_dTheta * dCos_dS[3] / (-sinTheta);
+  g[2][1] += dE_dTheta * dCos_dS[4] / (-sinTheta);
+  g[2][2] += dE_dTheta * dCos_dS[5] / (-sinTheta);
+}
+
+inline double stretch_bend_energy(const MmffTerms::StretchBend& s, const double* pos) {
+  double dist1 = distance(pos, s.i, s.j);
+  double dist2 = distance(pos, s.j, s.k);
+  double deltaTheta = RAD2DEG * std::acos(cos_theta(at(pos, s.i), at(pos, s.j), at(pos, s.k), dist1, dist2)) - s.theta0;
+  double factor = MDYNE_A_TO_KCAL_MOL * DEG2RAD * deltaTheta;
+  double first = factor * s.k_ijk * (dist1 - s.r1);
+  double second = factor * s.k_kji * (dist2 - s.r2);
+  return first + second;
+}
+
+inline void stretch_bend_grad(const MmffTerms::StretchBend& s, const double* pos, double* grad) {
+  double dist1 = distance(pos, s.i, s.j);
+  double dist2 = distance(pos, s.j, s.k);
+  P3 p1 = at(pos, s.i), p2 = at(pos, s.j), p3 = at(pos, s.k);
+  double* g1 = &(grad[3 * s.i]);
+  double* g2 = &(grad[3 * s.j]);
+  double* g3 = &(grad[3 * s.k]);
+  P3 p12 = (p1 - p2) / dist1;
+  P3 p32 = (p3 - p2) / dist2;
+  double const c5 = MDYNE_A_TO_KCAL_MOL * DEG2RAD;
+  double cosTheta = dot(p12, p32);
+  clipToOne(cosTheta);
+  double sinThetaSq = 1.0 - cosTheta * cosTheta;
+  double sinTheta = std::max(((sinThetaSq > 0.0) ? std::sqrt(sinThetaSq) : 0.0), 1.0e-8);
+  double angleTerm = RAD2DEG * std::acos(cosTheta) - s.theta0;
+  double distTerm = RAD2DEG * (s.k_ijk * (dist1 - s.r1) + s.k_kji * (dist2 - s.r2));
+  double dCos_dS1 = 1.0 / dist1 * (p32.x - cosTheta * p12.x);
+  double dCos_dS2 = 1.0 / dist1 * (p32.y - cosTheta * p12.y);
+  double dCos_dS3 = 1.0 / dist1 * (p32.z - cosTheta * p12.z);
+  double dCos_dS4 = 1.0 / dist2 * (p12.x - cosTheta * p32.x);
+  double dCos_dS5 = 1.0 / dist2 * (p12.y - cosTheta * p32.y);
+  double dCos_dS6 = 1.0 / dist2 * (p12.z - cosTheta * p32.z);
+  const double k1 = s.k_ijk, k2 = s.k_kji;
+  g1[0] += c5 * (p12.x * k1 * angleTerm + dCos_dS1 / (-sinTheta) * distTerm);
+  g1[1] += c5 * (p12.y * k1 * angleTerm + dCos_dS2 / (-sinTheta) * distTerm);
+  g1[2] += c5 * (p12.z * k1 * angleTerm + dCos_dS3 / (-sinTheta) * distTerm);
+  g2[0] += c5 * ((-p12.x * k1 - p32.x * k2) * angleTerm + (-dCos_dS1 - dCos_dS4) / (-sinTheta) * distTerm);
+  g2[1] += c5 * ((-p12.y * k1 - p32.y * k2) * angleTerm + (-dCos_dS2 - dCos_dS5) / (-sinTheta) * distTerm);
+  g2[2] += c5 * ((-p12.z * k1 - p32.z * k2) * angleTerm + (-dCos_dS3 - dCos_dS6) / (-sinTheta) * distTerm);
+  g3[0] += c5 * (p32.x * k2 * angleTerm + dCos_dS4 / (-sinTheta) * distTerm);
+  g3[1] += c5 * (p32.y * k2 * angleTerm + dCos_dS5 / (-sinTheta) * distTerm);
+  g3[2] += c5 * (p32.z * k2 * angleTerm + dCos_dS6 / (-sinTheta) * distTerm);
+}
+
+inline double oop_energy(const MmffTerms::Oop& o, const double* pos) {
+  P3 iPoint = at(pos, o.i), jPoint = at(pos, o.j), kPoint = at(pos, o.k), lPoint = at(pos, o.l);
+  P3 rJI = iPoint - jPoint;
+  P3 rJK = kPoint - jPoint;
+  P3 rJL = lPoint - jPoint;
+  rJI /= length(rJI);
+  rJK /= length(rJK);
+  rJL /= length(rJL);
+  P3 n = cross(rJI, rJK);
+  n /= length(n);
+  double sinChi = dot(n, rJL);
+  clipToOne(sinChi);
+  double chi = RAD2DEG * std::asin(sinChi);
+  double const c2 = MDYNE_A_TO_KCAL_MOL * DEG2RAD * DEG2RAD;
+  return (0.5 * c2 * o.koop * chi * chi);
+}
+
+inline void oop_grad(const MmffTerms::Oop& o, const double* pos, double* grad) {
+  P3 iPoint = at(pos, o.i), jPoint = at(pos, o.j), kPoint = at(pos, o.k), lPoint = at(pos, o.l);
+  double* g1 = &(grad[3 * o.i]);
+  double* g2 = &(grad[3 * o.j]);
+  double* g3 = &(grad[3 * o.k]);
+  double* g4 = &(grad[3 * o.l]);
+  P3 rJI = iPoint - jPoint;
+  P3 rJK = kPoint - jPoint;
+  P3 rJL = lPoint - jPoint;
+  double dJI = length(rJI);
+  double dJK = length(rJK);
+  double dJL = length(rJL);
+  if (isDoubleZero(dJI) || isDoubleZero(dJK) || isDoubleZero(dJL)) return;
+  rJI /= dJI;
+  rJK /= dJK;
+  rJL /= dJL;
+  P3 n = cross(neg(rJI), rJK);
+  n /= length(n);
+  double const c2 = MDYNE_A_TO_KCAL_MOL * DEG2RAD * DEG2RAD;
+  double sinChi = dot(rJL, n);
+  clipToOne(sinChi);
+  double cosChiSq = 1.0 - sinChi * sinChi;
+  double cosChi = std::max(((cosChiSq > 0.0) ? std::sqrt(cosChiSq) : 0.0), 1.0e-8);
+  double chi = RAD2DEG * std::asin(sinChi);
+  double cosTheta = dot(rJI, rJK);
+  clipToOne(cosTheta);
+  double sinThetaSq = std::max(1.0 - cosTheta * cosTheta, 1.0e-8);
+  double sinTheta = std::max(((sinThetaSq > 0.0) ? std::sqrt(sinThetaSq) : 0.0), 1.0e-8);
+  double dE_dChi = RAD2DEG * c2 * o.koop * chi;
+  P3 t1 = cross(rJL, rJK);
+  P3 t2 = cross(rJI, rJL);
+  P3 t3 = cross(rJK, rJI);
+  double term1 = cosChi * sinTheta;
+  double term2 = sinChi / (cosChi * sinThetaSq);
+  double tg1[3] = {(t1.x / term1 - (rJI.x - rJK.x * cosTheta) * term2) / dJI,
+                   (t1.y / term1 - (rJI.y - rJK.y * cosTheta) * term2) / dJI,
+                   (t1.z / term1 - (rJI.z - rJK.z * cosTheta) * term2) / dJI};
+  double tg3[3] = {(t2.x / term1 - (rJK.x - rJI.x * cosTheta) * term2) / dJK,
+                   (t2.y / term1 - (rJK.y - rJI.y * cosTheta) * term2) / dJK,
+                   (t2.z / term1 - (rJK.z - rJI.z * cosTheta) * term2) / dJK};
+  double tg4[3] = {(t3.x / term1 - rJL.x * sinChi / cosChi) / dJL, (t3.y / term1 - rJL.y * sinChi / cosChi) / dJL,
+                   (t3.z / term1 - rJL.z * sinChi / cosChi) / dJL};
+  for (unsigned int i = 0; i < 3; ++i) {
+    g1[i] += dE_dChi * tg1[i];
+    g2[i] += -dE_dChi * (tg1[i] + tg3[i] + tg4[i]);
+    g3[i] += dE_dChi * tg3[i];
+    g4[i] += dE_dChi * tg4[i];
+  }
+}
+
+inline double torsion_energy(const MmffTerms::Torsion& t, const double* pos) {
+  P3 iPoint = at(pos, t.i), jPoint = at(pos, t.j), kPoint = at(pos, t.k), lPoint = at(pos, t.l);
+  P3 r1 = iPoint - jPoint;
+  P3 r2 = kPoint - jPoint;
+  P3 r3 = jPoint - kPoint;
+  P3 r4 = lPoint - kPoint;
+  P3 t1 = cross(r1, r2);
+  P3 t2 = cross(r3, r4);
+  double cosPhi = dot(t1, t2) / (length(t1) * length(t2));
+  clipToOne(cosPhi);
+  double cos2Phi = 2.0 * cosPhi * cosPhi - 1.0;
+  double cos3Phi = cosPhi * (2.0 * cos2Phi - 1.0);
+  return (0.5 * (t.v1 * (1.0 + cosPhi) + t.v2 * (1.0 - cos2Phi) + t.v3 * (1.0 + cos3Phi)));
+}
+
+inline void torsion_grad(const MmffTerms::Torsion& tor, const double* pos, double* grad) {
+  double* g[4] = {&(grad[3 * tor.i]), &(grad[3 * tor.j]), &(grad[3 * tor.k]), &(grad[3 * tor.l])};
+  // RDKit::ForceFieldsHelper::computeDihedral
+  P3 p1 = at(pos, tor.i), p2 = at(pos, tor.j), p3 = at(pos, tor.k), p4 = at(pos, tor.l);
+  P3 r[4], t[2];
+  double d[2];
+  r[0] = p1 - p2;
+  r[1] = p3 - p2;
+  r[2] = neg(r[1]);
+  r[3] = p4 - p3;
+  t[0] = cross(r[0], r[1]);
+  d[0] = std::max(length(t[0]), 1.0e-5);
+  t[0] /= d[0];
+  t[1] = cross(r[2], r[3]);
+  d[1] = std::max(length(t[1]), 1.0e-5);
+  t[1] /= d[1];
+  double cosPhi = std::max(-1.0, std::min(dot(t[0], t[1]), 1.0));
+
+  double sinPhiSq = 1.0 - cosPhi * cosPhi;
+  double sinPhi = ((sinPhiSq > 0.0) ? std::sqrt(sinPhiSq) : 0.0);
+  double sin2Phi = 2.0 * sinPhi * cosPhi;
+  double sin3Phi = 3.0 * sinPhi - 4.0 * sinPhi * sinPhiSq;
+  double dE_dPhi = 0.5 * (-(tor.v1) * sinPhi + 2.0 * tor.v2 * sin2Phi - 3.0 * tor.v3 * sin3Phi);
+  double sinTerm = -dE_dPhi * (isDoubleZero(sinPhi) ? (1.0 / cosPhi) : (1.0 / sinPhi));
+
+  // Utils::calcTorsionGrad
+  double dCos_dT[6] = {1.0 / d[0] * (t[1].x - cosPhi * t[0].x), 1.0 / d[0] * (t[1].y - cosPhi * t[0].y),
+                       1.0 / d[0] * (t[1].z - cosPhi * t[0].z), 1.0 / d[1] * (t[0].x - cosPhi * t[1].x),
+                       1.0 / d[1] * (t[0].y - cosPhi * t[1].y), 1.0 / d[1] * (t[0].z - cosPhi * t[1].z)};
+  g[0][0] += sinTerm * (dCos_dT[2] * r[1].y - dCos_dT[1] * r[1].z);
+  g[0][1] += sinTerm * (dCos_dT[0] * r[1].z - dCos_dT[2] * r[1].x);
+  g[0][2] += sinTerm * (dCos_dT[1] * r[1].x - dCos_dT[0] * r[1].y);
+  g[1][0] += sinTerm * (dCos_dT[1] * (r[1].z - r[0].z) + dCos_dT[2] * (r[0].y - r[1].y) + dCos_dT[4] * (-r[3].z) +
+                        dCos_dT[5] * (r[3].y));
+  g[1][1] += sinTerm * (dCos_dT[0] * (r[0].z - r[1].z) + dCos_dT[2] * (r[1].x - r[0].x) + dCos_dT[3] * (r[3].z) +
+                        dCos_dT[5] * (-r[3].x));
+  g[1][2] += sinTerm * (dCos_dT[0] * (r[1].y - r[0].y) + dCos_dT[1] * (r[0].x - r[1].x) + dCos_dT[3] * (-r[3].y) +
+                        dCos_dT[4] * (r[3].x));
+  g[2][0] += sinTerm * (dCos_dT[1] * (r[0].z) + dCos_dT[2] * (-r[0].y) + dCos_dT[4] * (r[3].z - r[2].z) +
+                        dCos_dT[5] * (r[2].y - r[3].y));
+  g[2][1] += sinTerm * (dCos_dT[0] * (-r[0].z) + dCos_dT[2] * (r[0].x) + dCos_dT[3] * (r[2].z - r[3].z) +
+                        dCos_dT[5] * (r[3].x - r[2].x));
+  g[2][2] += sinTerm * (dCos_dT[0] * (r[0].y) + dCos_dT[1] * (-r[0].x) + dCos_dT[3] * (r[3].y - r[2].y) +
+                        dCos_dT[4] * (r[2].x - r[3].x));
+  g[3][0] += sinTerm * (dCos_dT[4] * r[2].z - dCos_dT[5] * r[2].y);
+  g[3][1] += sinTerm * (dCos_dT[5] * r[2].x - dCos_dT[3] * r[2].z);
+  g[3][2] += sinTerm * (dCos_dT[3] * r[2].y - dCos_dT[4] * r[2].x);
+}
+
+// ---- nonbonded pairs ----
+
+// Per-thread scratch for the pair loops.
+struct Scratch {
+  std::vector<double> dx, dy, dz, dist, out;
+  void resize(std::size_t n) {
+    if (dist.size() >= n) return;
+    for (auto* v : {&dx, &dy, &dz, &dist, &out}) v->resize(n);
+  }
+};
+Scratch& scratch() {
+  thread_local Scratch s;
+  return s;
+}
+
+// dx = pos[i] - pos[j] (the contrib's own order, as the gradients use it) and the distance (lower index
+// first, as ForceField::distance sums; the squares do not care about the sign).
+BMX_CLONES void pair_geometry(const double* pos, const int* pi, const int* pj, std::size_t n, double* dx, double* dy,
+                              double* dz, double* dist) {
+  for (std::size_t p = 0; p < n; ++p) {
+    const double* a = pos + 3 * pi[p];
+    const double* b = pos + 3 * pj[p];
+    double x = a[0] - b[0], y = a[1] - b[1], z = a[2] - b[2];
+    dx[p] = x;
+    dy[p] = y;
+    dz[p] = z;
+  }
+  for (std::size_t p = 0; p < n; ++p) {
+    double res = 0.0;
+    res += dx[p] * dx[p];
+    res += dy[p] * dy[p];
+    res += dz[p] * dz[p];
+    dist[p] = std::sqrt(res);
+  }
+}
+
+// Utils::calcVdWEnergy
+BMX_CLONES void vdw_energies(const double* dist, const double* rstar, const double* eps, std::size_t n, double* out) {
+  double const vdw1 = 1.07;
+  double const vdw1m1 = vdw1 - 1.0;
+  double const vdw2 = 1.12;
+  double const vdw2m1 = vdw2 - 1.0;
+  for (std::size_t p = 0; p < n; ++p) {
+    double d = dist[p], R_star_ij = rstar[p];
+    double dist2 = d * d;
+    double dist7 = dist2 * dist2 * dist2 * d;
+    double aTerm = vdw1 * R_star_ij / (d + vdw1m1 * R_star_ij);
+    double aTerm2 = aTerm * aTerm;
+    double aTerm7 = aTerm2 * aTerm2 * aTerm2 * aTerm;
+    double R_star_ij2 = R_star_ij * R_star_ij;
+    double R_star_ij7 = R_star_ij2 * R_star_ij2 * R_star_ij2 * R_star_ij;
+    double bTerm = vdw2 * R_star_ij7 / (dist7 + vdw2m1 * R_star_ij7) - 2.0;
+    out[p] = eps[p] * aTerm7 * bTerm;
+  }
+}
+
+// VdWContrib::getGrad's dE/dr; the per-coordinate terms are formed by pair_forces.
+BMX_CLONES void vdw_de_dr(const double* dist, const double* rstar, const double* eps, std::size_t n, double* out) {
+  double const vdw1 = 1.07;
+  double const vdw1m1 = vdw1 - 1.0;
+  double const vdw2 = 1.12;
+  double const vdw2m1 = vdw2 - 1.0;
+  double const vdw2t7 = vdw2 * 7.0;
+  for (std::size_t p = 0; p < n; ++p) {
+    double q = dist[p] / rstar[p];
+    double q2 = q * q;
+    double q6 = q2 * q2 * q2;
+    double q7 = q6 * q;
+    double q7pvdw2m1 = q7 + vdw2m1;
+    double t = vdw1 / (q + vdw1 - 1.0);
+    double t2 = t * t;
+    double t7 = t2 * t2 * t2 * t;
+    out[p] = eps[p] / rstar[p] * t7 *
+             (-vdw2t7 * q6 / (q7pvdw2m1 * q7pvdw2m1) + ((-vdw2t7 / q7pvdw2m1 + 14.0) / (q + vdw1m1)));
+  }
+}
+
+// Utils::calcEleEnergy
+BMX_CLONES void ele_energies(const double* dist, const double* charge, const std::uint8_t* one_four, bool distance_diel,
+                             std::size_t n, double* out) {
+  double const diel = 332.0716;
+  double const sc1_4 = 0.75;
+  for (std::size_t p = 0; p < n; ++p) {
+    double corr_dist = dist[p] + 0.05;
+    if (distance_diel) corr_dist *= corr_dist;
+    out[p] = (diel * charge[p] / corr_dist * (one_four[p] ? sc1_4 : 1.0));
+  }
+}
+
+// EleContrib::getGrad's dE/dr.
+BMX_CLONES void ele_de_dr(const double* dist, const double* charge, const std::uint8_t* one_four, std::uint8_t diel_model,
+                          std::size_t n, double* out) {
+  const bool distance_diel = diel_model == 2;
+  for (std::size_t p = 0; p < n; ++p) {
+    double corr_dist = dist[p] + 0.05;
+    corr_dist *= (distance_diel ? corr_dist * corr_dist : corr_dist);
+    out[p] = -332.0716 * (double)(diel_model)*charge[p] / corr_dist * (one_four[p] ? 0.75 : 1.0);
+  }
+}
+
+// g[i] += dE/dr (x_i - x_j) / r, g[j] -= the same, pair by pair in order; `zero_dist` where r is 0.
+void pair_forces(const Scratch& s, const int* pi, const int* pj, const double* de_dr, const double* zero_dist,
+                 double zero_value, std::size_t n, double* grad) {
+  for (std::size_t p = 0; p < n; ++p) {
+    double dist = s.dist[p], dE_dr = de_dr[p];
+    double zero = zero_dist ? zero_dist[p] * 0.01 : zero_value;
+    double d[3] = {s.dx[p], s.dy[p], s.dz[p]};
+    double* g1 = grad + 3 * pi[p];
+    double* g2 = grad + 3 * pj[p];
+    for (int k = 0; k < 3; ++k) {
+      double dGrad = ((dist > 0.0) ? (dE_dr * d[k] / dist) : zero);
+      g1[k] += dGrad;
+      g2[k] -= dGrad;
+    }
+  }
+}
+
+}  // namespace
+
+double mmff_energy(const MmffTerms& t, const double* pos) {
+  using Kind = MmffTerms::Kind;
+  Scratch& s = scratch();
+  double res = 0.0;
+  for (const auto& b : t.blocks) {
+    std::size_t n = b.end - b.begin;
+    switch (b.kind) {
+      case Kind::bond:
+        for (std::size_t i = b.begin; i < b.end; ++i) res += bond_energy(t.bonds[i], pos);
+        break;
+      case Kind::angle:
+        for (std::size_t i = b.begin; i < b.end; ++i) res += angle_energy(t.angles[i], pos);
+        break;
+      case Kind::stretch_bend:
+        for (std::size_t i = b.begin; i < b.end; ++i) res += stretch_bend_energy(t.stretch_bends[i], pos);
+        break;
+      case Kind::oop:
+        for (std::size_t i = b.begin; i < b.end; ++i) res += oop_energy(t.oops[i], pos);
+        break;
+      case Kind::torsion:
+        for (std::size_t i = b.begin; i < b.end; ++i) res += torsion_energy(t.torsions[i], pos);
+        break;
+      case Kind::vdw:
+        s.resize(n);
+        pair_geometry(pos, &t.vdw.i[b.begin], &t.vdw.j[b.begin], n, s.dx.data(), s.dy.data(), s.dz.data(),
+                      s.dist.data());
+        vdw_energies(s.dist.data(), &t.vdw.r_star[b.begin], &t.vdw.well_depth[b.begin], n, s.out.data());
+        for (std::size_t p = 0; p < n; ++p) res += s.out[p];
+        break;
+      case Kind::ele:
+        s.resize(n);
+        pair_geometry(pos, &t.ele.i[b.begin], &t.ele.j[b.begin], n, s.dx.data(), s.dy.data(), s.dz.data(),
+                      s.dist.data());
+        ele_energies(s.dist.data(), &t.ele.charge_term[b.begin], &t.ele.one_four[b.begin], t.ele.diel_model == 2, n,
+                     s.out.data());
+        for (std::size_t p = 0; p < n; ++p) res += s.out[p];
+        break;
+    }
+  }
+  return res;
+}
+
+void mmff_gradient(const MmffTerms& t, const double* pos, double* grad) {
+  using Kind = MmffTerms::Kind;
+  Scratch& s = scratch();
+  for (const auto& b : t.blocks) {
+    std::size_t n = b.end - b.begin;
+    switch (b.kind) {
+      case Kind::bond:
+        for (std::size_t i = b.begin; i < b.end; ++i) bond_grad(t.bonds[i], pos, grad);
+        break;
+      case Kind::angle:
+        for (std::size_t i = b.begin; i < b.end; ++i) angle_grad(t.angles[i], pos, grad);
+        break;
+      case Kind::stretch_bend:
+        for (std::size_t i = b.begin; i < b.end; ++i) stretch_bend_grad(t.stretch_bends[i], pos, grad);
+        break;
+      case Kind::oop:
+        for (std::size_t i = b.begin; i < b.end; ++i) oop_grad(t.oops[i], pos, grad);
+        break;
+      case Kind::torsion:
+        for (std::size_t i = b.begin; i < b.end; ++i) torsion_grad(t.torsions[i], pos, grad);
+        break;
+      case Kind::vdw:
+        s.resize(n);
+        pair_geometry(pos, &t.vdw.i[b.begin], &t.vdw.j[b.begin], n, s.dx.data(), s.dy.data(), s.dz.data(),
+                      s.dist.data());
+        vdw_de_dr(s.dist.data(), &t.vdw.r_star[b.begin], &t.vdw.well_depth[b.begin], n, s.out.data());
+        pair_forces(s, &t.vdw.i[b.begin], &t.vdw.j[b.begin], s.out.data(), &t.vdw.r_star[b.begin], 0.0, n, grad);
+        break;
+      case Kind::ele:
+        s.resize(n);
+        pair_geometry(pos, &t.ele.i[b.begin], &t.ele.j[b.begin], n, s.dx.data(), s.dy.data(), s.dz.data(),
+                      s.dist.data());
+        ele_de_dr(s.dist.data(), &t.ele.charge_term[b.begin], &t.ele.one_four[b.begin], t.ele.diel_model, n,
+                  s.out.data());
+        pair_forces(s, &t.ele.i[b.begin], &t.ele.j[b.begin], s.out.data(), nullptr, 0.02, n, grad);
+        break;
+    }
+  }
+}
+
+}  // namespace bmx::forcefield
