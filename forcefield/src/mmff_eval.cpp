@@ -321,12 +321,22 @@ inline void torsion_grad(const MmffTerms::Torsion& tor, const double* pos, doubl
 
 // ---- nonbonded pairs ----
 
-// Per-thread scratch for the pair loops.
-struct Scratch {
-  std::vector<double> dx, dy, dz, dist, out;
+// Pair vectors pos[i] - pos[j] (the contrib's own order, as the gradients use it) and distances.
+struct PairGeometry {
+  std::vector<double> dx, dy, dz, dist;
   void resize(std::size_t n) {
-    if (dist.size() >= n) return;
-    for (auto* v : {&dx, &dy, &dz, &dist, &out}) v->resize(n);
+    if (dist.size() < n)
+      for (auto* v : {&dx, &dy, &dz, &dist}) v->resize(n);
+  }
+};
+
+// Per-thread scratch.
+struct Scratch {
+  PairGeometry vdw, ele;
+  std::vector<double> out, fx, fy, fz;
+  void resize(std::size_t n) {
+    if (out.size() < n)
+      for (auto* v : {&out, &fx, &fy, &fz}) v->resize(n);
   }
 };
 Scratch& scratch() {
@@ -334,17 +344,16 @@ Scratch& scratch() {
   return s;
 }
 
-// dx = pos[i] - pos[j] (the contrib's own order, as the gradients use it) and the distance (lower index
-// first, as ForceField::distance sums; the squares do not care about the sign).
-BMX_CLONES void pair_geometry(const double* pos, const int* pi, const int* pj, std::size_t n, double* dx, double* dy,
-                              double* dz, double* dist) {
+// ForceField::distance sums the squares with the lower index first; the squares do not care.
+BMX_CLONES void pair_geometry(const double* __restrict pos, const int* __restrict pi, const int* __restrict pj,
+                              std::size_t n, double* __restrict dx, double* __restrict dy, double* __restrict dz,
+                              double* __restrict dist) {
   for (std::size_t p = 0; p < n; ++p) {
     const double* a = pos + 3 * pi[p];
     const double* b = pos + 3 * pj[p];
-    double x = a[0] - b[0], y = a[1] - b[1], z = a[2] - b[2];
-    dx[p] = x;
-    dy[p] = y;
-    dz[p] = z;
+    dx[p] = a[0] - b[0];
+    dy[p] = a[1] - b[1];
+    dz[p] = a[2] - b[2];
   }
   for (std::size_t p = 0; p < n; ++p) {
     double res = 0.0;
@@ -355,8 +364,39 @@ BMX_CLONES void pair_geometry(const double* pos, const int* pi, const int* pj, s
   }
 }
 
+// The electrostatic pairs are the vdW pairs with charges on both atoms: their geometry is looked up.
+void shared_geometry(const PairGeometry& from, const std::vector<int>& index, bool vectors, PairGeometry& to) {
+  std::size_t n = index.size();
+  to.resize(n);
+  for (std::size_t p = 0; p < n; ++p) to.dist[p] = from.dist[index[p]];
+  if (!vectors) return;
+  for (std::size_t p = 0; p < n; ++p) {
+    to.dx[p] = from.dx[index[p]];
+    to.dy[p] = from.dy[index[p]];
+    to.dz[p] = from.dz[index[p]];
+  }
+}
+
+void nonbonded_geometry(const MmffTerms& t, const double* pos, bool vectors, Scratch& s) {
+  if (!t.vdw.i.empty()) {
+    s.vdw.resize(t.vdw.i.size());
+    pair_geometry(pos, t.vdw.i.data(), t.vdw.j.data(), t.vdw.i.size(), s.vdw.dx.data(), s.vdw.dy.data(),
+                  s.vdw.dz.data(), s.vdw.dist.data());
+  }
+  if (!t.ele.i.empty()) {
+    if (!t.ele.vdw_index.empty()) {
+      shared_geometry(s.vdw, t.ele.vdw_index, vectors, s.ele);
+    } else {
+      s.ele.resize(t.ele.i.size());
+      pair_geometry(pos, t.ele.i.data(), t.ele.j.data(), t.ele.i.size(), s.ele.dx.data(), s.ele.dy.data(),
+                    s.ele.dz.data(), s.ele.dist.data());
+    }
+  }
+}
+
 // Utils::calcVdWEnergy
-BMX_CLONES void vdw_energies(const double* dist, const double* rstar, const double* eps, std::size_t n, double* out) {
+BMX_CLONES void vdw_energies(const double* __restrict dist, const double* __restrict rstar,
+                             const double* __restrict eps, std::size_t n, double* __restrict out) {
   double const vdw1 = 1.07;
   double const vdw1m1 = vdw1 - 1.0;
   double const vdw2 = 1.12;
@@ -375,15 +415,19 @@ BMX_CLONES void vdw_energies(const double* dist, const double* rstar, const doub
   }
 }
 
-// VdWContrib::getGrad's dE/dr; the per-coordinate terms are formed by pair_forces.
-BMX_CLONES void vdw_de_dr(const double* dist, const double* rstar, const double* eps, std::size_t n, double* out) {
+// VdWContrib::getGrad: the gradient on atom i, dE/dr (x_i - x_j) / r (R* / 100 where r is 0).
+BMX_CLONES void vdw_forces(const double* __restrict dx, const double* __restrict dy, const double* __restrict dz,
+                           const double* __restrict dist, const double* __restrict rstar,
+                           const double* __restrict eps, std::size_t n, double* __restrict fx,
+                           double* __restrict fy, double* __restrict fz) {
   double const vdw1 = 1.07;
   double const vdw1m1 = vdw1 - 1.0;
   double const vdw2 = 1.12;
   double const vdw2m1 = vdw2 - 1.0;
   double const vdw2t7 = vdw2 * 7.0;
   for (std::size_t p = 0; p < n; ++p) {
-    double q = dist[p] / rstar[p];
+    double d = dist[p];
+    double q = d / rstar[p];
     double q2 = q * q;
     double q6 = q2 * q2 * q2;
     double q7 = q6 * q;
@@ -391,14 +435,21 @@ BMX_CLONES void vdw_de_dr(const double* dist, const double* rstar, const double*
     double t = vdw1 / (q + vdw1 - 1.0);
     double t2 = t * t;
     double t7 = t2 * t2 * t2 * t;
-    out[p] = eps[p] / rstar[p] * t7 *
-             (-vdw2t7 * q6 / (q7pvdw2m1 * q7pvdw2m1) + ((-vdw2t7 / q7pvdw2m1 + 14.0) / (q + vdw1m1)));
+    double dE_dr = eps[p] / rstar[p] * t7 *
+                   (-vdw2t7 * q6 / (q7pvdw2m1 * q7pvdw2m1) + ((-vdw2t7 / q7pvdw2m1 + 14.0) / (q + vdw1m1)));
+    // Divided unconditionally and then selected, so that the loop vectorises (same values).
+    double gx = dE_dr * dx[p] / d, gy = dE_dr * dy[p] / d, gz = dE_dr * dz[p] / d;
+    double zero = rstar[p] * 0.01;
+    fx[p] = ((d > 0.0) ? gx : zero);
+    fy[p] = ((d > 0.0) ? gy : zero);
+    fz[p] = ((d > 0.0) ? gz : zero);
   }
 }
 
 // Utils::calcEleEnergy
-BMX_CLONES void ele_energies(const double* dist, const double* charge, const std::uint8_t* one_four, bool distance_diel,
-                             std::size_t n, double* out) {
+BMX_CLONES void ele_energies(const double* __restrict dist, const double* __restrict charge,
+                             const std::uint8_t* __restrict one_four, bool distance_diel, std::size_t n,
+                             double* __restrict out) {
   double const diel = 332.0716;
   double const sc1_4 = 0.75;
   for (std::size_t p = 0; p < n; ++p) {
@@ -408,31 +459,36 @@ BMX_CLONES void ele_energies(const double* dist, const double* charge, const std
   }
 }
 
-// EleContrib::getGrad's dE/dr.
-BMX_CLONES void ele_de_dr(const double* dist, const double* charge, const std::uint8_t* one_four, std::uint8_t diel_model,
-                          std::size_t n, double* out) {
+// EleContrib::getGrad (0.02 where r is 0).
+BMX_CLONES void ele_forces(const double* __restrict dx, const double* __restrict dy, const double* __restrict dz,
+                           const double* __restrict dist, const double* __restrict charge,
+                           const std::uint8_t* __restrict one_four, std::uint8_t diel_model, std::size_t n,
+                           double* __restrict fx, double* __restrict fy, double* __restrict fz) {
   const bool distance_diel = diel_model == 2;
   for (std::size_t p = 0; p < n; ++p) {
-    double corr_dist = dist[p] + 0.05;
+    double d = dist[p];
+    double corr_dist = d + 0.05;
     corr_dist *= (distance_diel ? corr_dist * corr_dist : corr_dist);
-    out[p] = -332.0716 * (double)(diel_model)*charge[p] / corr_dist * (one_four[p] ? 0.75 : 1.0);
+    double dE_dr = -332.0716 * (double)(diel_model)*charge[p] / corr_dist * (one_four[p] ? 0.75 : 1.0);
+    double gx = dE_dr * dx[p] / d, gy = dE_dr * dy[p] / d, gz = dE_dr * dz[p] / d;
+    fx[p] = ((d > 0.0) ? gx : 0.02);
+    fy[p] = ((d > 0.0) ? gy : 0.02);
+    fz[p] = ((d > 0.0) ? gz : 0.02);
   }
 }
 
-// g[i] += dE/dr (x_i - x_j) / r, g[j] -= the same, pair by pair in order; `zero_dist` where r is 0.
-void pair_forces(const Scratch& s, const int* pi, const int* pj, const double* de_dr, const double* zero_dist,
-                 double zero_value, std::size_t n, double* grad) {
+// g[i] += f, g[j] -= f, pair by pair in order.
+void scatter_pairs(const int* pi, const int* pj, const double* fx, const double* fy, const double* fz, std::size_t n,
+                   double* grad) {
   for (std::size_t p = 0; p < n; ++p) {
-    double dist = s.dist[p], dE_dr = de_dr[p];
-    double zero = zero_dist ? zero_dist[p] * 0.01 : zero_value;
-    double d[3] = {s.dx[p], s.dy[p], s.dz[p]};
     double* g1 = grad + 3 * pi[p];
     double* g2 = grad + 3 * pj[p];
-    for (int k = 0; k < 3; ++k) {
-      double dGrad = ((dist > 0.0) ? (dE_dr * d[k] / dist) : zero);
-      g1[k] += dGrad;
-      g2[k] -= dGrad;
-    }
+    g1[0] += fx[p];
+    g2[0] -= fx[p];
+    g1[1] += fy[p];
+    g2[1] -= fy[p];
+    g1[2] += fz[p];
+    g2[2] -= fz[p];
   }
 }
 
@@ -441,6 +497,7 @@ void pair_forces(const Scratch& s, const int* pi, const int* pj, const double* d
 double mmff_energy(const MmffTerms& t, const double* pos) {
   using Kind = MmffTerms::Kind;
   Scratch& s = scratch();
+  nonbonded_geometry(t, pos, false, s);
   double res = 0.0;
   for (const auto& b : t.blocks) {
     std::size_t n = b.end - b.begin;
@@ -462,17 +519,13 @@ double mmff_energy(const MmffTerms& t, const double* pos) {
         break;
       case Kind::vdw:
         s.resize(n);
-        pair_geometry(pos, &t.vdw.i[b.begin], &t.vdw.j[b.begin], n, s.dx.data(), s.dy.data(), s.dz.data(),
-                      s.dist.data());
-        vdw_energies(s.dist.data(), &t.vdw.r_star[b.begin], &t.vdw.well_depth[b.begin], n, s.out.data());
+        vdw_energies(&s.vdw.dist[b.begin], &t.vdw.r_star[b.begin], &t.vdw.well_depth[b.begin], n, s.out.data());
         for (std::size_t p = 0; p < n; ++p) res += s.out[p];
         break;
       case Kind::ele:
         s.resize(n);
-        pair_geometry(pos, &t.ele.i[b.begin], &t.ele.j[b.begin], n, s.dx.data(), s.dy.data(), s.dz.data(),
-                      s.dist.data());
-        ele_energies(s.dist.data(), &t.ele.charge_term[b.begin], &t.ele.one_four[b.begin], t.ele.diel_model == 2, n,
-                     s.out.data());
+        ele_energies(&s.ele.dist[b.begin], &t.ele.charge_term[b.begin], &t.ele.one_four[b.begin],
+                     t.ele.diel_model == 2, n, s.out.data());
         for (std::size_t p = 0; p < n; ++p) res += s.out[p];
         break;
     }
@@ -483,6 +536,7 @@ double mmff_energy(const MmffTerms& t, const double* pos) {
 void mmff_gradient(const MmffTerms& t, const double* pos, double* grad) {
   using Kind = MmffTerms::Kind;
   Scratch& s = scratch();
+  nonbonded_geometry(t, pos, true, s);
   for (const auto& b : t.blocks) {
     std::size_t n = b.end - b.begin;
     switch (b.kind) {
@@ -503,18 +557,16 @@ void mmff_gradient(const MmffTerms& t, const double* pos, double* grad) {
         break;
       case Kind::vdw:
         s.resize(n);
-        pair_geometry(pos, &t.vdw.i[b.begin], &t.vdw.j[b.begin], n, s.dx.data(), s.dy.data(), s.dz.data(),
-                      s.dist.data());
-        vdw_de_dr(s.dist.data(), &t.vdw.r_star[b.begin], &t.vdw.well_depth[b.begin], n, s.out.data());
-        pair_forces(s, &t.vdw.i[b.begin], &t.vdw.j[b.begin], s.out.data(), &t.vdw.r_star[b.begin], 0.0, n, grad);
+        vdw_forces(&s.vdw.dx[b.begin], &s.vdw.dy[b.begin], &s.vdw.dz[b.begin], &s.vdw.dist[b.begin],
+                   &t.vdw.r_star[b.begin], &t.vdw.well_depth[b.begin], n, s.fx.data(), s.fy.data(), s.fz.data());
+        scatter_pairs(&t.vdw.i[b.begin], &t.vdw.j[b.begin], s.fx.data(), s.fy.data(), s.fz.data(), n, grad);
         break;
       case Kind::ele:
         s.resize(n);
-        pair_geometry(pos, &t.ele.i[b.begin], &t.ele.j[b.begin], n, s.dx.data(), s.dy.data(), s.dz.data(),
-                      s.dist.data());
-        ele_de_dr(s.dist.data(), &t.ele.charge_term[b.begin], &t.ele.one_four[b.begin], t.ele.diel_model, n,
-                  s.out.data());
-        pair_forces(s, &t.ele.i[b.begin], &t.ele.j[b.begin], s.out.data(), nullptr, 0.02, n, grad);
+        ele_forces(&s.ele.dx[b.begin], &s.ele.dy[b.begin], &s.ele.dz[b.begin], &s.ele.dist[b.begin],
+                   &t.ele.charge_term[b.begin], &t.ele.one_four[b.begin], t.ele.diel_model, n, s.fx.data(),
+                   s.fy.data(), s.fz.data());
+        scatter_pairs(&t.ele.i[b.begin], &t.ele.j[b.begin], s.fx.data(), s.fy.data(), s.fz.data(), n, grad);
         break;
     }
   }

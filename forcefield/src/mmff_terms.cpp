@@ -4,6 +4,9 @@
 #include <ForceField/ForceField.h>
 #include <ForceField/MMFF/Contribs.h>
 
+#include <cstdint>
+#include <unordered_map>
+
 #include "bmx/forcefield/mmff.h"
 
 namespace bmx::forcefield {
@@ -133,6 +136,19 @@ bool mmff_terms(const ForceFields::ForceField& ff, MmffTerms& t) {
     } else {
       return false;
     }
+  }
+  // The electrostatic pairs are usually all vdW pairs too (same atoms, same order).
+  std::unordered_map<std::int64_t, int> vdw_pairs;
+  vdw_pairs.reserve(t.vdw.i.size());
+  for (std::size_t p = 0; p < t.vdw.i.size(); ++p)
+    vdw_pairs.emplace(std::int64_t(t.vdw.i[p]) * t.num_atoms + t.vdw.j[p], static_cast<int>(p));
+  for (std::size_t p = 0; p < t.ele.i.size(); ++p) {
+    auto it = vdw_pairs.find(std::int64_t(t.ele.i[p]) * t.num_atoms + t.ele.j[p]);
+    if (it == vdw_pairs.end()) {
+      t.ele.vdw_index.clear();
+      break;
+    }
+    t.ele.vdw_index.push_back(it->second);
   }
   return true;
 }

@@ -27,6 +27,7 @@ struct MmffTerms {
     std::vector<double> charge_term;  // q_i q_j / D
     std::vector<std::uint8_t> one_four;
     std::uint8_t diel_model = 1;  // RDKit::MMFF::CONSTANT (1) or DISTANCE (2), the same for all pairs
+    std::vector<int> vdw_index;   // each pair's place among the vdW pairs when all are there (shared geometry)
   };
 
   enum class Kind : std::uint8_t { bond, angle, stretch_bend, oop, torsion, vdw, ele };
