@@ -255,70 +255,6 @@ inline void oop_grad(const MmffTerms::Oop& o, const double* pos, double* grad) {
   }
 }
 
-inline double torsion_energy(const MmffTerms::Torsion& t, const double* pos) {
-  P3 iPoint = at(pos, t.i), jPoint = at(pos, t.j), kPoint = at(pos, t.k), lPoint = at(pos, t.l);
-  P3 r1 = iPoint - jPoint;
-  P3 r2 = kPoint - jPoint;
-  P3 r3 = jPoint - kPoint;
-  P3 r4 = lPoint - kPoint;
-  P3 t1 = cross(r1, r2);
-  P3 t2 = cross(r3, r4);
-  double cosPhi = dot(t1, t2) / (length(t1) * length(t2));
-  clipToOne(cosPhi);
-  double cos2Phi = 2.0 * cosPhi * cosPhi - 1.0;
-  double cos3Phi = cosPhi * (2.0 * cos2Phi - 1.0);
-  return (0.5 * (t.v1 * (1.0 + cosPhi) + t.v2 * (1.0 - cos2Phi) + t.v3 * (1.0 + cos3Phi)));
-}
-
-inline void torsion_grad(const MmffTerms::Torsion& tor, const double* pos, double* grad) {
-  double* g[4] = {&(grad[3 * tor.i]), &(grad[3 * tor.j]), &(grad[3 * tor.k]), &(grad[3 * tor.l])};
-  // RDKit::ForceFieldsHelper::computeDihedral
-  P3 p1 = at(pos, tor.i), p2 = at(pos, tor.j), p3 = at(pos, tor.k), p4 = at(pos, tor.l);
-  P3 r[4], t[2];
-  double d[2];
-  r[0] = p1 - p2;
-  r[1] = p3 - p2;
-  r[2] = neg(r[1]);
-  r[3] = p4 - p3;
-  t[0] = cross(r[0], r[1]);
-  d[0] = std::max(length(t[0]), 1.0e-5);
-  t[0] /= d[0];
-  t[1] = cross(r[2], r[3]);
-  d[1] = std::max(length(t[1]), 1.0e-5);
-  t[1] /= d[1];
-  double cosPhi = std::max(-1.0, std::min(dot(t[0], t[1]), 1.0));
-
-  double sinPhiSq = 1.0 - cosPhi * cosPhi;
-  double sinPhi = ((sinPhiSq > 0.0) ? std::sqrt(sinPhiSq) : 0.0);
-  double sin2Phi = 2.0 * sinPhi * cosPhi;
-  double sin3Phi = 3.0 * sinPhi - 4.0 * sinPhi * sinPhiSq;
-  double dE_dPhi = 0.5 * (-(tor.v1) * sinPhi + 2.0 * tor.v2 * sin2Phi - 3.0 * tor.v3 * sin3Phi);
-  double sinTerm = -dE_dPhi * (isDoubleZero(sinPhi) ? (1.0 / cosPhi) : (1.0 / sinPhi));
-
-  // Utils::calcTorsionGrad
-  double dCos_dT[6] = {1.0 / d[0] * (t[1].x - cosPhi * t[0].x), 1.0 / d[0] * (t[1].y - cosPhi * t[0].y),
-                       1.0 / d[0] * (t[1].z - cosPhi * t[0].z), 1.0 / d[1] * (t[0].x - cosPhi * t[1].x),
-                       1.0 / d[1] * (t[0].y - cosPhi * t[1].y), 1.0 / d[1] * (t[0].z - cosPhi * t[1].z)};
-  g[0][0] += sinTerm * (dCos_dT[2] * r[1].y - dCos_dT[1] * r[1].z);
-  g[0][1] += sinTerm * (dCos_dT[0] * r[1].z - dCos_dT[2] * r[1].x);
-  g[0][2] += sinTerm * (dCos_dT[1] * r[1].x - dCos_dT[0] * r[1].y);
-  g[1][0] += sinTerm * (dCos_dT[1] * (r[1].z - r[0].z) + dCos_dT[2] * (r[0].y - r[1].y) + dCos_dT[4] * (-r[3].z) +
-                        dCos_dT[5] * (r[3].y));
-  g[1][1] += sinTerm * (dCos_dT[0] * (r[0].z - r[1].z) + dCos_dT[2] * (r[1].x - r[0].x) + dCos_dT[3] * (r[3].z) +
-                        dCos_dT[5] * (-r[3].x));
-  g[1][2] += sinTerm * (dCos_dT[0] * (r[1].y - r[0].y) + dCos_dT[1] * (r[0].x - r[1].x) + dCos_dT[3] * (-r[3].y) +
-                        dCos_dT[4] * (r[3].x));
-  g[2][0] += sinTerm * (dCos_dT[1] * (r[0].z) + dCos_dT[2] * (-r[0].y) + dCos_dT[4] * (r[3].z - r[2].z) +
-                        dCos_dT[5] * (r[2].y - r[3].y));
-  g[2][1] += sinTerm * (dCos_dT[0] * (-r[0].z) + dCos_dT[2] * (r[0].x) + dCos_dT[3] * (r[2].z - r[3].z) +
-                        dCos_dT[5] * (r[3].x - r[2].x));
-  g[2][2] += sinTerm * (dCos_dT[0] * (r[0].y) + dCos_dT[1] * (-r[0].x) + dCos_dT[3] * (r[3].y - r[2].y) +
-                        dCos_dT[4] * (r[2].x - r[3].x));
-  g[3][0] += sinTerm * (dCos_dT[4] * r[2].z - dCos_dT[5] * r[2].y);
-  g[3][1] += sinTerm * (dCos_dT[5] * r[2].x - dCos_dT[3] * r[2].z);
-  g[3][2] += sinTerm * (dCos_dT[3] * r[2].y - dCos_dT[4] * r[2].x);
-}
-
 // ---- nonbonded pairs ----
 
 // Pair vectors pos[i] - pos[j] (the contrib's own order, as the gradients use it) and distances.
@@ -334,9 +270,14 @@ struct PairGeometry {
 struct Scratch {
   PairGeometry vdw, ele;
   std::vector<double> out, fx, fy, fz;
+  std::vector<double> in4, out4;  // four-atom terms: coordinates and parameters in, gradients out (rows of n)
   void resize(std::size_t n) {
     if (out.size() < n)
       for (auto* v : {&out, &fx, &fy, &fz}) v->resize(n);
+  }
+  void resize4(std::size_t n) {
+    if (in4.size() < 15 * n) in4.resize(15 * n);
+    if (out4.size() < 12 * n) out4.resize(12 * n);
   }
 };
 Scratch& scratch() {
@@ -492,6 +433,117 @@ void scatter_pairs(const int* pi, const int* pj, const double* fx, const double*
   }
 }
 
+// ---- torsions, four at a time ----
+
+// Rows of n: the four atoms' x y z (rows 0-11), then V1 V2 V3 (rows 12-14).
+void gather_torsions(const MmffTerms::Torsion* tor, std::size_t n, const double* pos, double* in) {
+  for (std::size_t t = 0; t < n; ++t) {
+    const int atoms[4] = {tor[t].i, tor[t].j, tor[t].k, tor[t].l};
+    for (int a = 0; a < 4; ++a)
+      for (int k = 0; k < 3; ++k) in[(3 * a + k) * n + t] = pos[3 * atoms[a] + k];
+    in[12 * n + t] = tor[t].v1;
+    in[13 * n + t] = tor[t].v2;
+    in[14 * n + t] = tor[t].v3;
+  }
+}
+
+inline P3 row_point(const double* in, std::size_t n, int a, std::size_t t) {
+  return {in[(3 * a) * n + t], in[(3 * a + 1) * n + t], in[(3 * a + 2) * n + t]};
+}
+
+// Utils::calcTorsionCosPhi and calcTorsionEnergy.
+BMX_CLONES void torsion_energies(const double* __restrict in, std::size_t n, double* __restrict out) {
+  for (std::size_t t = 0; t < n; ++t) {
+    P3 iPoint = row_point(in, n, 0, t), jPoint = row_point(in, n, 1, t), kPoint = row_point(in, n, 2, t),
+       lPoint = row_point(in, n, 3, t);
+    double V1 = in[12 * n + t], V2 = in[13 * n + t], V3 = in[14 * n + t];
+    P3 r1 = iPoint - jPoint;
+    P3 r2 = kPoint - jPoint;
+    P3 r3 = jPoint - kPoint;
+    P3 r4 = lPoint - kPoint;
+    P3 t1 = cross(r1, r2);
+    P3 t2 = cross(r3, r4);
+    double cosPhi = dot(t1, t2) / (length(t1) * length(t2));
+    clipToOne(cosPhi);
+    double cos2Phi = 2.0 * cosPhi * cosPhi - 1.0;
+    double cos3Phi = cosPhi * (2.0 * cos2Phi - 1.0);
+    out[t] = (0.5 * (V1 * (1.0 + cosPhi) + V2 * (1.0 - cos2Phi) + V3 * (1.0 + cos3Phi)));
+  }
+}
+
+// TorsionAngleContrib::getGrad (computeDihedral, calcTorsionGrad): the four atoms' gradients in rows 0-11.
+BMX_CLONES void torsion_gradients(const double* __restrict in, std::size_t n, double* __restrict out) {
+  for (std::size_t t = 0; t < n; ++t) {
+    P3 p1 = row_point(in, n, 0, t), p2 = row_point(in, n, 1, t), p3 = row_point(in, n, 2, t),
+       p4 = row_point(in, n, 3, t);
+    double V1 = in[12 * n + t], V2 = in[13 * n + t], V3 = in[14 * n + t];
+    P3 r[4], tt[2];
+    double d[2];
+    r[0] = p1 - p2;
+    r[1] = p3 - p2;
+    r[2] = neg(r[1]);
+    r[3] = p4 - p3;
+    tt[0] = cross(r[0], r[1]);
+    d[0] = std::max(length(tt[0]), 1.0e-5);
+    tt[0] /= d[0];
+    tt[1] = cross(r[2], r[3]);
+    d[1] = std::max(length(tt[1]), 1.0e-5);
+    tt[1] /= d[1];
+    double cosPhi = std::max(-1.0, std::min(dot(tt[0], tt[1]), 1.0));
+
+    double sinPhiSq = 1.0 - cosPhi * cosPhi;
+    double sinPhi = ((sinPhiSq > 0.0) ? std::sqrt(sinPhiSq) : 0.0);
+    double sin2Phi = 2.0 * sinPhi * cosPhi;
+    double sin3Phi = 3.0 * sinPhi - 4.0 * sinPhi * sinPhiSq;
+    double dE_dPhi = 0.5 * (-(V1)*sinPhi + 2.0 * V2 * sin2Phi - 3.0 * V3 * sin3Phi);
+    double inv_cos = 1.0 / cosPhi, inv_sin = 1.0 / sinPhi;  // both formed, then selected: vectorises
+    double sinTerm = -dE_dPhi * (isDoubleZero(sinPhi) ? inv_cos : inv_sin);
+
+    double dCos_dT[6] = {1.0 / d[0] * (tt[1].x - cosPhi * tt[0].x), 1.0 / d[0] * (tt[1].y - cosPhi * tt[0].y),
+                         1.0 / d[0] * (tt[1].z - cosPhi * tt[0].z), 1.0 / d[1] * (tt[0].x - cosPhi * tt[1].x),
+                         1.0 / d[1] * (tt[0].y - cosPhi * tt[1].y), 1.0 / d[1] * (tt[0].z - cosPhi * tt[1].z)};
+    double* g = out + t;
+    g[0 * n] = sinTerm * (dCos_dT[2] * r[1].y - dCos_dT[1] * r[1].z);
+    g[1 * n] = sinTerm * (dCos_dT[0] * r[1].z - dCos_dT[2] * r[1].x);
+    g[2 * n] = sinTerm * (dCos_dT[1] * r[1].x - dCos_dT[0] * r[1].y);
+    g[3 * n] = sinTerm * (dCos_dT[1] * (r[1].z - r[0].z) + dCos_dT[2] * (r[0].y - r[1].y) + dCos_dT[4] * (-r[3].z) +
+                          dCos_dT[5] * (r[3].y));
+    g[4 * n] = sinTerm * (dCos_dT[0] * (r[0].z - r[1].z) + dCos_dT[2] * (r[1].x - r[0].x) + dCos_dT[3] * (r[3].z) +
+                          dCos_dT[5] * (-r[3].x));
+    g[5 * n] = sinTerm * (dCos_dT[0] * (r[1].y - r[0].y) + dCos_dT[1] * (r[0].x - r[1].x) + dCos_dT[3] * (-r[3].y) +
+                          dCos_dT[4] * (r[3].x));
+    g[6 * n] = sinTerm * (dCos_dT[1] * (r[0].z) + dCos_dT[2] * (-r[0].y) + dCos_dT[4] * (r[3].z - r[2].z) +
+                          dCos_dT[5] * (r[2].y - r[3].y));
+    g[7 * n] = sinTerm * (dCos_dT[0] * (-r[0].z) + dCos_dT[2] * (r[0].x) + dCos_dT[3] * (r[2].z - r[3].z) +
+                          dCos_dT[5] * (r[3].x - r[2].x));
+    g[8 * n] = sinTerm * (dCos_dT[0] * (r[0].y) + dCos_dT[1] * (-r[0].x) + dCos_dT[3] * (r[3].y - r[2].y) +
+                          dCos_dT[4] * (r[2].x - r[3].x));
+    g[9 * n] = sinTerm * (dCos_dT[4] * r[2].z - dCos_dT[5] * r[2].y);
+    g[10 * n] = sinTerm * (dCos_dT[5] * r[2].x - dCos_dT[3] * r[2].z);
+    g[11 * n] = sinTerm * (dCos_dT[3] * r[2].y - dCos_dT[4] * r[2].x);
+  }
+}
+
+double torsions_energy(const MmffTerms::Torsion* tor, std::size_t n, const double* pos, Scratch& s, double res) {
+  s.resize4(n);
+  gather_torsions(tor, n, pos, s.in4.data());
+  torsion_energies(s.in4.data(), n, s.out4.data());
+  for (std::size_t t = 0; t < n; ++t) res += s.out4[t];
+  return res;
+}
+
+void torsions_gradient(const MmffTerms::Torsion* tor, std::size_t n, const double* pos, Scratch& s, double* grad) {
+  s.resize4(n);
+  gather_torsions(tor, n, pos, s.in4.data());
+  torsion_gradients(s.in4.data(), n, s.out4.data());
+  const double* g = s.out4.data();
+  for (std::size_t t = 0; t < n; ++t) {
+    const int atoms[4] = {tor[t].i, tor[t].j, tor[t].k, tor[t].l};
+    for (int a = 0; a < 4; ++a)
+      for (int k = 0; k < 3; ++k) grad[3 * atoms[a] + k] += g[(3 * a + k) * n + t];
+  }
+}
+
 }  // namespace
 
 double mmff_energy(const MmffTerms& t, const double* pos) {
@@ -515,7 +567,7 @@ double mmff_energy(const MmffTerms& t, const double* pos) {
         for (std::size_t i = b.begin; i < b.end; ++i) res += oop_energy(t.oops[i], pos);
         break;
       case Kind::torsion:
-        for (std::size_t i = b.begin; i < b.end; ++i) res += torsion_energy(t.torsions[i], pos);
+        res = torsions_energy(&t.torsions[b.begin], n, pos, s, res);
         break;
       case Kind::vdw:
         s.resize(n);
@@ -553,7 +605,7 @@ void mmff_gradient(const MmffTerms& t, const double* pos, double* grad) {
         for (std::size_t i = b.begin; i < b.end; ++i) oop_grad(t.oops[i], pos, grad);
         break;
       case Kind::torsion:
-        for (std::size_t i = b.begin; i < b.end; ++i) torsion_grad(t.torsions[i], pos, grad);
+        torsions_gradient(&t.torsions[b.begin], n, pos, s, grad);
         break;
       case Kind::vdw:
         s.resize(n);
