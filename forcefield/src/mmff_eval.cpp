@@ -270,14 +270,9 @@ struct PairGeometry {
 struct Scratch {
   PairGeometry vdw, ele;
   std::vector<double> out, fx, fy, fz;
-  std::vector<double> in4, out4;  // four-atom terms: coordinates and parameters in, gradients out (rows of n)
   void resize(std::size_t n) {
     if (out.size() < n)
       for (auto* v : {&out, &fx, &fy, &fz}) v->resize(n);
-  }
-  void resize4(std::size_t n) {
-    if (in4.size() < 15 * n) in4.resize(15 * n);
-    if (out4.size() < 12 * n) out4.resize(12 * n);
   }
 };
 Scratch& scratch() {
@@ -433,30 +428,38 @@ void scatter_pairs(const int* pi, const int* pj, const double* fx, const double*
   }
 }
 
-// ---- torsions, four at a time ----
+// ---- torsions, in chunks evaluated lane-parallel ----
 
-// Rows of n: the four atoms' x y z (rows 0-11), then V1 V2 V3 (rows 12-14).
-void gather_torsions(const MmffTerms::Torsion* tor, std::size_t n, const double* pos, double* in) {
-  for (std::size_t t = 0; t < n; ++t) {
-    const int atoms[4] = {tor[t].i, tor[t].j, tor[t].k, tor[t].l};
+// Chunk of kChunk four-atom terms: the atoms' x y z (in rows 0-11) and parameters (rows 12-14) in, the atoms'
+// gradients (out rows 0-11) or energies (out row 0) out. Fixed strides let the compiler see that rows do not
+// overlap and vectorise across the terms.
+constexpr int kChunk = 8;
+struct Chunk4 {
+  double in[15][kChunk];
+  double out[12][kChunk];
+};
+
+// Fills the chunk with terms [begin, begin + count); spare lanes repeat the first term.
+void gather_torsions(const MmffTerms::Torsion* tor, std::size_t count, const double* pos, Chunk4& c) {
+  for (int t = 0; t < kChunk; ++t) {
+    const auto& x = tor[static_cast<std::size_t>(t) < count ? t : 0];
+    const int atoms[4] = {x.i, x.j, x.k, x.l};
     for (int a = 0; a < 4; ++a)
-      for (int k = 0; k < 3; ++k) in[(3 * a + k) * n + t] = pos[3 * atoms[a] + k];
-    in[12 * n + t] = tor[t].v1;
-    in[13 * n + t] = tor[t].v2;
-    in[14 * n + t] = tor[t].v3;
+      for (int k = 0; k < 3; ++k) c.in[3 * a + k][t] = pos[3 * atoms[a] + k];
+    c.in[12][t] = x.v1;
+    c.in[13][t] = x.v2;
+    c.in[14][t] = x.v3;
   }
 }
 
-inline P3 row_point(const double* in, std::size_t n, int a, std::size_t t) {
-  return {in[(3 * a) * n + t], in[(3 * a + 1) * n + t], in[(3 * a + 2) * n + t]};
-}
+inline P3 chunk_point(const Chunk4& c, int a, int t) { return {c.in[3 * a][t], c.in[3 * a + 1][t], c.in[3 * a + 2][t]}; }
 
 // Utils::calcTorsionCosPhi and calcTorsionEnergy.
-BMX_CLONES void torsion_energies(const double* __restrict in, std::size_t n, double* __restrict out) {
-  for (std::size_t t = 0; t < n; ++t) {
-    P3 iPoint = row_point(in, n, 0, t), jPoint = row_point(in, n, 1, t), kPoint = row_point(in, n, 2, t),
-       lPoint = row_point(in, n, 3, t);
-    double V1 = in[12 * n + t], V2 = in[13 * n + t], V3 = in[14 * n + t];
+BMX_CLONES void torsion_energies(Chunk4& c) {
+  for (int t = 0; t < kChunk; ++t) {
+    P3 iPoint = chunk_point(c, 0, t), jPoint = chunk_point(c, 1, t), kPoint = chunk_point(c, 2, t),
+       lPoint = chunk_point(c, 3, t);
+    double V1 = c.in[12][t], V2 = c.in[13][t], V3 = c.in[14][t];
     P3 r1 = iPoint - jPoint;
     P3 r2 = kPoint - jPoint;
     P3 r3 = jPoint - kPoint;
@@ -467,29 +470,26 @@ BMX_CLONES void torsion_energies(const double* __restrict in, std::size_t n, dou
     clipToOne(cosPhi);
     double cos2Phi = 2.0 * cosPhi * cosPhi - 1.0;
     double cos3Phi = cosPhi * (2.0 * cos2Phi - 1.0);
-    out[t] = (0.5 * (V1 * (1.0 + cosPhi) + V2 * (1.0 - cos2Phi) + V3 * (1.0 + cos3Phi)));
+    c.out[0][t] = (0.5 * (V1 * (1.0 + cosPhi) + V2 * (1.0 - cos2Phi) + V3 * (1.0 + cos3Phi)));
   }
 }
 
-// TorsionAngleContrib::getGrad (computeDihedral, calcTorsionGrad): the four atoms' gradients in rows 0-11.
-BMX_CLONES void torsion_gradients(const double* __restrict in, std::size_t n, double* __restrict out) {
-  for (std::size_t t = 0; t < n; ++t) {
-    P3 p1 = row_point(in, n, 0, t), p2 = row_point(in, n, 1, t), p3 = row_point(in, n, 2, t),
-       p4 = row_point(in, n, 3, t);
-    double V1 = in[12 * n + t], V2 = in[13 * n + t], V3 = in[14 * n + t];
-    P3 r[4], tt[2];
-    double d[2];
-    r[0] = p1 - p2;
-    r[1] = p3 - p2;
-    r[2] = neg(r[1]);
-    r[3] = p4 - p3;
-    tt[0] = cross(r[0], r[1]);
-    d[0] = std::max(length(tt[0]), 1.0e-5);
-    tt[0] /= d[0];
-    tt[1] = cross(r[2], r[3]);
-    d[1] = std::max(length(tt[1]), 1.0e-5);
-    tt[1] /= d[1];
-    double cosPhi = std::max(-1.0, std::min(dot(tt[0], tt[1]), 1.0));
+// TorsionAngleContrib::getGrad (computeDihedral, calcTorsionGrad).
+BMX_CLONES void torsion_gradients(Chunk4& c) {
+  for (int t = 0; t < kChunk; ++t) {
+    P3 p1 = chunk_point(c, 0, t), p2 = chunk_point(c, 1, t), p3 = chunk_point(c, 2, t), p4 = chunk_point(c, 3, t);
+    double V1 = c.in[12][t], V2 = c.in[13][t], V3 = c.in[14][t];
+    P3 r0 = p1 - p2;
+    P3 r1 = p3 - p2;
+    P3 r2 = neg(r1);
+    P3 r3 = p4 - p3;
+    P3 t0 = cross(r0, r1);
+    double d0 = std::max(length(t0), 1.0e-5);
+    t0 /= d0;
+    P3 t1 = cross(r2, r3);
+    double d1 = std::max(length(t1), 1.0e-5);
+    t1 /= d1;
+    double cosPhi = std::max(-1.0, std::min(dot(t0, t1), 1.0));
 
     double sinPhiSq = 1.0 - cosPhi * cosPhi;
     double sinPhi = ((sinPhiSq > 0.0) ? std::sqrt(sinPhiSq) : 0.0);
@@ -497,50 +497,56 @@ BMX_CLONES void torsion_gradients(const double* __restrict in, std::size_t n, do
     double sin3Phi = 3.0 * sinPhi - 4.0 * sinPhi * sinPhiSq;
     double dE_dPhi = 0.5 * (-(V1)*sinPhi + 2.0 * V2 * sin2Phi - 3.0 * V3 * sin3Phi);
     double inv_cos = 1.0 / cosPhi, inv_sin = 1.0 / sinPhi;  // both formed, then selected: vectorises
-    double sinTerm = -dE_dPhi * (isDoubleZero(sinPhi) ? inv_cos : inv_sin);
+    // isDoubleZero(sinPhi): sinPhi is never negative nor NaN here, so one comparison (which vectorises).
+    double sinTerm = -dE_dPhi * ((sinPhi < 1.0e-10) ? inv_cos : inv_sin);
 
-    double dCos_dT[6] = {1.0 / d[0] * (tt[1].x - cosPhi * tt[0].x), 1.0 / d[0] * (tt[1].y - cosPhi * tt[0].y),
-                         1.0 / d[0] * (tt[1].z - cosPhi * tt[0].z), 1.0 / d[1] * (tt[0].x - cosPhi * tt[1].x),
-                         1.0 / d[1] * (tt[0].y - cosPhi * tt[1].y), 1.0 / d[1] * (tt[0].z - cosPhi * tt[1].z)};
-    double* g = out + t;
-    g[0 * n] = sinTerm * (dCos_dT[2] * r[1].y - dCos_dT[1] * r[1].z);
-    g[1 * n] = sinTerm * (dCos_dT[0] * r[1].z - dCos_dT[2] * r[1].x);
-    g[2 * n] = sinTerm * (dCos_dT[1] * r[1].x - dCos_dT[0] * r[1].y);
-    g[3 * n] = sinTerm * (dCos_dT[1] * (r[1].z - r[0].z) + dCos_dT[2] * (r[0].y - r[1].y) + dCos_dT[4] * (-r[3].z) +
-                          dCos_dT[5] * (r[3].y));
-    g[4 * n] = sinTerm * (dCos_dT[0] * (r[0].z - r[1].z) + dCos_dT[2] * (r[1].x - r[0].x) + dCos_dT[3] * (r[3].z) +
-                          dCos_dT[5] * (-r[3].x));
-    g[5 * n] = sinTerm * (dCos_dT[0] * (r[1].y - r[0].y) + dCos_dT[1] * (r[0].x - r[1].x) + dCos_dT[3] * (-r[3].y) +
-                          dCos_dT[4] * (r[3].x));
-    g[6 * n] = sinTerm * (dCos_dT[1] * (r[0].z) + dCos_dT[2] * (-r[0].y) + dCos_dT[4] * (r[3].z - r[2].z) +
-                          dCos_dT[5] * (r[2].y - r[3].y));
-    g[7 * n] = sinTerm * (dCos_dT[0] * (-r[0].z) + dCos_dT[2] * (r[0].x) + dCos_dT[3] * (r[2].z - r[3].z) +
-                          dCos_dT[5] * (r[3].x - r[2].x));
-    g[8 * n] = sinTerm * (dCos_dT[0] * (r[0].y) + dCos_dT[1] * (-r[0].x) + dCos_dT[3] * (r[3].y - r[2].y) +
-                          dCos_dT[4] * (r[2].x - r[3].x));
-    g[9 * n] = sinTerm * (dCos_dT[4] * r[2].z - dCos_dT[5] * r[2].y);
-    g[10 * n] = sinTerm * (dCos_dT[5] * r[2].x - dCos_dT[3] * r[2].z);
-    g[11 * n] = sinTerm * (dCos_dT[3] * r[2].y - dCos_dT[4] * r[2].x);
+    double dCos_dT0 = 1.0 / d0 * (t1.x - cosPhi * t0.x), dCos_dT1 = 1.0 / d0 * (t1.y - cosPhi * t0.y),
+           dCos_dT2 = 1.0 / d0 * (t1.z - cosPhi * t0.z), dCos_dT3 = 1.0 / d1 * (t0.x - cosPhi * t1.x),
+           dCos_dT4 = 1.0 / d1 * (t0.y - cosPhi * t1.y), dCos_dT5 = 1.0 / d1 * (t0.z - cosPhi * t1.z);
+    c.out[0][t] = sinTerm * (dCos_dT2 * r1.y - dCos_dT1 * r1.z);
+    c.out[1][t] = sinTerm * (dCos_dT0 * r1.z - dCos_dT2 * r1.x);
+    c.out[2][t] = sinTerm * (dCos_dT1 * r1.x - dCos_dT0 * r1.y);
+    c.out[3][t] = sinTerm * (dCos_dT1 * (r1.z - r0.z) + dCos_dT2 * (r0.y - r1.y) + dCos_dT4 * (-r3.z) +
+                             dCos_dT5 * (r3.y));
+    c.out[4][t] = sinTerm * (dCos_dT0 * (r0.z - r1.z) + dCos_dT2 * (r1.x - r0.x) + dCos_dT3 * (r3.z) +
+                             dCos_dT5 * (-r3.x));
+    c.out[5][t] = sinTerm * (dCos_dT0 * (r1.y - r0.y) + dCos_dT1 * (r0.x - r1.x) + dCos_dT3 * (-r3.y) +
+                             dCos_dT4 * (r3.x));
+    c.out[6][t] = sinTerm * (dCos_dT1 * (r0.z) + dCos_dT2 * (-r0.y) + dCos_dT4 * (r3.z - r2.z) +
+                             dCos_dT5 * (r2.y - r3.y));
+    c.out[7][t] = sinTerm * (dCos_dT0 * (-r0.z) + dCos_dT2 * (r0.x) + dCos_dT3 * (r2.z - r3.z) +
+                             dCos_dT5 * (r3.x - r2.x));
+    c.out[8][t] = sinTerm * (dCos_dT0 * (r0.y) + dCos_dT1 * (-r0.x) + dCos_dT3 * (r3.y - r2.y) +
+                             dCos_dT4 * (r2.x - r3.x));
+    c.out[9][t] = sinTerm * (dCos_dT4 * r2.z - dCos_dT5 * r2.y);
+    c.out[10][t] = sinTerm * (dCos_dT5 * r2.x - dCos_dT3 * r2.z);
+    c.out[11][t] = sinTerm * (dCos_dT3 * r2.y - dCos_dT4 * r2.x);
   }
 }
 
-double torsions_energy(const MmffTerms::Torsion* tor, std::size_t n, const double* pos, Scratch& s, double res) {
-  s.resize4(n);
-  gather_torsions(tor, n, pos, s.in4.data());
-  torsion_energies(s.in4.data(), n, s.out4.data());
-  for (std::size_t t = 0; t < n; ++t) res += s.out4[t];
+double torsions_energy(const MmffTerms::Torsion* tor, std::size_t n, const double* pos, double res) {
+  Chunk4 c;
+  for (std::size_t begin = 0; begin < n; begin += kChunk) {
+    std::size_t count = std::min<std::size_t>(kChunk, n - begin);
+    gather_torsions(tor + begin, count, pos, c);
+    torsion_energies(c);
+    for (std::size_t t = 0; t < count; ++t) res += c.out[0][t];
+  }
   return res;
 }
 
-void torsions_gradient(const MmffTerms::Torsion* tor, std::size_t n, const double* pos, Scratch& s, double* grad) {
-  s.resize4(n);
-  gather_torsions(tor, n, pos, s.in4.data());
-  torsion_gradients(s.in4.data(), n, s.out4.data());
-  const double* g = s.out4.data();
-  for (std::size_t t = 0; t < n; ++t) {
-    const int atoms[4] = {tor[t].i, tor[t].j, tor[t].k, tor[t].l};
-    for (int a = 0; a < 4; ++a)
-      for (int k = 0; k < 3; ++k) grad[3 * atoms[a] + k] += g[(3 * a + k) * n + t];
+void torsions_gradient(const MmffTerms::Torsion* tor, std::size_t n, const double* pos, double* grad) {
+  Chunk4 c;
+  for (std::size_t begin = 0; begin < n; begin += kChunk) {
+    std::size_t count = std::min<std::size_t>(kChunk, n - begin);
+    gather_torsions(tor + begin, count, pos, c);
+    torsion_gradients(c);
+    for (std::size_t t = 0; t < count; ++t) {
+      const auto& x = tor[begin + t];
+      const int atoms[4] = {x.i, x.j, x.k, x.l};
+      for (int a = 0; a < 4; ++a)
+        for (int k = 0; k < 3; ++k) grad[3 * atoms[a] + k] += c.out[3 * a + k][t];
+    }
   }
 }
 
@@ -567,7 +573,7 @@ double mmff_energy(const MmffTerms& t, const double* pos) {
         for (std::size_t i = b.begin; i < b.end; ++i) res += oop_energy(t.oops[i], pos);
         break;
       case Kind::torsion:
-        res = torsions_energy(&t.torsions[b.begin], n, pos, s, res);
+        res = torsions_energy(&t.torsions[b.begin], n, pos, res);
         break;
       case Kind::vdw:
         s.resize(n);
@@ -605,7 +611,7 @@ void mmff_gradient(const MmffTerms& t, const double* pos, double* grad) {
         for (std::size_t i = b.begin; i < b.end; ++i) oop_grad(t.oops[i], pos, grad);
         break;
       case Kind::torsion:
-        torsions_gradient(&t.torsions[b.begin], n, pos, s, grad);
+        torsions_gradient(&t.torsions[b.begin], n, pos, grad);
         break;
       case Kind::vdw:
         s.resize(n);
