@@ -104,27 +104,58 @@ inline double cos_theta(const P3& p1, const P3& p2, const P3& p3, double dist1, 
   return cosTheta;
 }
 
-inline double angle_energy(const MmffTerms::Angle& a, const double* pos) {
-  double dist1 = distance(pos, a.i, a.j);
-  double dist2 = distance(pos, a.j, a.k);
-  double cosTheta = cos_theta(at(pos, a.i), at(pos, a.j), at(pos, a.k), dist1, dist2);
-  double angle = RAD2DEG * std::acos(cosTheta) - a.theta0;
+// What an angle term and the stretch-bend on the same three atoms both compute (one acos for the two).
+struct AngleGeometry {
+  double dist1, dist2;  // |p1 - p2|, |p3 - p2|
+  double cosTheta;      // clipped
+  double theta;         // acos(cosTheta)
+  P3 r0, r1;            // gradient: (p1 - p2) / dist1, (p3 - p2) / dist2
+  double sinTheta;      // gradient
+};
+
+// AngleBendContrib::getEnergy / StretchBendContrib::getEnergy.
+inline AngleGeometry energy_geometry(int i, int j, int k, const double* pos) {
+  AngleGeometry g;
+  g.dist1 = distance(pos, i, j);
+  g.dist2 = distance(pos, j, k);
+  g.cosTheta = cos_theta(at(pos, i), at(pos, j), at(pos, k), g.dist1, g.dist2);
+  g.theta = std::acos(g.cosTheta);
+  return g;
+}
+
+// AngleBendContrib::getGrad / StretchBendContrib::getGrad.
+inline AngleGeometry gradient_geometry(int i, int j, int k, const double* pos) {
+  AngleGeometry g;
+  g.dist1 = distance(pos, i, j);
+  g.dist2 = distance(pos, j, k);
+  P3 p1 = at(pos, i), p2 = at(pos, j), p3 = at(pos, k);
+  g.r0 = (p1 - p2) / g.dist1;
+  g.r1 = (p3 - p2) / g.dist2;
+  double cosTheta = dot(g.r0, g.r1);
+  clipToOne(cosTheta);
+  g.cosTheta = cosTheta;
+  double sinThetaSq = 1.0 - cosTheta * cosTheta;
+  g.sinTheta = std::max(((sinThetaSq > 0.0) ? std::sqrt(sinThetaSq) : 0.0), 1.0e-8);
+  g.theta = std::acos(cosTheta);
+  return g;
+}
+
+inline double angle_energy(const MmffTerms::Angle& a, const AngleGeometry& geo) {
+  double cosTheta = geo.cosTheta;
+  double angle = RAD2DEG * geo.theta - a.theta0;
   double const cb = -0.006981317;
   double const c2 = MDYNE_A_TO_KCAL_MOL * DEG2RAD * DEG2RAD;
   if (a.linear) return MDYNE_A_TO_KCAL_MOL * a.ka * (1.0 + cosTheta);
   return 0.5 * c2 * a.ka * angle * angle * (1.0 + cb * angle);
 }
 
-inline void angle_grad(const MmffTerms::Angle& a, const double* pos, double* grad) {
-  double dist[2] = {distance(pos, a.i, a.j), distance(pos, a.j, a.k)};
-  P3 p1 = at(pos, a.i), p2 = at(pos, a.j), p3 = at(pos, a.k);
+inline void angle_grad(const MmffTerms::Angle& a, const AngleGeometry& geo, double* grad) {
+  double dist[2] = {geo.dist1, geo.dist2};
   double* g[3] = {&(grad[3 * a.i]), &(grad[3 * a.j]), &(grad[3 * a.k])};
-  P3 r[2] = {(p1 - p2) / dist[0], (p3 - p2) / dist[1]};
-  double cosTheta = dot(r[0], r[1]);
-  clipToOne(cosTheta);
-  double sinThetaSq = 1.0 - cosTheta * cosTheta;
-  double sinTheta = std::max(((sinThetaSq > 0.0) ? std::sqrt(sinThetaSq) : 0.0), 1.0e-8);
-  double angleTerm = RAD2DEG * std::acos(cosTheta) - a.theta0;
+  const P3 r[2] = {geo.r0, geo.r1};
+  double cosTheta = geo.cosTheta;
+  double sinTheta = geo.sinTheta;
+  double angleTerm = RAD2DEG * geo.theta - a.theta0;
   double const cb = -0.006981317;
   double const c2 = MDYNE_A_TO_KCAL_MOL * DEG2RAD * DEG2RAD;
   double dE_dTheta = (a.linear ? -MDYNE_A_TO_KCAL_MOL * a.ka * sinTheta
@@ -144,31 +175,25 @@ inline void angle_grad(const MmffTerms::Angle& a, const double* pos, double* gra
   g[2][2] += dE_dTheta * dCos_dS[5] / (-sinTheta);
 }
 
-inline double stretch_bend_energy(const MmffTerms::StretchBend& s, const double* pos) {
-  double dist1 = distance(pos, s.i, s.j);
-  double dist2 = distance(pos, s.j, s.k);
-  double deltaTheta = RAD2DEG * std::acos(cos_theta(at(pos, s.i), at(pos, s.j), at(pos, s.k), dist1, dist2)) - s.theta0;
+inline double stretch_bend_energy(const MmffTerms::StretchBend& s, const AngleGeometry& geo) {
+  double deltaTheta = RAD2DEG * geo.theta - s.theta0;
   double factor = MDYNE_A_TO_KCAL_MOL * DEG2RAD * deltaTheta;
-  double first = factor * s.k_ijk * (dist1 - s.r1);
-  double second = factor * s.k_kji * (dist2 - s.r2);
+  double first = factor * s.k_ijk * (geo.dist1 - s.r1);
+  double second = factor * s.k_kji * (geo.dist2 - s.r2);
   return first + second;
 }
 
-inline void stretch_bend_grad(const MmffTerms::StretchBend& s, const double* pos, double* grad) {
-  double dist1 = distance(pos, s.i, s.j);
-  double dist2 = distance(pos, s.j, s.k);
-  P3 p1 = at(pos, s.i), p2 = at(pos, s.j), p3 = at(pos, s.k);
+inline void stretch_bend_grad(const MmffTerms::StretchBend& s, const AngleGeometry& geo, double* grad) {
+  double dist1 = geo.dist1, dist2 = geo.dist2;
   double* g1 = &(grad[3 * s.i]);
   double* g2 = &(grad[3 * s.j]);
   double* g3 = &(grad[3 * s.k]);
-  P3 p12 = (p1 - p2) / dist1;
-  P3 p32 = (p3 - p2) / dist2;
+  const P3& p12 = geo.r0;
+  const P3& p32 = geo.r1;
   double const c5 = MDYNE_A_TO_KCAL_MOL * DEG2RAD;
-  double cosTheta = dot(p12, p32);
-  clipToOne(cosTheta);
-  double sinThetaSq = 1.0 - cosTheta * cosTheta;
-  double sinTheta = std::max(((sinThetaSq > 0.0) ? std::sqrt(sinThetaSq) : 0.0), 1.0e-8);
-  double angleTerm = RAD2DEG * std::acos(cosTheta) - s.theta0;
+  double cosTheta = geo.cosTheta;
+  double sinTheta = geo.sinTheta;
+  double angleTerm = RAD2DEG * geo.theta - s.theta0;
   double distTerm = RAD2DEG * (s.k_ijk * (dist1 - s.r1) + s.k_kji * (dist2 - s.r2));
   double dCos_dS1 = 1.0 / dist1 * (p32.x - cosTheta * p12.x);
   double dCos_dS2 = 1.0 / dist1 * (p32.y - cosTheta * p12.y);
@@ -269,6 +294,8 @@ struct PairGeometry {
 // Per-thread scratch.
 struct Scratch {
   PairGeometry vdw, ele;
+  std::vector<AngleGeometry> angles;  // of the angle terms evaluated so far in this evaluation
+  std::size_t angles_done = 0;
   std::vector<double> out, fx, fy, fz;
   void resize(std::size_t n) {
     if (out.size() < n)
@@ -556,6 +583,7 @@ double mmff_energy(const MmffTerms& t, const double* pos) {
   using Kind = MmffTerms::Kind;
   Scratch& s = scratch();
   nonbonded_geometry(t, pos, false, s);
+  s.angles_done = 0;
   double res = 0.0;
   for (const auto& b : t.blocks) {
     std::size_t n = b.end - b.begin;
@@ -564,10 +592,22 @@ double mmff_energy(const MmffTerms& t, const double* pos) {
         for (std::size_t i = b.begin; i < b.end; ++i) res += bond_energy(t.bonds[i], pos);
         break;
       case Kind::angle:
-        for (std::size_t i = b.begin; i < b.end; ++i) res += angle_energy(t.angles[i], pos);
+        if (s.angles.size() < t.angles.size()) s.angles.resize(t.angles.size());
+        for (std::size_t i = b.begin; i < b.end; ++i) {
+          const auto& a = t.angles[i];
+          s.angles[i] = energy_geometry(a.i, a.j, a.k, pos);
+          res += angle_energy(a, s.angles[i]);
+        }
+        if (b.begin == s.angles_done) s.angles_done = b.end;
         break;
       case Kind::stretch_bend:
-        for (std::size_t i = b.begin; i < b.end; ++i) res += stretch_bend_energy(t.stretch_bends[i], pos);
+        for (std::size_t i = b.begin; i < b.end; ++i) {
+          const auto& sb = t.stretch_bends[i];
+          if (sb.angle >= 0 && static_cast<std::size_t>(sb.angle) < s.angles_done)
+            res += stretch_bend_energy(sb, s.angles[sb.angle]);
+          else
+            res += stretch_bend_energy(sb, energy_geometry(sb.i, sb.j, sb.k, pos));
+        }
         break;
       case Kind::oop:
         for (std::size_t i = b.begin; i < b.end; ++i) res += oop_energy(t.oops[i], pos);
@@ -595,6 +635,7 @@ void mmff_gradient(const MmffTerms& t, const double* pos, double* grad) {
   using Kind = MmffTerms::Kind;
   Scratch& s = scratch();
   nonbonded_geometry(t, pos, true, s);
+  s.angles_done = 0;
   for (const auto& b : t.blocks) {
     std::size_t n = b.end - b.begin;
     switch (b.kind) {
@@ -602,10 +643,22 @@ void mmff_gradient(const MmffTerms& t, const double* pos, double* grad) {
         for (std::size_t i = b.begin; i < b.end; ++i) bond_grad(t.bonds[i], pos, grad);
         break;
       case Kind::angle:
-        for (std::size_t i = b.begin; i < b.end; ++i) angle_grad(t.angles[i], pos, grad);
+        if (s.angles.size() < t.angles.size()) s.angles.resize(t.angles.size());
+        for (std::size_t i = b.begin; i < b.end; ++i) {
+          const auto& a = t.angles[i];
+          s.angles[i] = gradient_geometry(a.i, a.j, a.k, pos);
+          angle_grad(a, s.angles[i], grad);
+        }
+        if (b.begin == s.angles_done) s.angles_done = b.end;
         break;
       case Kind::stretch_bend:
-        for (std::size_t i = b.begin; i < b.end; ++i) stretch_bend_grad(t.stretch_bends[i], pos, grad);
+        for (std::size_t i = b.begin; i < b.end; ++i) {
+          const auto& sb = t.stretch_bends[i];
+          if (sb.angle >= 0 && static_cast<std::size_t>(sb.angle) < s.angles_done)
+            stretch_bend_grad(sb, s.angles[sb.angle], grad);
+          else
+            stretch_bend_grad(sb, gradient_geometry(sb.i, sb.j, sb.k, pos), grad);
+        }
         break;
       case Kind::oop:
         for (std::size_t i = b.begin; i < b.end; ++i) oop_grad(t.oops[i], pos, grad);

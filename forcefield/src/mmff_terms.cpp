@@ -108,7 +108,7 @@ bool mmff_terms(const ForceFields::ForceField& ff, MmffTerms& t) {
     } else if (const auto* s = dynamic_cast<const M::StretchBendContrib*>(c)) {
       DoublePair k = get<StbnKs>(*s);
       t.stretch_bends.push_back({get<StbnI>(*s), get<StbnJ>(*s), get<StbnK>(*s), get<StbnR1>(*s), get<StbnR2>(*s),
-                                 get<StbnTheta0>(*s), k.first, k.second});
+                                 get<StbnTheta0>(*s), k.first, k.second, -1});
       extend(t, Kind::stretch_bend, t.stretch_bends.size() - 1);
     } else if (const auto* o = dynamic_cast<const M::OopBendContrib*>(c)) {
       t.oops.push_back({get<OopI>(*o), get<OopJ>(*o), get<OopK>(*o), get<OopL>(*o), get<OopKoop>(*o)});
@@ -136,6 +136,16 @@ bool mmff_terms(const ForceFields::ForceField& ff, MmffTerms& t) {
     } else {
       return false;
     }
+  }
+  // RDKit makes a stretch-bend for every angle term it can (same atoms, same order).
+  std::unordered_map<std::int64_t, int> angles;
+  angles.reserve(t.angles.size());
+  auto key3 = [&](int i, int j, int k) { return (std::int64_t(i) * t.num_atoms + j) * t.num_atoms + k; };
+  for (std::size_t a = 0; a < t.angles.size(); ++a)
+    angles.emplace(key3(t.angles[a].i, t.angles[a].j, t.angles[a].k), static_cast<int>(a));
+  for (auto& sb : t.stretch_bends) {
+    auto it = angles.find(key3(sb.i, sb.j, sb.k));
+    if (it != angles.end()) sb.angle = it->second;
   }
   // The electrostatic pairs are usually all vdW pairs too (same atoms, same order).
   std::unordered_map<std::int64_t, int> vdw_pairs;

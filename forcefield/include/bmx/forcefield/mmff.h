@@ -17,7 +17,11 @@ namespace bmx::forcefield {
 struct MmffTerms {
   struct Bond { int i, j; double r0, kb; };
   struct Angle { int i, j, k; double theta0, ka; bool linear; };
-  struct StretchBend { int i, j, k; double r1, r2, theta0, k_ijk, k_kji; };
+  struct StretchBend {
+    int i, j, k;
+    double r1, r2, theta0, k_ijk, k_kji;
+    int angle = -1;  // the angle term on the same atoms in the same order (shares its geometry), or -1
+  };
   struct Oop { int i, j, k, l; double koop; };
   struct Torsion { int i, j, k, l; double v1, v2, v3; };
   // Nonbonded pairs in structure-of-arrays form.
