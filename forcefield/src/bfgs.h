@@ -20,9 +20,10 @@ constexpr double MAXSTEP = 100.0;
 
 // out[i] = sum_j h[i][j] v[j] (negate: out[i] = -sum ...), summed over j in order, for symmetric h.
 void sym_matvec(const double* h, const double* v, unsigned dim, bool negate, double* out);
-// The BFGS rank-two update of symmetric h, as BFGSOpt's row-by-row update with its mirrored writes.
+// The BFGS rank-two update of symmetric h, as BFGSOpt's row-by-row update with its mirrored writes, and then
+// out = -h grad as sym_matvec(h, grad, dim, true, out) would give.
 void sym_update(double* h, unsigned dim, const double* px, const double* xi, const double* hd, const double* hdg,
-                const double* dg, const double* dgrad);
+                const double* dg, const double* dgrad, const double* grad, double* out);
 
 // linearSearch of BFGSOpt.h.
 template <typename EnergyFunctor>
@@ -95,7 +96,7 @@ template <typename EnergyFunctor, typename GradientFunctor>
 int minimize(unsigned dim, double* pos, double gradTol, double& funcVal, EnergyFunctor&& func,
              GradientFunctor&& gradFunc, unsigned maxIts) {
   double sum, maxStep, fp;
-  std::vector<double> store(5 * dim + 3 * dim);
+  std::vector<double> store(9 * dim);
   double* grad = store.data();
   double* dGrad = grad + dim;
   double* hessDGrad = dGrad + dim;
@@ -104,6 +105,7 @@ int minimize(unsigned dim, double* pos, double gradTol, double& funcVal, EnergyF
   double* px = xi + dim;  // fac xi, fad hessDGrad, fae dGrad: the update's left factors
   double* hd = px + dim;
   double* dg = hd + dim;
+  double* nextXi = dg + dim;
   std::vector<double> hessian(static_cast<std::size_t>(dim) * dim, 0.0);
   double* invHessian = hessian.data();
 
@@ -160,9 +162,11 @@ int minimize(unsigned dim, double* pos, double gradTol, double& funcVal, EnergyF
         hd[i] = fad * hessDGrad[i];
         dg[i] = fae * dGrad[i];
       }
-      sym_update(invHessian, dim, px, xi, hd, hessDGrad, dg, dGrad);
+      sym_update(invHessian, dim, px, xi, hd, hessDGrad, dg, dGrad, grad, nextXi);
+      std::memcpy(xi, nextXi, dim * sizeof(double));
+    } else {
+      sym_matvec(invHessian, grad, dim, true, xi);
     }
-    sym_matvec(invHessian, grad, dim, true, xi);
   }
   return 1;
 }
