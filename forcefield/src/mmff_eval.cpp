@@ -213,73 +213,6 @@ inline void stretch_bend_grad(const MmffTerms::StretchBend& s, const AngleGeomet
   g3[2] += c5 * (p32.z * k2 * angleTerm + dCos_dS6 / (-sinTheta) * distTerm);
 }
 
-inline double oop_energy(const MmffTerms::Oop& o, const double* pos) {
-  P3 iPoint = at(pos, o.i), jPoint = at(pos, o.j), kPoint = at(pos, o.k), lPoint = at(pos, o.l);
-  P3 rJI = iPoint - jPoint;
-  P3 rJK = kPoint - jPoint;
-  P3 rJL = lPoint - jPoint;
-  rJI /= length(rJI);
-  rJK /= length(rJK);
-  rJL /= length(rJL);
-  P3 n = cross(rJI, rJK);
-  n /= length(n);
-  double sinChi = dot(n, rJL);
-  clipToOne(sinChi);
-  double chi = RAD2DEG * std::asin(sinChi);
-  double const c2 = MDYNE_A_TO_KCAL_MOL * DEG2RAD * DEG2RAD;
-  return (0.5 * c2 * o.koop * chi * chi);
-}
-
-inline void oop_grad(const MmffTerms::Oop& o, const double* pos, double* grad) {
-  P3 iPoint = at(pos, o.i), jPoint = at(pos, o.j), kPoint = at(pos, o.k), lPoint = at(pos, o.l);
-  double* g1 = &(grad[3 * o.i]);
-  double* g2 = &(grad[3 * o.j]);
-  double* g3 = &(grad[3 * o.k]);
-  double* g4 = &(grad[3 * o.l]);
-  P3 rJI = iPoint - jPoint;
-  P3 rJK = kPoint - jPoint;
-  P3 rJL = lPoint - jPoint;
-  double dJI = length(rJI);
-  double dJK = length(rJK);
-  double dJL = length(rJL);
-  if (isDoubleZero(dJI) || isDoubleZero(dJK) || isDoubleZero(dJL)) return;
-  rJI /= dJI;
-  rJK /= dJK;
-  rJL /= dJL;
-  P3 n = cross(neg(rJI), rJK);
-  n /= length(n);
-  double const c2 = MDYNE_A_TO_KCAL_MOL * DEG2RAD * DEG2RAD;
-  double sinChi = dot(rJL, n);
-  clipToOne(sinChi);
-  double cosChiSq = 1.0 - sinChi * sinChi;
-  double cosChi = std::max(((cosChiSq > 0.0) ? std::sqrt(cosChiSq) : 0.0), 1.0e-8);
-  double chi = RAD2DEG * std::asin(sinChi);
-  double cosTheta = dot(rJI, rJK);
-  clipToOne(cosTheta);
-  double sinThetaSq = std::max(1.0 - cosTheta * cosTheta, 1.0e-8);
-  double sinTheta = std::max(((sinThetaSq > 0.0) ? std::sqrt(sinThetaSq) : 0.0), 1.0e-8);
-  double dE_dChi = RAD2DEG * c2 * o.koop * chi;
-  P3 t1 = cross(rJL, rJK);
-  P3 t2 = cross(rJI, rJL);
-  P3 t3 = cross(rJK, rJI);
-  double term1 = cosChi * sinTheta;
-  double term2 = sinChi / (cosChi * sinThetaSq);
-  double tg1[3] = {(t1.x / term1 - (rJI.x - rJK.x * cosTheta) * term2) / dJI,
-                   (t1.y / term1 - (rJI.y - rJK.y * cosTheta) * term2) / dJI,
-                   (t1.z / term1 - (rJI.z - rJK.z * cosTheta) * term2) / dJI};
-  double tg3[3] = {(t2.x / term1 - (rJK.x - rJI.x * cosTheta) * term2) / dJK,
-                   (t2.y / term1 - (rJK.y - rJI.y * cosTheta) * term2) / dJK,
-                   (t2.z / term1 - (rJK.z - rJI.z * cosTheta) * term2) / dJK};
-  double tg4[3] = {(t3.x / term1 - rJL.x * sinChi / cosChi) / dJL, (t3.y / term1 - rJL.y * sinChi / cosChi) / dJL,
-                   (t3.z / term1 - rJL.z * sinChi / cosChi) / dJL};
-  for (unsigned int i = 0; i < 3; ++i) {
-    g1[i] += dE_dChi * tg1[i];
-    g2[i] += -dE_dChi * (tg1[i] + tg3[i] + tg4[i]);
-    g3[i] += dE_dChi * tg3[i];
-    g4[i] += dE_dChi * tg4[i];
-  }
-}
-
 // ---- nonbonded pairs ----
 
 // Pair vectors pos[i] - pos[j] (the contrib's own order, as the gradients use it) and distances.
@@ -463,7 +396,7 @@ void scatter_pairs(const int* pi, const int* pj, const double* fx, const double*
 constexpr int kChunk = 8;
 struct Chunk4 {
   double in[15][kChunk];
-  double out[12][kChunk];
+  double out[13][kChunk];
 };
 
 // Fills the chunk with terms [begin, begin + count); spare lanes repeat the first term.
@@ -577,6 +510,131 @@ void torsions_gradient(const MmffTerms::Torsion* tor, std::size_t n, const doubl
   }
 }
 
+// ---- out-of-plane bends, in chunks: vector arithmetic around a scalar asin ----
+
+// Rows 0-11 the atoms i j k l, row 12 koop; row 13 receives chi.
+void gather_oops(const MmffTerms::Oop* oop, std::size_t count, const double* pos, Chunk4& c) {
+  for (int t = 0; t < kChunk; ++t) {
+    const auto& x = oop[static_cast<std::size_t>(t) < count ? t : 0];
+    const int atoms[4] = {x.i, x.j, x.k, x.l};
+    for (int a = 0; a < 4; ++a)
+      for (int k = 0; k < 3; ++k) c.in[3 * a + k][t] = pos[3 * atoms[a] + k];
+    c.in[12][t] = x.koop;
+  }
+}
+
+// Utils::calcOopChi up to the asin: sinChi in out row 0.
+BMX_CLONES void oop_sin_chi_energy(Chunk4& c) {
+  for (int t = 0; t < kChunk; ++t) {
+    P3 iPoint = chunk_point(c, 0, t), jPoint = chunk_point(c, 1, t), kPoint = chunk_point(c, 2, t),
+       lPoint = chunk_point(c, 3, t);
+    P3 rJI = iPoint - jPoint;
+    P3 rJK = kPoint - jPoint;
+    P3 rJL = lPoint - jPoint;
+    rJI /= length(rJI);
+    rJK /= length(rJK);
+    rJL /= length(rJL);
+    P3 n = cross(rJI, rJK);
+    n /= length(n);
+    double sinChi = dot(n, rJL);
+    clipToOne(sinChi);
+    c.out[0][t] = sinChi;
+  }
+}
+
+// OopBendContrib::getGrad's geometry; `with_gradient` false stops at sinChi (out row 0), true takes chi from
+// in row 13 and fills out rows 0-11 with the atoms' gradients and row 12 with 1 where RDKit skips the term
+// (an atom on top of the centre).
+template <bool with_gradient>
+inline void oop_gradient_lanes(Chunk4& c) {
+  double const c2 = MDYNE_A_TO_KCAL_MOL * DEG2RAD * DEG2RAD;
+  for (int t = 0; t < kChunk; ++t) {
+    P3 iPoint = chunk_point(c, 0, t), jPoint = chunk_point(c, 1, t), kPoint = chunk_point(c, 2, t),
+       lPoint = chunk_point(c, 3, t);
+    P3 rJI = iPoint - jPoint;
+    P3 rJK = kPoint - jPoint;
+    P3 rJL = lPoint - jPoint;
+    double dJI = length(rJI);
+    double dJK = length(rJK);
+    double dJL = length(rJL);
+    rJI /= dJI;
+    rJK /= dJK;
+    rJL /= dJL;
+    P3 n = cross(neg(rJI), rJK);
+    n /= length(n);
+    double sinChi = dot(rJL, n);
+    clipToOne(sinChi);
+    if (!with_gradient) {
+      c.out[0][t] = sinChi;
+      continue;
+    }
+    // isDoubleZero of a length (never negative): one comparison each.
+    c.out[12][t] = ((dJI < 1.0e-10) | (dJK < 1.0e-10) | (dJL < 1.0e-10)) ? 1.0 : 0.0;
+    double cosChiSq = 1.0 - sinChi * sinChi;
+    double cosChi = std::max(((cosChiSq > 0.0) ? std::sqrt(cosChiSq) : 0.0), 1.0e-8);
+    double chi = c.in[13][t];
+    double cosTheta = dot(rJI, rJK);
+    clipToOne(cosTheta);
+    double sinThetaSq = std::max(1.0 - cosTheta * cosTheta, 1.0e-8);
+    double sinTheta = std::max(((sinThetaSq > 0.0) ? std::sqrt(sinThetaSq) : 0.0), 1.0e-8);
+    double dE_dChi = RAD2DEG * c2 * c.in[12][t] * chi;
+    P3 t1 = cross(rJL, rJK);
+    P3 t2 = cross(rJI, rJL);
+    P3 t3 = cross(rJK, rJI);
+    double term1 = cosChi * sinTheta;
+    double term2 = sinChi / (cosChi * sinThetaSq);
+    double tg1[3] = {(t1.x / term1 - (rJI.x - rJK.x * cosTheta) * term2) / dJI,
+                     (t1.y / term1 - (rJI.y - rJK.y * cosTheta) * term2) / dJI,
+                     (t1.z / term1 - (rJI.z - rJK.z * cosTheta) * term2) / dJI};
+    double tg3[3] = {(t2.x / term1 - (rJK.x - rJI.x * cosTheta) * term2) / dJK,
+                     (t2.y / term1 - (rJK.y - rJI.y * cosTheta) * term2) / dJK,
+                     (t2.z / term1 - (rJK.z - rJI.z * cosTheta) * term2) / dJK};
+    double tg4[3] = {(t3.x / term1 - rJL.x * sinChi / cosChi) / dJL, (t3.y / term1 - rJL.y * sinChi / cosChi) / dJL,
+                     (t3.z / term1 - rJL.z * sinChi / cosChi) / dJL};
+    for (int i = 0; i < 3; ++i) {
+      c.out[i][t] = dE_dChi * tg1[i];
+      c.out[3 + i][t] = -dE_dChi * (tg1[i] + tg3[i] + tg4[i]);
+      c.out[6 + i][t] = dE_dChi * tg3[i];
+      c.out[9 + i][t] = dE_dChi * tg4[i];
+    }
+  }
+}
+BMX_CLONES void oop_sin_chi_gradient(Chunk4& c) { oop_gradient_lanes<false>(c); }
+BMX_CLONES void oop_gradients(Chunk4& c) { oop_gradient_lanes<true>(c); }
+
+double oops_energy(const MmffTerms::Oop* oop, std::size_t n, const double* pos, double res) {
+  double const c2 = MDYNE_A_TO_KCAL_MOL * DEG2RAD * DEG2RAD;
+  Chunk4 c;
+  for (std::size_t begin = 0; begin < n; begin += kChunk) {
+    std::size_t count = std::min<std::size_t>(kChunk, n - begin);
+    gather_oops(oop + begin, count, pos, c);
+    oop_sin_chi_energy(c);
+    for (std::size_t t = 0; t < count; ++t) {
+      double chi = RAD2DEG * std::asin(c.out[0][t]);
+      res += (0.5 * c2 * oop[begin + t].koop * chi * chi);  // Utils::calcOopBendEnergy
+    }
+  }
+  return res;
+}
+
+void oops_gradient(const MmffTerms::Oop* oop, std::size_t n, const double* pos, double* grad) {
+  Chunk4 c;
+  for (std::size_t begin = 0; begin < n; begin += kChunk) {
+    std::size_t count = std::min<std::size_t>(kChunk, n - begin);
+    gather_oops(oop + begin, count, pos, c);
+    oop_sin_chi_gradient(c);
+    for (int t = 0; t < kChunk; ++t) c.in[13][t] = RAD2DEG * std::asin(c.out[0][t]);
+    oop_gradients(c);
+    for (std::size_t t = 0; t < count; ++t) {
+      if (c.out[12][t] != 0.0) continue;
+      const auto& x = oop[begin + t];
+      const int atoms[4] = {x.i, x.j, x.k, x.l};
+      for (int a = 0; a < 4; ++a)
+        for (int k = 0; k < 3; ++k) grad[3 * atoms[a] + k] += c.out[3 * a + k][t];
+    }
+  }
+}
+
 }  // namespace
 
 double mmff_energy(const MmffTerms& t, const double* pos) {
@@ -610,7 +668,7 @@ double mmff_energy(const MmffTerms& t, const double* pos) {
         }
         break;
       case Kind::oop:
-        for (std::size_t i = b.begin; i < b.end; ++i) res += oop_energy(t.oops[i], pos);
+        res = oops_energy(&t.oops[b.begin], n, pos, res);
         break;
       case Kind::torsion:
         res = torsions_energy(&t.torsions[b.begin], n, pos, res);
@@ -661,7 +719,7 @@ void mmff_gradient(const MmffTerms& t, const double* pos, double* grad) {
         }
         break;
       case Kind::oop:
-        for (std::size_t i = b.begin; i < b.end; ++i) oop_grad(t.oops[i], pos, grad);
+        oops_gradient(&t.oops[b.begin], n, pos, grad);
         break;
       case Kind::torsion:
         torsions_gradient(&t.torsions[b.begin], n, pos, grad);
