@@ -260,6 +260,22 @@ BMX_CLONES void pair_geometry(const double* __restrict pos, const int* __restric
   }
 }
 
+// Distances only (energies): the squares summed as above, then the square roots (`squares` is scratch).
+BMX_CLONES void pair_distances(const double* __restrict pos, const int* __restrict pi, const int* __restrict pj,
+                               std::size_t n, double* __restrict squares, double* __restrict dist) {
+  for (std::size_t p = 0; p < n; ++p) {
+    const double* a = pos + 3 * pi[p];
+    const double* b = pos + 3 * pj[p];
+    double x = a[0] - b[0], y = a[1] - b[1], z = a[2] - b[2];
+    double res = 0.0;
+    res += x * x;
+    res += y * y;
+    res += z * z;
+    squares[p] = res;
+  }
+  for (std::size_t p = 0; p < n; ++p) dist[p] = std::sqrt(squares[p]);
+}
+
 // The electrostatic pairs are the vdW pairs with charges on both atoms: their geometry is looked up.
 void shared_geometry(const PairGeometry& from, const std::vector<int>& index, bool vectors, PairGeometry& to) {
   std::size_t n = index.size();
@@ -276,16 +292,22 @@ void shared_geometry(const PairGeometry& from, const std::vector<int>& index, bo
 void nonbonded_geometry(const MmffTerms& t, const double* pos, bool vectors, Scratch& s) {
   if (!t.vdw.i.empty()) {
     s.vdw.resize(t.vdw.i.size());
-    pair_geometry(pos, t.vdw.i.data(), t.vdw.j.data(), t.vdw.i.size(), s.vdw.dx.data(), s.vdw.dy.data(),
-                  s.vdw.dz.data(), s.vdw.dist.data());
+    if (vectors)
+      pair_geometry(pos, t.vdw.i.data(), t.vdw.j.data(), t.vdw.i.size(), s.vdw.dx.data(), s.vdw.dy.data(),
+                    s.vdw.dz.data(), s.vdw.dist.data());
+    else
+      pair_distances(pos, t.vdw.i.data(), t.vdw.j.data(), t.vdw.i.size(), s.vdw.dx.data(), s.vdw.dist.data());
   }
   if (!t.ele.i.empty()) {
     if (!t.ele.vdw_index.empty()) {
       shared_geometry(s.vdw, t.ele.vdw_index, vectors, s.ele);
     } else {
       s.ele.resize(t.ele.i.size());
-      pair_geometry(pos, t.ele.i.data(), t.ele.j.data(), t.ele.i.size(), s.ele.dx.data(), s.ele.dy.data(),
-                    s.ele.dz.data(), s.ele.dist.data());
+      if (vectors)
+        pair_geometry(pos, t.ele.i.data(), t.ele.j.data(), t.ele.i.size(), s.ele.dx.data(), s.ele.dy.data(),
+                      s.ele.dz.data(), s.ele.dist.data());
+      else
+        pair_distances(pos, t.ele.i.data(), t.ele.j.data(), t.ele.i.size(), s.ele.dx.data(), s.ele.dist.data());
     }
   }
 }
@@ -546,7 +568,7 @@ BMX_CLONES void oop_sin_chi_energy(Chunk4& c) {
 // in row 13 and fills out rows 0-11 with the atoms' gradients and row 12 with 1 where RDKit skips the term
 // (an atom on top of the centre).
 template <bool with_gradient>
-inline void oop_gradient_lanes(Chunk4& c) {
+__attribute__((always_inline)) inline void oop_gradient_lanes(Chunk4& c) {
   double const c2 = MDYNE_A_TO_KCAL_MOL * DEG2RAD * DEG2RAD;
   for (int t = 0; t < kChunk; ++t) {
     P3 iPoint = chunk_point(c, 0, t), jPoint = chunk_point(c, 1, t), kPoint = chunk_point(c, 2, t),
