@@ -1,9 +1,11 @@
 // MMFF94 energy and gradient over flat term arrays. Every expression is RDKit 2022.09's (ForceField/MMFF/
 // *.cpp, RDGeom::Point3D arithmetic), written out in the same order of operations, so the results are
 // RDKit's to the bit: IEEE arithmetic is exact per operation and this file is compiled without FMA
-// contraction (see CMakeLists.txt). The nonbonded pairs go through in structure-of-arrays loops that the
-// compiler vectorises (AVX2 where the CPU has it, chosen at run time); their sums and gradient updates are
-// still made one term at a time in RDKit's order.
+// contraction (see CMakeLists.txt). Nonbonded pairs (structure of arrays), torsions and out-of-plane
+// bends (fixed-stride chunks) go through loops the compiler vectorises, AVX2 where the CPU has it (chosen
+// at run time); acos/asin stay libm's scalar calls, and energies are summed and gradients accumulated one
+// term at a time in RDKit's order. Where RDKit computes the same thing twice (a stretch-bend's angle, the
+// Coulomb pair's distance) it is computed once: the same operations give the same bits.
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -19,7 +21,6 @@ namespace {
 const double DEG2RAD = M_PI / 180.0;
 const double RAD2DEG = 180.0 / M_PI;
 const double MDYNE_A_TO_KCAL_MOL = 143.9325;
-inline bool isDoubleZero(const double x) { return ((x < 1.0e-10) && (x > -1.0e-10)); }
 inline void clipToOne(double& x) {
   if (x > 1.0) {
     x = 1.0;
@@ -479,7 +480,8 @@ BMX_CLONES void torsion_gradients(Chunk4& c) {
     double sin3Phi = 3.0 * sinPhi - 4.0 * sinPhi * sinPhiSq;
     double dE_dPhi = 0.5 * (-(V1)*sinPhi + 2.0 * V2 * sin2Phi - 3.0 * V3 * sin3Phi);
     double inv_cos = 1.0 / cosPhi, inv_sin = 1.0 / sinPhi;  // both formed, then selected: vectorises
-    // isDoubleZero(sinPhi): sinPhi is never negative nor NaN here, so one comparison (which vectorises).
+    // isDoubleZero(sinPhi): sinPhi is never negative (and NaN fails both forms), so one comparison,
+    // which vectorises.
     double sinTerm = -dE_dPhi * ((sinPhi < 1.0e-10) ? inv_cos : inv_sin);
 
     double dCos_dT0 = 1.0 / d0 * (t1.x - cosPhi * t0.x), dCos_dT1 = 1.0 / d0 * (t1.y - cosPhi * t0.y),
@@ -590,7 +592,7 @@ __attribute__((always_inline)) inline void oop_gradient_lanes(Chunk4& c) {
       c.out[0][t] = sinChi;
       continue;
     }
-    // isDoubleZero of a length (never negative): one comparison each.
+    // isDoubleZero of a length (never negative; NaN fails both forms): one comparison each.
     c.out[12][t] = ((dJI < 1.0e-10) | (dJK < 1.0e-10) | (dJL < 1.0e-10)) ? 1.0 : 0.0;
     double cosChiSq = 1.0 - sinChi * sinChi;
     double cosChi = std::max(((cosChiSq > 0.0) ? std::sqrt(cosChiSq) : 0.0), 1.0e-8);
