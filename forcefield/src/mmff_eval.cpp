@@ -150,9 +150,11 @@ inline double angle_energy(const MmffTerms::Angle& a, const AngleGeometry& geo) 
   return 0.5 * c2 * a.ka * angle * angle * (1.0 + cb * angle);
 }
 
-inline void angle_grad(const MmffTerms::Angle& a, const AngleGeometry& geo, double* grad) {
+// Adds to grad at offsets gi, gj, gk (3 a.i ... for the whole gradient, or a chunk lane's own).
+__attribute__((always_inline)) inline void angle_grad(const MmffTerms::Angle& a, const AngleGeometry& geo,
+                                                      double* grad, int gi, int gj, int gk) {
   double dist[2] = {geo.dist1, geo.dist2};
-  double* g[3] = {&(grad[3 * a.i]), &(grad[3 * a.j]), &(grad[3 * a.k])};
+  double* g[3] = {&(grad[gi]), &(grad[gj]), &(grad[gk])};
   const P3 r[2] = {geo.r0, geo.r1};
   double cosTheta = geo.cosTheta;
   double sinTheta = geo.sinTheta;
@@ -184,11 +186,13 @@ inline double stretch_bend_energy(const MmffTerms::StretchBend& s, const AngleGe
   return first + second;
 }
 
-inline void stretch_bend_grad(const MmffTerms::StretchBend& s, const AngleGeometry& geo, double* grad) {
+__attribute__((always_inline)) inline void stretch_bend_grad(const MmffTerms::StretchBend& s,
+                                                             const AngleGeometry& geo, double* grad, int gi, int gj,
+                                                             int gk) {
   double dist1 = geo.dist1, dist2 = geo.dist2;
-  double* g1 = &(grad[3 * s.i]);
-  double* g2 = &(grad[3 * s.j]);
-  double* g3 = &(grad[3 * s.k]);
+  double* g1 = &(grad[gi]);
+  double* g2 = &(grad[gj]);
+  double* g3 = &(grad[gk]);
   const P3& p12 = geo.r0;
   const P3& p32 = geo.r1;
   double const c5 = MDYNE_A_TO_KCAL_MOL * DEG2RAD;
@@ -212,6 +216,174 @@ inline void stretch_bend_grad(const MmffTerms::StretchBend& s, const AngleGeomet
   g3[0] += c5 * (p32.x * k2 * angleTerm + dCos_dS4 / (-sinTheta) * distTerm);
   g3[1] += c5 * (p32.y * k2 * angleTerm + dCos_dS5 / (-sinTheta) * distTerm);
   g3[2] += c5 * (p32.z * k2 * angleTerm + dCos_dS6 / (-sinTheta) * distTerm);
+}
+
+// ---- angles and stretch-bends, in chunks ----
+
+constexpr int kChunk = 8;  // terms per chunk: fixed strides let the compiler vectorise across the terms
+
+// Three-atom terms: in rows hold coordinates or geometry and parameters, out rows geometry or gradients.
+struct Chunk3 {
+  double in[16][kChunk];
+  double out[11][kChunk];
+};
+// Geometry rows (AngleGeometry in order): dist1 dist2 r0.xyz r1.xyz cosTheta sinTheta theta.
+enum { G_D1, G_D2, G_R0, G_R1 = G_R0 + 3, G_COS = G_R1 + 3, G_SIN, G_THETA, G_ROWS };
+
+inline P3 chunk3_point(const Chunk3& c, int a, int t) { return {c.in[3 * a][t], c.in[3 * a + 1][t], c.in[3 * a + 2][t]}; }
+
+// energy_geometry / gradient_geometry of the lanes up to the acos (coordinates in rows 0-8).
+BMX_CLONES void angle_energy_geometry_lanes(Chunk3& c) {
+  for (int t = 0; t < kChunk; ++t) {
+    P3 p1 = chunk3_point(c, 0, t), p2 = chunk3_point(c, 1, t), p3 = chunk3_point(c, 2, t);
+    P3 d12 = p1 - p2, d32 = p3 - p2;
+    // distance(): the squares do not care which atom comes first.
+    double dist1 = length(d12), dist2 = length(d32);
+    c.out[G_D1][t] = dist1;
+    c.out[G_D2][t] = dist2;
+    c.out[G_COS][t] = cos_theta(p1, p2, p3, dist1, dist2);
+  }
+}
+
+BMX_CLONES void angle_gradient_geometry_lanes(Chunk3& c) {
+  for (int t = 0; t < kChunk; ++t) {
+    P3 p1 = chunk3_point(c, 0, t), p2 = chunk3_point(c, 1, t), p3 = chunk3_point(c, 2, t);
+    double dist1 = length(p1 - p2), dist2 = length(p3 - p2);
+    P3 r0 = (p1 - p2) / dist1;
+    P3 r1 = (p3 - p2) / dist2;
+    double cosTheta = dot(r0, r1);
+    clipToOne(cosTheta);
+    double sinThetaSq = 1.0 - cosTheta * cosTheta;
+    c.out[G_D1][t] = dist1;
+    c.out[G_D2][t] = dist2;
+    c.out[G_R0][t] = r0.x;
+    c.out[G_R0 + 1][t] = r0.y;
+    c.out[G_R0 + 2][t] = r0.z;
+    c.out[G_R1][t] = r1.x;
+    c.out[G_R1 + 1][t] = r1.y;
+    c.out[G_R1 + 2][t] = r1.z;
+    c.out[G_COS][t] = cosTheta;
+    c.out[G_SIN][t] = std::max(((sinThetaSq > 0.0) ? std::sqrt(sinThetaSq) : 0.0), 1.0e-8);
+  }
+}
+
+// The geometry of angle terms [0, n) into geo, chunk by chunk.
+void angle_geometries(const MmffTerms::Angle* a, std::size_t n, const double* pos, bool gradient, AngleGeometry* geo) {
+  Chunk3 c;
+  for (std::size_t begin = 0; begin < n; begin += kChunk) {
+    std::size_t count = std::min<std::size_t>(kChunk, n - begin);
+    for (int t = 0; t < kChunk; ++t) {
+      const auto& x = a[begin + (static_cast<std::size_t>(t) < count ? t : 0)];
+      const int atoms[3] = {x.i, x.j, x.k};
+      for (int m = 0; m < 3; ++m)
+        for (int k = 0; k < 3; ++k) c.in[3 * m + k][t] = pos[3 * atoms[m] + k];
+    }
+    if (gradient)
+      angle_gradient_geometry_lanes(c);
+    else
+      angle_energy_geometry_lanes(c);
+    for (std::size_t t = 0; t < count; ++t) {
+      AngleGeometry& g = geo[begin + t];
+      g.dist1 = c.out[G_D1][t];
+      g.dist2 = c.out[G_D2][t];
+      g.cosTheta = c.out[G_COS][t];
+      g.theta = std::acos(g.cosTheta);
+      if (gradient) {
+        g.r0 = {c.out[G_R0][t], c.out[G_R0 + 1][t], c.out[G_R0 + 2][t]};
+        g.r1 = {c.out[G_R1][t], c.out[G_R1 + 1][t], c.out[G_R1 + 2][t]};
+        g.sinTheta = c.out[G_SIN][t];
+      }
+    }
+  }
+}
+
+// Geometry into in rows 0-10 (G_*).
+inline void put_geometry(Chunk3& c, int t, const AngleGeometry& g) {
+  c.in[G_D1][t] = g.dist1;
+  c.in[G_D2][t] = g.dist2;
+  c.in[G_R0][t] = g.r0.x;
+  c.in[G_R0 + 1][t] = g.r0.y;
+  c.in[G_R0 + 2][t] = g.r0.z;
+  c.in[G_R1][t] = g.r1.x;
+  c.in[G_R1 + 1][t] = g.r1.y;
+  c.in[G_R1 + 2][t] = g.r1.z;
+  c.in[G_COS][t] = g.cosTheta;
+  c.in[G_SIN][t] = g.sinTheta;
+  c.in[G_THETA][t] = g.theta;
+}
+inline AngleGeometry get_geometry(const Chunk3& c, int t) {
+  AngleGeometry g;
+  g.dist1 = c.in[G_D1][t];
+  g.dist2 = c.in[G_D2][t];
+  g.r0 = {c.in[G_R0][t], c.in[G_R0 + 1][t], c.in[G_R0 + 2][t]};
+  g.r1 = {c.in[G_R1][t], c.in[G_R1 + 1][t], c.in[G_R1 + 2][t]};
+  g.cosTheta = c.in[G_COS][t];
+  g.sinTheta = c.in[G_SIN][t];
+  g.theta = c.in[G_THETA][t];
+  return g;
+}
+
+// angle_grad / stretch_bend_grad of the lanes into out rows 0-8 (atoms i j k); parameters in rows 11-15.
+BMX_CLONES void angle_gradient_lanes(Chunk3& c) {
+  for (int t = 0; t < kChunk; ++t) {
+    MmffTerms::Angle a{0, 0, 0, c.in[11][t], c.in[12][t], c.in[13][t] != 0.0};
+    double g[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+    angle_grad(a, get_geometry(c, t), g, 0, 3, 6);
+    for (int k = 0; k < 9; ++k) c.out[k][t] = g[k];
+  }
+}
+
+BMX_CLONES void stretch_bend_gradient_lanes(Chunk3& c) {
+  for (int t = 0; t < kChunk; ++t) {
+    MmffTerms::StretchBend sb{0, 0, 0, c.in[11][t], c.in[12][t], c.in[13][t], c.in[14][t], c.in[15][t], -1};
+    double g[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+    stretch_bend_grad(sb, get_geometry(c, t), g, 0, 3, 6);
+    for (int k = 0; k < 9; ++k) c.out[k][t] = g[k];
+  }
+}
+
+void scatter3(const Chunk3& c, int t, int i, int j, int k, double* grad) {
+  const int atoms[3] = {i, j, k};
+  for (int m = 0; m < 3; ++m)
+    for (int x = 0; x < 3; ++x) grad[3 * atoms[m] + x] += c.out[3 * m + x][t];
+}
+
+void angles_gradient(const MmffTerms::Angle* a, std::size_t n, const AngleGeometry* geo, double* grad) {
+  Chunk3 c;
+  for (std::size_t begin = 0; begin < n; begin += kChunk) {
+    std::size_t count = std::min<std::size_t>(kChunk, n - begin);
+    for (int t = 0; t < kChunk; ++t) {
+      std::size_t i = begin + (static_cast<std::size_t>(t) < count ? t : 0);
+      put_geometry(c, t, geo[i]);
+      c.in[11][t] = a[i].theta0;
+      c.in[12][t] = a[i].ka;
+      c.in[13][t] = a[i].linear ? 1.0 : 0.0;
+    }
+    angle_gradient_lanes(c);
+    for (std::size_t t = 0; t < count; ++t) scatter3(c, t, a[begin + t].i, a[begin + t].j, a[begin + t].k, grad);
+  }
+}
+
+void stretch_bends_gradient(const MmffTerms::StretchBend* sb, std::size_t n, const double* pos,
+                            const std::vector<AngleGeometry>& angles, std::size_t angles_done, double* grad) {
+  Chunk3 c;
+  for (std::size_t begin = 0; begin < n; begin += kChunk) {
+    std::size_t count = std::min<std::size_t>(kChunk, n - begin);
+    for (int t = 0; t < kChunk; ++t) {
+      const auto& x = sb[begin + (static_cast<std::size_t>(t) < count ? t : 0)];
+      if (x.angle >= 0 && static_cast<std::size_t>(x.angle) < angles_done)
+        put_geometry(c, t, angles[x.angle]);
+      else
+        put_geometry(c, t, gradient_geometry(x.i, x.j, x.k, pos));
+      c.in[11][t] = x.r1;
+      c.in[12][t] = x.r2;
+      c.in[13][t] = x.theta0;
+      c.in[14][t] = x.k_ijk;
+      c.in[15][t] = x.k_kji;
+    }
+    stretch_bend_gradient_lanes(c);
+    for (std::size_t t = 0; t < count; ++t) scatter3(c, t, sb[begin + t].i, sb[begin + t].j, sb[begin + t].k, grad);
+  }
 }
 
 // ---- nonbonded pairs ----
@@ -416,7 +588,6 @@ void scatter_pairs(const int* pi, const int* pj, const double* fx, const double*
 // Chunk of kChunk four-atom terms: the atoms' x y z (in rows 0-11) and parameters (rows 12-14) in, the atoms'
 // gradients (out rows 0-11) or energies (out row 0) out. Fixed strides let the compiler see that rows do not
 // overlap and vectorise across the terms.
-constexpr int kChunk = 8;
 struct Chunk4 {
   double in[15][kChunk];
   double out[13][kChunk];
@@ -675,11 +846,8 @@ double mmff_energy(const MmffTerms& t, const double* pos) {
         break;
       case Kind::angle:
         if (s.angles.size() < t.angles.size()) s.angles.resize(t.angles.size());
-        for (std::size_t i = b.begin; i < b.end; ++i) {
-          const auto& a = t.angles[i];
-          s.angles[i] = energy_geometry(a.i, a.j, a.k, pos);
-          res += angle_energy(a, s.angles[i]);
-        }
+        angle_geometries(&t.angles[b.begin], n, pos, false, &s.angles[b.begin]);
+        for (std::size_t i = b.begin; i < b.end; ++i) res += angle_energy(t.angles[i], s.angles[i]);
         if (b.begin == s.angles_done) s.angles_done = b.end;
         break;
       case Kind::stretch_bend:
@@ -726,21 +894,12 @@ void mmff_gradient(const MmffTerms& t, const double* pos, double* grad) {
         break;
       case Kind::angle:
         if (s.angles.size() < t.angles.size()) s.angles.resize(t.angles.size());
-        for (std::size_t i = b.begin; i < b.end; ++i) {
-          const auto& a = t.angles[i];
-          s.angles[i] = gradient_geometry(a.i, a.j, a.k, pos);
-          angle_grad(a, s.angles[i], grad);
-        }
+        angle_geometries(&t.angles[b.begin], n, pos, true, &s.angles[b.begin]);
+        angles_gradient(&t.angles[b.begin], n, &s.angles[b.begin], grad);
         if (b.begin == s.angles_done) s.angles_done = b.end;
         break;
       case Kind::stretch_bend:
-        for (std::size_t i = b.begin; i < b.end; ++i) {
-          const auto& sb = t.stretch_bends[i];
-          if (sb.angle >= 0 && static_cast<std::size_t>(sb.angle) < s.angles_done)
-            stretch_bend_grad(sb, s.angles[sb.angle], grad);
-          else
-            stretch_bend_grad(sb, gradient_geometry(sb.i, sb.j, sb.k, pos), grad);
-        }
+        stretch_bends_gradient(&t.stretch_bends[b.begin], n, pos, s.angles, s.angles_done, grad);
         break;
       case Kind::oop:
         oops_gradient(&t.oops[b.begin], n, pos, grad);
