@@ -402,10 +402,10 @@ struct Scratch {
   PairGeometry vdw, ele;
   std::vector<AngleGeometry> angles;  // of the angle terms evaluated so far in this evaluation
   std::size_t angles_done = 0;
-  std::vector<double> out, fx, fy, fz;
+  std::vector<double> fx, fy, fz;
   void resize(std::size_t n) {
-    if (out.size() < n)
-      for (auto* v : {&out, &fx, &fy, &fz}) v->resize(n);
+    if (fx.size() < n)
+      for (auto* v : {&fx, &fy, &fz}) v->resize(n);
   }
 };
 Scratch& scratch() {
@@ -485,9 +485,9 @@ void nonbonded_geometry(const MmffTerms& t, const double* pos, bool vectors, Scr
   }
 }
 
-// Utils::calcVdWEnergy
-BMX_CLONES void vdw_energies(const double* __restrict dist, const double* __restrict rstar,
-                             const double* __restrict eps, std::size_t n, double* __restrict out) {
+// Utils::calcVdWEnergy, added to res term by term: the in-order sum overlaps the vector arithmetic.
+BMX_CLONES double vdw_energy_sum(const double* __restrict dist, const double* __restrict rstar,
+                                 const double* __restrict eps, std::size_t n, double res) {
   double const vdw1 = 1.07;
   double const vdw1m1 = vdw1 - 1.0;
   double const vdw2 = 1.12;
@@ -502,8 +502,9 @@ BMX_CLONES void vdw_energies(const double* __restrict dist, const double* __rest
     double R_star_ij2 = R_star_ij * R_star_ij;
     double R_star_ij7 = R_star_ij2 * R_star_ij2 * R_star_ij2 * R_star_ij;
     double bTerm = vdw2 * R_star_ij7 / (dist7 + vdw2m1 * R_star_ij7) - 2.0;
-    out[p] = eps[p] * aTerm7 * bTerm;
+    res += eps[p] * aTerm7 * bTerm;
   }
+  return res;
 }
 
 // VdWContrib::getGrad: the gradient on atom i, dE/dr (x_i - x_j) / r (R* / 100 where r is 0).
@@ -537,17 +538,18 @@ BMX_CLONES void vdw_forces(const double* __restrict dx, const double* __restrict
   }
 }
 
-// Utils::calcEleEnergy
-BMX_CLONES void ele_energies(const double* __restrict dist, const double* __restrict charge,
-                             const std::uint8_t* __restrict one_four, bool distance_diel, std::size_t n,
-                             double* __restrict out) {
+// Utils::calcEleEnergy, summed as vdw_energy_sum.
+BMX_CLONES double ele_energy_sum(const double* __restrict dist, const double* __restrict charge,
+                                 const std::uint8_t* __restrict one_four, bool distance_diel, std::size_t n,
+                                 double res) {
   double const diel = 332.0716;
   double const sc1_4 = 0.75;
   for (std::size_t p = 0; p < n; ++p) {
     double corr_dist = dist[p] + 0.05;
     if (distance_diel) corr_dist *= corr_dist;
-    out[p] = (diel * charge[p] / corr_dist * (one_four[p] ? sc1_4 : 1.0));
+    res += (diel * charge[p] / corr_dist * (one_four[p] ? sc1_4 : 1.0));
   }
+  return res;
 }
 
 // EleContrib::getGrad (0.02 where r is 0).
@@ -866,15 +868,11 @@ double mmff_energy(const MmffTerms& t, const double* pos) {
         res = torsions_energy(&t.torsions[b.begin], n, pos, res);
         break;
       case Kind::vdw:
-        s.resize(n);
-        vdw_energies(&s.vdw.dist[b.begin], &t.vdw.r_star[b.begin], &t.vdw.well_depth[b.begin], n, s.out.data());
-        for (std::size_t p = 0; p < n; ++p) res += s.out[p];
+        res = vdw_energy_sum(&s.vdw.dist[b.begin], &t.vdw.r_star[b.begin], &t.vdw.well_depth[b.begin], n, res);
         break;
       case Kind::ele:
-        s.resize(n);
-        ele_energies(&s.ele.dist[b.begin], &t.ele.charge_term[b.begin], &t.ele.one_four[b.begin],
-                     t.ele.diel_model == 2, n, s.out.data());
-        for (std::size_t p = 0; p < n; ++p) res += s.out[p];
+        res = ele_energy_sum(&s.ele.dist[b.begin], &t.ele.charge_term[b.begin], &t.ele.one_four[b.begin],
+                             t.ele.diel_model == 2, n, res);
         break;
     }
   }
