@@ -32,10 +32,9 @@ BMX_CLONES void sym_matvec(const double* __restrict h, const double* __restrict 
 // h[c][r] + (px[c] xi[r] - hd[c] hdg[r] + dg[c] dgrad[r]), with h[c][r] == h[r][c].
 // Each row, once updated, also goes into out = -h grad (sym_matvec's sums, in the same order) while it is
 // in cache.
-BMX_CLONES void sym_update(double* __restrict h, unsigned dim, const double* __restrict px,
-                           const double* __restrict xi, const double* __restrict hd, const double* __restrict hdg,
-                           const double* __restrict dg, const double* __restrict dgrad,
-                           const double* __restrict grad, double* __restrict out) {
+BMX_CLONES void sym_update(double* __restrict h, unsigned dim, const double* __restrict px, const double* __restrict xi,
+                           const double* __restrict hd, const double* __restrict hdg, const double* __restrict dg,
+                           const double* __restrict dgrad, const double* __restrict grad, double* __restrict out) {
   for (unsigned i = 0; i < dim; ++i) out[i] = 0.0;
   for (unsigned r = 0; r < dim; ++r) {
     double* row = h + static_cast<std::size_t>(r) * dim;

@@ -151,8 +151,8 @@ inline double angle_energy(const MmffTerms::Angle& a, const AngleGeometry& geo) 
 }
 
 // Adds to grad at offsets gi, gj, gk (3 a.i ... for the whole gradient, or a chunk lane's own).
-__attribute__((always_inline)) inline void angle_grad(const MmffTerms::Angle& a, const AngleGeometry& geo,
-                                                      double* grad, int gi, int gj, int gk) {
+__attribute__((always_inline)) inline void angle_grad(const MmffTerms::Angle& a, const AngleGeometry& geo, double* grad,
+                                                      int gi, int gj, int gk) {
   double dist[2] = {geo.dist1, geo.dist2};
   double* g[3] = {&(grad[gi]), &(grad[gj]), &(grad[gk])};
   const P3 r[2] = {geo.r0, geo.r1};
@@ -186,9 +186,8 @@ inline double stretch_bend_energy(const MmffTerms::StretchBend& s, const AngleGe
   return first + second;
 }
 
-__attribute__((always_inline)) inline void stretch_bend_grad(const MmffTerms::StretchBend& s,
-                                                             const AngleGeometry& geo, double* grad, int gi, int gj,
-                                                             int gk) {
+__attribute__((always_inline)) inline void stretch_bend_grad(const MmffTerms::StretchBend& s, const AngleGeometry& geo,
+                                                             double* grad, int gi, int gj, int gk) {
   double dist1 = geo.dist1, dist2 = geo.dist2;
   double* g1 = &(grad[gi]);
   double* g2 = &(grad[gj]);
@@ -230,7 +229,9 @@ struct Chunk3 {
 // Geometry rows (AngleGeometry in order): dist1 dist2 r0.xyz r1.xyz cosTheta sinTheta theta.
 enum { G_D1, G_D2, G_R0, G_R1 = G_R0 + 3, G_COS = G_R1 + 3, G_SIN, G_THETA, G_ROWS };
 
-inline P3 chunk3_point(const Chunk3& c, int a, int t) { return {c.in[3 * a][t], c.in[3 * a + 1][t], c.in[3 * a + 2][t]}; }
+inline P3 chunk3_point(const Chunk3& c, int a, int t) {
+  return {c.in[3 * a][t], c.in[3 * a + 1][t], c.in[3 * a + 2][t]};
+}
 
 // energy_geometry / gradient_geometry of the lanes up to the acos (coordinates in rows 0-8).
 BMX_CLONES void angle_energy_geometry_lanes(Chunk3& c) {
@@ -509,9 +510,8 @@ BMX_CLONES double vdw_energy_sum(const double* __restrict dist, const double* __
 
 // VdWContrib::getGrad: the gradient on atom i, dE/dr (x_i - x_j) / r (R* / 100 where r is 0).
 BMX_CLONES void vdw_forces(const double* __restrict dx, const double* __restrict dy, const double* __restrict dz,
-                           const double* __restrict dist, const double* __restrict rstar,
-                           const double* __restrict eps, std::size_t n, double* __restrict fx,
-                           double* __restrict fy, double* __restrict fz) {
+                           const double* __restrict dist, const double* __restrict rstar, const double* __restrict eps,
+                           std::size_t n, double* __restrict fx, double* __restrict fy, double* __restrict fz) {
   double const vdw1 = 1.07;
   double const vdw1m1 = vdw1 - 1.0;
   double const vdw2 = 1.12;
@@ -608,7 +608,9 @@ void gather_torsions(const MmffTerms::Torsion* tor, std::size_t count, const dou
   }
 }
 
-inline P3 chunk_point(const Chunk4& c, int a, int t) { return {c.in[3 * a][t], c.in[3 * a + 1][t], c.in[3 * a + 2][t]}; }
+inline P3 chunk_point(const Chunk4& c, int a, int t) {
+  return {c.in[3 * a][t], c.in[3 * a + 1][t], c.in[3 * a + 2][t]};
+}
 
 // Utils::calcTorsionCosPhi and calcTorsionEnergy.
 BMX_CLONES void torsion_energies(Chunk4& c) {
@@ -663,18 +665,18 @@ BMX_CLONES void torsion_gradients(Chunk4& c) {
     c.out[0][t] = sinTerm * (dCos_dT2 * r1.y - dCos_dT1 * r1.z);
     c.out[1][t] = sinTerm * (dCos_dT0 * r1.z - dCos_dT2 * r1.x);
     c.out[2][t] = sinTerm * (dCos_dT1 * r1.x - dCos_dT0 * r1.y);
-    c.out[3][t] = sinTerm * (dCos_dT1 * (r1.z - r0.z) + dCos_dT2 * (r0.y - r1.y) + dCos_dT4 * (-r3.z) +
-                             dCos_dT5 * (r3.y));
-    c.out[4][t] = sinTerm * (dCos_dT0 * (r0.z - r1.z) + dCos_dT2 * (r1.x - r0.x) + dCos_dT3 * (r3.z) +
-                             dCos_dT5 * (-r3.x));
-    c.out[5][t] = sinTerm * (dCos_dT0 * (r1.y - r0.y) + dCos_dT1 * (r0.x - r1.x) + dCos_dT3 * (-r3.y) +
-                             dCos_dT4 * (r3.x));
-    c.out[6][t] = sinTerm * (dCos_dT1 * (r0.z) + dCos_dT2 * (-r0.y) + dCos_dT4 * (r3.z - r2.z) +
-                             dCos_dT5 * (r2.y - r3.y));
-    c.out[7][t] = sinTerm * (dCos_dT0 * (-r0.z) + dCos_dT2 * (r0.x) + dCos_dT3 * (r2.z - r3.z) +
-                             dCos_dT5 * (r3.x - r2.x));
-    c.out[8][t] = sinTerm * (dCos_dT0 * (r0.y) + dCos_dT1 * (-r0.x) + dCos_dT3 * (r3.y - r2.y) +
-                             dCos_dT4 * (r2.x - r3.x));
+    c.out[3][t] =
+        sinTerm * (dCos_dT1 * (r1.z - r0.z) + dCos_dT2 * (r0.y - r1.y) + dCos_dT4 * (-r3.z) + dCos_dT5 * (r3.y));
+    c.out[4][t] =
+        sinTerm * (dCos_dT0 * (r0.z - r1.z) + dCos_dT2 * (r1.x - r0.x) + dCos_dT3 * (r3.z) + dCos_dT5 * (-r3.x));
+    c.out[5][t] =
+        sinTerm * (dCos_dT0 * (r1.y - r0.y) + dCos_dT1 * (r0.x - r1.x) + dCos_dT3 * (-r3.y) + dCos_dT4 * (r3.x));
+    c.out[6][t] =
+        sinTerm * (dCos_dT1 * (r0.z) + dCos_dT2 * (-r0.y) + dCos_dT4 * (r3.z - r2.z) + dCos_dT5 * (r2.y - r3.y));
+    c.out[7][t] =
+        sinTerm * (dCos_dT0 * (-r0.z) + dCos_dT2 * (r0.x) + dCos_dT3 * (r2.z - r3.z) + dCos_dT5 * (r3.x - r2.x));
+    c.out[8][t] =
+        sinTerm * (dCos_dT0 * (r0.y) + dCos_dT1 * (-r0.x) + dCos_dT3 * (r3.y - r2.y) + dCos_dT4 * (r2.x - r3.x));
     c.out[9][t] = sinTerm * (dCos_dT4 * r2.z - dCos_dT5 * r2.y);
     c.out[10][t] = sinTerm * (dCos_dT5 * r2.x - dCos_dT3 * r2.z);
     c.out[11][t] = sinTerm * (dCos_dT3 * r2.y - dCos_dT4 * r2.x);
@@ -914,8 +916,8 @@ void mmff_gradient(const MmffTerms& t, const double* pos, double* grad) {
       case Kind::ele:
         s.resize(n);
         ele_forces(&s.ele.dx[b.begin], &s.ele.dy[b.begin], &s.ele.dz[b.begin], &s.ele.dist[b.begin],
-                   &t.ele.charge_term[b.begin], &t.ele.one_four[b.begin], t.ele.diel_model, n, s.fx.data(),
-                   s.fy.data(), s.fz.data());
+                   &t.ele.charge_term[b.begin], &t.ele.one_four[b.begin], t.ele.diel_model, n, s.fx.data(), s.fy.data(),
+                   s.fz.data());
         scatter_pairs(&t.ele.i[b.begin], &t.ele.j[b.begin], s.fx.data(), s.fy.data(), s.fz.data(), n, grad);
         break;
     }

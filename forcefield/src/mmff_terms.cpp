@@ -22,11 +22,11 @@ struct Expose {
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wnon-template-friend"
-#define BMX_EXPOSE(Tag, Class, Type, name)                  \
-  struct Tag {                                              \
-    using type = Type M::Class::*;                          \
-    friend type member(Tag);                                \
-  };                                                        \
+#define BMX_EXPOSE(Tag, Class, Type, name) \
+  struct Tag {                             \
+    using type = Type M::Class::*;         \
+    friend type member(Tag);               \
+  };                                       \
   template struct Expose<Tag, &M::Class::name>;
 
 BMX_EXPOSE(BondI, BondStretchContrib, int, d_at1Idx)
@@ -114,8 +114,8 @@ bool mmff_terms(const ForceFields::ForceField& ff, MmffTerms& t) {
       t.oops.push_back({get<OopI>(*o), get<OopJ>(*o), get<OopK>(*o), get<OopL>(*o), get<OopKoop>(*o)});
       extend(t, Kind::oop, t.oops.size() - 1);
     } else if (const auto* r = dynamic_cast<const M::TorsionAngleContrib*>(c)) {
-      t.torsions.push_back({get<TorI>(*r), get<TorJ>(*r), get<TorK>(*r), get<TorL>(*r), get<TorV1>(*r),
-                            get<TorV2>(*r), get<TorV3>(*r)});
+      t.torsions.push_back(
+          {get<TorI>(*r), get<TorJ>(*r), get<TorK>(*r), get<TorL>(*r), get<TorV1>(*r), get<TorV2>(*r), get<TorV3>(*r)});
       extend(t, Kind::torsion, t.torsions.size() - 1);
     } else if (const auto* v = dynamic_cast<const M::VdWContrib*>(c)) {
       t.vdw.i.push_back(get<VdwI>(*v));

@@ -32,7 +32,8 @@ struct Rdkit {
 
 // RDKit's MMFF force field as MMFFOptimizeMolecule builds it (nonBondedThresh 100, no interfragment terms),
 // or an empty one when MMFF cannot type the molecule.
-Rdkit rdkit_ff(RDKit::ROMol& mol, const std::string& variant = "MMFF94", std::uint8_t diel_model = RDKit::MMFF::CONSTANT) {
+Rdkit rdkit_ff(RDKit::ROMol& mol, const std::string& variant = "MMFF94",
+               std::uint8_t diel_model = RDKit::MMFF::CONSTANT) {
   Rdkit r;
   r.props = std::make_unique<RDKit::MMFF::MMFFMolProperties>(mol, variant);
   if (!r.props->isValid()) return r;

@@ -14,18 +14,36 @@ class ForceField;
 
 namespace bmx::forcefield {
 
+// Atom indices are 0-based; parameters in RDKit's units (rest lengths in A, rest angles in degrees, force
+// constants as MMFF tabulates them: md/A, md A/rad^2, kcal/mol).
 struct MmffTerms {
-  struct Bond { int i, j; double r0, kb; };
-  struct Angle { int i, j, k; double theta0, ka; bool linear; };
+  struct Bond {
+    int i, j;
+    double r0, kb;
+  };
+  struct Angle {
+    int i, j, k;
+    double theta0, ka;
+    bool linear;
+  };
   struct StretchBend {
     int i, j, k;
     double r1, r2, theta0, k_ijk, k_kji;
     int angle = -1;  // the angle term on the same atoms in the same order (shares its geometry), or -1
   };
-  struct Oop { int i, j, k, l; double koop; };
-  struct Torsion { int i, j, k, l; double v1, v2, v3; };
+  struct Oop {
+    int i, j, k, l;
+    double koop;
+  };
+  struct Torsion {
+    int i, j, k, l;
+    double v1, v2, v3;
+  };
   // Nonbonded pairs in structure-of-arrays form.
-  struct VdW { std::vector<int> i, j; std::vector<double> r_star, well_depth; };
+  struct VdW {
+    std::vector<int> i, j;
+    std::vector<double> r_star, well_depth;
+  };
   struct Ele {
     std::vector<int> i, j;
     std::vector<double> charge_term;  // q_i q_j / D
@@ -37,7 +55,10 @@ struct MmffTerms {
   enum class Kind : std::uint8_t { bond, angle, stretch_bend, oop, torsion, vdw, ele };
   // Runs of terms of one kind in the order RDKit's force field holds its contribs: energies are summed and
   // gradients accumulated in that order, as RDKit does.
-  struct Block { Kind kind; std::size_t begin, end; };
+  struct Block {
+    Kind kind;
+    std::size_t begin, end;
+  };
 
   int num_atoms = 0;
   std::vector<Bond> bonds;
