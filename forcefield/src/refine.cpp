@@ -6,6 +6,7 @@
 #include <GraphMol/ForceFieldHelpers/MMFF/Builder.h>
 #include <GraphMol/ForceFieldHelpers/UFF/AtomTyper.h>
 #include <GraphMol/ForceFieldHelpers/UFF/Builder.h>
+#include <GraphMol/MolOps.h>
 #include <RDGeneral/RDLog.h>
 
 #include <algorithm>
@@ -60,6 +61,13 @@ const ForceFields::UFF::AtomicParams* generic_uff_params(const RDKit::Atom* atom
 // Builds the force field `ff` for the molecule, or nullptr (with `why`) when it has no parameters.
 std::unique_ptr<ForceFields::ForceField> build(RDKit::ROMol& mol, ForceField ff, const RefineOptions& o,
                                                std::string& why) {
+  // With one fragment there is nothing to ignore, and RDKit's builders would split the molecule into
+  // fragment copies twice to find that out.
+  bool ignore_interfrag = o.ignore_interfrag_interactions;
+  if (ignore_interfrag) {
+    std::vector<int> fragment;
+    if (RDKit::MolOps::getMolFrags(mol, fragment) <= 1) ignore_interfrag = false;
+  }
   if (ff == ForceField::uff) {
     auto [params, all] = RDKit::UFF::getAtomTypes(mol);
     if (!all) {
@@ -69,8 +77,10 @@ std::unique_ptr<ForceFields::ForceField> build(RDKit::ROMol& mol, ForceField ff,
         std::string label;
         params[a->getIdx()] = generic_uff_params(a, label);
         std::string where = a->getSymbol() + std::to_string(a->getIdx() + 1);
-        if (params[a->getIdx()]) generic += " " + where + "=" + label;
-        else missing += " " + where;
+        if (params[a->getIdx()])
+          generic += " " + where + "=" + label;
+        else
+          missing += " " + where;
       }
       if (!missing.empty()) {
         why = "UFF: no parameters for" + missing;
@@ -78,8 +88,8 @@ std::unique_ptr<ForceFields::ForceField> build(RDKit::ROMol& mol, ForceField ff,
       }
       why = "UFF generic types" + generic;
     }
-    return std::unique_ptr<ForceFields::ForceField>(RDKit::UFF::constructForceField(
-        mol, params, o.nonbonded_thresh, o.conf_id, o.ignore_interfrag_interactions));
+    return std::unique_ptr<ForceFields::ForceField>(
+        RDKit::UFF::constructForceField(mol, params, o.nonbonded_thresh, o.conf_id, ignore_interfrag));
   }
   RDKit::MMFF::MMFFMolProperties props(mol, ff == ForceField::mmff94s ? "MMFF94s" : "MMFF94");
   if (!props.isValid()) {
@@ -87,8 +97,8 @@ std::unique_ptr<ForceFields::ForceField> build(RDKit::ROMol& mol, ForceField ff,
     why = std::string(name(ff)) + ": no parameters" + (atoms.empty() ? "" : " for " + atoms);
     return nullptr;
   }
-  return std::unique_ptr<ForceFields::ForceField>(RDKit::MMFF::constructForceField(
-      mol, &props, o.nonbonded_thresh, o.conf_id, o.ignore_interfrag_interactions));
+  return std::unique_ptr<ForceFields::ForceField>(
+      RDKit::MMFF::constructForceField(mol, &props, o.nonbonded_thresh, o.conf_id, ignore_interfrag));
 }
 
 void check_coordinates(const RDKit::ROMol& mol, int conf_id) {
@@ -104,18 +114,24 @@ void check_coordinates(const RDKit::ROMol& mol, int conf_id) {
 
 const char* name(ForceField ff) {
   switch (ff) {
-    case ForceField::mmff94: return "MMFF94";
-    case ForceField::mmff94s: return "MMFF94s";
-    case ForceField::uff: return "UFF";
+    case ForceField::mmff94:
+      return "MMFF94";
+    case ForceField::mmff94s:
+      return "MMFF94s";
+    case ForceField::uff:
+      return "UFF";
   }
   return "?";
 }
 
 const char* name(RefineStatus status) {
   switch (status) {
-    case RefineStatus::converged: return "converged";
-    case RefineStatus::not_converged: return "not_converged";
-    case RefineStatus::no_parameters: return "no_parameters";
+    case RefineStatus::converged:
+      return "converged";
+    case RefineStatus::not_converged:
+      return "not_converged";
+    case RefineStatus::no_parameters:
+      return "no_parameters";
   }
   return "?";
 }

@@ -6,6 +6,7 @@
 #include <GraphMol/ForceFieldHelpers/MMFF/AtomTyper.h>
 #include <GraphMol/ForceFieldHelpers/MMFF/Builder.h>
 #include <GraphMol/ForceFieldHelpers/UFF/Builder.h>
+#include <GraphMol/MolOps.h>
 
 #include <cmath>
 #include <memory>
@@ -151,6 +152,42 @@ TEST_CASE("refine's MMFF minimisation follows RDKit's constructForceField + mini
                             << worst_xyz << " A, max energy difference " << worst_e << " kcal/mol");
   CHECK(checked >= 600);
   CHECK(not_converged >= 1);  // the 7-iteration runs stop early
+}
+
+TEST_CASE("two-fragment molecules: interfragment terms left out (or kept) exactly as RDKit does") {
+  auto recs = bmx::test::vector_records();
+  REQUIRE(recs.size() > 12);
+  int checked = 0;
+  for (std::size_t k = 0; k + 1 < 12; k += 2) {
+    auto a = bmx::test::decoded_case(recs[k]), b = bmx::test::decoded_case(recs[k + 1]);
+    INFO(a.name << " + " << b.name);
+    // b placed 6 A beside a: well inside the nonbonded threshold.
+    for (auto& p : b.mol->getConformer().getPositions()) p.x += 6.0;
+    RDKit::RWMol salt(*a.mol);
+    salt.insertMol(*b.mol);
+    salt.getRingInfo()->reset();  // the inserted atoms' rings are not in it
+    RDKit::MolOps::findSSSR(salt);
+    REQUIRE(salt.getNumConformers() == 1);
+    REQUIRE(salt.getConformer().getNumAtoms() == salt.getNumAtoms());
+    std::vector<double> energies;
+    for (bool ignore : {true, false}) {
+      RDKit::RWMol ours(salt), theirs(salt);
+      RDKit::MMFF::MMFFMolProperties props(theirs);
+      if (!props.isValid()) break;
+      std::unique_ptr<ForceFields::ForceField> ff(RDKit::MMFF::constructForceField(theirs, &props, 100.0, -1, ignore));
+      ff->initialize();
+      int rc = ff->minimize(200);
+      bmx::forcefield::RefineOptions o;
+      o.ignore_interfrag_interactions = ignore;
+      auto res = bmx::forcefield::refine(ours, o);
+      CHECK((res.status == bmx::forcefield::RefineStatus::converged) == (rc == 0));
+      CHECK(positions(ours) == positions(theirs));
+      energies.push_back(res.energy_after);
+      ++checked;
+    }
+    if (energies.size() == 2) CHECK(energies[0] != energies[1]);  // the interfragment terms mattered
+  }
+  CHECK(checked >= 8);
 }
 
 TEST_CASE("flat MMFF terms: shared geometry (stretch-bend from angle, Coulomb from vdW pairs) changes nothing") {
