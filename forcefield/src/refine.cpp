@@ -77,10 +77,8 @@ std::unique_ptr<ForceFields::ForceField> build(RDKit::ROMol& mol, ForceField ff,
         std::string label;
         params[a->getIdx()] = generic_uff_params(a, label);
         std::string where = a->getSymbol() + std::to_string(a->getIdx() + 1);
-        if (params[a->getIdx()])
-          generic += " " + where + "=" + label;
-        else
-          missing += " " + where;
+        if (params[a->getIdx()]) generic += " " + where + "=" + label;
+        else missing += " " + where;
       }
       if (!missing.empty()) {
         why = "UFF: no parameters for" + missing;
@@ -114,24 +112,18 @@ void check_coordinates(const RDKit::ROMol& mol, int conf_id) {
 
 const char* name(ForceField ff) {
   switch (ff) {
-    case ForceField::mmff94:
-      return "MMFF94";
-    case ForceField::mmff94s:
-      return "MMFF94s";
-    case ForceField::uff:
-      return "UFF";
+    case ForceField::mmff94: return "MMFF94";
+    case ForceField::mmff94s: return "MMFF94s";
+    case ForceField::uff: return "UFF";
   }
   return "?";
 }
 
 const char* name(RefineStatus status) {
   switch (status) {
-    case RefineStatus::converged:
-      return "converged";
-    case RefineStatus::not_converged:
-      return "not_converged";
-    case RefineStatus::no_parameters:
-      return "no_parameters";
+    case RefineStatus::converged: return "converged";
+    case RefineStatus::not_converged: return "not_converged";
+    case RefineStatus::no_parameters: return "no_parameters";
   }
   return "?";
 }
