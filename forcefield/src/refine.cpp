@@ -6,14 +6,18 @@
 #include <GraphMol/ForceFieldHelpers/MMFF/Builder.h>
 #include <GraphMol/ForceFieldHelpers/UFF/AtomTyper.h>
 #include <GraphMol/ForceFieldHelpers/UFF/Builder.h>
+#include <GraphMol/MolOps.h>
 #include <RDGeneral/RDLog.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <vector>
 
 #include "bmx/core/error.h"
+#include "bmx/forcefield/mmff.h"
 
 namespace bmx::forcefield {
 namespace {
@@ -57,6 +61,13 @@ const ForceFields::UFF::AtomicParams* generic_uff_params(const RDKit::Atom* atom
 // Builds the force field `ff` for the molecule, or nullptr (with `why`) when it has no parameters.
 std::unique_ptr<ForceFields::ForceField> build(RDKit::ROMol& mol, ForceField ff, const RefineOptions& o,
                                                std::string& why) {
+  // With one fragment there is nothing to ignore, and RDKit's builders would split the molecule into
+  // fragment copies twice to find that out.
+  bool ignore_interfrag = o.ignore_interfrag_interactions;
+  if (ignore_interfrag) {
+    std::vector<int> fragment;
+    if (RDKit::MolOps::getMolFrags(mol, fragment) <= 1) ignore_interfrag = false;
+  }
   if (ff == ForceField::uff) {
     auto [params, all] = RDKit::UFF::getAtomTypes(mol);
     if (!all) {
@@ -75,8 +86,8 @@ std::unique_ptr<ForceFields::ForceField> build(RDKit::ROMol& mol, ForceField ff,
       }
       why = "UFF generic types" + generic;
     }
-    return std::unique_ptr<ForceFields::ForceField>(RDKit::UFF::constructForceField(
-        mol, params, o.nonbonded_thresh, o.conf_id, o.ignore_interfrag_interactions));
+    return std::unique_ptr<ForceFields::ForceField>(
+        RDKit::UFF::constructForceField(mol, params, o.nonbonded_thresh, o.conf_id, ignore_interfrag));
   }
   RDKit::MMFF::MMFFMolProperties props(mol, ff == ForceField::mmff94s ? "MMFF94s" : "MMFF94");
   if (!props.isValid()) {
@@ -84,8 +95,8 @@ std::unique_ptr<ForceFields::ForceField> build(RDKit::ROMol& mol, ForceField ff,
     why = std::string(name(ff)) + ": no parameters" + (atoms.empty() ? "" : " for " + atoms);
     return nullptr;
   }
-  return std::unique_ptr<ForceFields::ForceField>(RDKit::MMFF::constructForceField(
-      mol, &props, o.nonbonded_thresh, o.conf_id, o.ignore_interfrag_interactions));
+  return std::unique_ptr<ForceFields::ForceField>(
+      RDKit::MMFF::constructForceField(mol, &props, o.nonbonded_thresh, o.conf_id, ignore_interfrag));
 }
 
 void check_coordinates(const RDKit::ROMol& mol, int conf_id) {
@@ -155,6 +166,21 @@ RefineResult refine(RDKit::ROMol& mol, const RefineOptions& options) {
   if (!ff) {
     result.status = RefineStatus::no_parameters;
     result.energy_before = result.energy_after = kNaN;
+    return result;
+  }
+  // MMFF: RDKit's terms, minimised over flat arrays with RDKit's arithmetic (mmff.h).
+  MmffTerms terms;
+  if (result.used != ForceField::uff && mmff_terms(*ff, terms)) {
+    auto& points = ff->positions();
+    std::vector<double> pos(3 * points.size());
+    for (std::size_t i = 0; i < points.size(); ++i)
+      for (int k = 0; k < 3; ++k) pos[3 * i + k] = (*points[i])[k];
+    result.energy_before = mmff_energy(terms, pos.data());
+    int rc = mmff_minimize(terms, pos.data(), static_cast<unsigned>(std::max(options.max_iters, 0)));
+    for (std::size_t i = 0; i < points.size(); ++i)
+      for (int k = 0; k < 3; ++k) (*points[i])[k] = pos[3 * i + k];
+    result.energy_after = mmff_energy(terms, pos.data());
+    result.status = rc == 0 ? RefineStatus::converged : RefineStatus::not_converged;
     return result;
   }
   // The same steps as RDKit's ForceFieldsHelper::OptimizeMolecule (what MMFFOptimizeMolecule runs), with

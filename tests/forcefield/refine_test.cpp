@@ -13,6 +13,7 @@
 #include "bmx/core/parallel.h"
 #include "bmx/forcefield/refine.h"
 #include "bmx/mol3d/molecule_io.h"
+#include "records.h"
 #include "shared.h"
 
 using bmx::forcefield::ForceField;
@@ -22,38 +23,10 @@ using nlohmann::json;
 
 namespace {
 
-struct Case {
-  std::string name;
-  std::unique_ptr<RDKit::RWMol> mol;  // SELFIES atom order, decoded coordinates
-  json rec;
-};
+using bmx::test::Case;
+using bmx::test::decoded_case;
 
-// The decoded molecule of a vector record: the input molblock renumbered into SELFIES order (atom_order),
-// carrying the decoded coordinates.
-Case decoded_case(const json& rec) {
-  Case c;
-  c.name = rec["name"];
-  c.rec = rec;
-  auto input = bmx::mol3d::mol_from_molblock(rec["input_molblock"].get<std::string>(), c.name);
-  std::vector<unsigned> order = rec["atom_order"].get<std::vector<unsigned>>();
-  std::unique_ptr<RDKit::ROMol> renumbered(RDKit::MolOps::renumberAtoms(*input, order));
-  c.mol = std::make_unique<RDKit::RWMol>(*renumbered);
-  auto& conf = c.mol->getConformer();
-  const auto& xyz = rec["decoded_coords"];
-  REQUIRE(xyz.size() == c.mol->getNumAtoms());
-  for (unsigned i = 0; i < xyz.size(); ++i) conf.setAtomPos(i, RDGeom::Point3D(xyz[i][0], xyz[i][1], xyz[i][2]));
-  return c;
-}
-
-std::vector<json> vectors() {
-  std::vector<json> out;
-  for (const auto& line : bmx::test::read_lines(bmx::test::shared_file("vectors/molstructok/public.jsonl"))) {
-    auto j = json::parse(line);
-    if (j.contains("encode_error") || j.contains("decode_error")) continue;
-    out.push_back(std::move(j));
-  }
-  return out;
-}
+std::vector<json> vectors() { return bmx::test::vector_records(); }
 
 double max_deviation(const RDKit::ROMol& mol, const json& coords) {
   double worst = 0;
