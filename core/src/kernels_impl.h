@@ -64,6 +64,11 @@ using bmx::kernels::detail::Problem;
 
 inline int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
 
+#ifndef BMX_PREFETCH_AHEAD
+#define BMX_PREFETCH_AHEAD 0
+#endif
+constexpr int64_t kPrefetchAhead = BMX_PREFETCH_AHEAD;  // extra elements beyond the next tile
+
 template <WeightType WT>
 inline float w_to_float(uint16_t h) {
   if constexpr (WT == WeightType::bf16) return bmx::kernels::detail::bf16_bits_to_float(h);
@@ -89,6 +94,26 @@ inline void dot_tile(const Problem& p, int64_t n, int64_t m) {
 #pragma GCC unroll 8
     for (int c = 0; c < C; ++c) acc[r][c] = V::zero();
   int64_t k = 0;
+  // 64 bytes of each row per step; the same bytes of the next R-row tile are prefetched meanwhile (an
+  // R·K·2-byte lookahead): rows are short (5 KiB for K = 2560) and the hardware prefetchers ramp up too
+  // slowly on them. Prefetching past the end of W is harmless.
+  constexpr int kStep = 32 > L ? 32 : L;
+  for (; k + kStep <= K; k += kStep) {
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) __builtin_prefetch(w[r] + R * p.ldw + k + kPrefetchAhead, 0, 3);
+#pragma GCC unroll 4
+    for (int u = 0; u < kStep; u += L) {
+      F wv[R];
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) wv[r] = V::template load_w<WT>(w[r] + k + u);
+#pragma GCC unroll 8
+      for (int c = 0; c < C; ++c) {
+        F xv = V::load(x[c] + k + u);
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r) acc[r][c] = V::fma(wv[r], xv, acc[r][c]);
+      }
+    }
+  }
   for (; k + L <= K; k += L) {
     F wv[R];
 #pragma GCC unroll 8
