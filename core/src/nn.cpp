@@ -4,9 +4,40 @@
 
 #include <limits>
 
+#include "bmx/core/kernels.h"
+
 namespace bmx::nn {
 
+namespace {
+
+// float32 activations × BF16/F16 weights on CPU go to bmx::kernels (ATen's CPU BF16 matmul is slow and
+// would need a float32 copy of the weights); everything else stays on ATen.
+bool use_kernels(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
+  return x.device().is_cpu() && weight.device().is_cpu() && x.scalar_type() == at::kFloat &&
+         (weight.scalar_type() == at::kBFloat16 || weight.scalar_type() == at::kHalf) && weight.dim() == 2 &&
+         x.dim() >= 1 && x.size(-1) == weight.size(1) && weight.stride(1) == 1 && weight.stride(0) >= 1 &&
+         !x.requires_grad() && !weight.requires_grad() &&
+         (!bias.defined() || (bias.dim() == 1 && bias.size(0) == weight.size(0) && bias.device().is_cpu()));
+}
+
+}  // namespace
+
 at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
+  if (use_kernels(x, weight, bias)) {
+    const int64_t N = weight.size(0), K = weight.size(1);
+    at::Tensor x2 = x.reshape({-1, K});
+    if (K > 0 && x2.stride(1) != 1) x2 = x2.contiguous();
+    const int64_t M = x2.size(0);
+    at::Tensor b = bias.defined() ? bias.to(at::kFloat).contiguous() : at::Tensor();
+    at::Tensor y = at::empty({M, N}, x.options());
+    kernels::matmul(x2.data_ptr<float>(), M > 1 ? x2.stride(0) : K,
+                    static_cast<const uint16_t*>(weight.data_ptr()), weight.stride(0),
+                    weight.scalar_type() == at::kBFloat16 ? kernels::WeightType::bf16 : kernels::WeightType::f16,
+                    y.data_ptr<float>(), N, M, N, K, b.defined() ? b.data_ptr<float>() : nullptr);
+    auto shape = x.sizes().vec();
+    shape.back() = N;
+    return y.view(shape);
+  }
   // Weights stored in another dtype (BF16/F16 checkpoints used in place) are widened to the compute dtype of x.
   const auto& w = weight.scalar_type() == x.scalar_type() ? weight : weight.to(x.scalar_type());
   at::Tensor b;
