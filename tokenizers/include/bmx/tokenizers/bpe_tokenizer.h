@@ -1,0 +1,77 @@
+// Byte-level BPE tokenizer read from a Hugging Face tokenizer.json (Qwen2/Qwen3 family, BioMatrix).
+//
+// encode() follows the Rust `tokenizers` library exactly: added tokens are cut out of the raw text first
+// (leftmost-longest over all of them, honouring lstrip / rstrip / single_word; `normalized: true` tokens
+// are matched after normalization), each remaining piece is NFC-normalized, split with the Qwen2
+// pre-tokenizer pattern, mapped to GPT-2 byte symbols and merged by rank. No BOS/EOS is added.
+// decode() joins the bytes of all tokens before UTF-8 decoding; each maximal invalid byte sequence
+// becomes one U+FFFD.
+//
+// Refused with bmx::UnsupportedError: models other than BPE, pre-tokenizers other than the Qwen2 split
+// + ByteLevel, normalizers other than NFC. Missing or malformed files throw bmx::InputError naming the file.
+// A Tokenizer is immutable after loading except for an internal word cache; encode/decode may be called
+// from several threads.
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bmx {
+
+struct AddedToken {
+  int32_t id = -1;
+  std::string content;
+  bool special = false;
+  bool normalized = false;
+  bool lstrip = false;
+  bool rstrip = false;
+  bool single_word = false;
+};
+
+class Tokenizer {
+public:
+  // Reads DIR/tokenizer.json (and DIR/tokenizer_config.json for eos/pad/bos and the chat template,
+  // when present).
+  static Tokenizer from_dir(const std::filesystem::path& dir);
+  static Tokenizer from_file(const std::filesystem::path& tokenizer_json);
+
+  Tokenizer(Tokenizer&&) noexcept;
+  Tokenizer& operator=(Tokenizer&&) noexcept;
+  ~Tokenizer();
+
+  // add_special_tokens would add the post-processor's tokens; the ByteLevel post-processor of Qwen
+  // adds none, so it is accepted for API parity and has no effect.
+  std::vector<int32_t> encode(std::string_view text, bool add_special_tokens = true) const;
+  std::string decode(const std::vector<int32_t>& ids, bool skip_special_tokens = false) const;
+
+  // Token strings as stored in the vocabulary (byte-level symbols, e.g. "Ġthe"), or an added token's content.
+  std::optional<int32_t> token_to_id(std::string_view token) const;
+  std::optional<std::string> id_to_token(int32_t id) const;
+  // The bytes a token stands for (what decode emits for it).
+  std::string token_bytes(int32_t id) const;
+  // Highest id + 1 (model vocabulary and added tokens together).
+  int32_t vocab_size() const;
+  const std::vector<AddedToken>& added_tokens() const;
+  bool is_special(int32_t id) const;
+
+  // From tokenizer_config.json, when the folder had one (empty / nullopt otherwise).
+  const std::string& chat_template() const;
+  std::optional<int32_t> eos_id() const;
+  std::optional<int32_t> pad_id() const;
+  std::optional<int32_t> bos_id() const;
+  const std::string& eos_token() const;
+  const std::string& pad_token() const;
+  const std::string& bos_token() const;
+
+  struct Impl;
+
+private:
+  explicit Tokenizer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace bmx

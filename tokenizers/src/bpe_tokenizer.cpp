@@ -1,0 +1,605 @@
+#include "bmx/tokenizers/bpe_tokenizer.h"
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <queue>
+#include <sstream>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <nlohmann/json.hpp>
+
+#include "added_token_matcher.h"
+#include "bmx/core/error.h"
+#include "pretokenizer.h"
+#include "unicode.h"
+
+namespace bmx {
+namespace {
+
+using json = nlohmann::json;
+
+// GPT-2's byte -> printable code point table.
+std::vector<uint32_t> bytes_to_unicode() {
+  std::vector<uint32_t> table(256);
+  uint32_t extra = 256;
+  for (int b = 0; b < 256; ++b) {
+    bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+    table[b] = printable ? uint32_t(b) : extra++;
+  }
+  return table;
+}
+
+// Open-addressing map (left id, right id) -> (rank, merged id).
+class MergeTable {
+public:
+  void reserve(size_t n) {
+    size_t cap = 16;
+    while (cap < n * 2) cap <<= 1;
+    slots_.assign(cap, Slot{});
+    mask_ = cap - 1;
+  }
+  bool insert(int32_t a, int32_t b, uint32_t rank, int32_t merged) {
+    uint64_t key = pack(a, b);
+    for (size_t i = hash(key) & mask_;; i = (i + 1) & mask_) {
+      if (slots_[i].key == kEmpty) {
+        slots_[i] = {key, rank, merged};
+        return true;
+      }
+      if (slots_[i].key == key) return false;  // a repeated merge keeps its first (lowest) rank
+    }
+  }
+  // Returns false when the pair does not merge.
+  bool find(int32_t a, int32_t b, uint32_t& rank, int32_t& merged) const {
+    uint64_t key = pack(a, b);
+    for (size_t i = hash(key) & mask_;; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (s.key == key) {
+        rank = s.rank;
+        merged = s.merged;
+        return true;
+      }
+      if (s.key == kEmpty) return false;
+    }
+  }
+
+private:
+  static constexpr uint64_t kEmpty = ~uint64_t(0);
+  struct Slot {
+    uint64_t key = kEmpty;
+    uint32_t rank = 0;
+    int32_t merged = 0;
+  };
+  static uint64_t pack(int32_t a, int32_t b) { return (uint64_t(uint32_t(a)) << 32) | uint32_t(b); }
+  static size_t hash(uint64_t k) {
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdULL;
+    k ^= k >> 33;
+    return size_t(k);
+  }
+  std::vector<Slot> slots_;
+  size_t mask_ = 0;
+};
+
+// Pre-token bytes -> ids, so each distinct word runs the merge loop once. Keys and values live in
+// arenas; the table is cleared when it grows past a bound.
+class WordCache {
+public:
+  WordCache() { slots_.assign(1 << 14, Slot{}); }
+  bool get(std::string_view word, uint64_t h, std::vector<int32_t>& out) const {
+    size_t mask = slots_.size() - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+      const Slot& s = slots_[i];
+      if (s.key_len == kEmpty) return false;
+      if (s.hash == h && s.key_len == word.size() && std::memcmp(keys_.data() + s.key_off, word.data(), word.size()) == 0) {
+        out.insert(out.end(), ids_.begin() + s.ids_off, ids_.begin() + s.ids_off + s.ids_len);
+        return true;
+      }
+    }
+  }
+  void put(std::string_view word, uint64_t h, const int32_t* ids, size_t n) {
+    if (count_ >= kMaxEntries) clear();
+    if ((count_ + 1) * 2 > slots_.size()) grow();
+    place(Slot{h, uint32_t(keys_.size()), uint32_t(word.size()), uint32_t(ids_.size()), uint32_t(n)});
+    keys_.append(word);
+    ids_.insert(ids_.end(), ids, ids + n);
+    ++count_;
+  }
+  static uint64_t hash(std::string_view s) {
+    uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a
+    for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ULL;
+    return h ^ (h >> 29);
+  }
+
+private:
+  static constexpr uint32_t kEmpty = ~uint32_t(0);
+  static constexpr size_t kMaxEntries = 1 << 20;
+  struct Slot {
+    uint64_t hash = 0;
+    uint32_t key_off = 0, key_len = kEmpty, ids_off = 0, ids_len = 0;
+  };
+  void place(const Slot& slot) {
+    size_t mask = slots_.size() - 1;
+    size_t i = slot.hash & mask;
+    while (slots_[i].key_len != kEmpty) i = (i + 1) & mask;
+    slots_[i] = slot;
+  }
+  void grow() {
+    std::vector<Slot> old(slots_.size() * 2, Slot{});
+    old.swap(slots_);
+    for (const Slot& s : old)
+      if (s.key_len != kEmpty) place(s);
+  }
+  void clear() {
+    slots_.assign(1 << 14, Slot{});
+    keys_.clear();
+    ids_.clear();
+    count_ = 0;
+  }
+  std::vector<Slot> slots_;
+  std::string keys_;
+  std::vector<int32_t> ids_;
+  size_t count_ = 0;
+};
+
+std::string read_text_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail_input(path.string(), "cannot open file");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+json parse_json_file(const std::filesystem::path& path) {
+  std::string text = read_text_file(path);
+  try {
+    return json::parse(text);
+  } catch (const json::exception& e) {
+    fail_input(path.string(), std::string("not valid JSON: ") + e.what());
+  }
+}
+
+// tokenizer_config.json writes special tokens as a string or as {"content": ...}.
+std::string token_string(const json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_object() && v.contains("content") && v["content"].is_string()) return v["content"].get<std::string>();
+  return {};
+}
+
+}  // namespace
+
+struct Tokenizer::Impl {
+  std::string source;  // file name for messages
+  std::unordered_map<std::string, int32_t> vocab;  // model vocabulary, byte-level strings
+  std::vector<std::string> id_to_token;            // model and added tokens
+  std::vector<std::string> id_bytes;               // what decode emits per id
+  std::vector<uint8_t> id_special;
+  std::vector<AddedToken> added;
+  std::unordered_map<std::string, int32_t> added_by_content;
+  AddedTokenMatcher raw_matcher, normalized_matcher;
+  std::vector<int32_t> raw_ids, normalized_ids;  // matcher pattern -> index into `added`
+  bool nfc = false;
+  int32_t byte_id[256];
+  MergeTable merges;
+  mutable std::mutex cache_mutex;
+  mutable WordCache cache;
+
+  std::string chat_template, eos_token, pad_token, bos_token;
+
+  void load(const json& j);
+  void split_added(std::string_view text, const AddedTokenMatcher& m, const std::vector<int32_t>& ids,
+                   std::vector<std::pair<std::string_view, int32_t>>& out) const;
+  void encode_piece(std::string_view piece, std::vector<int32_t>& out) const;
+  void bpe(std::string_view word, std::vector<int32_t>& out) const;
+};
+
+void Tokenizer::Impl::load(const json& j) {
+  auto bad = [&](const std::string& msg) { fail_input(source, msg); };
+  if (!j.is_object()) bad("not a tokenizer.json (top level is not an object)");
+  if (!j.contains("model") || !j["model"].is_object()) bad("no \"model\" object");
+  const json& model = j["model"];
+  std::string type = model.value("type", "BPE");
+  if (type != "BPE") throw UnsupportedError(source + ": model type " + type + " is not supported (only BPE)");
+  if (model.contains("byte_fallback") && model["byte_fallback"].is_boolean() && model["byte_fallback"].get<bool>())
+    throw UnsupportedError(source + ": byte_fallback BPE is not supported");
+  if (!model.contains("vocab") || !model["vocab"].is_object()) bad("model has no \"vocab\" object");
+
+  // Normalizer: none or NFC (alone or in a Sequence).
+  if (j.contains("normalizer") && !j["normalizer"].is_null()) {
+    const json& n = j["normalizer"];
+    std::vector<json> list;
+    if (n.value("type", "") == "Sequence" && n.contains("normalizers")) list = n["normalizers"].get<std::vector<json>>();
+    else list.push_back(n);
+    for (const json& x : list) {
+      std::string t = x.value("type", "");
+      if (t == "NFC") nfc = true;
+      else throw UnsupportedError(source + ": normalizer " + t + " is not supported (only NFC)");
+    }
+  }
+  // Pre-tokenizer: the Qwen2 Split followed by ByteLevel without its own regex.
+  {
+    bool split = false, byte_level = false;
+    const json& p = j.contains("pre_tokenizer") ? j["pre_tokenizer"] : json();
+    std::vector<json> list;
+    if (p.is_object() && p.value("type", "") == "Sequence" && p.contains("pretokenizers"))
+      list = p["pretokenizers"].get<std::vector<json>>();
+    else if (!p.is_null())
+      list.push_back(p);
+    for (const json& x : list) {
+      std::string t = x.value("type", "");
+      if (t == "Split" && !split) {
+        std::string pattern;
+        if (x.contains("pattern") && x["pattern"].is_object() && x["pattern"].contains("Regex"))
+          pattern = x["pattern"]["Regex"].get<std::string>();
+        if (pattern != pretok::qwen2_pattern || x.value("behavior", "") != "Isolated" || x.value("invert", false))
+          throw UnsupportedError(source + ": pre-tokenizer Split pattern is not the Qwen2 pattern (unsupported)");
+        split = true;
+      } else if (t == "ByteLevel" && !byte_level) {
+        if (x.value("use_regex", true) || x.value("add_prefix_space", false))
+          throw UnsupportedError(source + ": ByteLevel pre-tokenizer with its own regex or prefix space is not supported");
+        byte_level = true;
+      } else {
+        throw UnsupportedError(source + ": pre-tokenizer " + t + " is not supported");
+      }
+    }
+    if (!split || !byte_level)
+      throw UnsupportedError(source + ": only the Qwen2 pre-tokenizer (Split + ByteLevel) is supported");
+  }
+
+  // Vocabulary.
+  int32_t max_id = -1;
+  vocab.reserve(model["vocab"].size() * 2);
+  for (auto it = model["vocab"].begin(); it != model["vocab"].end(); ++it) {
+    if (!it.value().is_number_integer()) bad("vocab entry \"" + it.key() + "\" has no integer id");
+    int64_t id = it.value().get<int64_t>();
+    if (id < 0 || id > 50'000'000) bad("vocab entry \"" + it.key() + "\" has id " + std::to_string(id) + " out of range");
+    vocab.emplace(it.key(), int32_t(id));
+    max_id = std::max<int32_t>(max_id, int32_t(id));
+  }
+  // Added tokens.
+  if (j.contains("added_tokens")) {
+    if (!j["added_tokens"].is_array()) bad("\"added_tokens\" is not an array");
+    for (const json& a : j["added_tokens"]) {
+      AddedToken t;
+      if (!a.is_object() || !a.contains("id") || !a["id"].is_number_integer() || !a.contains("content") ||
+          !a["content"].is_string())
+        bad("added token without integer id and string content: " + a.dump().substr(0, 80));
+      t.id = a["id"].get<int32_t>();
+      if (t.id < 0 || t.id > 50'000'000) bad("added token id " + std::to_string(t.id) + " out of range");
+      t.content = a["content"].get<std::string>();
+      t.special = a.value("special", false);
+      t.normalized = a.value("normalized", !t.special);
+      t.lstrip = a.value("lstrip", false);
+      t.rstrip = a.value("rstrip", false);
+      t.single_word = a.value("single_word", false);
+      max_id = std::max(max_id, t.id);
+      added_by_content.emplace(t.content, t.id);
+      added.push_back(std::move(t));
+    }
+  }
+  id_to_token.assign(size_t(max_id + 1), std::string());
+  for (const auto& [tok, id] : vocab) id_to_token[id] = tok;
+  for (const AddedToken& t : added) id_to_token[t.id] = t.content;
+
+  // Byte-level symbols.
+  auto b2u = bytes_to_unicode();
+  std::unordered_map<uint32_t, uint8_t> u2b;
+  for (int b = 0; b < 256; ++b) {
+    u2b[b2u[b]] = uint8_t(b);
+    std::string s;
+    unicode::append_utf8(s, b2u[b]);
+    auto it = vocab.find(s);
+    byte_id[b] = it == vocab.end() ? -1 : it->second;  // missing bytes are dropped, as without unk
+  }
+  id_bytes.assign(id_to_token.size(), std::string());
+  id_special.assign(id_to_token.size(), 0);
+  std::unordered_set<std::string> special_contents;
+  for (const AddedToken& t : added)
+    if (t.special) special_contents.insert(t.content);
+  for (size_t id = 0; id < id_to_token.size(); ++id) {
+    const std::string& tok = id_to_token[id];
+    std::string bytes;
+    bool all_mapped = true;
+    for (size_t i = 0; i < tok.size();) {
+      auto it = u2b.find(unicode::next_cp(tok, i));
+      if (it == u2b.end()) {
+        all_mapped = false;
+        break;
+      }
+      bytes += char(it->second);
+    }
+    id_bytes[id] = all_mapped ? bytes : tok;
+    id_special[id] = special_contents.count(tok) ? 1 : 0;
+  }
+
+  // Merges: "left right" strings or ["left", "right"] pairs, in rank order.
+  if (!model.contains("merges") || !model["merges"].is_array()) bad("model has no \"merges\" array");
+  const json& ms = model["merges"];
+  merges.reserve(ms.size());
+  for (size_t rank = 0; rank < ms.size(); ++rank) {
+    const json& m = ms[rank];
+    std::string left, right;
+    if (m.is_string()) {
+      const std::string& s = m.get_ref<const std::string&>();
+      size_t sp = s.find(' ');
+      if (sp == std::string::npos || s.find(' ', sp + 1) != std::string::npos)
+        bad("merge " + std::to_string(rank) + " \"" + s + "\" is not two symbols separated by one space");
+      left = s.substr(0, sp);
+      right = s.substr(sp + 1);
+    } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
+      left = m[0].get<std::string>();
+      right = m[1].get<std::string>();
+    } else {
+      bad("merge " + std::to_string(rank) + " is neither \"a b\" nor [\"a\", \"b\"]");
+    }
+    auto a = vocab.find(left), b = vocab.find(right), c = vocab.find(left + right);
+    if (a == vocab.end() || b == vocab.end() || c == vocab.end())
+      bad("merge " + std::to_string(rank) + " (" + left + " " + right + ") uses a token not in the vocabulary");
+    merges.insert(a->second, b->second, uint32_t(rank), c->second);
+  }
+
+  // Added-token matchers: tokens with normalized=false are found in the raw text, the others after NFC.
+  std::vector<std::string> raw_patterns, norm_patterns;
+  for (size_t i = 0; i < added.size(); ++i) {
+    if (added[i].normalized) {
+      norm_patterns.push_back(nfc ? unicode::nfc(added[i].content) : added[i].content);
+      normalized_ids.push_back(int32_t(i));
+    } else {
+      raw_patterns.push_back(added[i].content);
+      raw_ids.push_back(int32_t(i));
+    }
+  }
+  raw_matcher.build(raw_patterns);
+  normalized_matcher.build(norm_patterns);
+}
+
+namespace {
+
+bool is_word_char(uint32_t cp) { return unicode::char_class(cp) != unicode::Other; }
+
+uint32_t last_cp(std::string_view s) {
+  size_t i = s.size();
+  while (i > 0 && (static_cast<unsigned char>(s[i - 1]) & 0xC0) == 0x80) --i;
+  if (i > 0) --i;
+  size_t j = i;
+  return unicode::next_cp(s, j);
+}
+
+}  // namespace
+
+// Cuts `text` at added-token matches; pieces of ordinary text get id -1. Mirrors
+// AddedVocabulary::find_matches of the Rust library (single_word, lstrip, rstrip).
+void Tokenizer::Impl::split_added(std::string_view text, const AddedTokenMatcher& m, const std::vector<int32_t>& ids,
+                                  std::vector<std::pair<std::string_view, int32_t>>& out) const {
+  if (m.empty()) {
+    out.emplace_back(text, -1);
+    return;
+  }
+  size_t start_offset = 0, from = 0;
+  while (true) {
+    auto match = m.find(text, from);
+    if (match.pattern < 0) break;
+    from = match.end;
+    const AddedToken& t = added[size_t(ids[size_t(match.pattern)])];
+    size_t start = match.start, stop = match.end;
+    if (t.single_word) {
+      bool start_space = start == 0 || !is_word_char(last_cp(text.substr(0, start)));
+      size_t k = stop;
+      bool stop_space = stop == text.size() || !is_word_char(unicode::next_cp(text, k));
+      if (!start_space || !stop_space) continue;
+    }
+    if (t.lstrip) {
+      size_t s = start;
+      while (s > 0) {
+        size_t b = s - 1;
+        while (b > 0 && (static_cast<unsigned char>(text[b]) & 0xC0) == 0x80) --b;
+        size_t k = b;
+        if (!unicode::is_whitespace(unicode::next_cp(text, k))) break;
+        s = b;
+      }
+      start = std::max(s, start_offset);
+    }
+    if (t.rstrip) {
+      while (stop < text.size()) {
+        size_t k = stop;
+        if (!unicode::is_whitespace(unicode::next_cp(text, k))) break;
+        stop = k;
+      }
+    }
+    if (start_offset < start) out.emplace_back(text.substr(start_offset, start - start_offset), -1);
+    out.emplace_back(text.substr(start, stop - start), t.id);
+    start_offset = stop;
+  }
+  if (start_offset < text.size()) out.emplace_back(text.substr(start_offset), -1);
+}
+
+void Tokenizer::Impl::bpe(std::string_view word, std::vector<int32_t>& out) const {
+  if (word.size() == 1) {
+    int32_t id = byte_id[static_cast<unsigned char>(word[0])];
+    if (id >= 0) out.push_back(id);
+    return;
+  }
+  uint64_t h = WordCache::hash(word);
+  {
+    std::lock_guard<std::mutex> lock(cache_mutex);
+    if (cache.get(word, h, out)) return;
+  }
+  struct Sym {
+    int32_t id;
+    int32_t prev, next;
+  };
+  thread_local std::vector<Sym> syms;
+  syms.clear();
+  for (unsigned char b : word) {
+    int32_t id = byte_id[b];
+    if (id < 0) continue;
+    int32_t i = int32_t(syms.size());
+    syms.push_back({id, i - 1, -1});
+    if (i > 0) syms[size_t(i - 1)].next = i;
+  }
+  struct Merge {
+    uint32_t rank;
+    int32_t pos;
+    int32_t merged;
+    bool operator<(const Merge& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
+  };
+  thread_local std::vector<Merge> heap;
+  heap.clear();
+  auto push = [&](int32_t pos) {
+    int32_t next = syms[size_t(pos)].next;
+    if (next < 0) return;
+    uint32_t rank;
+    int32_t merged;
+    if (merges.find(syms[size_t(pos)].id, syms[size_t(next)].id, rank, merged)) {
+      heap.push_back({rank, pos, merged});
+      std::push_heap(heap.begin(), heap.end());
+    }
+  };
+  for (int32_t i = 0; i + 1 < int32_t(syms.size()); ++i) push(i);
+  while (!heap.empty()) {
+    std::pop_heap(heap.begin(), heap.end());
+    Merge top = heap.back();
+    heap.pop_back();
+    Sym& s = syms[size_t(top.pos)];
+    if (s.id < 0 || s.next < 0) continue;
+    Sym& r = syms[size_t(s.next)];
+    uint32_t rank;
+    int32_t merged;
+    if (!merges.find(s.id, r.id, rank, merged) || merged != top.merged) continue;
+    s.id = top.merged;
+    int32_t after = r.next;
+    r.id = -1;
+    s.next = after;
+    if (after >= 0) syms[size_t(after)].prev = top.pos;
+    if (s.prev >= 0) push(s.prev);
+    push(top.pos);
+  }
+  size_t first = out.size();
+  for (int32_t i = syms.empty() ? -1 : 0; i >= 0; i = syms[size_t(i)].next) out.push_back(syms[size_t(i)].id);
+  std::lock_guard<std::mutex> lock(cache_mutex);
+  cache.put(word, h, out.data() + first, out.size() - first);
+}
+
+void Tokenizer::Impl::encode_piece(std::string_view piece, std::vector<int32_t>& out) const {
+  for (size_t pos = 0; pos < piece.size();) {
+    size_t end = pretok::qwen2_match(piece, pos);
+    bpe(piece.substr(pos, end - pos), out);
+    pos = end;
+  }
+}
+
+Tokenizer::Tokenizer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
+Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
+Tokenizer::~Tokenizer() = default;
+
+Tokenizer Tokenizer::from_file(const std::filesystem::path& tokenizer_json) {
+  auto impl = std::make_unique<Impl>();
+  impl->source = tokenizer_json.string();
+  impl->load(parse_json_file(tokenizer_json));
+  return Tokenizer(std::move(impl));
+}
+
+Tokenizer Tokenizer::from_dir(const std::filesystem::path& dir) {
+  if (!std::filesystem::is_directory(dir)) fail_input(dir.string(), "not a directory");
+  Tokenizer t = from_file(dir / "tokenizer.json");
+  auto config_path = dir / "tokenizer_config.json";
+  if (std::filesystem::exists(config_path)) {
+    json c = parse_json_file(config_path);
+    if (!c.is_object()) fail_input(config_path.string(), "top level is not an object");
+    if (c.contains("chat_template")) {
+      const json& ct = c["chat_template"];
+      if (ct.is_string()) {
+        t.impl_->chat_template = ct.get<std::string>();
+      } else if (ct.is_array()) {  // [{"name": "default", "template": ...}, ...]
+        for (const json& e : ct)
+          if (e.is_object() && e.value("name", "") == "default" && e.contains("template") && e["template"].is_string())
+            t.impl_->chat_template = e["template"].get<std::string>();
+      }
+    }
+    if (c.contains("eos_token")) t.impl_->eos_token = token_string(c["eos_token"]);
+    if (c.contains("pad_token")) t.impl_->pad_token = token_string(c["pad_token"]);
+    if (c.contains("bos_token")) t.impl_->bos_token = token_string(c["bos_token"]);
+  }
+  return t;
+}
+
+std::vector<int32_t> Tokenizer::encode(std::string_view text, bool /*add_special_tokens*/) const {
+  std::vector<int32_t> ids;
+  ids.reserve(text.size() / 3 + 4);
+  std::vector<std::pair<std::string_view, int32_t>> pieces, sub;
+  impl_->split_added(text, impl_->raw_matcher, impl_->raw_ids, pieces);
+  std::string normalized;
+  for (const auto& [piece, id] : pieces) {
+    if (id >= 0) {
+      ids.push_back(id);
+      continue;
+    }
+    std::string_view text_piece = piece;
+    if (impl_->nfc && unicode::may_change_under_nfc(piece)) {
+      normalized = unicode::nfc(piece);
+      text_piece = normalized;
+    }
+    if (impl_->normalized_matcher.empty()) {
+      impl_->encode_piece(text_piece, ids);
+      continue;
+    }
+    sub.clear();
+    impl_->split_added(text_piece, impl_->normalized_matcher, impl_->normalized_ids, sub);
+    for (const auto& [p, sid] : sub) {
+      if (sid >= 0) ids.push_back(sid);
+      else impl_->encode_piece(p, ids);
+    }
+  }
+  return ids;
+}
+
+std::string Tokenizer::decode(const std::vector<int32_t>& ids, bool skip_special_tokens) const {
+  std::string bytes;
+  for (int32_t id : ids) {
+    if (id < 0 || size_t(id) >= impl_->id_bytes.size() || impl_->id_to_token[size_t(id)].empty()) continue;
+    if (skip_special_tokens && impl_->id_special[size_t(id)]) continue;
+    bytes += impl_->id_bytes[size_t(id)];
+  }
+  return unicode::utf8_lossy(bytes);
+}
+
+std::optional<int32_t> Tokenizer::token_to_id(std::string_view token) const {
+  std::string key(token);
+  if (auto it = impl_->added_by_content.find(key); it != impl_->added_by_content.end()) return it->second;
+  if (auto it = impl_->vocab.find(key); it != impl_->vocab.end()) return it->second;
+  return std::nullopt;
+}
+
+std::optional<std::string> Tokenizer::id_to_token(int32_t id) const {
+  if (id < 0 || size_t(id) >= impl_->id_to_token.size() || impl_->id_to_token[size_t(id)].empty()) return std::nullopt;
+  return impl_->id_to_token[size_t(id)];
+}
+
+std::string Tokenizer::token_bytes(int32_t id) const {
+  if (id < 0 || size_t(id) >= impl_->id_bytes.size()) return {};
+  return impl_->id_bytes[size_t(id)];
+}
+
+int32_t Tokenizer::vocab_size() const { return int32_t(impl_->id_to_token.size()); }
+const std::vector<AddedToken>& Tokenizer::added_tokens() const { return impl_->added; }
+bool Tokenizer::is_special(int32_t id) const {
+  return id >= 0 && size_t(id) < impl_->id_special.size() && impl_->id_special[size_t(id)];
+}
+const std::string& Tokenizer::chat_template() const { return impl_->chat_template; }
+const std::string& Tokenizer::eos_token() const { return impl_->eos_token; }
+const std::string& Tokenizer::pad_token() const { return impl_->pad_token; }
+const std::string& Tokenizer::bos_token() const { return impl_->bos_token; }
+std::optional<int32_t> Tokenizer::eos_id() const {
+  return impl_->eos_token.empty() ? std::nullopt : token_to_id(impl_->eos_token);
+}
+std::optional<int32_t> Tokenizer::pad_id() const {
+  return impl_->pad_token.empty() ? std::nullopt : token_to_id(impl_->pad_token);
+}
+std::optional<int32_t> Tokenizer::bos_id() const {
+  return impl_->bos_token.empty() ? std::nullopt : token_to_id(impl_->bos_token);
+}
+
+}  // namespace bmx
