@@ -232,33 +232,46 @@ uint64_t SafetensorsCheckpoint::weight_bytes() const {
   return total;
 }
 
-void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors) {
-  auto sorted = tensors;
-  std::sort(sorted.begin(), sorted.end(), [](auto& a, auto& b) { return a.first < b.first; });
+void write_safetensors(const std::string& path, const std::vector<SafetensorsSpec>& specs,
+                       const std::function<at::Tensor(const std::string& name)>& make) {
+  auto sorted = specs;
+  std::sort(sorted.begin(), sorted.end(), [](auto& a, auto& b) { return a.name < b.name; });
   nlohmann::ordered_json header;
   header["__metadata__"] = {{"format", "pt"}};
   uint64_t offset = 0;
-  for (auto& [name, t] : sorted) {
-    const uint64_t bytes = uint64_t(t.numel()) * t.element_size();
-    header[name] = {{"dtype", dtype_name(t.scalar_type())},
-                    {"shape", t.sizes().vec()},
-                    {"data_offsets", {offset, offset + bytes}}};
+  for (auto& s : sorted) {
+    uint64_t bytes = dtype_size(s.dtype);
+    if (bytes == 0) throw UnsupportedError("cannot write dtype " + s.dtype + " to safetensors");
+    for (auto d : s.shape) bytes *= uint64_t(d);
+    header[s.name] = {{"dtype", s.dtype}, {"shape", s.shape}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
   }
   std::string h = header.dump();
   while (h.size() % 8) h += ' ';
   std::ofstream out(path, std::ios::binary);
   if (!out) fail_input(path, "cannot write");
-  uint64_t n = h.size();
+  const uint64_t n = h.size();
   unsigned char len[8];
   for (int i = 0; i < 8; ++i) len[i] = (n >> (8 * i)) & 0xff;
   out.write(reinterpret_cast<const char*>(len), 8);
   out.write(h.data(), std::streamsize(h.size()));
-  for (auto& [name, t] : sorted) {
-    auto c = t.contiguous();
-    out.write(static_cast<const char*>(c.data_ptr()), std::streamsize(uint64_t(c.numel()) * c.element_size()));
+  for (auto& s : sorted) {
+    auto t = make(s.name).contiguous();
+    if (dtype_name(t.scalar_type()) != s.dtype || t.sizes().vec() != s.shape)
+      fail_input(path, s.name, "tensor does not match its declared " + s.dtype + " " + shape_str(s.shape));
+    out.write(static_cast<const char*>(t.data_ptr()), std::streamsize(uint64_t(t.numel()) * t.element_size()));
   }
   if (!out) fail_input(path, "write failed");
+}
+
+void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors) {
+  std::vector<SafetensorsSpec> specs;
+  std::map<std::string, at::Tensor> by_name;
+  for (auto& [name, t] : tensors) {
+    specs.push_back({name, dtype_name(t.scalar_type()), t.sizes().vec()});
+    by_name[name] = t;
+  }
+  write_safetensors(path, specs, [&](const std::string& name) { return by_name.at(name); });
 }
 
 }  // namespace bmx

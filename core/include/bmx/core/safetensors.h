@@ -5,6 +5,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -62,7 +63,17 @@ class SafetensorsCheckpoint {
   std::map<std::string, size_t> where_;  // tensor name -> index in files_
 };
 
-// Writes tensors (contiguous CPU, BF16/F16/F32) as one safetensors file, names sorted, header padded to 8.
+// Writes tensors (CPU; BF16, F16, F32, F64, I64, I32) as one safetensors file, names sorted, header padded to 8.
 void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors);
+
+// Streaming variant for files larger than memory: tensors are produced one at a time by make(name), which
+// must return the declared dtype and shape.
+struct SafetensorsSpec {
+  std::string name;
+  std::string dtype;  // "BF16", "F16", "F32", ...
+  std::vector<int64_t> shape;
+};
+void write_safetensors(const std::string& path, const std::vector<SafetensorsSpec>& specs,
+                       const std::function<at::Tensor(const std::string& name)>& make);
 
 }  // namespace bmx

@@ -1,0 +1,134 @@
+// bmx bench llm: prefill (pp) and decode (tg) speed of the Qwen3 runtime, peak resident memory, and decode
+// speed as a fraction of the memory-bandwidth ceiling measured in the same run.
+#include <ATen/ATen.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "bmx/core/kernels.h"
+#include "bmx/core/qwen3.h"
+#include "llm_common.h"
+
+namespace bmx::app {
+namespace {
+
+struct BenchOptions {
+  std::string model;
+  int threads = 0, pp = 512, tg = 128, repetitions = 1;
+  bool json = false, bf16_prefill = false;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+double peak_rss_gib() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return double(ru.ru_maxrss) * 1024.0 / double(1ull << 30);
+}
+
+void run_bench(const BenchOptions& o) {
+  set_llm_threads(o.threads);
+  if (o.bf16_prefill) kernels::set_precision(kernels::Precision::bf16_activations);
+  const auto t_load = std::chrono::steady_clock::now();
+  auto model = load_qwen3(o.model);
+  const double load_s = seconds_since(t_load);
+  const auto& c = model.config;
+  const int64_t ids_max = model.tokenizer_size > 0 ? model.tokenizer_size : c.vocab_size;
+  std::mt19937_64 rng(1);
+  std::vector<int64_t> prompt(size_t(o.pp));
+  for (auto& id : prompt) id = int64_t(rng() % uint64_t(ids_max));
+
+  // Bytes a decoded token reads: every layer weight and the LM head (the embedding only one row unless tied).
+  uint64_t per_token = model.weight_bytes;
+  if (!c.tie_word_embeddings) per_token -= uint64_t(model.embed_tokens.numel() - c.hidden_size) * model.embed_tokens.element_size();
+
+  double pp_best = 0, tg_best = 0, bw_best = 0, bw_at_tg = 0;
+  for (int r = 0; r < o.repetitions; ++r) {
+    if (o.pp > 0) {
+      auto cache = make_kv_cache(c, 1, o.pp);
+      auto ids = at::tensor(prompt, at::kLong).view({1, o.pp});
+      auto pos = at::arange(o.pp, at::kLong).view({1, o.pp});
+      const auto t0 = std::chrono::steady_clock::now();
+      qwen3_forward(model, ids, pos, {}, &cache, true);
+      pp_best = std::max(pp_best, o.pp / seconds_since(t0));
+    }
+    if (o.tg > 0) {
+      const double bw = kernels::measure_read_bandwidth_gbs();  // right before decoding: the host drifts
+      bw_best = std::max(bw_best, bw);
+      auto cache = make_kv_cache(c, 1, o.tg);
+      int64_t id = prompt.empty() ? 0 : prompt[0];
+      const auto t0 = std::chrono::steady_clock::now();
+      for (int t = 0; t < o.tg; ++t) {
+        auto ids = at::full({1, 1}, id, at::kLong);
+        auto pos = at::full({1, 1}, int64_t(t), at::kLong);
+        auto logits = qwen3_forward(model, ids, pos, {}, &cache, true);
+        id = std::min<int64_t>(logits.reshape({-1}).narrow(0, 0, ids_max).argmax().item<int64_t>(), ids_max - 1);
+      }
+      const double tg = o.tg / seconds_since(t0);
+      if (tg > tg_best) {
+        tg_best = tg;
+        bw_at_tg = bw;
+      }
+    }
+  }
+  const double ceiling = bw_at_tg * 1e9 / double(per_token);
+  const double rss = peak_rss_gib();
+  const double weights_gib = double(model.weight_bytes) / double(1ull << 30);
+  if (o.json) {
+    nlohmann::ordered_json j;
+    j["model"] = o.model;
+    j["threads"] = kernels::threads();
+    j["isa"] = kernels::isa_name(kernels::active_isa());
+    j["prefill_precision"] = o.bf16_prefill ? "bf16_activations" : "float32";
+    j["layers"] = c.num_layers;
+    j["hidden_size"] = c.hidden_size;
+    j["weight_bytes"] = model.weight_bytes;
+    j["bytes_per_decoded_token"] = per_token;
+    j["load_s"] = load_s;
+    j["pp"] = o.pp;
+    j["pp_tokens_per_s"] = pp_best;
+    j["tg"] = o.tg;
+    j["tg_tokens_per_s"] = tg_best;
+    j["read_bandwidth_gbs"] = bw_at_tg;
+    j["tg_ceiling_tokens_per_s"] = ceiling;
+    j["tg_fraction_of_ceiling"] = ceiling > 0 ? tg_best / ceiling : 0.0;
+    j["peak_rss_gib"] = rss;
+    j["peak_rss_over_weights"] = weights_gib > 0 ? rss / weights_gib : 0.0;
+    std::printf("%s\n", j.dump().c_str());
+    return;
+  }
+  std::printf("model     %s (%lld layers, H %lld, %.2f GiB weights, %s)\n", o.model.c_str(), (long long)c.num_layers,
+              (long long)c.hidden_size, weights_gib, kernels::isa_name(kernels::active_isa()));
+  std::printf("threads   %d, load %.2f s\n", kernels::threads(), load_s);
+  if (o.pp > 0) std::printf("pp%-6d  %8.2f tok/s%s\n", o.pp, pp_best, o.bf16_prefill ? " (bf16 activations)" : "");
+  if (o.tg > 0) {
+    std::printf("tg%-6d  %8.2f tok/s\n", o.tg, tg_best);
+    std::printf("bandwidth %8.2f GB/s -> ceiling %.2f tok/s (%.2f GB per token); decode at %.0f %% of it\n", bw_at_tg,
+                ceiling, double(per_token) / 1e9, ceiling > 0 ? 100.0 * tg_best / ceiling : 0.0);
+  }
+  std::printf("peak RSS  %8.2f GiB (%.2f x the weights)\n", rss, weights_gib > 0 ? rss / weights_gib : 0.0);
+}
+
+}  // namespace
+
+void add_llm_bench(CLI::App& bench) {
+  auto o = std::make_shared<BenchOptions>();
+  auto* c = bench.add_subcommand("llm", "Decoder speed: prefill pp512 and decode tg128 tokens/s, peak RSS, bandwidth ceiling");
+  c->add_option("--model", o->model, "Model folder (e.g. from bmx dev random-model)")->required()->check(CLI::ExistingDirectory);
+  c->add_option("--threads", o->threads, "Threads (default: all cores)");
+  c->add_option("--pp", o->pp, "Prompt tokens for the prefill test (0 = skip)")->check(CLI::NonNegativeNumber);
+  c->add_option("--tg", o->tg, "Tokens for the decode test (0 = skip)")->check(CLI::NonNegativeNumber);
+  c->add_option("-r,--repetitions", o->repetitions, "Runs; the best is reported")->check(CLI::PositiveNumber);
+  c->add_flag("--bf16-prefill", o->bf16_prefill, "Prefill with activations rounded to BF16 (as llama.cpp)");
+  c->add_flag("--json", o->json, "One JSON object");
+  c->callback([o] { run_bench(*o); });
+}
+
+}  // namespace bmx::app
