@@ -9,7 +9,7 @@
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c")
 #define BMX_KERNELS_GENERIC
-#ifndef BMX_GEMV_MAX
+#ifndef BMX_GEMV_MAX  // overridable for tuning experiments
 #define BMX_GEMV_MAX 16
 #endif
 #include "kernels_impl.h"
