@@ -37,6 +37,8 @@ struct IsaKernels {
   RangeFn gemv = nullptr;       // M <= gemv_max_rows
   RangeFn gemm = nullptr;       // larger M, float32 activations
   RangeFn gemm_bf16 = nullptr;  // larger M, bf16 activation pairs (null where not worth it)
+  // Row of x -> bf16 pairs (ceil(K/2) words, the odd tail padded with 0); null: the portable loop.
+  void (*to_pairs)(const float* x, int64_t K, uint32_t* dst) = nullptr;
   int64_t gemv_max_rows = 0;
   int64_t gemv_chunk = 64;      // rows of W per task
   int64_t gemm_chunk = 64;      // columns of y per task
