@@ -135,6 +135,8 @@ void set_threads(int n) {
   g_pool.reset();
 }
 
+ThreadPool& thread_pool() { return pool(); }
+
 int threads() {
   pool();
   std::lock_guard<std::mutex> lock(g_pool_mutex);

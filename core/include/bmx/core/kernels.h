@@ -9,6 +9,10 @@
 #include <string>
 #include <vector>
 
+namespace bmx {
+class ThreadPool;
+}
+
 namespace bmx::kernels {
 
 enum class WeightType { bf16, f16 };
@@ -38,9 +42,16 @@ Precision precision();
 // (only BF16 weights take the vdpbf16ps path).
 bool rounds_activations(int64_t M, WeightType wtype = WeightType::bf16);
 
-// Threads used by the kernels (the caller counts as one). n <= 0: all hardware threads.
+// Threads used by the kernels (the caller counts as one). n <= 0: all hardware threads (the default).
+// The workers spin ~100 µs after each product before sleeping, so that back-to-back products of a decode
+// step do not pay a wake-up; other multi-threaded code running in between (ATen's own intra-op threads)
+// competes with that spin, so a decoder is best run with at::set_num_threads(1) for its small ATen ops, or
+// with its other loops on thread_pool().
 void set_threads(int n);
 int threads();
+// The kernels' pool, for other hot loops of the runtime (attention, norms) to share the same threads;
+// valid until the next set_threads().
+ThreadPool& thread_pool();
 
 // y[m, n] = sum_k x[m, k] · W[n, k] (+ bias[n]) for m < M, n < N.
 // x: float32 [M, K] with row stride ldx; w: 16-bit [N, K] with row stride ldw (elements); y: float32
