@@ -1,12 +1,13 @@
 // Hot kernels of the decoder runtime: y = x·Wᵀ with W in BF16 or F16 exactly as stored in safetensors
 // (row-major [N, K], memory-mapped, never copied or repacked as a whole) and x, y in float32.
-//   M small (decode, 1..15 rows): a streaming GEMV, memory-bound; W is read once at memory bandwidth.
-//   M large (prefill): a cache-blocked GEMM that converts/packs one small block of W at a time.
+//   M <= 16 (decode): a streaming GEMV, memory-bound; W is read once, at memory bandwidth.
+//   M > 16 (prefill): a cache-blocked GEMM that converts/packs one small block of W at a time
+//   (a per-thread scratch of ~64-128 KiB: no second copy of the weights).
 // The instruction set is chosen at run time: AVX-512 BF16 (vdpbf16ps) > AVX-512F > AVX2+FMA > scalar.
 // Work is split over N on a persistent thread pool (set_threads).
 #pragma once
 #include <cstdint>
-#include <string>
+#include <cstddef>
 #include <vector>
 
 namespace bmx {
