@@ -9,6 +9,9 @@
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c")
 #define BMX_KERNELS_GENERIC
+#ifndef BMX_GEMV_MAX  // overridable for tuning experiments
+#define BMX_GEMV_MAX 16
+#endif
 #include "kernels_impl.h"
 
 namespace {
@@ -16,7 +19,8 @@ namespace {
 struct Avx512 {
   using F = __m512;
   static constexpr int L = 16;
-  static constexpr int kGemvCols = 4;  // 4 W rows × 4 x rows: 16 accumulators + 4 W + 1 x of 32 registers
+  static constexpr int kGemvRows = 4;  // 4 W rows × 4 x rows: 16 accumulators + 4 W + 1 x of 32 registers
+  static constexpr int kGemvCols = 4;
   static constexpr int kMR = 12;       // 12 × 32 micro-tile: 24 accumulators + 2 W + 1 broadcast
   static constexpr int64_t kKC = 128;  // packed panel 128 × 32 floats = 16 KiB (L1)
   static F zero() { return _mm512_setzero_ps(); }
@@ -62,7 +66,7 @@ IsaKernels avx512_kernels() {
   IsaKernels k;
   k.gemv = gemv_any;
   k.gemm = gemm_any;
-  k.gemv_max_rows = 4;
+  k.gemv_max_rows = BMX_GEMV_MAX;
   k.gemv_chunk = 64;
   k.gemm_chunk = 128;
   return k;

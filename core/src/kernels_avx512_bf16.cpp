@@ -31,6 +31,18 @@ struct Avx512Bf16 {
 
 void gemm_bf16_pairs(const Problem& p, int64_t n0, int64_t n1) { gemm_pairs<Avx512Bf16>(p, n0, n1); }
 
+// vcvtne2ps2bf16 rounds to nearest even; bf16 values in memory order are exactly the pairs layout.
+void to_pairs(const float* x, int64_t K, uint32_t* dst) {
+  int64_t k = 0;
+  for (; k + 32 <= K; k += 32) {
+    __m512bh v = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + k + 16), _mm512_loadu_ps(x + k));
+    _mm512_storeu_si512(dst + k / 2, (__m512i)v);
+  }
+  for (; k + 1 < K; k += 2)
+    dst[k / 2] = uint32_t(bmx::kernels::float_to_bf16(x[k])) | (uint32_t(bmx::kernels::float_to_bf16(x[k + 1])) << 16);
+  if (k < K) dst[k / 2] = bmx::kernels::float_to_bf16(x[k]);
+}
+
 }  // namespace
 
 #pragma GCC pop_options
@@ -40,6 +52,7 @@ namespace bmx::kernels::detail {
 IsaKernels avx512_bf16_kernels() {
   IsaKernels k = avx512_kernels();
   k.gemm_bf16 = gemm_bf16_pairs;
+  k.to_pairs = to_pairs;
   return k;
 }
 

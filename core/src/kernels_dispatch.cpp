@@ -135,6 +135,8 @@ void set_threads(int n) {
   g_pool.reset();
 }
 
+ThreadPool& thread_pool() { return pool(); }
+
 int threads() {
   pool();
   std::lock_guard<std::mutex> lock(g_pool_mutex);
@@ -190,6 +192,7 @@ void matmul(const float* x, int64_t ldx, const uint16_t* w, int64_t ldw, WeightT
     tp.run(M, [&](int64_t m, int) {
       const float* xr = x + m * ldx;
       uint32_t* dst = pairs.data() + m * kp;
+      if (ks.to_pairs) return ks.to_pairs(xr, K, dst);
       for (int64_t j = 0; j < K / 2; ++j)
         dst[j] = uint32_t(float_to_bf16(xr[2 * j])) | (uint32_t(float_to_bf16(xr[2 * j + 1])) << 16);
       if (K & 1) dst[kp - 1] = float_to_bf16(xr[K - 1]);

@@ -8,6 +8,10 @@
 #include <cstdint>
 #include <cstring>
 
+#ifdef BMX_KERNELS_GENERIC
+#include <immintrin.h>
+#endif
+
 #include "bmx/core/kernels.h"
 
 namespace bmx::kernels::detail {
@@ -33,6 +37,8 @@ struct IsaKernels {
   RangeFn gemv = nullptr;       // M <= gemv_max_rows
   RangeFn gemm = nullptr;       // larger M, float32 activations
   RangeFn gemm_bf16 = nullptr;  // larger M, bf16 activation pairs (null where not worth it)
+  // Row of x -> bf16 pairs (ceil(K/2) words, the odd tail padded with 0); null: the portable loop.
+  void (*to_pairs)(const float* x, int64_t K, uint32_t* dst) = nullptr;
   int64_t gemv_max_rows = 0;
   int64_t gemv_chunk = 64;      // rows of W per task
   int64_t gemm_chunk = 64;      // columns of y per task
@@ -68,11 +74,87 @@ inline int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
 #define BMX_PREFETCH_AHEAD 0
 #endif
 constexpr int64_t kPrefetchAhead = BMX_PREFETCH_AHEAD;  // extra elements beyond the next tile
+constexpr int64_t kSmallM = 64;  // GEMM loop order switch (see gemm_f32)
 
 template <WeightType WT>
 inline float w_to_float(uint16_t h) {
   if constexpr (WT == WeightType::bf16) return bmx::kernels::detail::bf16_bits_to_float(h);
   else return bmx::kernels::f16_to_float(h);
+}
+
+
+// ---- Packing helpers (AVX2 instructions; every file that includes this part enables AVX2).
+// In-register transpose of 8 rows of 8 32-bit values: r[j] becomes (r0[j], r1[j], ..., r7[j]).
+inline void transpose8x8(__m256 r[8]) {
+  __m256 t[8], u[8];
+  for (int i = 0; i < 4; ++i) {
+    t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int h = 0; h < 2; ++h) {
+    u[4 * h + 0] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    u[4 * h + 1] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    u[4 * h + 2] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    u[4 * h + 3] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int j = 0; j < 4; ++j) {
+    r[j] = _mm256_permute2f128_ps(u[j], u[j + 4], 0x20);
+    r[j + 4] = _mm256_permute2f128_ps(u[j], u[j + 4], 0x31);
+  }
+}
+
+template <WeightType WT>
+inline __m256 load8_w(const uint16_t* p) {
+  __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  if constexpr (WT == WeightType::bf16)
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+  else
+    return _mm256_cvtph_ps(h);
+}
+
+// dst[k·NR + i] = float(W row i, column k) for i < NR (rows >= rows_valid are zero), k < kc.
+template <WeightType WT, int NR>
+inline void pack_panel_f32(const uint16_t* src, int64_t ldw, int rows_valid, int64_t kc, float* dst) {
+  int64_t k = 0;
+  if (rows_valid == NR) {
+    for (; k + 8 <= kc; k += 8)
+      for (int g = 0; g < NR; g += 8) {
+        __m256 r[8];
+        for (int i = 0; i < 8; ++i) r[i] = load8_w<WT>(src + (g + i) * ldw + k);
+        transpose8x8(r);
+        for (int j = 0; j < 8; ++j) _mm256_storeu_ps(dst + (k + j) * NR + g, r[j]);
+      }
+  }
+  for (int i = 0; i < NR; ++i)
+    for (int64_t kk = k; kk < kc; ++kk) dst[kk * NR + i] = i < rows_valid ? w_to_float<WT>(src[i * ldw + kk]) : 0.0f;
+}
+
+// dst[q·NR + i] = bf16 pair (W[i][2q], W[i][2q+1]) for i < NR (rows >= rows_valid are zero), q < ceil(kc/2).
+template <int NR>
+inline void pack_panel_pairs(const uint16_t* src, int64_t ldw, int rows_valid, int64_t kc, uint32_t* dst) {
+  const int64_t kp = (kc + 1) / 2;
+  int64_t q = 0;
+  if (rows_valid == NR) {
+    for (; 2 * q + 16 <= kc; q += 8)
+      for (int g = 0; g < NR; g += 8) {
+        __m256 r[8];
+        for (int i = 0; i < 8; ++i)
+          r[i] = _mm256_castsi256_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + (g + i) * ldw + 2 * q)));
+        transpose8x8(r);
+        for (int j = 0; j < 8; ++j) _mm256_storeu_ps(reinterpret_cast<float*>(dst + (q + j) * NR + g), r[j]);
+      }
+  }
+  for (int i = 0; i < NR; ++i) {
+    const uint16_t* row = src + i * ldw;
+    for (int64_t qq = q; qq < kp; ++qq) {
+      uint32_t v = 0;
+      if (i < rows_valid) {
+        v = row[2 * qq];
+        if (2 * qq + 1 < kc) v |= uint32_t(row[2 * qq + 1]) << 16;
+      }
+      dst[qq * NR + i] = v;
+    }
+  }
 }
 
 // ---- GEMV: R rows of W against C rows of x, dot products along K. W is read once from memory per R-row
@@ -149,13 +231,13 @@ inline void dot_rows(const Problem& p, int64_t n) {
 
 template <class V, WeightType WT>
 void gemv(const Problem& p, int64_t n0, int64_t n1) {
-  constexpr int R = 4;
+  constexpr int R = V::kGemvRows;
   int64_t n = n0;
   for (; n + R <= n1; n += R) dot_rows<V, WT, R>(p, n);
   switch (n1 - n) {
     case 1: dot_rows<V, WT, 1>(p, n); break;
-    case 2: dot_rows<V, WT, 2>(p, n); break;
-    case 3: dot_rows<V, WT, 3>(p, n); break;
+    case 2: if constexpr (R > 2) dot_rows<V, WT, 2>(p, n); break;
+    case 3: if constexpr (R > 3) dot_rows<V, WT, 3>(p, n); break;
     default: break;
   }
 }
@@ -221,21 +303,16 @@ void gemm_f32(const Problem& p, int64_t n0, int64_t n1) {
   const int64_t nb = n1 - n0, panels = (nb + NR - 1) / NR;
   float* pack = static_cast<float*>(bmx::kernels::detail::thread_scratch(sizeof(float) * panels * NR * KC, 0));
   init_y(p, n0, n1);
+  // Large M: every panel of the range shares one pass over a K block of x (x is the big operand).
+  // Small M: one panel at a time along all of K, so that W rows are read sequentially from memory.
+  const int64_t group = p.M <= kSmallM ? 1 : panels;
+  for (int64_t g0 = 0; g0 < panels; g0 += group)
   for (int64_t k0 = 0; k0 < p.K; k0 += KC) {
     const int64_t kc = imin(KC, p.K - k0);
-    for (int64_t j = 0; j < panels; ++j) {
-      float* dst = pack + j * NR * kc;
-      for (int i = 0; i < NR; ++i) {
-        const int64_t n = n0 + j * NR + i;
-        if (n < n1) {
-          const uint16_t* src = p.w + n * p.ldw + k0;
-          for (int64_t k = 0; k < kc; ++k) dst[k * NR + i] = w_to_float<WT>(src[k]);
-        } else {
-          for (int64_t k = 0; k < kc; ++k) dst[k * NR + i] = 0.0f;
-        }
-      }
-    }
-    for (int64_t j = 0; j < panels; ++j) {
+    for (int64_t j = g0; j < g0 + group && j < panels; ++j)
+      pack_panel_f32<WT, NR>(p.w + (n0 + j * NR) * p.ldw + k0, p.ldw, int(imin(NR, n1 - n0 - j * NR)), kc,
+                             pack + j * NR * kc);
+    for (int64_t j = g0; j < g0 + group && j < panels; ++j) {
       const int nvalid = int(imin(NR, n1 - n0 - j * NR));
       const float* wp = pack + j * NR * kc;
       float* ycol = p.y + n0 + j * NR;
@@ -303,28 +380,15 @@ void gemm_pairs(const Problem& p, int64_t n0, int64_t n1) {
   uint32_t* pack =
       static_cast<uint32_t*>(bmx::kernels::detail::thread_scratch(sizeof(uint32_t) * panels * NR * (KC / 2), 0));
   init_y(p, n0, n1);
+  const int64_t group = p.M <= kSmallM ? 1 : panels;  // as in gemm_f32
+  for (int64_t g0 = 0; g0 < panels; g0 += group)
   for (int64_t k0 = 0; k0 < p.K; k0 += KC) {
     const int64_t kc = imin(KC, p.K - k0), kp = (kc + 1) / 2;
-    for (int64_t j = 0; j < panels; ++j) {
-      uint32_t* dst = pack + j * NR * kp;
-      for (int i = 0; i < NR; ++i) {
-        const int64_t n = n0 + j * NR + i;
-        if (n < n1) {
-          const uint16_t* src = p.w + n * p.ldw + k0;
-          int64_t q = 0;
-          for (; q < kc / 2; ++q) {
-            uint32_t v;
-            std::memcpy(&v, src + 2 * q, 4);
-            dst[q * NR + i] = v;
-          }
-          if (kc & 1) dst[q * NR + i] = src[2 * q];
-        } else {
-          for (int64_t q = 0; q < kp; ++q) dst[q * NR + i] = 0;
-        }
-      }
-    }
+    for (int64_t j = g0; j < g0 + group && j < panels; ++j)
+      pack_panel_pairs<NR>(p.w + (n0 + j * NR) * p.ldw + k0, p.ldw, int(imin(NR, n1 - n0 - j * NR)), kc,
+                           pack + j * NR * kp);
     const uint32_t* xk = p.xpairs + k0 / 2;
-    for (int64_t j = 0; j < panels; ++j) {
+    for (int64_t j = g0; j < g0 + group && j < panels; ++j) {
       const int nvalid = int(imin(NR, n1 - n0 - j * NR));
       const uint32_t* wp = pack + j * NR * kp;
       float* ycol = p.y + n0 + j * NR;

@@ -19,7 +19,7 @@ namespace bmx {
 namespace {
 // Workers spin this long after a job before sleeping: in a decode step the gap between two matrix products
 // (a norm, RoPE, attention) is usually shorter, and a futex wake-up costs more than the spin.
-constexpr auto kSpin = std::chrono::microseconds(300);
+constexpr auto kSpin = std::chrono::microseconds(100);
 }  // namespace
 
 struct ThreadPool::State {

@@ -120,12 +120,15 @@ TEST_CASE("the detected level and the override") {
 
 TEST_CASE("matmul equals the float64 product at every level, odd shapes") {
   Restore restore;
-  const std::vector<int64_t> Ms = {1, 2, 3, 4, 5, 7, 8, 9, 13, 17};
+  const std::vector<int64_t> Ms = {1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17, 19, 22, 33, 34};  // GEMV, GEMM and their tails
   const std::vector<int64_t> Ns = {1, 3, 37, 130};
   const std::vector<int64_t> Ks = {1, 7, 31, 33, 67, 300};
   unsigned seed = 1;
   for (k::Isa isa : k::available_isas()) {
     k::force_isa(isa);
+    for (k::Precision prec : {k::Precision::float32, k::Precision::bf16_activations}) {
+    k::set_precision(prec);
+    if (prec == k::Precision::bf16_activations && !k::rounds_activations(512)) continue;  // nothing changes
     for (k::WeightType wt : {k::WeightType::bf16, k::WeightType::f16}) {
       for (int threads : {1, 3}) {
         k::set_threads(threads);
@@ -136,9 +139,10 @@ TEST_CASE("matmul equals the float64 product at every level, odd shapes") {
               check(d, wt, (seed & 1) != 0,
                     std::string(k::isa_name(isa)) + (wt == k::WeightType::bf16 ? " bf16" : " f16") + " threads " +
                         std::to_string(threads) + " M" + std::to_string(M) + " N" + std::to_string(N) + " K" +
-                        std::to_string(K));
+                        std::to_string(K) + (prec == k::Precision::float32 ? "" : " bf16-activations"));
             }
       }
+    }
     }
   }
 }

@@ -1,13 +1,18 @@
 // Hot kernels of the decoder runtime: y = x·Wᵀ with W in BF16 or F16 exactly as stored in safetensors
 // (row-major [N, K], memory-mapped, never copied or repacked as a whole) and x, y in float32.
-//   M small (decode, 1..15 rows): a streaming GEMV, memory-bound; W is read once at memory bandwidth.
-//   M large (prefill): a cache-blocked GEMM that converts/packs one small block of W at a time.
+//   M <= 16 (decode): a streaming GEMV, memory-bound; W is read once, at memory bandwidth.
+//   M > 16 (prefill): a cache-blocked GEMM that converts/packs one small block of W at a time
+//   (a per-thread scratch of ~64-128 KiB: no second copy of the weights).
 // The instruction set is chosen at run time: AVX-512 BF16 (vdpbf16ps) > AVX-512F > AVX2+FMA > scalar.
 // Work is split over N on a persistent thread pool (set_threads).
 #pragma once
 #include <cstdint>
-#include <string>
+#include <cstddef>
 #include <vector>
+
+namespace bmx {
+class ThreadPool;
+}
 
 namespace bmx::kernels {
 
@@ -38,9 +43,16 @@ Precision precision();
 // (only BF16 weights take the vdpbf16ps path).
 bool rounds_activations(int64_t M, WeightType wtype = WeightType::bf16);
 
-// Threads used by the kernels (the caller counts as one). n <= 0: all hardware threads.
+// Threads used by the kernels (the caller counts as one). n <= 0: all hardware threads (the default).
+// The workers spin ~100 µs after each product before sleeping, so that back-to-back products of a decode
+// step do not pay a wake-up; other multi-threaded code running in between (ATen's own intra-op threads)
+// competes with that spin, so a decoder is best run with at::set_num_threads(1) for its small ATen ops, or
+// with its other loops on thread_pool().
 void set_threads(int n);
 int threads();
+// The kernels' pool, for other hot loops of the runtime (attention, norms) to share the same threads;
+// valid until the next set_threads().
+ThreadPool& thread_pool();
 
 // y[m, n] = sum_k x[m, k] · W[n, k] (+ bias[n]) for m < M, n < N.
 // x: float32 [M, K] with row stride ldx; w: 16-bit [N, K] with row stride ldw (elements); y: float32
