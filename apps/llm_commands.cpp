@@ -21,7 +21,7 @@
 namespace bmx::app {
 
 void set_llm_threads(int n) {
-  if (n > 0) at::set_num_threads(n);
+  at::set_num_threads(1);  // the decoder runs its own loops on the kernels' threads; ATen only does small work
   kernels::set_threads(n);
 }
 

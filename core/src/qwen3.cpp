@@ -2,10 +2,15 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 
 #include "bmx/core/error.h"
+#include "bmx/core/kernels.h"
+#include "bmx/core/thread_pool.h"
+#include "decoder_ops.h"
 #include "bmx/core/nn.h"
 #include "bmx/core/safetensors.h"
 
@@ -61,57 +66,206 @@ at::Tensor positions_from_mask(const at::Tensor& mask) {
   return p.masked_fill(m == 0, 1);
 }
 
+namespace {
+
+// A small 1-D weight (norms) as float32.
+std::vector<float> floats_of(const at::Tensor& t) {
+  std::vector<float> out(size_t(t.numel()));
+  auto c = t.contiguous();
+  if (c.scalar_type() == at::kFloat) {
+    std::memcpy(out.data(), c.data_ptr<float>(), out.size() * 4);
+  } else {
+    auto f = c.to(at::kFloat).contiguous();
+    std::memcpy(out.data(), f.data_ptr<float>(), out.size() * 4);
+  }
+  return out;
+}
+
+// y [M, N] = x [M, K] · Wᵀ, W [N, K] as stored (BF16/F16 through bmx::kernels, other dtypes through ATen).
+void project(const float* x, int64_t M, int64_t K, const at::Tensor& w, float* y) {
+  const int64_t N = w.size(0);
+  const auto st = w.scalar_type();
+  if ((st == at::kBFloat16 || st == at::kHalf) && w.stride(1) == 1) {
+    kernels::matmul(x, K, static_cast<const uint16_t*>(w.data_ptr()), w.stride(0),
+                    st == at::kBFloat16 ? kernels::WeightType::bf16 : kernels::WeightType::f16, y, N, M, N, K);
+    return;
+  }
+  auto xt = at::from_blob(const_cast<float*>(x), {M, K}, at::kFloat);
+  auto r = at::linear(xt, w.to(at::kFloat)).contiguous();
+  std::memcpy(y, r.data_ptr<float>(), size_t(M * N) * 4);
+}
+
+// fn(row) for every row, on the kernels' threads when there is enough work.
+template <class F>
+void for_rows(int64_t rows, int64_t work_per_row, F&& fn) {
+  if (rows == 1 || rows * work_per_row < (int64_t(1) << 15)) {
+    for (int64_t r = 0; r < rows; ++r) fn(r);
+    return;
+  }
+  kernels::thread_pool().run(rows, [&](int64_t r, int) { fn(r); });
+}
+
+// One embedding row (BF16/F16/F32) as float32.
+void embedding_row(const at::Tensor& e, int64_t id, float* out) {
+  const int64_t H = e.size(1), s0 = e.stride(0), s1 = e.stride(1);
+  switch (e.scalar_type()) {
+    case at::kBFloat16: {
+      auto* p = static_cast<const uint16_t*>(e.data_ptr()) + id * s0;
+      for (int64_t i = 0; i < H; ++i) out[i] = kernels::bf16_to_float(p[i * s1]);
+      break;
+    }
+    case at::kHalf: {
+      auto* p = static_cast<const uint16_t*>(e.data_ptr()) + id * s0;
+      for (int64_t i = 0; i < H; ++i) out[i] = kernels::f16_to_float(p[i * s1]);
+      break;
+    }
+    default: {
+      auto row = e[id].to(at::kFloat).contiguous();
+      std::memcpy(out, row.data_ptr<float>(), size_t(H) * 4);
+    }
+  }
+}
+
+}  // namespace
+
+// Everything runs on float32 buffers [rows = B·T, features]: the matrix products through bmx::kernels, the
+// rest through detail::decoder_ops() on the kernels' threads -- no ATen call per layer.
 at::Tensor qwen3_forward(const Qwen3Model& model, const at::Tensor& ids, const at::Tensor& positions,
                          const at::Tensor& key_mask, KVCache* cache, bool last_only) {
   const auto& c = model.config;
-  const int64_t B = ids.size(0), T = ids.size(1), D = c.head_dim;
+  const detail::DecoderOps& ops = detail::decoder_ops();
+  const int64_t B = ids.size(0), T = ids.size(1), D = c.head_dim, H = c.hidden_size, I = c.intermediate_size;
+  const int64_t Nq = c.num_heads, Nkv = c.num_kv_heads, groups = Nq / Nkv, M = B * T;
   const int64_t past = cache ? cache->length : 0, total = past + T;
   if (cache && (cache->batch() != B || total > cache->capacity()))
     throw std::invalid_argument("qwen3_forward: KV cache of batch " + std::to_string(cache->batch()) +
                                 ", capacity " + std::to_string(cache->capacity()) + " cannot take " +
                                 std::to_string(B) + " x " + std::to_string(total) + " tokens");
-  auto pos = positions.to(at::kLong);
+  const float eps = float(c.rms_norm_eps);
+  const float scale = float(1.0 / std::sqrt(double(D)));
 
-  // Query t (absolute index past + t) sees keys s <= past + t that are real tokens.
-  at::Tensor mask;
-  if (T > 1) {
-    auto q_idx = at::arange(past, total, at::kLong).unsqueeze(1);
-    auto k_idx = at::arange(0, total, at::kLong).unsqueeze(0);
-    mask = (k_idx <= q_idx).view({1, 1, T, total});
-  }
+  auto id64 = ids.to(at::kLong).contiguous();
+  auto pos64 = positions.to(at::kLong);
+  if (pos64.dim() == 1) pos64 = pos64.unsqueeze(0);
+  pos64 = pos64.expand({B, T}).contiguous();
+  const int64_t* idp = id64.data_ptr<int64_t>();
+  const int64_t* posp = pos64.data_ptr<int64_t>();
+  std::vector<uint8_t> visible;
   if (key_mask.defined()) {
-    auto km = key_mask.to(at::kBool).view({B, 1, 1, total});
-    mask = mask.defined() ? mask.logical_and(km) : km;
+    auto km = key_mask.to(at::kBool).reshape({B, total}).contiguous();
+    visible.assign(km.data_ptr<bool>(), km.data_ptr<bool>() + B * total);
   }
 
-  auto h = at::embedding(model.embed_tokens, ids.to(at::kLong)).to(at::kFloat);  // [B, T, H]
-  const double scale = 1.0 / std::sqrt(double(D));
-  for (size_t i = 0; i < model.layers.size(); ++i) {
-    const auto& l = model.layers[i];
-    auto a = nn::rms_norm(h, l.input_norm, c.rms_norm_eps);
-    auto q = nn::linear(a, l.q_proj).view({B, T, c.num_heads, D});
-    auto k = nn::linear(a, l.k_proj).view({B, T, c.num_kv_heads, D});
-    auto v = nn::linear(a, l.v_proj).view({B, T, c.num_kv_heads, D}).transpose(1, 2);
-    q = nn::rms_norm(q, l.q_norm, c.rms_norm_eps).transpose(1, 2);  // [B, Nq, T, D]
-    k = nn::rms_norm(k, l.k_norm, c.rms_norm_eps).transpose(1, 2);  // [B, Nkv, T, D]
-    q = nn::apply_rotary(q, pos, D, c.rope_theta);
-    k = nn::apply_rotary(k, pos, D, c.rope_theta);
-    if (cache) {
-      cache->k[i].narrow(2, past, T).copy_(k);
-      cache->v[i].narrow(2, past, T).copy_(v);
-      k = cache->k[i].narrow(2, 0, total);
-      v = cache->v[i].narrow(2, 0, total);
+  // RoPE tables per row: angle = position · theta^(-2i/D) in double, cos/sin rounded to float32.
+  const int64_t half = D / 2;
+  std::vector<float> cosv(size_t(M * half)), sinv(size_t(M * half));
+  {
+    std::vector<double> inv_freq(static_cast<size_t>(half));
+    for (int64_t i = 0; i < half; ++i) inv_freq[size_t(i)] = 1.0 / std::pow(c.rope_theta, double(2 * i) / double(D));
+    for (int64_t r = 0; r < M; ++r)
+      for (int64_t i = 0; i < half; ++i) {
+        const double a = double(posp[r]) * inv_freq[size_t(i)];
+        cosv[size_t(r * half + i)] = float(std::cos(a));
+        sinv[size_t(r * half + i)] = float(std::sin(a));
+      }
+  }
+
+  std::vector<float> h(size_t(M * H)), a(size_t(M * H)), tmp(size_t(M * H));
+  std::vector<float> q(size_t(M * Nq * D)), k(size_t(M * Nkv * D)), v(size_t(M * Nkv * D)), o(size_t(M * Nq * D));
+  std::vector<float> g(size_t(M * I)), u(size_t(M * I));
+  for (int64_t r = 0; r < M; ++r) embedding_row(model.embed_tokens, idp[r], h.data() + r * H);
+
+  // Keys/values of the layer: the cache, or (without one) a buffer for these T tokens.
+  const int64_t cap = cache ? cache->capacity() : T;
+  std::vector<float> kbuf, vbuf;
+  if (!cache) {
+    kbuf.resize(size_t(B * Nkv * T * D));
+    vbuf.resize(size_t(B * Nkv * T * D));
+  }
+  ThreadPool& pool = kernels::thread_pool();
+  std::vector<std::vector<float>> scratch(size_t(pool.size()), std::vector<float>(size_t(total)));
+  const int64_t tblock = 16;
+  const int64_t tblocks = (T + tblock - 1) / tblock;
+
+  auto rope = [&](float* x, int64_t r) {
+    const float* cs = cosv.data() + r * half;
+    const float* sn = sinv.data() + r * half;
+    for (int64_t i = 0; i < half; ++i) {
+      const float x1 = x[i], x2 = x[i + half];
+      x[i] = x1 * cs[i] - x2 * sn[i];
+      x[i + half] = x2 * cs[i] + x1 * sn[i];
     }
-    auto o = nn::attention(q, k, v, mask, scale);                       // [B, Nq, T, D]
-    o = o.transpose(1, 2).reshape({B, T, c.num_heads * D});
-    h = h + nn::linear(o, l.o_proj);
-    auto x = nn::rms_norm(h, l.post_attention_norm, c.rms_norm_eps);
-    h = h + nn::linear(nn::swiglu(nn::linear(x, l.gate_proj), nn::linear(x, l.up_proj)), l.down_proj);
+  };
+
+  for (size_t li = 0; li < model.layers.size(); ++li) {
+    const auto& l = model.layers[li];
+    const auto in_w = floats_of(l.input_norm), post_w = floats_of(l.post_attention_norm);
+    const auto qn_w = floats_of(l.q_norm), kn_w = floats_of(l.k_norm);
+    float* kc = cache ? cache->k[li].data_ptr<float>() : kbuf.data();
+    float* vc = cache ? cache->v[li].data_ptr<float>() : vbuf.data();
+
+    for_rows(M, H, [&](int64_t r) { ops.rms_norm(h.data() + r * H, in_w.data(), H, eps, a.data() + r * H); });
+    project(a.data(), M, H, l.q_proj, q.data());
+    project(a.data(), M, H, l.k_proj, k.data());
+    project(a.data(), M, H, l.v_proj, v.data());
+    // QK-norm, RoPE, and k/v into the cache at [b, kv head, past + t].
+    for_rows(M, (Nq + Nkv) * D * 4, [&](int64_t r) {
+      const int64_t b = r / T, t = r % T;
+      for (int64_t j = 0; j < Nq; ++j) {
+        float* x = q.data() + (r * Nq + j) * D;
+        ops.rms_norm(x, qn_w.data(), D, eps, x);
+        rope(x, r);
+      }
+      for (int64_t j = 0; j < Nkv; ++j) {
+        float* x = k.data() + (r * Nkv + j) * D;
+        ops.rms_norm(x, kn_w.data(), D, eps, x);
+        rope(x, r);
+        const int64_t at = ((b * Nkv + j) * cap + past + t) * D;
+        std::memcpy(kc + at, x, size_t(D) * 4);
+        std::memcpy(vc + at, v.data() + (r * Nkv + j) * D, size_t(D) * 4);
+      }
+    });
+    // Attention: query (b, head j, t) sees keys 0 .. past + t of kv head j / groups that are visible.
+    auto attend_task = [&](int64_t task, int thread) {
+      const int64_t tb = task % tblocks, j = (task / tblocks) % Nq, b = task / (tblocks * Nq);
+      const int64_t kvh = j / groups;
+      const float* K = kc + (b * Nkv + kvh) * cap * D;
+      const float* V = vc + (b * Nkv + kvh) * cap * D;
+      const uint8_t* vis = visible.empty() ? nullptr : visible.data() + b * total;
+      for (int64_t t = tb * tblock; t < std::min(T, (tb + 1) * tblock); ++t) {
+        const int64_t r = b * T + t;
+        ops.attend(q.data() + (r * Nq + j) * D, K, V, past + t + 1, D, scale, vis, scratch[size_t(thread)].data(),
+                   o.data() + (r * Nq + j) * D);
+      }
+    };
+    const int64_t att_tasks = B * Nq * tblocks;
+    if (att_tasks * total * D < (int64_t(1) << 15)) {
+      for (int64_t t = 0; t < att_tasks; ++t) attend_task(t, 0);
+    } else {
+      pool.run(att_tasks, attend_task);
+    }
+    project(o.data(), M, Nq * D, l.o_proj, tmp.data());
+    for_rows(M, H, [&](int64_t r) {
+      ops.add(h.data() + r * H, tmp.data() + r * H, H);
+      ops.rms_norm(h.data() + r * H, post_w.data(), H, eps, a.data() + r * H);
+    });
+    project(a.data(), M, H, l.gate_proj, g.data());
+    project(a.data(), M, H, l.up_proj, u.data());
+    for_rows(M, I, [&](int64_t r) { ops.silu_mul(g.data() + r * I, u.data() + r * I, I); });
+    project(g.data(), M, I, l.down_proj, tmp.data());
+    for_rows(M, H, [&](int64_t r) { ops.add(h.data() + r * H, tmp.data() + r * H, H); });
   }
   if (cache) cache->length = total;
-  if (last_only) h = h.narrow(1, T - 1, 1);
-  h = nn::rms_norm(h, model.norm, c.rms_norm_eps);
-  return nn::linear(h, model.lm_head);
+
+  const int64_t Tout = last_only ? 1 : T, Mout = B * Tout;
+  const auto norm_w = floats_of(model.norm);
+  for (int64_t r = 0; r < Mout; ++r) {
+    const int64_t src = last_only ? r * T + T - 1 : r;
+    ops.rms_norm(h.data() + src * H, norm_w.data(), H, eps, a.data() + r * H);
+  }
+  auto logits = at::empty({B, Tout, c.vocab_size}, at::kFloat);
+  project(a.data(), Mout, H, model.lm_head, logits.data_ptr<float>());
+  return logits;
 }
 
 }  // namespace bmx
