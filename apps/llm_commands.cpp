@@ -39,15 +39,15 @@ struct LlmOptions {
 
 void add_sampling_flags(CLI::App* c, LlmOptions& o) {
   c->add_option("-n,--max-new-tokens", o.max_new_tokens, "New tokens at most (default: generation_config.json, else 256)");
-  c->add_option("--temp", o.temp, "Temperature; 0 = greedy (default: generation_config.json, greedy without it)");
+  c->add_option("--temp,--temperature", o.temp, "Temperature; 0 = greedy (default: generation_config.json, greedy without it)");
   c->add_option("--top-k", o.top_k, "Top-k when sampling (0 = off; transformers' default 50)");
   c->add_option("--top-p", o.top_p, "Nucleus sampling threshold (1 = off)");
   c->add_option("--min-p", o.min_p, "Min-p filter (relative to the most probable token)");
-  c->add_option("--repeat-penalty", o.repeat_penalty, "Repetition penalty (1 = off)");
-  c->add_option("--seed", o.seed, "Random seed for sampling (default 0)");
+  c->add_option("--repeat-penalty,--repetition-penalty", o.repeat_penalty, "Repetition penalty (1 = off)");
+  c->add_option("-s,--seed", o.seed, "Random seed for sampling (default 0)");
   c->add_option("--stop", o.stop, "Stop string (repeatable); the string stays in the output");
-  c->add_option("--ctx", o.ctx, "Context limit in tokens (default: max_position_embeddings)");
-  c->add_option("--threads", o.threads, "Threads (default: all cores)");
+  c->add_option("-c,--ctx", o.ctx, "Context limit in tokens (default: max_position_embeddings)");
+  c->add_option("-t,--threads", o.threads, "Threads (default: all cores)");
   c->add_flag("--bf16-prefill", o.bf16_prefill,
               "Prefill with activations rounded to BF16 (faster on AVX-512 BF16 CPUs, as llama.cpp; not exact)");
 }
@@ -268,8 +268,8 @@ void run_chat(const LlmOptions& o) {
 void add_llm_commands(CLI::App& app, CLI::App& bench, CLI::App& dev) {
   auto opts = std::make_shared<LlmOptions>();
   auto* gen = app.add_subcommand("generate", "Generate a continuation with a Qwen3/BioMatrix model (streams to stdout)");
-  gen->add_option("--model", opts->model, "Model folder (Hugging Face layout)")->required()->check(CLI::ExistingDirectory);
-  auto* p = gen->add_option("--prompt", opts->prompt, "Prompt text");
+  gen->add_option("-m,--model", opts->model, "Model folder (Hugging Face layout)")->required()->check(CLI::ExistingDirectory);
+  auto* p = gen->add_option("-p,--prompt", opts->prompt, "Prompt text");
   auto* i = gen->add_option("--ids", opts->ids, "Prompt as token ids, e.g. \"1 2 3\"");
   p->excludes(i);
   gen->add_flag("--chat", opts->chat, "Wrap the prompt in the model's chat template (one user turn)");
@@ -286,7 +286,7 @@ void add_llm_commands(CLI::App& app, CLI::App& bench, CLI::App& dev) {
 
   auto copts = std::make_shared<LlmOptions>();
   auto* chat = app.add_subcommand("chat", "Interactive multi-turn chat with a model that has a chat template");
-  chat->add_option("--model", copts->model, "Model folder (Hugging Face layout)")->required()->check(CLI::ExistingDirectory);
+  chat->add_option("-m,--model", copts->model, "Model folder (Hugging Face layout)")->required()->check(CLI::ExistingDirectory);
   chat->add_option("--system", copts->system, "System message");
   chat->add_flag("--no-think", copts->no_think, "Pass enable_thinking=false to the chat template");
   add_sampling_flags(chat, *copts);

@@ -97,7 +97,11 @@ void ThreadPool::run(int64_t tasks, const std::function<void(int64_t, int)>& fn)
     s.cv.notify_all();
   }
   s.work(0);
-  while (s.pending.load(std::memory_order_acquire) > 0) BMX_PAUSE();
+  // Spin briefly, then yield: on a loaded machine a worker that lost its core gets it back sooner.
+  for (unsigned i = 0; s.pending.load(std::memory_order_acquire) > 0; ++i) {
+    if (i < 4096) BMX_PAUSE();
+    else std::this_thread::yield();
+  }
   s.busy.store(false);
 }
 
