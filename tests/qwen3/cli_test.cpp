@@ -92,3 +92,28 @@ TEST_CASE("cli: bmx dev random-model writes a checkpoint the runtime loads (sing
   REQUIRE(run(bmx_exe().string() + " dev random-model --like tiny -o " + (dir / "again").string(), &out, true) == 0);
   CHECK(read_file(dir / "plain" / "model.safetensors") == read_file(dir / "again" / "model.safetensors"));
 }
+
+TEST_CASE("cli: llama.cpp-style short flags, and bmx bench llm --json") {
+  // -m -n -t --temp 0 on generate give the greedy continuation of the long-form call.
+  const auto v = logits_vectors()[4];
+  REQUIRE(v["kind"] == "single");
+  const auto expected = v["greedy_new_ids"].get<std::vector<int64_t>>();
+  std::string out;
+  const std::string ids = join(v["input_ids"].get<std::vector<int64_t>>());
+  REQUIRE(run(bmx_exe().string() + " generate -m " + tiny_model_dir(v["model"]) + " --ids \"" + ids +
+                  "\" -n 3 -t 1 --temp 0 -s 5 --print-ids",
+              &out) == 0);
+  CHECK(out == join({expected[0], expected[1], expected[2]}) + "\n");
+
+  // One JSON object with the speed, bandwidth and memory figures.
+  REQUIRE(run(bmx_exe().string() + " bench llm -m " + tiny_model_dir("tiny-tied") + " -p 16 -n 4 -t 2 --json", &out) == 0);
+  auto j = nlohmann::json::parse(out);
+  CHECK(j["pp"] == 16);
+  CHECK(j["tg"] == 4);
+  CHECK(j["threads"] == 2);
+  CHECK(j["pp_tokens_per_s"].get<double>() > 0);
+  CHECK(j["tg_tokens_per_s"].get<double>() > 0);
+  CHECK(j["read_bandwidth_gbs"].get<double>() > 0);
+  CHECK(j["tg_fraction_of_ceiling"].get<double>() > 0);
+  CHECK(j["peak_rss_gib"].get<double>() > 0);
+}

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "bmx/core/generation.h"
+#include "bmx/core/kernels.h"
 #include "common.h"
 
 using bmx::test::logits_vectors;
@@ -138,6 +139,38 @@ TEST_CASE("qwen3 parity: all single prompts of a model generated as one left-pad
       for (size_t i = 0; i < cases.size(); ++i) {
         INFO(cases[i]["case"].get<std::string>() << " cache " << cache);
         CHECK(out[i].ids == cases[i]["greedy_new_ids"].get<std::vector<int64_t>>());
+      }
+    }
+  }
+}
+
+TEST_CASE("qwen3 parity: every kernel level (portable loops included), one and two threads") {
+  namespace k = bmx::kernels;
+  struct Restore {
+    ~Restore() {
+      k::force_isa(k::detected_isa());
+      k::set_threads(0);
+    }
+  } restore;
+  for (auto isa : k::available_isas()) {
+    k::force_isa(isa);
+    for (int threads : {1, 2}) {
+      k::set_threads(threads);
+      for (auto& v : logits_vectors()) {
+        if (v["kind"] != "single") continue;
+        const std::string name = v["case"];
+        if (name.back() != '4' && name.back() != '8') continue;  // short and long prompts of every model
+        INFO(name << " at " << k::isa_name(isa) << ", " << threads << " threads");
+        const auto& model = tiny_model(v["model"]);
+        auto prompt = v["input_ids"].get<std::vector<int64_t>>();
+        const int64_t T = int64_t(prompt.size());
+        auto ids = at::tensor(prompt, at::kLong).view({1, T});
+        auto pos = at::arange(T, at::kLong).view({1, T});
+        CHECK(max_abs_diff(bmx::qwen3_forward(model, ids, pos)[0][T - 1], v["last_logits"]) <= 1e-3);
+        auto cache = bmx::make_kv_cache(model.config, 1, T);
+        bmx::qwen3_forward(model, ids.narrow(1, 0, T - 1), pos.narrow(1, 0, T - 1), {}, &cache);
+        auto last = bmx::qwen3_forward(model, ids.narrow(1, T - 1, 1), pos.narrow(1, T - 1, 1), {}, &cache, true);
+        CHECK(max_abs_diff(last[0][0], v["last_logits"]) <= 1e-3);
       }
     }
   }
