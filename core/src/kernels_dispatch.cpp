@@ -248,6 +248,30 @@ double read_gbs(const __m128* buf, std::size_t n, int repeats) {
 
 }  // namespace
 
+void matmul_many(const MatmulJob* jobs, int count) {
+  const detail::IsaKernels& ks = kernels_for(active_isa());
+  struct Piece {
+    detail::Problem p;
+    int64_t n0, n1;
+  };
+  std::vector<Piece> pieces;
+  for (int i = 0; i < count; ++i) {
+    const MatmulJob& j = jobs[i];
+    if (j.M <= 0 || j.N <= 0) continue;
+    if (j.M > ks.gemv_max_rows) {
+      matmul(j.x, j.ldx, j.w, j.ldw, j.wtype, j.y, j.ldy, j.M, j.N, j.K, j.bias);
+      continue;
+    }
+    const detail::Problem p{j.x, j.ldx, j.w, j.ldw, j.wtype, j.y, j.ldy, j.M, j.N, j.K, j.bias, nullptr, 0};
+    for (int64_t n = 0; n < j.N; n += ks.gemv_chunk) pieces.push_back({p, n, std::min(j.N, n + ks.gemv_chunk)});
+  }
+  if (pieces.empty()) return;
+  pool().run(int64_t(pieces.size()), [&](int64_t t, int) {
+    const Piece& c = pieces[size_t(t)];
+    ks.gemv(c.p, c.n0, c.n1);
+  });
+}
+
 double measure_read_bandwidth_gbs(std::size_t bytes, int repeats) {
   const std::size_t n = std::max<std::size_t>(bytes / 16, 1024) / 1024 * 1024;  // 16-byte vectors
   auto* buf = static_cast<__m128*>(std::aligned_alloc(64, n * 16));

@@ -163,6 +163,10 @@ template <class V, WeightType WT, int R, int C>
 inline void dot_tile(const Problem& p, int64_t n, int64_t m) {
   using F = typename V::F;
   constexpr int L = V::L;
+  // 64 bytes of each row per step. With few x rows the FMA chains, not memory, would set the pace (R·C
+  // chains of 4-cycle FMAs); each L-wide piece of the step then gets its own accumulator (S of them).
+  constexpr int kStep = 32 > L ? 32 : L;
+  constexpr int S = C == 1 ? kStep / L : 1;
   const int64_t K = p.K;
   const uint16_t* w[R];
   const float* x[C];
@@ -170,16 +174,17 @@ inline void dot_tile(const Problem& p, int64_t n, int64_t m) {
   for (int r = 0; r < R; ++r) w[r] = p.w + (n + r) * p.ldw;
 #pragma GCC unroll 8
   for (int c = 0; c < C; ++c) x[c] = p.x + (m + c) * p.ldx;
-  F acc[R][C];
+  F acc[R][C][S];
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 8
-    for (int c = 0; c < C; ++c) acc[r][c] = V::zero();
+    for (int c = 0; c < C; ++c)
+#pragma GCC unroll 4
+      for (int s = 0; s < S; ++s) acc[r][c][s] = V::zero();
   int64_t k = 0;
-  // 64 bytes of each row per step; the same bytes of the next R-row tile are prefetched meanwhile (an
-  // R·K·2-byte lookahead): rows are short (5 KiB for K = 2560) and the hardware prefetchers ramp up too
-  // slowly on them. Prefetching past the end of W is harmless.
-  constexpr int kStep = 32 > L ? 32 : L;
+  // The same bytes of the next R-row tile are prefetched meanwhile (an R·K·2-byte lookahead): rows are
+  // short (5 KiB for K = 2560) and the hardware prefetchers ramp up too slowly on them. Prefetching past
+  // the end of W is harmless.
   for (; k + kStep <= K; k += kStep) {
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) __builtin_prefetch(w[r] + R * p.ldw + k + kPrefetchAhead, 0, 3);
@@ -192,7 +197,7 @@ inline void dot_tile(const Problem& p, int64_t n, int64_t m) {
       for (int c = 0; c < C; ++c) {
         F xv = V::load(x[c] + k + u);
 #pragma GCC unroll 8
-        for (int r = 0; r < R; ++r) acc[r][c] = V::fma(wv[r], xv, acc[r][c]);
+        for (int r = 0; r < R; ++r) acc[r][c][(u / L) % S] = V::fma(wv[r], xv, acc[r][c][(u / L) % S]);
       }
     }
   }
@@ -204,15 +209,17 @@ inline void dot_tile(const Problem& p, int64_t n, int64_t m) {
     for (int c = 0; c < C; ++c) {
       F xv = V::load(x[c] + k);
 #pragma GCC unroll 8
-      for (int r = 0; r < R; ++r) acc[r][c] = V::fma(wv[r], xv, acc[r][c]);
+      for (int r = 0; r < R; ++r) acc[r][c][0] = V::fma(wv[r], xv, acc[r][c][0]);
     }
   }
   for (int r = 0; r < R; ++r)
     for (int c = 0; c < C; ++c) {
-      float s = V::hsum(acc[r][c]);
-      for (int64_t kk = k; kk < K; ++kk) s += x[c][kk] * w_to_float<WT>(w[r][kk]);
-      if (p.bias) s += p.bias[n + r];
-      p.y[(m + c) * p.ldy + n + r] = s;
+      F a = acc[r][c][0];
+      for (int s = 1; s < S; ++s) a = V::add(a, acc[r][c][s]);
+      float sum = V::hsum(a);
+      for (int64_t kk = k; kk < K; ++kk) sum += x[c][kk] * w_to_float<WT>(w[r][kk]);
+      if (p.bias) sum += p.bias[n + r];
+      p.y[(m + c) * p.ldy + n + r] = sum;
     }
 }
 

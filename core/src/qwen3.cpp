@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <initializer_list>
+#include <utility>
 
 #include "bmx/core/error.h"
 #include "bmx/core/kernels.h"
@@ -93,6 +95,23 @@ void project(const float* x, int64_t M, int64_t K, const at::Tensor& w, float* y
   auto xt = at::from_blob(const_cast<float*>(x), {M, K}, at::kFloat);
   auto r = at::linear(xt, w.to(at::kFloat)).contiguous();
   std::memcpy(y, r.data_ptr<float>(), size_t(M * N) * 4);
+}
+
+// Several projections of the same x [M, K] (q/k/v, gate/up): one pass over the threads when all weights are
+// BF16/F16.
+void project_many(const float* x, int64_t M, int64_t K, std::initializer_list<std::pair<const at::Tensor*, float*>> outs) {
+  std::vector<kernels::MatmulJob> jobs;
+  for (auto& [w, y] : outs) {
+    const auto st = w->scalar_type();
+    if ((st != at::kBFloat16 && st != at::kHalf) || w->stride(1) != 1) {
+      for (auto& [w2, y2] : outs) project(x, M, K, *w2, y2);
+      return;
+    }
+    const int64_t N = w->size(0);
+    jobs.push_back({x, K, static_cast<const uint16_t*>(w->data_ptr()), w->stride(0),
+                    st == at::kBFloat16 ? kernels::WeightType::bf16 : kernels::WeightType::f16, y, N, M, N, K});
+  }
+  kernels::matmul_many(jobs.data(), int(jobs.size()));
 }
 
 // fn(row) for every row, on the kernels' threads when there is enough work.
@@ -205,9 +224,7 @@ at::Tensor qwen3_forward(const Qwen3Model& model, const at::Tensor& ids, const a
     float* vc = cache ? cache->v[li].data_ptr<float>() : vbuf.data();
 
     for_rows(M, H, [&](int64_t r) { ops.rms_norm(h.data() + r * H, in_w.data(), H, eps, a.data() + r * H); });
-    project(a.data(), M, H, l.q_proj, q.data());
-    project(a.data(), M, H, l.k_proj, k.data());
-    project(a.data(), M, H, l.v_proj, v.data());
+    project_many(a.data(), M, H, {{&l.q_proj, q.data()}, {&l.k_proj, k.data()}, {&l.v_proj, v.data()}});
     // QK-norm, RoPE, and k/v into the cache at [b, kv head, past + t].
     for_rows(M, (Nq + Nkv) * D * 4, [&](int64_t r) {
       const int64_t b = r / T, t = r % T;
@@ -249,8 +266,7 @@ at::Tensor qwen3_forward(const Qwen3Model& model, const at::Tensor& ids, const a
       ops.add(h.data() + r * H, tmp.data() + r * H, H);
       ops.rms_norm(h.data() + r * H, post_w.data(), H, eps, a.data() + r * H);
     });
-    project(a.data(), M, H, l.gate_proj, g.data());
-    project(a.data(), M, H, l.up_proj, u.data());
+    project_many(a.data(), M, H, {{&l.gate_proj, g.data()}, {&l.up_proj, u.data()}});
     for_rows(M, I, [&](int64_t r) { ops.silu_mul(g.data() + r * I, u.data() + r * I, I); });
     project(g.data(), M, I, l.down_proj, tmp.data());
     for_rows(M, H, [&](int64_t r) { ops.add(h.data() + r * H, tmp.data() + r * H, H); });

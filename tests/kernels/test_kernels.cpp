@@ -230,3 +230,28 @@ TEST_CASE("read bandwidth probe over existing memory") {
   CHECK(gbs < 10000.0);
   CHECK(k::measure_read_bandwidth_gbs(buf.data(), 100, 1) == 0.0);  // too small to measure
 }
+
+TEST_CASE("matmul_many equals one matmul per job (decode-sized jobs share a pass, prefill-sized run alone)") {
+  Restore restore;
+  for (auto isa : k::available_isas()) {
+    k::force_isa(isa);
+    k::set_threads(2);
+    INFO(k::isa_name(isa));
+    std::vector<Data> data;
+    const int64_t shapes[][3] = {{1, 300, 70}, {1, 67, 129}, {3, 130, 64}, {40, 90, 33}};
+    for (auto& s : shapes) data.push_back(make(s[0], s[1], s[2], data.size() % 2 ? k::WeightType::f16 : k::WeightType::bf16, 7u + unsigned(data.size())));
+    std::vector<std::vector<float>> many(data.size()), one(data.size());
+    std::vector<k::MatmulJob> jobs;
+    for (size_t i = 0; i < data.size(); ++i) {
+      const Data& d = data[i];
+      const auto wt = i % 2 ? k::WeightType::f16 : k::WeightType::bf16;
+      many[i].assign(std::size_t(d.M * d.ldy), -1.0f);
+      one[i].assign(std::size_t(d.M * d.ldy), -1.0f);
+      const float* bias = i == 1 ? d.bias.data() : nullptr;
+      jobs.push_back({d.x.data(), d.ldx, d.w.data(), d.ldw, wt, many[i].data(), d.ldy, d.M, d.N, d.K, bias});
+      k::matmul(d.x.data(), d.ldx, d.w.data(), d.ldw, wt, one[i].data(), d.ldy, d.M, d.N, d.K, bias);
+    }
+    k::matmul_many(jobs.data(), int(jobs.size()));
+    for (size_t i = 0; i < data.size(); ++i) CHECK(many[i] == one[i]);
+  }
+}

@@ -60,6 +60,22 @@ ThreadPool& thread_pool();
 void matmul(const float* x, int64_t ldx, const uint16_t* w, int64_t ldw, WeightType wtype, float* y,
             int64_t ldy, int64_t M, int64_t N, int64_t K, const float* bias = nullptr);
 
+// Several independent products, e.g. the q/k/v or gate/up projections of one layer. Small-M products (decode)
+// share one pass over the threads, which saves a synchronisation per product; larger ones run one after the
+// other as matmul().
+struct MatmulJob {
+  const float* x;
+  int64_t ldx;
+  const uint16_t* w;
+  int64_t ldw;
+  WeightType wtype;
+  float* y;
+  int64_t ldy;
+  int64_t M, N, K;
+  const float* bias = nullptr;
+};
+void matmul_many(const MatmulJob* jobs, int count);
+
 // BF16 conversions (round to nearest even; NaN stays NaN).
 uint16_t float_to_bf16(float f);
 float bf16_to_float(uint16_t h);
