@@ -159,7 +159,7 @@ inline void pack_panel_pairs(const uint16_t* src, int64_t ldw, int rows_valid, i
 
 // ---- GEMV: R rows of W against C rows of x, dot products along K. W is read once from memory per R-row
 // tile; the C rows of x stay in L1/L2.
-template <class V, WeightType WT, int R, int C>
+template <class V, WeightType WT, int R, int C, bool Prefetch = true>
 inline void dot_tile(const Problem& p, int64_t n, int64_t m) {
   using F = typename V::F;
   constexpr int L = V::L;
@@ -186,8 +186,10 @@ inline void dot_tile(const Problem& p, int64_t n, int64_t m) {
   // short (5 KiB for K = 2560) and the hardware prefetchers ramp up too slowly on them. Prefetching past
   // the end of W is harmless.
   for (; k + kStep <= K; k += kStep) {
+    if constexpr (Prefetch) {
 #pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) __builtin_prefetch(w[r] + R * p.ldw + k + kPrefetchAhead, 0, 3);
+      for (int r = 0; r < R; ++r) __builtin_prefetch(w[r] + R * p.ldw + k + kPrefetchAhead, 0, 3);
+    }
 #pragma GCC unroll 4
     for (int u = 0; u < kStep; u += L) {
       F wv[R];
@@ -240,6 +242,12 @@ template <class V, WeightType WT>
 void gemv(const Problem& p, int64_t n0, int64_t n1) {
   constexpr int R = V::kGemvRows;
   int64_t n = n0;
+  if (p.M == 1) {
+    // One x row (decode): W row after row, one sequential stream left to the hardware prefetcher. Measured
+    // on Zen 3 (2 threads, 50 MB matrices): about twice the rate of 3-row tiles with software prefetch.
+    for (; n < n1; ++n) dot_tile<V, WT, 1, 1, false>(p, n, 0);
+    return;
+  }
   for (; n + R <= n1; n += R) dot_rows<V, WT, R>(p, n);
   switch (n1 - n) {
     case 1: dot_rows<V, WT, 1>(p, n); break;
