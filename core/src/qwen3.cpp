@@ -203,7 +203,7 @@ at::Tensor qwen3_forward(const Qwen3Model& model, const at::Tensor& ids, const a
   }
   ThreadPool& pool = kernels::thread_pool();
   std::vector<std::vector<float>> scratch(size_t(pool.size()), std::vector<float>(size_t(total)));
-  const int64_t tblock = 16;
+  const int64_t tblock = 8;
   const int64_t tblocks = (T + tblock - 1) / tblock;
 
   auto rope = [&](float* x, int64_t r) {
@@ -242,21 +242,22 @@ at::Tensor qwen3_forward(const Qwen3Model& model, const at::Tensor& ids, const a
         std::memcpy(vc + at, v.data() + (r * Nkv + j) * D, size_t(D) * 4);
       }
     });
-    // Attention: query (b, head j, t) sees keys 0 .. past + t of kv head j / groups that are visible.
+    // Attention: query (b, head j, t) sees keys 0 .. past + t of kv head j / groups that are visible. A task
+    // takes every query head of one kv head, so that its keys and values are read from memory once.
     auto attend_task = [&](int64_t task, int thread) {
-      const int64_t tb = task % tblocks, j = (task / tblocks) % Nq, b = task / (tblocks * Nq);
-      const int64_t kvh = j / groups;
+      const int64_t tb = task % tblocks, kvh = (task / tblocks) % Nkv, b = task / (tblocks * Nkv);
       const float* K = kc + (b * Nkv + kvh) * cap * D;
       const float* V = vc + (b * Nkv + kvh) * cap * D;
       const uint8_t* vis = visible.empty() ? nullptr : visible.data() + b * total;
-      for (int64_t t = tb * tblock; t < std::min(T, (tb + 1) * tblock); ++t) {
-        const int64_t r = b * T + t;
-        ops.attend(q.data() + (r * Nq + j) * D, K, V, past + t + 1, D, scale, vis, scratch[size_t(thread)].data(),
-                   o.data() + (r * Nq + j) * D);
-      }
+      for (int64_t t = tb * tblock; t < std::min(T, (tb + 1) * tblock); ++t)
+        for (int64_t j = kvh * groups; j < (kvh + 1) * groups; ++j) {
+          const int64_t r = b * T + t;
+          ops.attend(q.data() + (r * Nq + j) * D, K, V, past + t + 1, D, scale, vis,
+                     scratch[size_t(thread)].data(), o.data() + (r * Nq + j) * D);
+        }
     };
-    const int64_t att_tasks = B * Nq * tblocks;
-    if (att_tasks * total * D < (int64_t(1) << 15)) {
+    const int64_t att_tasks = B * Nkv * tblocks;
+    if (att_tasks * groups * total * D < (int64_t(1) << 15)) {
       for (int64_t t = 0; t < att_tasks; ++t) attend_task(t, 0);
     } else {
       pool.run(att_tasks, attend_task);
