@@ -163,10 +163,10 @@ template <class V, WeightType WT, int R, int C, bool Prefetch = true>
 inline void dot_tile(const Problem& p, int64_t n, int64_t m) {
   using F = typename V::F;
   constexpr int L = V::L;
-  // 64 bytes of each row per step. With few x rows the FMA chains, not memory, would set the pace (R·C
-  // chains of 4-cycle FMAs); each L-wide piece of the step then gets its own accumulator (S of them).
-  constexpr int kStep = 32 > L ? 32 : L;
-  constexpr int S = C == 1 ? kStep / L : 1;
+  // 64 bytes of each row per step. With one x row the FMA chains, not memory, would set the pace (R chains
+  // of 4-cycle FMAs): the step is then four vectors, each with its own accumulator.
+  constexpr int kStep = C == 1 ? 4 * L : (32 > L ? 32 : L);
+  constexpr int S = C == 1 ? 4 : 1;
   const int64_t K = p.K;
   const uint16_t* w[R];
   const float* x[C];
