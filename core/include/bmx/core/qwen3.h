@@ -1,5 +1,7 @@
 // The Qwen3 decoder (specs/qwen3_runtime.md §3): weights used in place from the memory-mapped safetensors,
-// compute in float32. Projections go through nn::linear, which picks the kernel for the weight dtype.
+// compute in float32. The forward runs on plain float buffers: projections through bmx::kernels (BF16/F16
+// weights as stored; F32 through ATen), norms, RoPE, attention and SwiGLU as own loops on the kernels' threads
+// (kernels::set_threads), so a decode step makes no ATen call per layer.
 #pragma once
 #include <ATen/core/Tensor.h>
 
