@@ -70,14 +70,18 @@ at::Tensor positions_from_mask(const at::Tensor& mask) {
 
 namespace {
 
-// A small 1-D weight (norms) as float32.
+// A small 1-D weight (norms) as float32, converted without ATen (this runs for every layer of every step).
 std::vector<float> floats_of(const at::Tensor& t) {
   std::vector<float> out(size_t(t.numel()));
-  auto c = t.contiguous();
-  if (c.scalar_type() == at::kFloat) {
-    std::memcpy(out.data(), c.data_ptr<float>(), out.size() * 4);
+  const int64_t n = t.numel(), st = t.dim() == 1 ? t.stride(0) : 1;
+  if (t.dim() == 1 && t.scalar_type() == at::kBFloat16) {
+    auto* p = static_cast<const uint16_t*>(t.data_ptr());
+    for (int64_t i = 0; i < n; ++i) out[size_t(i)] = kernels::bf16_to_float(p[i * st]);
+  } else if (t.dim() == 1 && t.scalar_type() == at::kHalf) {
+    auto* p = static_cast<const uint16_t*>(t.data_ptr());
+    for (int64_t i = 0; i < n; ++i) out[size_t(i)] = kernels::f16_to_float(p[i * st]);
   } else {
-    auto f = c.to(at::kFloat).contiguous();
+    auto f = t.to(at::kFloat).contiguous();
     std::memcpy(out.data(), f.data_ptr<float>(), out.size() * 4);
   }
   return out;
