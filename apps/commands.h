@@ -13,5 +13,6 @@ void add_mol_bench(CLI::App& bench);                                // bench_mol
 void add_prot_commands(CLI::App& app, CLI::App& bench);             // prot_commands.cpp
 void add_tokenize_commands(CLI::App& app, CLI::App& bench);         // tokenize_commands.cpp
 void add_llm_commands(CLI::App& app, CLI::App& bench, CLI::App& dev);  // llm_commands.cpp
+void add_kernel_bench(CLI::App& bench);                              // bench_kernels.cpp
 
 }  // namespace bmx::app

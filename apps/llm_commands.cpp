@@ -1,5 +1,299 @@
+// bmx generate / bmx chat: the Qwen3 decoder from the command line, streaming text (or ids) to stdout.
+#include <ATen/Parallel.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <sstream>
+
+#include "bmx/core/error.h"
+#include "bmx/core/generation.h"
+#include "bmx/core/kernels.h"
+#include "bmx/core/qwen3.h"
+#include "bmx/tokenizers/bpe_tokenizer.h"
+#include "bmx/tokenizers/chat_template.h"
 #include "commands.h"
+#include "llm_common.h"
 
 namespace bmx::app {
-void add_llm_commands(CLI::App&, CLI::App&, CLI::App&) {}
+
+void set_llm_threads(int n) {
+  at::set_num_threads(1);  // the decoder runs its own loops on the kernels' threads; ATen only does small work
+  kernels::set_threads(n);
+}
+
+namespace {
+
+struct LlmOptions {
+  std::string model;
+  std::string prompt, ids, system;
+  bool chat = false, print_ids = false, no_think = false, bf16_prefill = false;
+  int threads = 0;
+  std::optional<int64_t> max_new_tokens, top_k, seed, ctx;
+  std::optional<double> temp, top_p, min_p, repeat_penalty;
+  std::vector<std::string> stop;
+};
+
+void add_sampling_flags(CLI::App* c, LlmOptions& o) {
+  c->add_option("-n,--max-new-tokens", o.max_new_tokens, "New tokens at most (default: generation_config.json, else 256)");
+  c->add_option("--temp,--temperature", o.temp, "Temperature; 0 = greedy (default: generation_config.json, greedy without it)");
+  c->add_option("--top-k", o.top_k, "Top-k when sampling (0 = off; transformers' default 50)");
+  c->add_option("--top-p", o.top_p, "Nucleus sampling threshold (1 = off)");
+  c->add_option("--min-p", o.min_p, "Min-p filter (relative to the most probable token)");
+  c->add_option("--repeat-penalty,--repetition-penalty", o.repeat_penalty, "Repetition penalty (1 = off)");
+  c->add_option("-s,--seed", o.seed, "Random seed for sampling (default 0)");
+  c->add_option("--stop", o.stop, "Stop string (repeatable); the string stays in the output");
+  c->add_option("-c,--ctx", o.ctx, "Context limit in tokens (default: max_position_embeddings)");
+  c->add_option("-t,--threads", o.threads, "Threads (default: all cores)");
+  c->add_flag("--bf16-prefill", o.bf16_prefill,
+              "Prefill with activations rounded to BF16 (faster on AVX-512 BF16 CPUs, as llama.cpp; not exact)");
+}
+
+GenerationOptions generation_options(const Qwen3Model& m, const LlmOptions& o) {
+  auto g = default_generation_options(m);
+  if (o.max_new_tokens) g.max_new_tokens = *o.max_new_tokens;
+  if (o.temp) {
+    g.sampling.temperature = *o.temp;
+    // Sampling asked for on the command line on a greedy model: transformers' defaults for the filters.
+    if (*o.temp > 0 && !m.generation.do_sample) {
+      g.sampling.top_k = m.generation.top_k;
+      g.sampling.top_p = m.generation.top_p;
+      g.sampling.min_p = m.generation.min_p;
+    }
+  }
+  if (o.top_k) g.sampling.top_k = *o.top_k;
+  if (o.top_p) g.sampling.top_p = *o.top_p;
+  if (o.min_p) g.sampling.min_p = *o.min_p;
+  if (o.repeat_penalty) g.sampling.repetition_penalty = *o.repeat_penalty;
+  if (o.seed) g.seed = uint64_t(*o.seed);
+  if (o.ctx) g.context_length = *o.ctx;
+  for (auto& s : o.stop) g.stop_strings.push_back(s);
+  if (g.sampling.top_p < 0 || g.sampling.top_p > 1) throw InputError("--top-p must lie in [0, 1]");
+  if (g.sampling.repetition_penalty <= 0) throw InputError("--repeat-penalty must be positive");
+  if (g.sampling.min_p && (*g.sampling.min_p < 0 || *g.sampling.min_p > 1)) throw InputError("--min-p must lie in [0, 1]");
+  if (g.max_new_tokens < 0) throw InputError("--max-new-tokens must not be negative");
+  return g;
+}
+
+std::vector<int64_t> parse_ids(const std::string& text) {
+  std::vector<int64_t> ids;
+  std::string s = text;
+  for (char& ch : s)
+    if (ch == ',' || ch == '[' || ch == ']') ch = ' ';
+  std::istringstream in(s);
+  std::string tok;
+  while (in >> tok) {
+    size_t used = 0;
+    long long v = 0;
+    try {
+      v = std::stoll(tok, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != tok.size()) throw InputError("--ids: '" + tok + "' is not a token id");
+    ids.push_back(v);
+  }
+  if (ids.empty()) throw InputError("--ids: no token ids given");
+  return ids;
+}
+
+std::unique_ptr<Tokenizer> load_tokenizer(const std::string& dir, const char* why) {
+  if (!std::filesystem::exists(std::filesystem::path(dir) / "tokenizer.json"))
+    throw InputError(dir + ": no tokenizer.json in the model folder; " + why);
+  return std::make_unique<Tokenizer>(Tokenizer::from_dir(dir));
+}
+
+std::vector<int32_t> to32(const std::vector<int64_t>& v) { return std::vector<int32_t>(v.begin(), v.end()); }
+std::vector<int64_t> to64(const std::vector<int32_t>& v) { return std::vector<int64_t>(v.begin(), v.end()); }
+
+// Prints the text of the tokens seen so far as it becomes final: a trailing incomplete UTF-8 character
+// (decoded as U+FFFD) waits for the next token.
+class TextStream {
+ public:
+  TextStream(const Tokenizer& tok, std::vector<int64_t> hidden) : tok_(tok), hidden_(std::move(hidden)) {}
+  void add(int64_t id) {
+    if (std::find(hidden_.begin(), hidden_.end(), id) != hidden_.end()) return;  // eos is not shown
+    ids_.push_back(int32_t(id));
+    emit(false);
+  }
+  void finish() { emit(true); }
+  const std::string& text() const { return text_; }
+
+ private:
+  void emit(bool final) {
+    std::string t = tok_.decode(ids_);
+    static const std::string fffd = "\xEF\xBF\xBD";
+    if (!final && t.size() >= 3 && t.compare(t.size() - 3, 3, fffd) == 0) return;
+    if (t.size() > printed_ && t.compare(0, printed_, text_, 0, printed_) == 0) {
+      std::fwrite(t.data() + printed_, 1, t.size() - printed_, stdout);
+      std::fflush(stdout);
+    }
+    text_ = t;
+    printed_ = t.size();
+  }
+  const Tokenizer& tok_;
+  std::vector<int64_t> hidden_;
+  std::vector<int32_t> ids_;
+  std::string text_;
+  size_t printed_ = 0;
+};
+
+nlohmann::ordered_json message(const std::string& role, const std::string& content) {
+  nlohmann::ordered_json m;
+  m["role"] = role;
+  m["content"] = content;
+  return m;
+}
+
+std::string render(const Tokenizer& tok, const nlohmann::ordered_json& messages, bool no_think) {
+  if (tok.chat_template().empty()) throw InputError("the model folder has no chat template (tokenizer_config.json)");
+  ChatTemplate tmpl(tok.chat_template());
+  ChatInput in;
+  in.messages = messages;
+  in.add_generation_prompt = true;
+  if (no_think) in.enable_thinking = false;
+  in.bos_token = tok.bos_token();
+  in.eos_token = tok.eos_token();
+  in.pad_token = tok.pad_token();
+  return render_chat(tmpl, in);
+}
+
+void report(const Generation& g, int64_t prompt_tokens, double prefill_s, double decode_s) {
+  const double n = double(g.ids.size());
+  std::fprintf(stderr, "[%lld prompt tokens, %lld new; prefill %.1f tok/s, decode %.2f tok/s; stop: %s]\n",
+               (long long)prompt_tokens, (long long)g.ids.size(), prefill_s > 0 ? prompt_tokens / prefill_s : 0.0,
+               n > 1 && decode_s > 0 ? (n - 1) / decode_s : 0.0, to_string(g.finish));
+}
+
+void run_generate(const LlmOptions& o) {
+  set_llm_threads(o.threads);
+  if (o.bf16_prefill) kernels::set_precision(kernels::Precision::bf16_activations);
+  auto model = load_qwen3(o.model);
+  auto g = generation_options(model, o);
+  std::unique_ptr<Tokenizer> tok;
+  std::vector<int64_t> prompt;
+  if (!o.ids.empty()) {
+    prompt = parse_ids(o.ids);
+  } else {
+    tok = load_tokenizer(o.model, "use --ids and --print-ids");
+    if (o.chat || !o.system.empty()) {
+      auto msgs = nlohmann::ordered_json::array();
+      if (!o.system.empty()) msgs.push_back(message("system", o.system));
+      msgs.push_back(message("user", o.prompt));
+      prompt = to64(tok->encode(render(*tok, msgs, o.no_think)));
+    } else {
+      prompt = to64(tok->encode(o.prompt));
+    }
+  }
+  if (!o.print_ids && !tok) tok = load_tokenizer(o.model, "use --print-ids to print token ids");
+  if (tok) {
+    g.vocab_limit = tok->vocab_size() < model.config.vocab_size ? tok->vocab_size() : model.config.vocab_size;
+    const Tokenizer* t = tok.get();
+    g.decode = [t](const std::vector<int64_t>& ids) { return t->decode(to32(ids)); };
+  } else if (!g.stop_strings.empty()) {
+    throw InputError("stop strings need the model's tokenizer.json");
+  }
+  std::optional<TextStream> text;
+  if (!o.print_ids) text.emplace(*tok, g.eos_token_ids);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto t1 = t0;
+  bool first = true;
+  auto out = generate(model, {prompt}, g, [&](size_t, int64_t id) {
+    if (first) t1 = std::chrono::steady_clock::now();
+    if (o.print_ids) {
+      std::printf(first ? "%lld" : " %lld", (long long)id);
+      std::fflush(stdout);
+    } else {
+      text->add(id);
+    }
+    first = false;
+  });
+  const auto t2 = std::chrono::steady_clock::now();
+  if (text) text->finish();
+  std::printf("\n");
+  std::fflush(stdout);
+  if (out[0].finish == FinishReason::context_limit)
+    std::fprintf(stderr, "bmx: stopped at the context limit of %lld tokens\n",
+                 (long long)(g.context_length > 0 ? g.context_length : model.config.max_position_embeddings));
+  report(out[0], int64_t(prompt.size()), std::chrono::duration<double>(t1 - t0).count(),
+         std::chrono::duration<double>(t2 - t1).count());
+}
+
+void run_chat(const LlmOptions& o) {
+  set_llm_threads(o.threads);
+  auto model = load_qwen3(o.model);
+  auto g = generation_options(model, o);
+  if (!o.max_new_tokens && model.generation.max_new_tokens <= 0) g.max_new_tokens = 2048;
+  auto tok = load_tokenizer(o.model, "bmx chat needs the tokenizer");
+  g.vocab_limit = std::min<int64_t>(tok->vocab_size(), model.config.vocab_size);
+  const Tokenizer* t = tok.get();
+  g.decode = [t](const std::vector<int64_t>& ids) { return t->decode(to32(ids)); };
+  auto msgs = nlohmann::ordered_json::array();
+  if (!o.system.empty()) msgs.push_back(message("system", o.system));
+  std::fprintf(stderr, "bmx chat: %s (%lld layers). Empty line or Ctrl-D ends; /reset clears the history.\n",
+               o.model.c_str(), (long long)model.config.num_layers);
+  for (;;) {
+    std::fprintf(stderr, "> ");
+    std::string line;
+    if (!std::getline(std::cin, line) || line.empty()) break;
+    if (line == "/reset") {
+      msgs = nlohmann::ordered_json::array();
+      if (!o.system.empty()) msgs.push_back(message("system", o.system));
+      continue;
+    }
+    msgs.push_back(message("user", line));
+    const auto prompt = to64(tok->encode(render(*tok, msgs, o.no_think)));
+    TextStream text(*tok, g.eos_token_ids);
+    try {
+      auto out = generate(model, {prompt}, g, [&](size_t, int64_t id) { text.add(id); });
+      text.finish();
+      std::printf("\n");
+      std::fflush(stdout);
+      if (out[0].finish == FinishReason::context_limit)
+        std::fprintf(stderr, "bmx: the conversation reached the context limit; /reset to start again\n");
+    } catch (const InputError& e) {
+      std::fprintf(stderr, "bmx: %s\n", e.what());
+      msgs.erase(msgs.size() - 1);
+      continue;
+    }
+    msgs.push_back(message("assistant", text.text()));
+  }
+}
+
+}  // namespace
+
+void add_llm_commands(CLI::App& app, CLI::App& bench, CLI::App& dev) {
+  auto opts = std::make_shared<LlmOptions>();
+  auto* gen = app.add_subcommand("generate", "Generate a continuation with a Qwen3/BioMatrix model (streams to stdout)");
+  gen->add_option("-m,--model", opts->model, "Model folder (Hugging Face layout)")->required()->check(CLI::ExistingDirectory);
+  auto* p = gen->add_option("-p,--prompt", opts->prompt, "Prompt text");
+  auto* i = gen->add_option("--ids", opts->ids, "Prompt as token ids, e.g. \"1 2 3\"");
+  p->excludes(i);
+  gen->add_flag("--chat", opts->chat, "Wrap the prompt in the model's chat template (one user turn)");
+  gen->add_option("--system", opts->system, "System message (implies --chat)");
+  gen->add_flag("--no-think", opts->no_think, "Pass enable_thinking=false to the chat template");
+  gen->add_flag("--print-ids", opts->print_ids, "Print the new token ids instead of text");
+  add_sampling_flags(gen, *opts);
+  gen->callback([opts, gen, p, i] {
+    if (p->count() == 0 && i->count() == 0) throw CLI::ValidationError("generate", "give --prompt or --ids");
+    if (i->count() && (opts->chat || !opts->system.empty()))
+      throw CLI::ValidationError("generate", "--chat/--system need --prompt text");
+    run_generate(*opts);
+  });
+
+  auto copts = std::make_shared<LlmOptions>();
+  auto* chat = app.add_subcommand("chat", "Interactive multi-turn chat with a model that has a chat template");
+  chat->add_option("-m,--model", copts->model, "Model folder (Hugging Face layout)")->required()->check(CLI::ExistingDirectory);
+  chat->add_option("--system", copts->system, "System message");
+  chat->add_flag("--no-think", copts->no_think, "Pass enable_thinking=false to the chat template");
+  add_sampling_flags(chat, *copts);
+  chat->callback([copts] { run_chat(*copts); });
+
+  add_llm_bench(bench);
+  add_random_model(dev);
+}
+
 }  // namespace bmx::app

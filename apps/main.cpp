@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   bmx::app::add_prot_commands(app, *bench);
   bmx::app::add_tokenize_commands(app, *bench);
   bmx::app::add_llm_commands(app, *bench, *dev);
+  bmx::app::add_kernel_bench(*bench);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

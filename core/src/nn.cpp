@@ -2,10 +2,47 @@
 
 #include <ATen/ATen.h>
 
+#include <limits>
+
+#include "bmx/core/kernels.h"
+
 namespace bmx::nn {
 
+namespace {
+
+// float32 activations × BF16/F16 weights on CPU go to bmx::kernels (ATen's CPU BF16 matmul is slow and
+// would need a float32 copy of the weights); everything else stays on ATen.
+bool use_kernels(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
+  return x.device().is_cpu() && weight.device().is_cpu() && x.scalar_type() == at::kFloat &&
+         (weight.scalar_type() == at::kBFloat16 || weight.scalar_type() == at::kHalf) && weight.dim() == 2 &&
+         x.dim() >= 1 && x.size(-1) == weight.size(1) && weight.stride(1) == 1 && weight.stride(0) >= 1 &&
+         !x.requires_grad() && !weight.requires_grad() &&
+         (!bias.defined() || (bias.dim() == 1 && bias.size(0) == weight.size(0) && bias.device().is_cpu()));
+}
+
+}  // namespace
+
 at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
-  return at::linear(x, weight, bias.defined() ? c10::optional<at::Tensor>(bias) : c10::nullopt);
+  if (use_kernels(x, weight, bias)) {
+    const int64_t N = weight.size(0), K = weight.size(1);
+    at::Tensor x2 = x.reshape({-1, K});
+    if (K > 0 && x2.stride(1) != 1) x2 = x2.contiguous();
+    const int64_t M = x2.size(0);
+    at::Tensor b = bias.defined() ? bias.to(at::kFloat).contiguous() : at::Tensor();
+    at::Tensor y = at::empty({M, N}, x.options());
+    kernels::matmul(x2.data_ptr<float>(), M > 1 ? x2.stride(0) : K,
+                    static_cast<const uint16_t*>(weight.data_ptr()), weight.stride(0),
+                    weight.scalar_type() == at::kBFloat16 ? kernels::WeightType::bf16 : kernels::WeightType::f16,
+                    y.data_ptr<float>(), N, M, N, K, b.defined() ? b.data_ptr<float>() : nullptr);
+    auto shape = x.sizes().vec();
+    shape.back() = N;
+    return y.view(shape);
+  }
+  // Weights stored in another dtype (BF16/F16 checkpoints used in place) are widened to the compute dtype of x.
+  const auto& w = weight.scalar_type() == x.scalar_type() ? weight : weight.to(x.scalar_type());
+  at::Tensor b;
+  if (bias.defined()) b = bias.scalar_type() == x.scalar_type() ? bias : bias.to(x.scalar_type());
+  return at::linear(x, w, b.defined() ? c10::optional<at::Tensor>(b) : c10::nullopt);
 }
 
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
@@ -43,12 +80,21 @@ at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& positions, int64_
 
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
                      double scale) {
-  const int64_t groups = q.size(1) / k.size(1);
-  auto kk = groups > 1 ? k.repeat_interleave(groups, 1) : k;
-  auto vv = groups > 1 ? v.repeat_interleave(groups, 1) : v;
-  auto scores = at::matmul(q, kk.transpose(-2, -1)) * scale;
-  if (mask.defined()) scores = scores.masked_fill(mask.logical_not(), -std::numeric_limits<float>::infinity());
-  return at::matmul(at::softmax(scores, -1), vv);
+  // Grouped-query heads without copying k/v: query head j uses kv head j / groups, so the queries of one kv
+  // head are consecutive and fold into its row dimension.
+  const int64_t B = q.size(0), Hq = q.size(1), S = q.size(2), D = q.size(3);
+  const int64_t Hkv = k.size(1), T = k.size(2), groups = Hq / Hkv;
+  auto qg = q.reshape({B, Hkv, groups * S, D});
+  auto scores = at::matmul(qg, k.transpose(-2, -1)) * scale;  // [B, Hkv, groups*S, T]
+  if (mask.defined()) {
+    // Hidden keys get the lowest finite value (as transformers): a row with every key hidden (a left pad
+    // position) gives finite garbage instead of NaN, which would leak into cached values.
+    auto hidden = mask.logical_not().unsqueeze(2);  // [B or 1, 1, 1, S, T]
+    scores = scores.view({B, Hkv, groups, S, T})
+                 .masked_fill(hidden, std::numeric_limits<float>::lowest())
+                 .view({B, Hkv, groups * S, T});
+  }
+  return at::matmul(at::softmax(scores, -1), v).view({B, Hq, S, v.size(3)});
 }
 
 }  // namespace bmx::nn

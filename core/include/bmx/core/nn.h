@@ -5,7 +5,8 @@
 
 namespace bmx::nn {
 
-// y = x W^T + b (W: [out, in], b optional/undefined).
+// y = x W^T + b (W: [out, in], b optional/undefined). W may be stored in another dtype than x (BF16 weights
+// with float32 activations); the result has x's dtype.
 at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias = {});
 
 // x / sqrt(mean(x^2) + eps) * weight, over the last dimension (computed in float32).
@@ -27,7 +28,8 @@ at::Tensor swiglu(const at::Tensor& gate, const at::Tensor& up);
 at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& positions, int64_t rotary_dims, double theta);
 
 // Scaled dot-product attention with grouped-query heads: q [B, Hq, S, D], k/v [B, Hkv, T, D], Hq % Hkv == 0.
-// mask: undefined, or bool [B or 1, 1, S, T] (true = may attend). scale multiplies q·k.
+// mask: undefined, or bool [B or 1, 1, S, T] (true = may attend; hidden keys get the lowest finite score, so a
+// fully hidden row is finite, never NaN). scale multiplies q·k.
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
                      double scale);
 

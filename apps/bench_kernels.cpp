@@ -1,0 +1,175 @@
+// bmx bench kernels: speed of the BF16-weight GEMV/GEMM kernels on Qwen3-4B-sized matrices, side by side
+// with ATen on the same data, and the memory read bandwidth that bounds decoding.
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cmath>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "bmx/core/kernels.h"
+#include "commands.h"
+
+namespace bmx::app {
+
+namespace {
+
+namespace k = bmx::kernels;
+
+// Best time of at least min_reps calls and at least min_seconds in all (after one warm-up call).
+double best_seconds(const std::function<void()>& f, int min_reps, double min_seconds, bool warm_up = true) {
+  if (warm_up) f();
+  double best = 1e30, total = 0;
+  for (int r = 0; r < min_reps || (total < min_seconds && r < 1000); ++r) {
+    auto t0 = std::chrono::steady_clock::now();
+    f();
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = std::min(best, s);
+    total += s;
+  }
+  return best;
+}
+
+// Random BF16 weights of a trained-model-like range (|w| ~ 1e-3..1e-1), written straight into the tensor.
+at::Tensor random_bf16(int64_t rows, int64_t cols, uint64_t seed) {
+  at::Tensor w = at::empty({rows, cols}, at::kBFloat16);
+  auto* p = static_cast<uint16_t*>(w.data_ptr());
+  const int64_t n = rows * cols;
+  at::parallel_for(0, n, 1 << 20, [&](int64_t b, int64_t e) {
+    uint64_t s = seed * 0x9E3779B97F4A7C15ull + uint64_t(b) * 0xD1B54A32D192ED03ull + 1;
+    for (int64_t i = b; i < e; ++i) {
+      s ^= s << 13;
+      s ^= s >> 7;
+      s ^= s << 17;
+      p[i] = uint16_t((s & 0x8000u) | ((117u + (s >> 16) % 7u) << 7) | ((s >> 24) & 0x7Fu));
+    }
+  });
+  return w;
+}
+
+struct Row {
+  std::string name;
+  std::string unit;
+  double ours = 0, aten = 0;
+};
+
+void run_bench(int threads, bool json, bool quick, bool aten, const std::string& only) {
+  k::set_threads(threads);
+  at::set_num_threads(k::threads());
+  const double bw = k::measure_read_bandwidth_gbs();
+  std::vector<Row> rows;
+  const double min_s = quick ? 0.05 : 0.3;
+
+  struct Shape {
+    int64_t n, k;
+    const char* what;
+  };
+  for (Shape s : {Shape{9728, 2560, "gate/up"}, Shape{2560, 9728, "down"}, Shape{151936, 2560, "lm head"}}) {
+    if (only == "gemm") break;
+    // Enough copies of W to exceed the caches several times over, used in turn, so that every call
+    // streams its weights from memory as a decode step does.
+    const double bytes = double(s.n) * double(s.k) * 2;
+    const int copies = int(std::max(1.0, std::ceil(double(std::size_t(256) << 20) / bytes)));
+    std::vector<at::Tensor> ws;
+    for (int c = 0; c < copies; ++c) ws.push_back(random_bf16(s.n, s.k, uint64_t(s.n * 31 + s.k + c)));
+    at::Tensor x = at::randn({1, s.k});
+    at::Tensor y = at::empty({1, s.n});
+    int turn = 0;
+    const double ours = best_seconds(
+        [&] {
+          const at::Tensor& w = ws[std::size_t(turn++ % copies)];
+          k::matmul(x.data_ptr<float>(), s.k, static_cast<const uint16_t*>(w.data_ptr()), s.k, k::WeightType::bf16,
+                    y.data_ptr<float>(), s.n, 1, s.n, s.k);
+        },
+        10, min_s);
+    at::Tensor xb = x.to(at::kBFloat16);
+    const double t_aten =
+        aten ? best_seconds([&] { at::matmul(xb, ws[std::size_t(turn++ % copies)].t()); }, 2, min_s) : 0.0;
+    rows.push_back({"GEMV 1x" + std::to_string(s.k) + " . " + std::to_string(s.n) + "x" + std::to_string(s.k) +
+                        "^T (" + s.what + ")",
+                    "GB/s", bytes / ours / 1e9, aten ? bytes / t_aten / 1e9 : 0.0});
+  }
+
+  if (only != "gemv") {
+    const int64_t M = 512, N = 9728, K = 2560;
+    at::Tensor w = random_bf16(N, K, 7);
+    at::Tensor x = at::randn({M, K});
+    at::Tensor y = at::empty({M, N});
+    const double flop = 2.0 * M * N * K;
+    auto ours = [&] {
+      k::matmul(x.data_ptr<float>(), K, static_cast<const uint16_t*>(w.data_ptr()), K, k::WeightType::bf16,
+                y.data_ptr<float>(), N, M, N, K);
+    };
+    at::Tensor xb = x.to(at::kBFloat16);
+    // ATen's CPU BF16 matmul takes tens of seconds here: one call, no warm-up.
+    const double aten_bf16 = aten ? best_seconds([&] { at::matmul(xb, w.t()); }, 1, 0, false) : 0.0;
+    k::set_precision(k::Precision::float32);
+    const double t32 = best_seconds(ours, 2, min_s);
+    rows.push_back({"GEMM 512x2560 . 9728x2560^T, float32 activations", "GFLOP/s", flop / t32 / 1e9,
+                    aten ? flop / aten_bf16 / 1e9 : 0.0});
+    k::set_precision(k::Precision::bf16_activations);
+    const double t16 = best_seconds(ours, 2, min_s);
+    k::set_precision(k::Precision::float32);
+    rows.push_back({"GEMM 512x2560 . 9728x2560^T, bf16 activations", "GFLOP/s", flop / t16 / 1e9,
+                    aten ? flop / aten_bf16 / 1e9 : 0.0});
+    if (aten) {
+      at::Tensor wf = w.to(at::kFloat);  // ATen's best case: a float32 copy of the weights (2x the memory)
+      const double aten_f32 = best_seconds([&] { at::matmul(x, wf.t()); }, 2, min_s);
+      rows.push_back({"  (ATen float32 on a float32 copy of W, for reference)", "GFLOP/s", flop / aten_f32 / 1e9,
+                      flop / aten_f32 / 1e9});
+    }
+  }
+
+  if (json) {
+    nlohmann::json j;
+    j["isa"] = k::isa_name(k::active_isa());
+    j["threads"] = k::threads();
+    j["read_bandwidth_gbs"] = bw;
+    for (const Row& r : rows)
+      j["results"].push_back({{"name", r.name}, {"unit", r.unit}, {"bmx", r.ours},
+                              {"aten", aten ? nlohmann::json(r.aten) : nlohmann::json()}});
+    std::printf("%s\n", j.dump().c_str());
+    return;
+  }
+  std::printf("bmx kernels: %s, %d threads; read bandwidth %.1f GB/s\n", k::isa_name(k::active_isa()),
+              k::threads(), bw);
+  std::printf("%-62s %10s %10s %7s %s\n", "", "bmx", "ATen bf16", "ratio", "");
+  for (const Row& r : rows) {
+    std::string extra;
+    if (r.unit == "GB/s") extra = "(" + std::to_string(int(100 * r.ours / bw + 0.5)) + "% of read bandwidth)";
+    if (aten)
+      std::printf("%-62s %10.1f %10.1f %7.2f %s %s\n", r.name.c_str(), r.ours, r.aten, r.ours / r.aten,
+                  r.unit.c_str(), extra.c_str());
+    else
+      std::printf("%-62s %10.1f %10s %7s %s %s\n", r.name.c_str(), r.ours, "-", "-", r.unit.c_str(), extra.c_str());
+  }
+}
+
+}  // namespace
+
+void add_kernel_bench(CLI::App& bench) {
+  auto* cmd = bench.add_subcommand(
+      "kernels",
+      "Speed of the BF16-weight GEMV (decode) and GEMM (prefill) kernels on Qwen3-4B-sized matrices next to "
+      "ATen on the same data, and the memory read bandwidth");
+  auto threads = std::make_shared<int>(0);
+  auto json = std::make_shared<bool>(false);
+  auto quick = std::make_shared<bool>(false);
+  auto no_aten = std::make_shared<bool>(false);
+  auto only = std::make_shared<std::string>("all");
+  cmd->add_option("--threads", *threads, "Threads (default: all cores)");
+  cmd->add_flag("--json", *json, "Print one JSON object");
+  cmd->add_flag("--quick", *quick, "Fewer repetitions");
+  cmd->add_flag("--no-aten", *no_aten, "Skip the ATen comparison (its BF16 GEMM alone takes ~30 s)");
+  cmd->add_option("--only", *only, "Run only the GEMV or the GEMM part")
+      ->check(CLI::IsMember({"all", "gemv", "gemm"}));
+  cmd->callback([=] { run_bench(*threads, *json, *quick, !*no_aten, *only); });
+}
+
+}  // namespace bmx::app

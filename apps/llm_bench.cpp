@@ -1,0 +1,193 @@
+// bmx bench llm: prefill (pp) and decode (tg) speed of the Qwen3 runtime, peak resident memory, and decode
+// speed as a fraction of the memory-bandwidth ceiling measured in the same run.
+#include <ATen/ATen.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "bmx/core/kernels.h"
+#include "bmx/core/qwen3.h"
+#include "llm_common.h"
+
+namespace bmx::app {
+namespace {
+
+struct BenchOptions {
+  std::string model;
+  int threads = 0, pp = 512, tg = 128, repetitions = 1;
+  bool json = false, bf16_prefill = false;
+  std::string precision = "auto";
+};
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+double peak_rss_gib() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return double(ru.ru_maxrss) * 1024.0 / double(1ull << 30);
+}
+
+// Read bandwidth of main memory. On a real-sized model the probe reads the memory-mapped embedding matrix
+// (the pages decoding reads, and no extra buffer in the resident set); small models get a scratch buffer.
+double read_bandwidth(const Qwen3Model& model) {
+  const std::size_t probe = std::size_t(512) << 20;
+  const auto& e = model.embed_tokens;
+  const std::size_t bytes = std::size_t(e.numel()) * e.element_size();
+  if (e.is_contiguous() && bytes >= probe / 2)
+    return kernels::measure_read_bandwidth_gbs(e.data_ptr(), std::min(bytes, probe));
+  return kernels::measure_read_bandwidth_gbs(probe);
+}
+
+double cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + 1e-6 * double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
+// auto: BF16 activations where the CPU multiplies them natively (AVX-512 BF16, as llama.cpp's BF16 path);
+// elsewhere float32 is faster than emulating them.
+bool bf16_prefill(const std::string& precision) {
+  if (precision == "bf16") return true;
+  if (precision == "f32") return false;
+  return kernels::active_isa() == kernels::Isa::avx512_bf16;
+}
+
+void run_bench(const BenchOptions& o) {
+  set_llm_threads(o.threads);
+  const bool bf16 = bf16_prefill(o.bf16_prefill ? std::string("bf16") : o.precision);
+  kernels::set_precision(bf16 ? kernels::Precision::bf16_activations : kernels::Precision::float32);
+  const auto t_load = std::chrono::steady_clock::now();
+  auto model = load_qwen3(o.model);
+  const double load_s = seconds_since(t_load);
+  const auto& c = model.config;
+  const int64_t ids_max = model.tokenizer_size > 0 ? model.tokenizer_size : c.vocab_size;
+  std::mt19937_64 rng(1);
+  std::vector<int64_t> prompt(size_t(o.pp));
+  for (auto& id : prompt) id = int64_t(rng() % uint64_t(ids_max));
+
+  // Bytes a decoded token reads: every layer weight and the LM head (the embedding only one row unless tied).
+  uint64_t per_token = model.weight_bytes;
+  if (!c.tie_word_embeddings) per_token -= uint64_t(model.embed_tokens.numel() - c.hidden_size) * model.embed_tokens.element_size();
+
+  // CPU seconds over wall seconds × threads: below 1 when other processes share the cores (the figures are
+  // then lower bounds of what this machine does when idle).
+  double pp_best = 0, tg_best = 0, tg_best_token = 0, tg_median_token = 0, bw_at_tg = 0, pp_cpu = 0, tg_cpu = 0;
+  uint64_t kv_bytes = 0;
+  const int nthreads = kernels::threads();
+  for (int r = 0; r < o.repetitions; ++r) {
+    if (o.pp > 0) {
+      auto cache = make_kv_cache(c, 1, o.pp);
+      kv_bytes = std::max(kv_bytes, cache.bytes());
+      auto ids = at::tensor(prompt, at::kLong).view({1, o.pp});
+      auto pos = at::arange(o.pp, at::kLong).view({1, o.pp});
+      const double c0 = cpu_seconds();
+      const auto t0 = std::chrono::steady_clock::now();
+      qwen3_forward(model, ids, pos, {}, &cache, true);
+      const double wall = seconds_since(t0);
+      if (o.pp / wall > pp_best) {
+        pp_best = o.pp / wall;
+        pp_cpu = (cpu_seconds() - c0) / (wall * nthreads);
+      }
+    }
+    if (o.tg > 0) {
+      const double bw = read_bandwidth(model);  // right before decoding: the host drifts
+      auto cache = make_kv_cache(c, 1, o.tg);
+      kv_bytes = std::max(kv_bytes, cache.bytes());
+      int64_t id = prompt.empty() ? 0 : prompt[0];
+      std::vector<double> token_s;
+      const double c0 = cpu_seconds();
+      const auto t0 = std::chrono::steady_clock::now();
+      for (int t = 0; t < o.tg; ++t) {
+        const auto t1 = std::chrono::steady_clock::now();
+        auto ids = at::full({1, 1}, id, at::kLong);
+        auto pos = at::full({1, 1}, int64_t(t), at::kLong);
+        auto logits = qwen3_forward(model, ids, pos, {}, &cache, true);
+        id = std::min<int64_t>(logits.reshape({-1}).narrow(0, 0, ids_max).argmax().item<int64_t>(), ids_max - 1);
+        token_s.push_back(seconds_since(t1));
+      }
+      const double wall = seconds_since(t0);
+      const double tg = o.tg / wall;
+      if (tg > tg_best) {
+        tg_best = tg;
+        bw_at_tg = bw;
+        std::sort(token_s.begin(), token_s.end());
+        tg_best_token = 1.0 / token_s.front();
+        tg_median_token = 1.0 / token_s[token_s.size() / 2];
+        tg_cpu = (cpu_seconds() - c0) / (wall * nthreads);
+      }
+    }
+  }
+  const double ceiling = bw_at_tg * 1e9 / double(per_token);
+  const double rss = peak_rss_gib();
+  const double gib = double(1ull << 30);
+  const double weights_gib = double(model.weight_bytes) / gib, kv_gib = double(kv_bytes) / gib;
+  const double rss_ratio = weights_gib > 0 ? rss / (weights_gib + kv_gib) : 0.0;
+  if (o.json) {
+    nlohmann::ordered_json j;
+    j["model"] = o.model;
+    j["threads"] = nthreads;
+    j["isa"] = kernels::isa_name(kernels::active_isa());
+    j["prefill_precision"] = bf16 ? "bf16_activations" : "float32";
+    j["layers"] = c.num_layers;
+    j["hidden_size"] = c.hidden_size;
+    j["weight_bytes"] = model.weight_bytes;
+    j["bytes_per_decoded_token"] = per_token;
+    j["load_s"] = load_s;
+    j["pp"] = o.pp;
+    j["pp_tokens_per_s"] = pp_best;
+    j["pp_cpu_share"] = pp_cpu;
+    j["tg"] = o.tg;
+    j["tg_tokens_per_s"] = tg_best;
+    j["tg_median_token_per_s"] = tg_median_token;
+    j["tg_fastest_token_per_s"] = tg_best_token;
+    j["tg_cpu_share"] = tg_cpu;
+    j["read_bandwidth_gbs"] = bw_at_tg;
+    j["tg_ceiling_tokens_per_s"] = ceiling;
+    j["tg_fraction_of_ceiling"] = ceiling > 0 ? tg_best / ceiling : 0.0;
+    j["kv_cache_bytes"] = kv_bytes;
+    j["peak_rss_gib"] = rss;
+    j["peak_rss_over_weights_plus_kv"] = rss_ratio;
+    std::printf("%s\n", j.dump().c_str());
+    return;
+  }
+  std::printf("model     %s (%lld layers, H %lld, %.2f GiB weights, %s)\n", o.model.c_str(), (long long)c.num_layers,
+              (long long)c.hidden_size, weights_gib, kernels::isa_name(kernels::active_isa()));
+  std::printf("threads   %d, load %.2f s\n", nthreads, load_s);
+  if (o.pp > 0)
+    std::printf("pp%-6d  %8.2f tok/s (%s activations; cpu share %.0f %%)\n", o.pp, pp_best, bf16 ? "bf16" : "float32",
+                100 * pp_cpu);
+  if (o.tg > 0) {
+    std::printf("tg%-6d  %8.2f tok/s (median token %.2f, fastest %.2f tok/s; cpu share %.0f %%)\n", o.tg, tg_best,
+                tg_median_token, tg_best_token, 100 * tg_cpu);
+    std::printf("bandwidth %8.2f GB/s -> ceiling %.2f tok/s (%.2f GB per token); decode at %.0f %% of it\n", bw_at_tg,
+                ceiling, double(per_token) / 1e9, ceiling > 0 ? 100.0 * tg_best / ceiling : 0.0);
+  }
+  std::printf("peak RSS  %8.2f GiB (%.2f x the weights + %.2f GiB KV cache)\n", rss, rss_ratio, kv_gib);
+}
+
+}  // namespace
+
+void add_llm_bench(CLI::App& bench) {
+  auto o = std::make_shared<BenchOptions>();
+  auto* c = bench.add_subcommand("llm", "Decoder speed: prefill pp512 and decode tg128 tokens/s, peak RSS, bandwidth ceiling");
+  c->add_option("-m,--model", o->model, "Model folder (e.g. from bmx dev random-model)")->required()->check(CLI::ExistingDirectory);
+  c->add_option("-t,--threads", o->threads, "Threads (default: all cores)");
+  c->add_option("-p,--pp", o->pp, "Prompt tokens for the prefill test (0 = skip)")->check(CLI::NonNegativeNumber);
+  c->add_option("-n,--tg", o->tg, "Tokens for the decode test (0 = skip)")->check(CLI::NonNegativeNumber);
+  c->add_option("-r,--repetitions", o->repetitions, "Runs; the best is reported")->check(CLI::PositiveNumber);
+  c->add_option("--prefill-precision", o->precision,
+                 "Activations of the prefill GEMM: f32 (exact), bf16 (as llama.cpp's BF16), auto (bf16 on AVX-512 BF16 CPUs)")
+      ->check(CLI::IsMember({"auto", "f32", "bf16"}));
+  c->add_flag("--bf16-prefill", o->bf16_prefill, "Same as --prefill-precision bf16");
+  c->add_flag("--json", o->json, "One JSON object");
+  c->callback([o] { run_bench(*o); });
+}
+
+}  // namespace bmx::app

@@ -1,0 +1,92 @@
+// Hot kernels of the decoder runtime: y = x·Wᵀ with W in BF16 or F16 exactly as stored in safetensors
+// (row-major [N, K], memory-mapped, never copied or repacked as a whole) and x, y in float32.
+//   M <= 16 (decode): a streaming GEMV, memory-bound; W is read once, at memory bandwidth.
+//   M > 16 (prefill): a cache-blocked GEMM that converts/packs one small block of W at a time
+//   (a per-thread scratch of ~64-128 KiB: no second copy of the weights).
+// The instruction set is chosen at run time: AVX-512 BF16 (vdpbf16ps) > AVX-512F > AVX2+FMA > scalar.
+// Work is split over N on a persistent thread pool (set_threads).
+#pragma once
+#include <cstdint>
+#include <cstddef>
+#include <vector>
+
+namespace bmx {
+class ThreadPool;
+}
+
+namespace bmx::kernels {
+
+enum class WeightType { bf16, f16 };
+
+// Instruction-set levels, ordered. avx2_bf16_emulated exists for tests only: the AVX2 kernels, except that
+// the bf16-activation GEMM runs the packed vdpbf16ps algorithm with the dot product emulated in AVX2, so its
+// data layout is checked on machines without AVX-512.
+enum class Isa { scalar, avx2, avx2_bf16_emulated, avx512, avx512_bf16 };
+
+const char* isa_name(Isa isa);
+Isa detected_isa();                    // the best level this CPU (and OS) supports
+Isa active_isa();                      // the level in use (detected unless forced)
+std::vector<Isa> available_isas();     // every level this CPU can run, scalar first
+// Test hook: run at `isa` (must be in available_isas(), else std::invalid_argument); force_isa(detected_isa())
+// restores the default.
+void force_isa(Isa isa);
+
+// How the large-M (prefill) GEMM treats the activations:
+//   float32: x is used in float32; results equal a float64 product within float32 rounding (default).
+//   bf16_activations: x is rounded to BF16 once per call and multiplied with vdpbf16ps (float32
+//   accumulation), twice the arithmetic rate of float32 FMA; what llama.cpp does. Only changes anything on
+//   CPUs with AVX-512 BF16. The GEMV (small M) always uses float32 activations: it is memory-bound anyway.
+enum class Precision { float32, bf16_activations };
+void set_precision(Precision p);
+Precision precision();
+// Whether a matmul of M rows with weights of type wtype rounds x to BF16 at the current level and precision
+// (only BF16 weights take the vdpbf16ps path).
+bool rounds_activations(int64_t M, WeightType wtype = WeightType::bf16);
+
+// Threads used by the kernels (the caller counts as one). n <= 0: all hardware threads (the default).
+// The workers spin ~100 µs after each product before sleeping, so that back-to-back products of a decode
+// step do not pay a wake-up; other multi-threaded code running in between (ATen's own intra-op threads)
+// competes with that spin, so a decoder is best run with at::set_num_threads(1) for its small ATen ops, or
+// with its other loops on thread_pool().
+void set_threads(int n);
+int threads();
+// The kernels' pool, for other hot loops of the runtime (attention, norms) to share the same threads;
+// valid until the next set_threads().
+ThreadPool& thread_pool();
+
+// y[m, n] = sum_k x[m, k] · W[n, k] (+ bias[n]) for m < M, n < N.
+// x: float32 [M, K] with row stride ldx; w: 16-bit [N, K] with row stride ldw (elements); y: float32
+// [M, N] with row stride ldy; bias: float32 [N] or null. Pointers need no alignment.
+void matmul(const float* x, int64_t ldx, const uint16_t* w, int64_t ldw, WeightType wtype, float* y,
+            int64_t ldy, int64_t M, int64_t N, int64_t K, const float* bias = nullptr);
+
+// Several independent products, e.g. the q/k/v or gate/up projections of one layer. Small-M products (decode)
+// share one pass over the threads, which saves a synchronisation per product; larger ones run one after the
+// other as matmul().
+struct MatmulJob {
+  const float* x;
+  int64_t ldx;
+  const uint16_t* w;
+  int64_t ldw;
+  WeightType wtype;
+  float* y;
+  int64_t ldy;
+  int64_t M, N, K;
+  const float* bias = nullptr;
+};
+void matmul_many(const MatmulJob* jobs, int count);
+
+// BF16 conversions (round to nearest even; NaN stays NaN).
+uint16_t float_to_bf16(float f);
+float bf16_to_float(uint16_t h);
+float f16_to_float(uint16_t h);
+
+// Read bandwidth of main memory in GB/s (1e9 bytes/s), measured with the kernels' threads reading a buffer
+// far larger than the caches (`bytes`, default 512 MiB); best of `repeats`. Used to express decode speed
+// as a fraction of the memory-bandwidth ceiling.
+double measure_read_bandwidth_gbs(std::size_t bytes = std::size_t(512) << 20, int repeats = 5);
+// The same probe reading existing memory (e.g. memory-mapped weights, so that no buffer adds to the resident
+// set and the pages are those a decode step reads): [data, data + bytes), at least a few hundred MiB.
+double measure_read_bandwidth_gbs(const void* data, std::size_t bytes, int repeats = 5);
+
+}  // namespace bmx::kernels

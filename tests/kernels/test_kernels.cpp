@@ -1,0 +1,257 @@
+// The BF16/F16-weight matrix products against a float64 reference, at every instruction-set level this
+// machine runs, for odd shapes, strides, thread counts and both activation precisions.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "bmx/core/kernels.h"
+#include "bmx/core/thread_pool.h"
+
+namespace k = bmx::kernels;
+
+namespace {
+
+// Restores the default level, precision and threads when a test ends.
+struct Restore {
+  ~Restore() {
+    k::force_isa(k::detected_isa());
+    k::set_precision(k::Precision::float32);
+    k::set_threads(0);
+  }
+};
+
+uint16_t random_f16(std::mt19937& rng) {
+  // Exponents 8..21 (values 2^-7 .. 2^7), random mantissa and sign; one in 16 is zero or subnormal.
+  uint32_t r = rng();
+  if ((r & 15) == 0) return uint16_t((r >> 4) & 0x83FF);
+  return uint16_t(((r >> 4) & 0x8000) | ((8 + (r >> 8) % 14) << 10) | ((r >> 16) & 0x3FF));
+}
+
+struct Data {
+  int64_t M, N, K, ldx, ldw, ldy;
+  std::vector<float> x, bias;
+  std::vector<uint16_t> w;
+};
+
+Data make(int64_t M, int64_t N, int64_t K, k::WeightType wt, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  Data d{M, N, K, K + 3, K + 5, N + 2, {}, {}, {}};
+  d.x.resize(std::size_t(M * d.ldx));
+  for (auto& v : d.x) v = nd(rng);
+  d.w.resize(std::size_t(N * d.ldw));
+  for (auto& v : d.w) v = wt == k::WeightType::bf16 ? k::float_to_bf16(nd(rng) * 0.1f) : random_f16(rng);
+  d.bias.resize(std::size_t(N));
+  for (auto& v : d.bias) v = nd(rng);
+  return d;
+}
+
+// Checks y against sum_k x·w in float64 (x rounded to bf16 when the kernel does so): |Δ| ≤ 1e-5·Σ|x·w|.
+void check(const Data& d, k::WeightType wt, bool with_bias, const std::string& what) {
+  std::vector<float> y(std::size_t(d.M * d.ldy), -777.0f);
+  k::matmul(d.x.data(), d.ldx, d.w.data(), d.ldw, wt, y.data(), d.ldy, d.M, d.N, d.K,
+            with_bias ? d.bias.data() : nullptr);
+  const bool rounded = k::rounds_activations(d.M, wt);
+  int bad = 0;
+  double worst = 0;
+  for (int64_t m = 0; m < d.M; ++m) {
+    for (int64_t n = 0; n < d.N; ++n) {
+      double s = with_bias ? d.bias[n] : 0.0, mag = std::fabs(s);
+      for (int64_t j = 0; j < d.K; ++j) {
+        float xv = d.x[m * d.ldx + j];
+        if (rounded) xv = k::bf16_to_float(k::float_to_bf16(xv));
+        const uint16_t h = d.w[n * d.ldw + j];
+        const double wv = wt == k::WeightType::bf16 ? k::bf16_to_float(h) : k::f16_to_float(h);
+        s += double(xv) * wv;
+        mag += std::fabs(double(xv) * wv);
+      }
+      const double got = y[m * d.ldy + n], err = std::fabs(got - s);
+      worst = std::max(worst, err / (mag + 1e-30));
+      if (!(err <= 1e-5 * mag + 1e-30)) ++bad;
+    }
+    // Padding columns of y stay untouched.
+    for (int64_t n = d.N; n < d.ldy; ++n)
+      if (y[m * d.ldy + n] != -777.0f) ++bad;
+  }
+  INFO(what << " worst relative error " << worst);
+  CHECK(bad == 0);
+}
+
+}  // namespace
+
+TEST_CASE("bf16 and f16 conversions") {
+  CHECK(k::float_to_bf16(1.0f) == 0x3F80);
+  CHECK(k::float_to_bf16(-2.0f) == 0xC000);
+  CHECK(k::float_to_bf16(1.00390625f) == 0x3F80);   // halfway 1 + 2^-8: ties to even (down)
+  CHECK(k::float_to_bf16(1.01171875f) == 0x3F82);   // halfway 1 + 3·2^-8: ties to even (up)
+  CHECK(k::float_to_bf16(1.0f + 0.0079f) == 0x3F81);
+  CHECK(std::isnan(k::bf16_to_float(k::float_to_bf16(NAN))));
+  CHECK(k::bf16_to_float(0x4049) == 3.140625f);
+  CHECK(k::f16_to_float(0x3C00) == 1.0f);
+  CHECK(k::f16_to_float(0xC000) == -2.0f);
+  CHECK(k::f16_to_float(0x7BFF) == 65504.0f);
+  CHECK(k::f16_to_float(0x0001) == std::ldexp(1.0f, -24));
+  CHECK(k::f16_to_float(0x03FF) == std::ldexp(1023.0f, -24));
+  CHECK(std::isinf(k::f16_to_float(0x7C00)));
+  CHECK(std::signbit(k::f16_to_float(0x8000)));
+}
+
+TEST_CASE("the detected level and the override") {
+  Restore restore;
+  const auto levels = k::available_isas();
+  REQUIRE(!levels.empty());
+  CHECK(levels.front() == k::Isa::scalar);
+  CHECK(std::find(levels.begin(), levels.end(), k::detected_isa()) != levels.end());
+  for (k::Isa i : levels) CHECK(int(i) <= int(k::detected_isa()) + (i == k::Isa::avx2_bf16_emulated));
+  CHECK(k::active_isa() == k::detected_isa());
+  for (k::Isa i : levels) {
+    k::force_isa(i);
+    CHECK(k::active_isa() == i);
+  }
+  if (k::detected_isa() != k::Isa::avx512_bf16) CHECK_THROWS_AS(k::force_isa(k::Isa::avx512_bf16), std::invalid_argument);
+  MESSAGE("levels on this machine: " << levels.size() << ", best " << std::string(k::isa_name(k::detected_isa())));
+}
+
+TEST_CASE("matmul equals the float64 product at every level, odd shapes") {
+  Restore restore;
+  const std::vector<int64_t> Ms = {1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17, 19, 22, 33, 34};  // GEMV, GEMM and their tails
+  const std::vector<int64_t> Ns = {1, 3, 37, 130};
+  const std::vector<int64_t> Ks = {1, 7, 31, 33, 67, 300};
+  unsigned seed = 1;
+  for (k::Isa isa : k::available_isas()) {
+    k::force_isa(isa);
+    for (k::Precision prec : {k::Precision::float32, k::Precision::bf16_activations}) {
+    k::set_precision(prec);
+    if (prec == k::Precision::bf16_activations && !k::rounds_activations(512)) continue;  // nothing changes
+    for (k::WeightType wt : {k::WeightType::bf16, k::WeightType::f16}) {
+      for (int threads : {1, 3}) {
+        k::set_threads(threads);
+        for (int64_t M : Ms)
+          for (int64_t N : Ns)
+            for (int64_t K : Ks) {
+              Data d = make(M, N, K, wt, seed++);
+              check(d, wt, (seed & 1) != 0,
+                    std::string(k::isa_name(isa)) + (wt == k::WeightType::bf16 ? " bf16" : " f16") + " threads " +
+                        std::to_string(threads) + " M" + std::to_string(M) + " N" + std::to_string(N) + " K" +
+                        std::to_string(K) + (prec == k::Precision::float32 ? "" : " bf16-activations"));
+            }
+      }
+    }
+    }
+  }
+}
+
+TEST_CASE("prefill-sized GEMM (M = 512) at every level and both precisions") {
+  Restore restore;
+  k::set_threads(2);
+  bool rounded_somewhere = false;
+  for (k::Isa isa : k::available_isas()) {
+    k::force_isa(isa);
+    for (k::Precision prec : {k::Precision::float32, k::Precision::bf16_activations}) {
+      k::set_precision(prec);
+      rounded_somewhere |= k::rounds_activations(512);
+      for (k::WeightType wt : {k::WeightType::bf16, k::WeightType::f16}) {
+        // K = 700 spans several cache blocks of K and ends odd; N = 133 leaves partial panels.
+        Data d = make(512, 133, 700, wt, 99);
+        check(d, wt, true, std::string(k::isa_name(isa)) + " M512 precision " + std::to_string(int(prec)));
+        Data e = make(61, 40, 257, wt, 7);
+        check(e, wt, false, std::string(k::isa_name(isa)) + " M61 precision " + std::to_string(int(prec)));
+      }
+    }
+  }
+  // The bf16-activation GEMM is exercised wherever it exists (the AVX2 emulation at least, on x86-64).
+  if (k::detected_isa() != k::Isa::scalar) CHECK(rounded_somewhere);
+  k::set_precision(k::Precision::float32);
+  CHECK(!k::rounds_activations(512));
+}
+
+TEST_CASE("bf16 activations really are rounded (the reference would notice otherwise)") {
+  Restore restore;
+  bool tested = false;
+  for (k::Isa isa : k::available_isas()) {
+    k::force_isa(isa);
+    k::set_precision(k::Precision::bf16_activations);
+    if (!k::rounds_activations(64)) continue;
+    tested = true;
+    // x = 1 + 2^-10 rounds to 1 in bf16; W = 1: the bf16 path gives K, float32 would give K·(1 + 2^-10).
+    const int64_t M = 64, N = 32, K = 64;
+    std::vector<float> x(M * K, 1.0f + std::ldexp(1.0f, -10)), y(M * N);
+    std::vector<uint16_t> w(N * K, k::float_to_bf16(1.0f));
+    k::matmul(x.data(), K, w.data(), K, k::WeightType::bf16, y.data(), N, M, N, K);
+    CHECK(y[0] == float(K));
+    k::set_precision(k::Precision::float32);
+    k::matmul(x.data(), K, w.data(), K, k::WeightType::bf16, y.data(), N, M, N, K);
+    CHECK(y[0] == doctest::Approx(K * (1.0 + std::ldexp(1.0, -10))).epsilon(1e-7));
+  }
+  if (k::detected_isa() != k::Isa::scalar) CHECK(tested);
+}
+
+TEST_CASE("thread pool runs every task exactly once") {
+  for (int n : {1, 2, 5}) {
+    bmx::ThreadPool pool(n);
+    CHECK(pool.size() == n);
+    for (int64_t tasks : {0, 1, 7, 1000}) {
+      std::vector<std::atomic<int>> hits(std::size_t(tasks + 1));
+      std::atomic<int> bad_thread{0};
+      pool.run(tasks, [&](int64_t t, int th) {
+        hits[std::size_t(t)].fetch_add(1);
+        if (th < 0 || th >= n) bad_thread.fetch_add(1);
+      });
+      int wrong = 0;
+      for (int64_t t = 0; t < tasks; ++t) wrong += hits[std::size_t(t)].load() != 1;
+      CHECK(wrong == 0);
+      CHECK(bad_thread.load() == 0);
+    }
+    // A nested run executes serially on the calling thread instead of deadlocking.
+    std::atomic<int> inner{0};
+    pool.run(4, [&](int64_t, int) { pool.run(3, [&](int64_t, int) { inner.fetch_add(1); }); });
+    CHECK(inner.load() == 12);
+  }
+}
+
+TEST_CASE("read bandwidth probe returns a plausible figure") {
+  const double gbs = k::measure_read_bandwidth_gbs(std::size_t(64) << 20, 2);
+  MESSAGE("read bandwidth (64 MiB buffer): " << gbs << " GB/s");
+  CHECK(gbs > 0.1);
+  CHECK(gbs < 10000.0);
+}
+
+TEST_CASE("read bandwidth probe over existing memory") {
+  std::vector<float> buf(std::size_t(16) << 20, 1.0f);  // 64 MiB
+  // An unaligned start and length are trimmed to whole lines, never read past the end.
+  const double gbs = k::measure_read_bandwidth_gbs(reinterpret_cast<const char*>(buf.data()) + 3, buf.size() * 4 - 7, 2);
+  CHECK(gbs > 0.1);
+  CHECK(gbs < 10000.0);
+  CHECK(k::measure_read_bandwidth_gbs(buf.data(), 100, 1) == 0.0);  // too small to measure
+}
+
+TEST_CASE("matmul_many equals one matmul per job (decode-sized jobs share a pass, prefill-sized run alone)") {
+  Restore restore;
+  for (auto isa : k::available_isas()) {
+    k::force_isa(isa);
+    k::set_threads(2);
+    INFO(k::isa_name(isa));
+    std::vector<Data> data;
+    const int64_t shapes[][3] = {{1, 300, 70}, {1, 67, 129}, {3, 130, 64}, {40, 90, 33}};
+    for (auto& s : shapes) data.push_back(make(s[0], s[1], s[2], data.size() % 2 ? k::WeightType::f16 : k::WeightType::bf16, 7u + unsigned(data.size())));
+    std::vector<std::vector<float>> many(data.size()), one(data.size());
+    std::vector<k::MatmulJob> jobs;
+    for (size_t i = 0; i < data.size(); ++i) {
+      const Data& d = data[i];
+      const auto wt = i % 2 ? k::WeightType::f16 : k::WeightType::bf16;
+      many[i].assign(std::size_t(d.M * d.ldy), -1.0f);
+      one[i].assign(std::size_t(d.M * d.ldy), -1.0f);
+      const float* bias = i == 1 ? d.bias.data() : nullptr;
+      jobs.push_back({d.x.data(), d.ldx, d.w.data(), d.ldw, wt, many[i].data(), d.ldy, d.M, d.N, d.K, bias});
+      k::matmul(d.x.data(), d.ldx, d.w.data(), d.ldw, wt, one[i].data(), d.ldy, d.M, d.N, d.K, bias);
+    }
+    k::matmul_many(jobs.data(), int(jobs.size()));
+    for (size_t i = 0; i < data.size(); ++i) CHECK(many[i] == one[i]);
+  }
+}

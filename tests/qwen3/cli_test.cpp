@@ -1,0 +1,119 @@
+// The command line end to end: `bmx generate --ids ... --print-ids` equals the greedy vectors, errors are one
+// line, `bmx dev random-model` writes a loadable (sharded) checkpoint. Needs the bmx target built.
+#include "bmx/core/generation.h"
+#include "common.h"
+// after ATen (via common.h): glog defines CHECK too, doctest's must win
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "shared.h"
+
+namespace fs = std::filesystem;
+using namespace bmx::test;
+
+namespace {
+std::string join(const std::vector<int64_t>& v) {
+  std::string s;
+  for (auto x : v) s += (s.empty() ? "" : " ") + std::to_string(x);
+  return s;
+}
+}  // namespace
+
+TEST_CASE("cli: bmx generate --ids --print-ids reproduces the greedy vectors (stopping at eos)") {
+  int n = 0;
+  for (auto& v : logits_vectors()) {
+    if (v["kind"] != "single") continue;
+    const std::string name = v["case"];
+    if (name.back() != '3' && name.back() != '6') continue;  // a few cases of every model keep this quick
+    INFO(name);
+    const auto& model = tiny_model(v["model"]);
+    auto expected = v["greedy_new_ids"].get<std::vector<int64_t>>();
+    for (size_t i = 0; i < expected.size(); ++i)
+      if (std::count(model.generation.eos_token_ids.begin(), model.generation.eos_token_ids.end(), expected[i])) {
+        expected.resize(i + 1);
+        break;
+      }
+    std::string out;
+    const std::string cmd = bmx_exe().string() + " generate --model " + tiny_model_dir(v["model"]) + " --ids \"" +
+                            join(v["input_ids"].get<std::vector<int64_t>>()) + "\" --print-ids -n 32 --threads 1";
+    REQUIRE(run(cmd, &out) == 0);
+    CHECK(out == join(expected) + "\n");
+    ++n;
+  }
+  CHECK(n == 6);
+}
+
+TEST_CASE("cli: errors are one line with a non-zero exit") {
+  std::string out;
+  const std::string base = bmx_exe().string() + " generate --model " + tiny_model_dir("tiny-tied");
+  CHECK(run(base + " --ids \"1 2 abc\" --print-ids", &out, true) != 0);
+  CHECK(out.find("'abc' is not a token id") != std::string::npos);
+  CHECK(run(base + " --ids \"1 2 99999\" --print-ids", &out, true) != 0);
+  CHECK(out.find("99999") != std::string::npos);
+  CHECK(run(base + " --ids \"1 2 3\" --print-ids --ctx 3", &out, true) != 0);
+  CHECK(out.find("context") != std::string::npos);
+  CHECK(run(base + " --prompt hello", &out, true) != 0);
+  CHECK(out.find("tokenizer.json") != std::string::npos);
+  CHECK(std::count(out.begin(), out.end(), '\n') == 1);
+  // Reaching the context limit stops with a message, keeping what was generated.
+  CHECK(run(base + " --ids \"1 2 3\" --print-ids --ctx 8 -n 32", &out, true) == 0);
+  CHECK(out.find("context limit of 8") != std::string::npos);
+}
+
+TEST_CASE("cli: bmx dev random-model writes a checkpoint the runtime loads (single file and shards)") {
+  auto dir = scratch_dir("qwen3_random_model");
+  std::string out;
+  REQUIRE(run(bmx_exe().string() + " dev random-model --like tiny -o " + (dir / "plain").string(), &out, true) == 0);
+  auto m = bmx::load_qwen3((dir / "plain").string());
+  CHECK(m.config.vocab_size == 1024);
+  CHECK(fs::exists(dir / "plain" / "model.safetensors"));
+  bmx::GenerationOptions o;
+  o.max_new_tokens = 8;
+  CHECK(bmx::generate(m, {{1, 2, 3}}, o)[0].ids.size() == 8);
+
+  // With the Qwen3 tokenizer: 151,669 ids -> 151,680 rows for tiny (padding rows); small shards force an index.
+  const auto tok = shared_file("models/tokenizers/qwen3/tokenizer.json").parent_path();
+  REQUIRE(run(bmx_exe().string() + " dev random-model --like tiny --shard-gib 0.01 --tokenizer " + tok.string() +
+                  " -o " + (dir / "tok").string(),
+              &out, true) == 0);
+  CHECK(fs::exists(dir / "tok" / "model.safetensors.index.json"));
+  CHECK(fs::exists(dir / "tok" / "tokenizer.json"));
+  auto t = bmx::load_qwen3((dir / "tok").string());
+  CHECK(t.config.vocab_size == 151680);
+  CHECK(t.tokenizer_size == 151669);
+  CHECK(t.checkpoint != nullptr);
+  auto g = bmx::default_generation_options(t);
+  CHECK(g.vocab_limit == 151669);
+  g.max_new_tokens = 4;
+  CHECK(bmx::generate(t, {{9707, 11, 1879}}, g)[0].ids.size() <= 4);
+  // The same seed writes the same weights.
+  REQUIRE(run(bmx_exe().string() + " dev random-model --like tiny -o " + (dir / "again").string(), &out, true) == 0);
+  CHECK(read_file(dir / "plain" / "model.safetensors") == read_file(dir / "again" / "model.safetensors"));
+}
+
+TEST_CASE("cli: llama.cpp-style short flags, and bmx bench llm --json") {
+  // -m -n -t --temp 0 on generate give the greedy continuation of the long-form call.
+  const auto v = logits_vectors()[4];
+  REQUIRE(v["kind"] == "single");
+  const auto expected = v["greedy_new_ids"].get<std::vector<int64_t>>();
+  std::string out;
+  const std::string ids = join(v["input_ids"].get<std::vector<int64_t>>());
+  REQUIRE(run(bmx_exe().string() + " generate -m " + tiny_model_dir(v["model"]) + " --ids \"" + ids +
+                  "\" -n 3 -t 1 --temp 0 -s 5 --print-ids",
+              &out) == 0);
+  CHECK(out == join({expected[0], expected[1], expected[2]}) + "\n");
+
+  // One JSON object with the speed, bandwidth and memory figures.
+  REQUIRE(run(bmx_exe().string() + " bench llm -m " + tiny_model_dir("tiny-tied") + " -p 16 -n 4 -t 2 --json", &out) == 0);
+  auto j = nlohmann::json::parse(out);
+  CHECK(j["pp"] == 16);
+  CHECK(j["tg"] == 4);
+  CHECK(j["threads"] == 2);
+  CHECK(j["pp_tokens_per_s"].get<double>() > 0);
+  CHECK(j["tg_tokens_per_s"].get<double>() > 0);
+  CHECK(j["read_bandwidth_gbs"].get<double>() > 0);
+  CHECK(j["tg_fraction_of_ceiling"].get<double>() > 0);
+  CHECK(j["peak_rss_gib"].get<double>() > 0);
+}

@@ -1,0 +1,231 @@
+// Loading checks: config fields, generation config, sharded/tied layouts, mmap without copies, and one-line
+// errors naming tensor and file for broken checkpoints (broken copies made in scratch_dir).
+#include <ATen/ATen.h>
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "bmx/core/error.h"
+#include "bmx/core/safetensors.h"
+#include "common.h"
+#include "shared.h"
+
+namespace fs = std::filesystem;
+using bmx::test::tiny_model_dir;
+
+namespace {
+
+fs::path copy_model(const std::string& name, const std::string& scratch) {
+  auto dir = bmx::test::scratch_dir(scratch);
+  for (auto& e : fs::directory_iterator(tiny_model_dir(name))) {
+    fs::copy_file(e.path(), dir / e.path().filename());
+    fs::permissions(dir / e.path().filename(), fs::perms::owner_write, fs::perm_options::add);
+  }
+  return dir;
+}
+
+// Rewrites a safetensors file through `edit` (which may drop or replace entries).
+void rewrite(const fs::path& file,
+             const std::function<void(std::vector<std::pair<std::string, at::Tensor>>&)>& edit) {
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  {
+    bmx::SafetensorsFile f(file.string());
+    for (auto& [name, e] : f.entries()) tensors.emplace_back(name, f.tensor(name).clone());
+  }
+  edit(tensors);
+  bmx::write_safetensors(file.string(), tensors);
+}
+
+std::string load_error(const fs::path& dir) {
+  try {
+    bmx::load_qwen3(dir.string());
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+void write_text(const fs::path& p, const std::string& s) {
+  fs::remove(p);
+  std::ofstream(p) << s;
+}
+
+}  // namespace
+
+TEST_CASE("load: configs, tied and untied heads, sharded files, weights mapped in place") {
+  const auto& tied = bmx::test::tiny_model("tiny-tied");
+  CHECK(tied.config.vocab_size == 1024);
+  CHECK(tied.config.head_dim == 32);
+  CHECK(tied.config.num_heads * tied.config.head_dim == 128);
+  CHECK(tied.layers.size() == 2);
+  CHECK(tied.lm_head.data_ptr() == tied.embed_tokens.data_ptr());
+  CHECK((tied.embed_tokens.scalar_type() == at::kBFloat16));
+  CHECK(tied.generation.eos_token_ids == std::vector<int64_t>{2});
+  CHECK(tied.generation.max_new_tokens == 32);
+  CHECK(tied.generation.top_k == 50);  // transformers' default when absent
+  CHECK(tied.tokenizer_size == 0);
+
+  const auto& sharded = bmx::test::tiny_model("tiny-untied-sharded");
+  CHECK(sharded.lm_head.data_ptr() != sharded.embed_tokens.data_ptr());
+  CHECK(sharded.config.rms_norm_eps == doctest::Approx(1e-5));
+  CHECK(sharded.config.rope_theta == doctest::Approx(1e4));
+  CHECK(sharded.layers.size() == 3);
+  const auto& padded = bmx::test::tiny_model("tiny-padded-vocab");
+  CHECK(padded.generation.eos_token_ids == std::vector<int64_t>{998, 999});
+  CHECK(padded.config.num_kv_heads == 1);
+
+  // Weights are views of the mapping: the embedding's bytes lie inside the file's mapped range.
+  const auto file = fs::path(tiny_model_dir("tiny-tied")) / "model.safetensors";
+  bmx::SafetensorsFile f(file.string());
+  auto a = f.tensor("model.embed_tokens.weight"), b = f.tensor("model.embed_tokens.weight");
+  CHECK(a.data_ptr() == b.data_ptr());
+  CHECK(f.metadata().at("format") == "pt");
+  uint64_t data = 0;
+  for (auto& [n, e] : f.entries()) data += e.end - e.begin;
+  CHECK(data + 8 < fs::file_size(file));
+  CHECK(tied.weight_bytes == data);
+}
+
+TEST_CASE("load: safetensors round trip and a header length that is not a multiple of 8") {
+  auto dir = bmx::test::scratch_dir("qwen3_roundtrip");
+  auto t = at::arange(12, at::kFloat).view({3, 4}).to(at::kBFloat16);
+  auto h = at::arange(5, at::kFloat).to(at::kHalf);
+  bmx::write_safetensors((dir / "a.safetensors").string(), {{"t", t}, {"h", h}});
+  bmx::SafetensorsFile f((dir / "a.safetensors").string());
+  CHECK(f.tensor("t").equal(t));
+  CHECK(f.tensor("h").equal(h));
+  // Hand-written header of odd length: data starts unaligned and is still read correctly.
+  std::string header = R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
+  if (header.size() % 2 == 0) header += " ";
+  std::ofstream out(dir / "odd.safetensors", std::ios::binary);
+  uint64_t n = header.size();
+  out.write(reinterpret_cast<const char*>(&n), 8);
+  out << header;
+  float vals[2] = {1.5f, -2.0f};
+  out.write(reinterpret_cast<const char*>(vals), 8);
+  out.close();
+  bmx::SafetensorsFile odd((dir / "odd.safetensors").string());
+  CHECK(odd.tensor("x")[1].item<float>() == -2.0f);
+}
+
+TEST_CASE("load errors: truncated shard, missing tensor, wrong shape, wrong dtype name tensor and file") {
+  {
+    auto dir = copy_model("tiny-untied-sharded", "qwen3_truncated");
+    const auto shard = dir / "model-00002-of-00002.safetensors";
+    fs::resize_file(shard, fs::file_size(shard) - 100);
+    const auto msg = load_error(dir);
+    CHECK(msg.find("model-00002-of-00002.safetensors") != std::string::npos);
+    CHECK(msg.find("truncated") != std::string::npos);
+    CHECK(msg.find("model.") != std::string::npos);  // the tensor whose data is cut
+    CHECK(msg.find('\n') == std::string::npos);
+  }
+  {
+    auto dir = copy_model("tiny-tied", "qwen3_missing");
+    rewrite(dir / "model.safetensors", [](auto& ts) {
+      ts.erase(std::remove_if(ts.begin(), ts.end(), [](auto& p) { return p.first == "model.layers.1.mlp.up_proj.weight"; }),
+               ts.end());
+    });
+    const auto msg = load_error(dir);
+    CHECK(msg.find("model.layers.1.mlp.up_proj.weight") != std::string::npos);
+    CHECK(msg.find("model.safetensors") != std::string::npos);
+    CHECK(msg.find("missing") != std::string::npos);
+  }
+  {
+    auto dir = copy_model("tiny-tied", "qwen3_shape");
+    rewrite(dir / "model.safetensors", [](auto& ts) {
+      for (auto& [n, t] : ts)
+        if (n == "model.layers.0.self_attn.k_proj.weight") t = t.narrow(0, 0, 32).contiguous();
+    });
+    const auto msg = load_error(dir);
+    CHECK(msg.find("model.layers.0.self_attn.k_proj.weight") != std::string::npos);
+    CHECK(msg.find("[32, 64]") != std::string::npos);
+    CHECK(msg.find("[64, 64]") != std::string::npos);
+  }
+  {
+    auto dir = copy_model("tiny-tied", "qwen3_dtype");
+    rewrite(dir / "model.safetensors", [](auto& ts) {
+      for (auto& [n, t] : ts)
+        if (n == "model.norm.weight") t = t.to(at::kLong);
+    });
+    const auto msg = load_error(dir);
+    CHECK(msg.find("model.norm.weight") != std::string::npos);
+    CHECK(msg.find("I64") != std::string::npos);
+  }
+  {
+    auto dir = copy_model("tiny-untied-sharded", "qwen3_nohead");
+    rewrite(dir / "model-00002-of-00002.safetensors", [](auto& ts) {
+      ts.erase(std::remove_if(ts.begin(), ts.end(), [](auto& p) { return p.first == "lm_head.weight"; }), ts.end());
+    });
+    const auto msg = load_error(dir);  // the index still names it: the shard lacks it
+    CHECK(msg.find("lm_head.weight") != std::string::npos);
+    CHECK(msg.find("model-00002-of-00002.safetensors") != std::string::npos);
+  }
+  {
+    auto dir = copy_model("tiny-tied", "qwen3_f32");  // F32 and F16 checkpoints load as well
+    rewrite(dir / "model.safetensors", [](auto& ts) {
+      for (auto& [n, t] : ts) t = n.find("mlp") != std::string::npos ? t.to(at::kHalf) : t.to(at::kFloat);
+    });
+    auto m = bmx::load_qwen3(dir.string());
+    const auto& ref = bmx::test::tiny_model("tiny-tied");
+    auto ids = at::tensor(std::vector<int64_t>{1, 5, 9, 700}, at::kLong).view({1, 4});
+    auto pos = at::arange(4, at::kLong).view({1, 4});
+    auto a = bmx::qwen3_forward(m, ids, pos), b = bmx::qwen3_forward(ref, ids, pos);
+    CHECK((a - b).abs().max().item<float>() < 1e-4f);  // bf16 -> f16 of these weights is exact or close
+  }
+}
+
+TEST_CASE("load errors: other architectures and unsupported options are refused with the field named") {
+  auto dir = copy_model("tiny-tied", "qwen3_arch");
+  const auto config = bmx::test::read_file(dir / "config.json");
+  auto with = [&](const std::string& from, const std::string& to) {
+    auto s = config;
+    const auto at = s.find(from);
+    REQUIRE(at != std::string::npos);
+    s.replace(at, from.size(), to);
+    write_text(dir / "config.json", s);
+    return load_error(dir);
+  };
+  auto msg = with("\"model_type\": \"qwen3\"", "\"model_type\": \"llama\"");
+  CHECK(msg.find("llama") != std::string::npos);
+  CHECK(msg.find("config.json") != std::string::npos);
+  CHECK(with("\"rope_scaling\": null", "\"rope_scaling\": {\"rope_type\": \"yarn\", \"factor\": 4.0}").find("yarn") !=
+        std::string::npos);
+  CHECK(with("\"use_sliding_window\": false", "\"use_sliding_window\": true").find("sliding") != std::string::npos);
+  msg = with("\"vocab_size\": 1024", "\"vocab_size\": 1000");
+  CHECK(msg.find("model.embed_tokens.weight") != std::string::npos);
+  CHECK(msg.find("[1000, 64]") != std::string::npos);
+  msg = with("\"tie_word_embeddings\": true", "\"tie_word_embeddings\": false");
+  CHECK(msg.find("lm_head.weight") != std::string::npos);
+  // Newer files: rope_parameters instead of rope_theta.
+  write_text(dir / "config.json", config);
+  auto s = config;
+  s.replace(s.find("\"rope_theta\": 1000000.0"), 23, "\"rope_parameters\": {\"rope_type\": \"default\", \"rope_theta\": 1000000.0}");
+  write_text(dir / "config.json", s);
+  CHECK(bmx::load_qwen3(dir.string()).config.rope_theta == 1e6);
+}
+
+TEST_CASE("generation config: defaults, eos list, tokenizer_config eos, sampling fields") {
+  auto dir = copy_model("tiny-tied", "qwen3_genconf");
+  write_text(dir / "generation_config.json",
+             R"({"do_sample": true, "temperature": 0.6, "top_p": 0.95, "top_k": 20, "min_p": 0.0,
+                 "eos_token_id": [7, 8], "max_new_tokens": 12, "stop_strings": ["END"]})");
+  write_text(dir / "tokenizer_config.json",
+             R"({"eos_token": "<|im_end|>", "added_tokens_decoder": {"9": {"content": "<|im_end|>", "special": true}}})");
+  auto m = bmx::load_qwen3(dir.string());
+  CHECK(m.generation.do_sample);
+  CHECK(m.generation.temperature == doctest::Approx(0.6));
+  CHECK(m.generation.top_k == 20);
+  CHECK(m.generation.min_p.has_value());
+  CHECK(m.generation.eos_token_ids == std::vector<int64_t>{7, 8, 9});
+  CHECK(m.generation.pad_token_id == 7);
+  CHECK(m.generation.stop_strings == std::vector<std::string>{"END"});
+  // Without generation_config.json: config.json's eos, transformers' defaults.
+  fs::remove(dir / "generation_config.json");
+  fs::remove(dir / "tokenizer_config.json");
+  m = bmx::load_qwen3(dir.string());
+  CHECK(!m.generation.do_sample);
+  CHECK(m.generation.eos_token_ids == std::vector<int64_t>{2});
+  CHECK(m.generation.max_new_tokens == -1);
+  CHECK(m.generation.max_length == 20);
+}
