@@ -4,6 +4,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
@@ -32,8 +35,11 @@ Isa detect() {
   return Isa::scalar;
 }
 
+const detail::IsaKernels& kernels_for(Isa isa);
+Isa verified(Isa isa);
+
 const Isa g_detected = detect();
-std::atomic<Isa> g_active{g_detected};
+std::atomic<Isa> g_active{verified(g_detected)};
 std::atomic<Precision> g_precision{Precision::float32};
 
 std::mutex g_pool_mutex;
@@ -54,6 +60,73 @@ const detail::IsaKernels& kernels_for(Isa isa) {
                                              detail::avx2_bf16_emulated_kernels(), detail::avx512_kernels(),
                                              detail::avx512_bf16_kernels()};
   return table[int(isa)];
+}
+
+// One small problem at `isa` against float64 sums; bf16_pairs uses the GEMM on bf16-rounded activations.
+bool agrees(const detail::IsaKernels& ks, WeightType wt, int64_t M, int64_t N, int64_t K, bool bf16_pairs) {
+  uint32_t state = 12345u + uint32_t(M * 131 + N * 7 + K);
+  auto next = [&] {
+    state = state * 1664525u + 1013904223u;
+    return float(int32_t(state >> 8) % 2001 - 1000) / 1000.0f;
+  };
+  std::vector<float> x(static_cast<size_t>(M * K)), bias(static_cast<size_t>(N)), y(static_cast<size_t>(M * N), -7.0f);
+  std::vector<uint16_t> w(size_t(N * K));
+  for (auto& v : x) v = next();
+  for (auto& v : bias) v = next();
+  for (auto& v : w) {
+    float f = next();
+    if (wt == WeightType::bf16) {
+      v = float_to_bf16(f);
+    } else {  // an f16 of f: its bf16 bits are exact in f16's range here
+      float g = bf16_to_float(float_to_bf16(f));
+      uint32_t u;
+      std::memcpy(&u, &g, 4);
+      const uint32_t sign = (u >> 16) & 0x8000u;
+      const int exp = int((u >> 23) & 0xFF) - 127 + 15;
+      v = (u & 0x7FFFFFFFu) == 0 || exp <= 0 ? uint16_t(sign) : uint16_t(sign | (exp << 10) | ((u >> 13) & 0x3FFu));
+    }
+  }
+  auto wval = [&](int64_t n, int64_t k) {
+    uint16_t h = w[size_t(n * K + k)];
+    return wt == WeightType::bf16 ? bf16_to_float(h) : f16_to_float(h);
+  };
+  std::vector<uint32_t> pairs;
+  detail::Problem p{x.data(), K, w.data(), K, wt, y.data(), N, M, N, K, bias.data(), nullptr, 0};
+  if (bf16_pairs) {
+    const int64_t kp = (K + 1) / 2;
+    pairs.assign(size_t(M * kp), 0);
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t k = 0; k < K; ++k)
+        pairs[size_t(m * kp + k / 2)] |= uint32_t(float_to_bf16(x[size_t(m * K + k)])) << (16 * (k & 1));
+    p.xpairs = pairs.data();
+    p.ldxp = kp;
+    ks.gemm_bf16(p, 0, N);
+  } else {
+    (M <= ks.gemv_max_rows ? ks.gemv : ks.gemm)(p, 0, N);
+  }
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) {
+      double sum = bias[size_t(n)], mag = std::abs(bias[size_t(n)]);
+      for (int64_t k = 0; k < K; ++k) {
+        double xv = x[size_t(m * K + k)];
+        if (bf16_pairs) xv = bf16_to_float(float_to_bf16(float(xv)));
+        sum += xv * wval(n, k);
+        mag += std::abs(xv * wval(n, k));
+      }
+      const double got = y[size_t(m * N + n)];
+      if (!(std::abs(got - sum) <= 1e-5 * mag + 1e-6)) return false;
+    }
+  return true;
+}
+
+Isa verified(Isa isa) {
+  while (isa != Isa::scalar && !kernels_agree(isa)) {
+    Isa lower = isa == Isa::avx512_bf16 ? Isa::avx512 : isa == Isa::avx512 ? Isa::avx2 : Isa::scalar;
+    std::fprintf(stderr, "bmx: kernels: the %s level disagrees with the reference sums on this CPU; using %s\n",
+                 isa_name(isa), isa_name(lower));
+    isa = lower;
+  }
+  return isa;
 }
 
 bool runs_on(Isa isa, Isa best) {
@@ -102,6 +175,20 @@ const char* isa_name(Isa isa) {
     case Isa::avx512_bf16: return "avx512-bf16";
   }
   return "?";
+}
+
+bool kernels_agree(Isa isa) {
+  const detail::IsaKernels& ks = kernels_for(isa);
+  const int64_t g = std::min<int64_t>(ks.gemv_max_rows, 24);  // the scalar level has no GEMM switch
+  // Ragged shapes: odd K, N off every tile width, M on both sides of the GEMV/GEMM switch and of a tile.
+  const int64_t shapes[][3] = {{1, 37, 70}, {2, 64, 129}, {g, 33, 255}, {g + 1, 67, 300}, {g + 13, 129, 517}};
+  for (WeightType wt : {WeightType::bf16, WeightType::f16})
+    for (const auto& s : shapes) {
+      if (s[0] <= 0) continue;
+      if (!agrees(ks, wt, s[0], s[1], s[2], false)) return false;
+      if (wt == WeightType::bf16 && ks.gemm_bf16 && s[0] > g && !agrees(ks, wt, s[0], s[1], s[2], true)) return false;
+    }
+  return true;
 }
 
 Isa detected_isa() { return g_detected; }

@@ -255,3 +255,10 @@ TEST_CASE("matmul_many equals one matmul per job (decode-sized jobs share a pass
     for (size_t i = 0; i < data.size(); ++i) CHECK(many[i] == one[i]);
   }
 }
+
+TEST_CASE("the start-up check passes every level this CPU runs") {
+  for (k::Isa isa : k::available_isas()) {
+    INFO(std::string(k::isa_name(isa)));
+    CHECK(k::kernels_agree(isa));
+  }
+}
