@@ -107,8 +107,7 @@ Vec3 pick_atom(const gemmi::Residue& r, const char* name) {
 bool is_amino_acid_name(const std::string& name) { return gemmi::find_tabulated_residue(name).is_amino_acid(); }
 bool is_nucleic_name(const std::string& name) { return gemmi::find_tabulated_residue(name).is_nucleic_acid(); }
 bool is_water_name(const std::string& name) {
-  return gemmi::find_tabulated_residue(name).is_water() || name == "TIP" || name == "TIP3" || name == "SOL" ||
-         name == "WAT" || name == "SPC";
+  return gemmi::find_tabulated_residue(name).is_water();
 }
 bool has_backbone(const gemmi::Residue& r) {
   bool n = false, ca = false, c = false;
@@ -133,25 +132,37 @@ std::string join(const std::set<std::string>& names) {
   return s;
 }
 
+bool disjoint_atoms(const gemmi::Residue& a, const gemmi::Residue& b) {
+  for (const gemmi::Atom& x : a.atoms)
+    for (const gemmi::Atom& y : b.atoms)
+      if (x.name == y.name) return false;
+  return true;
+}
+
 // The residues of one chain name (all blocks of that name, file order), with microheterogeneity resolved.
-std::vector<const gemmi::Residue*> chain_residues(const gemmi::Model& model, const std::string& name) {
-  std::vector<const gemmi::Residue*> all;
-  for (const gemmi::Chain& ch : model.chains)
-    if (ch.name == name)
-      for (const gemmi::Residue& r : ch.residues) all.push_back(&r);
-  // Two residue names at one number with altlocs (a point mutation): keep the one whose atoms have the highest
-  // occupancy, the later one on a tie (spec §1 step 3; Biopython keeps the last name read).
-  std::vector<const gemmi::Residue*> out;
-  for (const gemmi::Residue* r : all) {
-    if (!out.empty()) {
-      const gemmi::Residue* p = out.back();
-      if (p->seqid == r->seqid && p->name != r->name && p->het_flag == r->het_flag &&
-          (has_altloc(*p) || has_altloc(*r))) {
-        if (max_occupancy(*r) >= max_occupancy(*p)) out.back() = r;
-        continue;
+std::vector<gemmi::Residue> chain_residues(const gemmi::Model& model, const std::string& name) {
+  std::vector<gemmi::Residue> out;
+  for (const gemmi::Chain& ch : model.chains) {
+    if (ch.name != name) continue;
+    for (const gemmi::Residue& r : ch.residues) {
+      if (!out.empty()) {
+        gemmi::Residue& p = out.back();
+        // Two residue names at one number with altlocs (a point mutation): keep the one whose atoms have the
+        // highest occupancy, the later one on a tie (spec §1 step 3; Biopython keeps the last name read).
+        if (p.seqid == r.seqid && p.name != r.name && p.het_flag == r.het_flag && (has_altloc(p) || has_altloc(r))) {
+          if (max_occupancy(r) >= max_occupancy(p)) p = r;
+          continue;
+        }
+        // One residue cut into pieces that gemmi tells apart by the segment columns, which PDBQT and PQR files
+        // fill with charges: join the pieces (they never share an atom name).
+        if (p.seqid == r.seqid && p.name == r.name && p.het_flag == r.het_flag && p.segment != r.segment &&
+            disjoint_atoms(p, r)) {
+          p.atoms.insert(p.atoms.end(), r.atoms.begin(), r.atoms.end());
+          continue;
+        }
       }
+      out.push_back(r);
     }
-    out.push_back(r);
   }
   return out;
 }
@@ -163,7 +174,8 @@ ChainResult process_chain(const gemmi::Model& model, const std::string& name, co
   std::vector<HetResidue> het;
   std::set<std::string> het_aa_names;
   int n_het_aa = 0, n_water = 0, n_nucleic = 0, n_all = 0, n_aa_atom = 0, n_bb = 0, n_ca = 0;
-  for (const gemmi::Residue* r : chain_residues(model, name)) {
+  for (const gemmi::Residue& res : chain_residues(model, name)) {
+    const gemmi::Residue* r = &res;
     ++n_all;
     const bool water = is_water_name(r->name);
     n_water += water;
