@@ -79,7 +79,7 @@ struct Inputs {
 };
 
 // Reads every file; reports unreadable files and chains without tokens on stderr and keeps going.
-Inputs read_inputs(const std::vector<std::string>& paths, const ReadOptions& opt, bool quiet) {
+Inputs read_inputs(const std::vector<std::string>& paths, const ReadOptions& opt, bool quiet, bool window) {
   Inputs in;
   for (std::size_t f = 0; f < paths.size(); ++f) {
     ++in.files;
@@ -95,8 +95,10 @@ Inputs read_inputs(const std::vector<std::string>& paths, const ReadOptions& opt
       std::fprintf(stderr, "bmx prot: %s: %d models, using the first\n", paths[f].c_str(), sc.n_models);
     for (ChainResult& c : sc.chains) {
       if (c.status != ChainStatus::ok) {
-        std::fprintf(stderr, "bmx prot: %s chain %s: skipped: %s\n", paths[f].c_str(), chain_label(c.chain).c_str(),
-                     c.message.c_str());
+        std::fprintf(stderr, "bmx prot: %s chain %s: skipped: %s%s\n", paths[f].c_str(), chain_label(c.chain).c_str(),
+                     c.message.c_str(),
+                     c.status == ChainStatus::length && !window ? "; the BioMatrix pipeline drops such chains, "
+                                                                   "--window encodes them" : "");
         ++in.skipped;
         continue;
       }
@@ -121,24 +123,27 @@ struct EncodeArgs {
   int threads = 0, overlap = 128;
 };
 
-ReadOptions read_options(const std::string& chain, const std::string& format) {
+ReadOptions read_options(const std::string& chain, const std::string& format, bool window) {
   ReadOptions o;
   o.chain = chain;
+  if (window) o.limits.max_len = 0;  // windows lift the wrapper's 1280-residue limit too
   if (format == "pdb") o.format = StructureFormat::pdb;
   else if (format == "cif" || format == "mmcif") o.format = StructureFormat::mmcif;
   else if (format != "auto") throw InputError("--format must be auto, pdb or cif (got " + format + ")");
   return o;
 }
 
-json encoded_record(const ChainJob& job, const Encoded& e) {
+using ojson = nlohmann::ordered_json;  // keys in the order written: id and chain first
+
+ojson encoded_record(const ChainJob& job, const Encoded& e) {
   const BackboneChain& bb = job.chain.backbone;
   std::string seq;
-  json residues = json::array();
+  ojson residues = ojson::array();
   for (int p : e.positions) {
     seq += bb.residues[p].one_letter;
     residues.push_back(residue_id(bb.residues[p]));
   }
-  json j;
+  ojson j;
   j["id"] = bb.id;
   j["file"] = job.path;
   j["chain"] = bb.chain;
@@ -156,13 +161,13 @@ json encoded_record(const ChainJob& job, const Encoded& e) {
 }
 
 int run_encode(const EncodeArgs& a) {
-  const ReadOptions ropt = read_options(a.chain, a.format);
+  const ReadOptions ropt = read_options(a.chain, a.format, a.window);
   const GcpVqvae model = GcpVqvae::load(model_dir(a.model));
-  Inputs in = read_inputs(a.inputs, ropt, a.quiet);
+  Inputs in = read_inputs(a.inputs, ropt, a.quiet, a.window);
   EncodeOptions eopt;
   eopt.window = a.window;
   eopt.window_overlap = a.overlap;
-  std::vector<std::optional<json>> records(in.jobs.size());
+  std::vector<std::optional<ojson>> records(in.jobs.size());
   std::vector<std::string> errors(in.jobs.size());
   {
     Progress progress("encode", in.jobs.size(), "chains", !a.quiet);
@@ -189,7 +194,7 @@ int run_encode(const EncodeArgs& a) {
       ++failed;
       continue;
     }
-    const json& r = *records[i];
+    const ojson& r = *records[i];
     ++ok;
     tokens += r["tokens"].size();
     if (r["windows"].get<int>() > 1) {
@@ -443,9 +448,9 @@ struct EvalArgs {
 };
 
 int run_eval(const EvalArgs& a) {
-  const ReadOptions ropt = read_options(a.chain, a.format);
+  const ReadOptions ropt = read_options(a.chain, a.format, a.window);
   const GcpVqvae model = GcpVqvae::load(model_dir(a.model));
-  Inputs in = read_inputs(a.inputs, ropt, a.quiet);
+  Inputs in = read_inputs(a.inputs, ropt, a.quiet, a.window);
   EncodeOptions eopt;
   eopt.window = a.window;
   struct Result {
@@ -489,7 +494,7 @@ int run_eval(const EvalArgs& a) {
                 res[i].tokens, res[i].rmsd, res[i].tm);
     rmsds.push_back(res[i].rmsd);
     tms.push_back(res[i].tm);
-    json j = {{"file", job.path}, {"id", job.chain.backbone.id}, {"chain", job.chain.chain},
+    ojson j = {{"file", job.path}, {"id", job.chain.backbone.id}, {"chain", job.chain.chain},
               {"tokens", res[i].tokens}, {"ca_rmsd", res[i].rmsd}, {"tm_score", res[i].tm}};
     jsonl << j.dump() << "\n";
   }
@@ -602,7 +607,7 @@ int run_bench(const BenchArgs& a) {
                   e.tokens.size() / td);
   }
   if (a.json_out) {
-    json j = {{"arch", a.arch}, {"threads", threads}, {"precision", "float32"}, {"load_s", load_s},
+    ojson j = {{"arch", a.arch}, {"threads", threads}, {"precision", "float32"}, {"load_s", load_s},
               {"chains", rows}, {"encode_residues_per_s", enc_res / enc_s}, {"decode_residues_per_s", dec_res / dec_s}};
     std::printf("%s\n", j.dump().c_str());
   } else {
