@@ -230,7 +230,21 @@ int run_encode(const EncodeArgs& a) {
 struct TokenRecord {
   std::string id = "decoded", chain = "A", sequence, where;
   std::vector<int> tokens;
+  std::vector<std::pair<int, char>> numbering;  // author numbers of the tokenized residues, when the record has them
 };
+
+// "52" / "52A" / "-3" -> (52, ' ') / (52, 'A') / (-3, ' ')
+std::pair<int, char> parse_residue_id(const std::string& s, const std::string& where) {
+  std::size_t used = 0;
+  int num = 0;
+  try {
+    num = std::stoi(s, &used);
+  } catch (const std::exception&) {
+    throw InputError(where + ": residue id '" + s + "' is not a number with an optional insertion code");
+  }
+  if (used + 1 < s.size()) throw InputError(where + ": residue id '" + s + "' is not a number with an optional insertion code");
+  return {num, used < s.size() ? s[used] : ' '};
+}
 
 std::vector<std::string> split_csv_line(const std::string& line) {
   std::vector<std::string> f;
@@ -294,6 +308,8 @@ std::vector<TokenRecord> parse_token_records(const std::string& text, const std:
         r.sequence = parse_aa_sequence(j["sequence"].get<std::string>(), w);
       else if (j.contains("aa") && j["aa"].is_string())
         r.sequence = parse_aa_sequence(j["aa"].get<std::string>(), w);
+      if (j.contains("residues") && j["residues"].is_array() && j["residues"].size() == r.tokens.size())
+        for (const auto& id : j["residues"]) r.numbering.push_back(parse_residue_id(id.is_string() ? id.get<std::string>() : id.dump(), w));
       if (j.contains("id") && j["id"].is_string()) r.id = j["id"];
       if (j.contains("chain") && j["chain"].is_string() && !j["chain"].get<std::string>().empty()) r.chain = j["chain"];
       out.push_back(std::move(r));
@@ -354,7 +370,7 @@ std::string read_all(const std::string& path) {
   return ss.str();
 }
 
-// Decoded N/CA/C as a chain numbered 1..n, names from the sequence when there is one.
+// Decoded N/CA/C as a chain numbered like the encoded residues (else 1..n), names from the sequence if known.
 BackboneChain decoded_chain(const TokenRecord& r, const std::vector<std::array<Vec3, 3>>& xyz) {
   BackboneChain c;
   c.id = r.id;
@@ -362,7 +378,8 @@ BackboneChain decoded_chain(const TokenRecord& r, const std::vector<std::array<V
   c.coords = xyz;
   for (std::size_t i = 0; i < xyz.size(); ++i) {
     Residue res;
-    res.seq_num = static_cast<int>(i + 1);
+    res.seq_num = r.numbering.empty() ? static_cast<int>(i + 1) : r.numbering[i].first;
+    if (!r.numbering.empty()) res.icode = r.numbering[i].second;
     res.one_letter = r.sequence.empty() ? 'X' : r.sequence[i];
     c.residues.push_back(res);
   }
