@@ -197,3 +197,37 @@ TEST_CASE("random weights of the released shapes run end to end") {
   CHECK_THROWS_AS(GcpVqvae::random("huge", 1), UnsupportedError);
   CHECK_THROWS_AS(a.decode({0, 4096}), InputError);
 }
+
+TEST_CASE("tiny chains and chains without observed residues encode without failing") {
+  auto model = GcpVqvae::load(test::shared_file("vectors/gcp/tiny_model").string());
+  const BackboneChain full = gcptest::chain_from_vector(gcptest::vector_json("1aki_A"));
+  for (size_t L : {1, 2, 3, 5, 17}) {
+    BackboneChain c = full;
+    c.residues.resize(L);
+    c.coords.resize(L);
+    EncodeTrace trace;
+    Encoded e = model.encode(c, {}, &trace);
+    CHECK(e.tokens.size() == L);
+    CHECK(trace.edge_index.size(1) == static_cast<int64_t>(L * std::min<size_t>(16, L - 1)));
+    for (int t : e.tokens) CHECK((t >= 0 && t < 512));
+    CHECK(model.decode(e.tokens).size() == L);
+  }
+  BackboneChain none = full;
+  for (auto& r : none.residues) r.observed = false;
+  Encoded e = model.encode(none);
+  CHECK(e.tokens.empty());
+  CHECK(e.positions.empty());
+  // Malformed input: messages name the chain.
+  BackboneChain bad = full;
+  bad.coords[3][1][0] = NAN;
+  auto msg = error_of<InputError>([&] { model.encode(bad); });
+  CHECK(msg.find("1aki.pdb chain A") != std::string::npos);
+  CHECK(msg.find("residue 3") != std::string::npos);
+  bad = full;
+  bad.residues.pop_back();
+  CHECK_THROWS_AS(model.encode(bad), InputError);
+  CHECK_THROWS_AS(model.encode(BackboneChain{}), InputError);
+  CHECK(model.decode({}).empty());
+  CHECK_THROWS_AS(model.decode(std::vector<int>(513, 0)), InputError);
+  CHECK_THROWS_AS(model.decode({-1}), InputError);
+}
