@@ -164,6 +164,21 @@ TEST_CASE("chains longer than the model maximum are refused, or encoded in overl
   for (size_t k = 0; k < enc.positions.size() && enc.positions[k] < 80; ++k, ++checked)
     CHECK(enc.tokens[k] == (codebook - z[enc.positions[k]]).pow(2).sum(-1).argmin().item<int64_t>());
   CHECK(checked > 70);
+  CHECK_FALSE(enc.truncated);
+
+  // The original's truncation on request: tokens for the observed residues among the first 100 only, the same
+  // as the first window's.
+  EncodeOptions cut;
+  cut.truncate = true;
+  Encoded head = model.encode(chain, cut);
+  CHECK(head.truncated);
+  CHECK(head.windows == 1);
+  REQUIRE(!head.positions.empty());
+  CHECK(head.positions.back() < 100);
+  size_t observed = 0;
+  for (int i = 0; i < 100; ++i) observed += chain.residues[i].observed;
+  CHECK(head.tokens.size() == observed);
+  for (size_t k = 0; k < head.positions.size() && head.positions[k] < 80; ++k) CHECK(head.tokens[k] == enc.tokens[k]);
 
   // With a maximum above the length, windowed and plain encodes agree.
   auto full = GcpVqvae::load(test::shared_file("vectors/gcp/tiny_model").string());
