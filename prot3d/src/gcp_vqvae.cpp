@@ -136,7 +136,7 @@ GcpVqvae GcpVqvae::load(const std::string& dir, Precision precision) {
     found.erase(it);
   }
   for (const auto& [name, t] : found)
-    if (!ignorable(name)) fail_input(path, name, "tensor " + shape_str(t.sizes()) + " is not used by the network the configs describe");
+    if (!ignorable(name)) fail_input(path, name, "tensor of shape " + shape_str(t.sizes()) + " is not used by the network the configs describe");
   return GcpVqvae(build(config, std::move(used), precision));
 }
 
@@ -232,7 +232,7 @@ Encoded GcpVqvae::encode(const BackboneChain& chain, const EncodeOptions& option
         if (!std::isfinite(x))
           throw InputError(what + ": residue " + std::to_string(i) + " has a non-finite coordinate (impute first)");
   const int64_t W = m.config.max_length;
-  if (L > W && !options.window)
+  if (L > W && !options.window && !options.truncate)
     throw InputError(what + ": " + std::to_string(L) + " residues, more than the model maximum of " +
                      std::to_string(W) + " (the original silently drops residues beyond it; use windowed encoding)");
   if (options.window && (options.window_overlap < 0 || options.window_overlap >= W))
@@ -254,7 +254,7 @@ Encoded GcpVqvae::encode(const BackboneChain& chain, const EncodeOptions& option
 
   // Windows: [start, start + W); consecutive starts `W - overlap` apart, the last one flush with the end.
   std::vector<int64_t> starts{0};
-  if (L > W) {
+  if (L > W && options.window) {
     const int64_t stride = W - options.window_overlap;
     while (starts.back() + W < L) starts.push_back(std::min(starts.back() + stride, L - W));
   }
@@ -291,8 +291,9 @@ Encoded GcpVqvae::encode(const BackboneChain& chain, const EncodeOptions& option
   }
   Encoded out;
   out.windows = static_cast<int>(starts.size());
+  out.truncated = L > W && !options.window;
   for (int64_t i = 0; i < L; ++i)
-    if (chain.residues[i].observed) {
+    if (chain.residues[i].observed && token[i] >= 0) {
       out.tokens.push_back(token[i]);
       out.positions.push_back(static_cast<int>(i));
       out.margins.push_back(margin[i]);

@@ -46,29 +46,60 @@ SV gcp_layer_norm(const GcpWeights& w, const std::string& p, SV x) {
   return x;
 }
 
-// One Geometry-Complete Perceptron. node_inputs: scalarise with the source node's frame vectors, averaged over
-// its out-edges (the mean of F_e over those edges times the node's vectors: exact, and cheaper than per edge).
-SV gcp(const GcpWeights& w, const std::string& p, const SV& x, const Graph& g, bool node_inputs, bool silu) {
-  const int64_t n = x.s.size(0);
-  auto vh = nn::linear(x.v, w(p + "vector_down.weight"));                        // [n, 3, H]
-  auto vn = vh.pow(2).sum(1).clamp_min(1e-8).sqrt();                              // [n, H]
-  auto vf = nn::linear(x.v, w(p + "vector_down_frames.weight"));                 // [n, 3(xyz), 3(c)]
-  const at::Tensor& F = node_inputs ? g.node_frames : g.frames;                   // [n, 3(r), 3(xyz)]
-  auto loc = at::bmm(F, vf).transpose(1, 2).reshape({n, 9});                      // index 3c + r
-  auto merged = at::cat({x.s, vn, loc}, -1);
-  at::Tensor z;
-  if (w.has(p + "scalar_out.0.weight")) {
-    z = nn::linear(merged, w(p + "scalar_out.0.weight"), w(p + "scalar_out.0.bias"));
-    z = nn::linear(at::silu(z), w(p + "scalar_out.2.weight"), w(p + "scalar_out.2.bias"));
-  } else {
-    z = nn::linear(merged, w(p + "scalar_out.weight"), w(p + "scalar_out.bias"));
-  }
+// Scalarisation (§3.1 step 4): loc[3c + r] = F[r] . vf[c], with F [n, 3(r), 3(xyz)], vf [n, 3(xyz), 3(c)].
+at::Tensor scalarise(const at::Tensor& F, const at::Tensor& vf) {
+  return (F.unsqueeze(1) * vf.transpose(1, 2).unsqueeze(2)).sum(-1).reshape({F.size(0), 9});
+}
+
+// The GCP tail once the bottleneck vectors vh and the scalar pre-activation z are known.
+SV gcp_output(const GcpWeights& w, const std::string& p, const at::Tensor& vh, const at::Tensor& z, bool silu) {
   SV out;
   out.s = silu ? at::silu(z) : z;
   if (!w.has(p + "vector_up.weight")) return out;
   auto gate = at::sigmoid(nn::linear(out.s, w(p + "vector_out_scale.weight"), w(p + "vector_out_scale.bias")));
   out.v = nn::linear(vh, w(p + "vector_up.weight")) * gate.unsqueeze(1);
   return out;
+}
+
+at::Tensor scalar_out(const GcpWeights& w, const std::string& p, const at::Tensor& merged) {
+  if (w.has(p + "scalar_out.0.weight")) {
+    auto z = nn::linear(merged, w(p + "scalar_out.0.weight"), w(p + "scalar_out.0.bias"));
+    return nn::linear(at::silu(z), w(p + "scalar_out.2.weight"), w(p + "scalar_out.2.bias"));
+  }
+  return nn::linear(merged, w(p + "scalar_out.weight"), w(p + "scalar_out.bias"));
+}
+
+// One Geometry-Complete Perceptron. node_inputs: scalarise with the source node's frame vectors, averaged over
+// its out-edges (the mean of F_e over those edges times the node's vectors: exact, and cheaper than per edge).
+SV gcp(const GcpWeights& w, const std::string& p, const SV& x, const Graph& g, bool node_inputs, bool silu) {
+  const auto& Wd = w(p + "vector_down.weight");
+  const int64_t H = Wd.size(0);
+  // vector_down and vector_down_frames in one pass: [n, 3, H + 3]
+  auto both = nn::linear(x.v, at::cat({Wd, w(p + "vector_down_frames.weight")}, 0));
+  auto vh = both.narrow(2, 0, H);
+  auto vn = vh.pow(2).sum(1).clamp_min(1e-8).sqrt();                              // [n, H]
+  auto loc = scalarise(node_inputs ? g.node_frames : g.frames, both.narrow(2, H, 3));
+  return gcp_output(w, p, vh, scalar_out(w, p, at::cat({x.s, vn, loc}, -1)), silu);
+}
+
+// The first message GCP of an interaction layer, on m = ([s_j, e, s_i], [v_j, ev, v_i]) for every edge (j, i):
+// the node parts of its linear maps are applied per node and gathered, which is the same sum with L instead
+// of E rows.
+SV message_gcp(const GcpWeights& w, const std::string& p, const SV& node, const SV& edge, const Graph& g) {
+  const int64_t S = node.s.size(1), Se = edge.s.size(1), V = node.v.size(2), Ve = edge.v.size(2);
+  const auto& Wd = w(p + "vector_down.weight");
+  const int64_t H = Wd.size(0);
+  auto Wv = at::cat({Wd, w(p + "vector_down_frames.weight")}, 0);                // [H + 3, 2V + Ve]
+  auto vj = nn::linear(node.v, Wv.narrow(1, 0, V)), vi = nn::linear(node.v, Wv.narrow(1, V + Ve, V));
+  auto both = gather(vj, g.src) + nn::linear(edge.v, Wv.narrow(1, V, Ve)) + gather(vi, g.dst);  // [E, 3, H + 3]
+  auto vh = both.narrow(2, 0, H);
+  auto vn = vh.pow(2).sum(1).clamp_min(1e-8).sqrt();
+  auto loc = scalarise(g.frames, both.narrow(2, H, 3));
+  const auto& Ws = w(p + "scalar_out.weight");                                   // [out, 2S + Se + H + 9]
+  auto sj = nn::linear(node.s, Ws.narrow(1, 0, S)), si = nn::linear(node.s, Ws.narrow(1, S + Se, S));
+  auto rest = at::cat({Ws.narrow(1, S, Se), Ws.narrow(1, 2 * S + Se, H + 9)}, 1);
+  auto z = gather(sj, g.src) + gather(si, g.dst) + nn::linear(at::cat({edge.s, vn, loc}, -1), rest, w(p + "scalar_out.bias"));
+  return gcp_output(w, p, vh, z, true);
 }
 
 }  // namespace
@@ -107,9 +138,7 @@ at::Tensor gcpnet_forward(const GcpWeights& w, const GcpVqvaeConfig& c, const Gc
 
   for (int64_t l = 0; l < c.gcp_layers; ++l) {
     const std::string p = G + "interaction_layers." + std::to_string(l) + ".";
-    SV m{at::cat({gather(node.s, g.src), edge.s, gather(node.s, g.dst)}, -1),
-         at::cat({gather(node.v, g.src), edge.v, gather(node.v, g.dst)}, -1)};
-    m = gcp(w, p + "interaction.message_fusion.0.", m, g, false, true);
+    SV m = message_gcp(w, p + "interaction.message_fusion.0.", node, edge, g);
     for (int64_t t = 1; t < c.message_layers; ++t) {
       SV d = gcp(w, p + "interaction.message_fusion." + std::to_string(t) + ".", m, g, false, true);
       m.s = m.s + d.s;

@@ -164,6 +164,21 @@ TEST_CASE("chains longer than the model maximum are refused, or encoded in overl
   for (size_t k = 0; k < enc.positions.size() && enc.positions[k] < 80; ++k, ++checked)
     CHECK(enc.tokens[k] == (codebook - z[enc.positions[k]]).pow(2).sum(-1).argmin().item<int64_t>());
   CHECK(checked > 70);
+  CHECK_FALSE(enc.truncated);
+
+  // The original's truncation on request: tokens for the observed residues among the first 100 only, the same
+  // as the first window's.
+  EncodeOptions cut;
+  cut.truncate = true;
+  Encoded head = model.encode(chain, cut);
+  CHECK(head.truncated);
+  CHECK(head.windows == 1);
+  REQUIRE(!head.positions.empty());
+  CHECK(head.positions.back() < 100);
+  size_t observed = 0;
+  for (int i = 0; i < 100; ++i) observed += chain.residues[i].observed;
+  CHECK(head.tokens.size() == observed);
+  for (size_t k = 0; k < head.positions.size() && head.positions[k] < 80; ++k) CHECK(head.tokens[k] == enc.tokens[k]);
 
   // With a maximum above the length, windowed and plain encodes agree.
   auto full = GcpVqvae::load(test::shared_file("vectors/gcp/tiny_model").string());
@@ -196,4 +211,38 @@ TEST_CASE("random weights of the released shapes run end to end") {
   }
   CHECK_THROWS_AS(GcpVqvae::random("huge", 1), UnsupportedError);
   CHECK_THROWS_AS(a.decode({0, 4096}), InputError);
+}
+
+TEST_CASE("tiny chains and chains without observed residues encode without failing") {
+  auto model = GcpVqvae::load(test::shared_file("vectors/gcp/tiny_model").string());
+  const BackboneChain full = gcptest::chain_from_vector(gcptest::vector_json("1aki_A"));
+  for (size_t L : {1, 2, 3, 5, 17}) {
+    BackboneChain c = full;
+    c.residues.resize(L);
+    c.coords.resize(L);
+    EncodeTrace trace;
+    Encoded e = model.encode(c, {}, &trace);
+    CHECK(e.tokens.size() == L);
+    CHECK(trace.edge_index.size(1) == static_cast<int64_t>(L * std::min<size_t>(16, L - 1)));
+    for (int t : e.tokens) CHECK((t >= 0 && t < 512));
+    CHECK(model.decode(e.tokens).size() == L);
+  }
+  BackboneChain none = full;
+  for (auto& r : none.residues) r.observed = false;
+  Encoded e = model.encode(none);
+  CHECK(e.tokens.empty());
+  CHECK(e.positions.empty());
+  // Malformed input: messages name the chain.
+  BackboneChain bad = full;
+  bad.coords[3][1][0] = NAN;
+  auto msg = error_of<InputError>([&] { model.encode(bad); });
+  CHECK(msg.find("1aki.pdb chain A") != std::string::npos);
+  CHECK(msg.find("residue 3") != std::string::npos);
+  bad = full;
+  bad.residues.pop_back();
+  CHECK_THROWS_AS(model.encode(bad), InputError);
+  CHECK_THROWS_AS(model.encode(BackboneChain{}), InputError);
+  CHECK(model.decode({}).empty());
+  CHECK_THROWS_AS(model.decode(std::vector<int>(513, 0)), InputError);
+  CHECK_THROWS_AS(model.decode({-1}), InputError);
 }

@@ -48,6 +48,8 @@ struct EncodeOptions {
   // the whole chain.
   bool window = false;
   int64_t window_overlap = 128;
+  // The original's behaviour instead (when `window` is not set): residues beyond max_length() get no token.
+  bool truncate = false;
 };
 
 struct Encoded {
@@ -55,6 +57,7 @@ struct Encoded {
   std::vector<int> positions;       // residue index (into BackboneChain::residues) of each token
   std::vector<float> margins;       // distance to the 2nd-nearest code minus distance to the nearest
   int windows = 1;                  // transformer windows used (1: the whole chain at once)
+  bool truncated = false;           // residues beyond max_length() were left without a token (options.truncate)
 };
 
 // Intermediate values of one encode, for tests and debugging (model dtype; shapes as in the test vectors).
