@@ -135,8 +135,12 @@ TEST_CASE("bmx prot encode gives the reference tokens on the 4 vector chains; de
     CHECK(bb.observed_sequence() == recs[0]["sequence"].get<std::string>());
     double max_d = 0;
     for (std::size_t i = 0; i < obs.size(); ++i) {
-      CHECK(std::to_string(bb.residues[obs[i]].seq_num) == recs[0]["residues"][i].get<std::string>());
-      for (int a = 0; a < 3; ++a)
+      const auto& res = bb.residues[obs[i]];
+      CHECK(std::to_string(res.seq_num) + (res.icode == ' ' ? "" : std::string(1, res.icode)) ==
+            recs[0]["residues"][i].get<std::string>());
+      // Reading back re-imputes the holes, and step 9.4 moves the N that follows an imputed residue.
+      const bool after_hole = obs[i] > 0 && !bb.residues[obs[i] - 1].observed;
+      for (int a = after_hole ? 1 : 0; a < 3; ++a)
         for (int k = 0; k < 3; ++k)
           max_d = std::max(max_d, std::fabs(bb.coords[obs[i]][a][k] - v["decoded_N_CA_C"][i][a][k].get<double>()));
     }
