@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -20,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bmx/core/error.h"
+#include "bmx/core/math_threads.h"
 #include "bmx/core/parallel.h"
 #include "bmx/core/progress.h"
 #include "bmx/prot3d/gcp_vqvae.h"
@@ -50,11 +52,11 @@ std::string model_dir(const std::string& flag) {
       "and pass --model DIR or set BMX_GCP_VQVAE=DIR");
 }
 
-// Threads across chains, and ATen's own threads inside one chain when there are fewer chains than threads.
+// Threads across chains, and maths threads inside one chain when there are fewer chains than threads.
 int plan_threads(int threads, std::size_t items) {
   const int total = threads > 0 ? threads : hardware_threads();
   const int workers = static_cast<int>(std::max<std::size_t>(1, std::min<std::size_t>(total, items)));
-  at::set_num_threads(std::max(1, total / workers));
+  set_math_threads(std::max(1, total / workers));
   return workers;
 }
 
@@ -578,57 +580,116 @@ BackboneChain synthetic_chain(int n, uint64_t seed) {
 }
 
 struct BenchArgs {
-  std::string arch = "large", lengths = "50,150,300,500";
+  std::string arch = "large", lengths = "69,274,477";
   bool json_out = false;
-  int threads = 0, repeats = 2;
+  int threads = 2, repeats = 2;
 };
+
+// The original code (mahdip72/vq_encoder_decoder, PyTorch, CPU, float32, Large, 2 threads, every chain padded to
+// 512) on this machine class: seconds per chain to encode and to decode.
+struct OriginalTiming {
+  int length;
+  double encode_s, decode_s;
+};
+constexpr OriginalTiming kOriginalLarge[] = {{69, 6.0, 6.3}, {274, 7.8, 6.0}, {477, 13.7, 6.7}};
+
+const OriginalTiming* original_timing(const std::string& arch, int length, int threads) {
+  if (arch != "large" || threads != 2) return nullptr;
+  for (const auto& t : kOriginalLarge)
+    if (t.length == length) return &t;
+  return nullptr;
+}
+
+double process_cpu_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
 
 int run_bench(const BenchArgs& a) {
   std::vector<int> lengths;
-  for (const std::string& s : [&] {
-         std::vector<std::string> v;
-         std::stringstream ss(a.lengths);
-         for (std::string t; std::getline(ss, t, ',');) v.push_back(t);
-         return v;
-       }())
-    lengths.push_back(std::stoi(s));
+  {
+    std::stringstream ss(a.lengths);
+    for (std::string t; std::getline(ss, t, ',');) {
+      std::size_t used = 0;
+      int L = 0;
+      try {
+        L = std::stoi(t, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used != t.size() || L < 2) throw UnsupportedError("--lengths: '" + t + "' is not a chain length >= 2");
+      lengths.push_back(L);
+    }
+  }
   const int threads = a.threads > 0 ? a.threads : hardware_threads();
-  at::set_num_threads(threads);
+  set_math_threads(threads);
   const auto t_load = std::chrono::steady_clock::now();
   const GcpVqvae model = GcpVqvae::random(a.arch, 20251023);
   const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
   EncodeOptions eopt;
   eopt.window = true;
-  json rows = json::array();
+  ojson rows = ojson::array();
   double enc_res = 0, enc_s = 0, dec_res = 0, dec_s = 0;
-  if (!a.json_out) std::printf("GCP-VQVAE %s, random weights, %d thread(s), float32\n", a.arch.c_str(), threads);
+  if (!a.json_out) {
+    std::printf("GCP-VQVAE %s, random weights of the released shape, %d thread(s), float32, best of %d\n",
+                a.arch.c_str(), threads, std::max(1, a.repeats));
+    std::printf("%7s | %9s %8s %8s %9s | %9s %8s %8s %9s\n", "length", "encode s", "res/s", "cpu s", "vs orig",
+                "decode s", "res/s", "cpu s", "vs orig");
+  }
+  bool any_reference = false;
   for (int L : lengths) {
     const BackboneChain c = synthetic_chain(L, 1000 + L);
     Encoded e = model.encode(c, eopt);  // warm-up
     (void)model.decode(e.tokens);
-    double te = 1e30, td = 1e30;
+    double te = 1e30, td = 1e30, ce = 1e30, cd = 1e30;
     for (int r = 0; r < std::max(1, a.repeats); ++r) {
-      auto t0 = std::chrono::steady_clock::now();
+      const auto t0 = std::chrono::steady_clock::now();
+      const double c0 = process_cpu_s();
       e = model.encode(c, eopt);
-      auto t1 = std::chrono::steady_clock::now();
+      const auto t1 = std::chrono::steady_clock::now();
+      const double c1 = process_cpu_s();
       (void)model.decode(e.tokens);
-      auto t2 = std::chrono::steady_clock::now();
+      const auto t2 = std::chrono::steady_clock::now();
+      const double c2 = process_cpu_s();
       te = std::min(te, std::chrono::duration<double>(t1 - t0).count());
       td = std::min(td, std::chrono::duration<double>(t2 - t1).count());
+      ce = std::min(ce, c1 - c0);
+      cd = std::min(cd, c2 - c1);
     }
-    enc_res += L, enc_s += te, dec_res += e.tokens.size(), dec_s += td;
-    rows.push_back({{"length", L}, {"encode_s", te}, {"decode_s", td}, {"encode_res_per_s", L / te},
-                    {"decode_res_per_s", e.tokens.size() / td}});
+    const double n_dec = static_cast<double>(e.tokens.size());
+    enc_res += L, enc_s += te, dec_res += n_dec, dec_s += td;
+    ojson row = {{"length", L},         {"encode_s", te},         {"decode_s", td},
+                 {"encode_cpu_s", ce},  {"decode_cpu_s", cd},     {"encode_res_per_s", L / te},
+                 {"decode_res_per_s", n_dec / td}};
+    const OriginalTiming* ref = original_timing(a.arch, L, threads);
+    char re[32] = "-", rd[32] = "-";
+    if (ref) {
+      any_reference = true;
+      row["original_encode_s"] = ref->encode_s;
+      row["original_decode_s"] = ref->decode_s;
+      row["encode_speedup"] = ref->encode_s / te;
+      row["decode_speedup"] = ref->decode_s / td;
+      std::snprintf(re, sizeof re, "%.1fx", ref->encode_s / te);
+      std::snprintf(rd, sizeof rd, "%.1fx", ref->decode_s / td);
+    }
+    rows.push_back(row);
     if (!a.json_out)
-      std::printf("  L=%4d  encode %8.3f s (%8.1f res/s)   decode %8.3f s (%8.1f res/s)\n", L, te, L / te, td,
-                  e.tokens.size() / td);
+      std::printf("%7d | %9.3f %8.1f %8.3f %9s | %9.3f %8.1f %8.3f %9s\n", L, te, L / te, ce, re, td, n_dec / td, cd,
+                  rd);
   }
   if (a.json_out) {
-    ojson j = {{"arch", a.arch}, {"threads", threads}, {"precision", "float32"}, {"load_s", load_s},
-              {"chains", rows}, {"encode_residues_per_s", enc_res / enc_s}, {"decode_residues_per_s", dec_res / dec_s}};
+    ojson j = {{"arch", a.arch},       {"threads", threads},  {"precision", "float32"},
+               {"load_s", load_s},     {"chains", rows},      {"encode_residues_per_s", enc_res / enc_s},
+               {"decode_residues_per_s", dec_res / dec_s}};
     std::printf("%s\n", j.dump().c_str());
   } else {
-    std::printf("  overall: encode %.1f res/s, decode %.1f res/s\n", enc_res / enc_s, dec_res / dec_s);
+    std::printf("overall: encode %.1f res/s, decode %.1f res/s\n", enc_res / enc_s, dec_res / dec_s);
+    std::printf("vs orig: the original code's seconds per chain (Large, 2 threads, float32, padded to 512: %s) "
+                "divided by these%s.\n"
+                "cpu s: CPU seconds of the process; on a busy machine wall time exceeds cpu s / threads.\n",
+                "69/274/477 residues: encode 6.0/7.8/13.7 s, decode 6.3/6.0/6.7 s",
+                any_reference ? "" : " (only for --arch large, 2 threads, lengths 69, 274 or 477)");
   }
   return 0;
 }
@@ -704,9 +765,10 @@ void add_prot_commands(CLI::App& app, CLI::App& bench) {
     auto a = std::make_shared<BenchArgs>();
     auto* c = bench.add_subcommand("prot", "GCP-VQVAE encode/decode speed with random weights of the released shapes");
     c->add_option("--arch", a->arch, "large or lite")->default_val("large");
-    c->add_option("--lengths", a->lengths, "chain lengths, comma-separated")->default_val("50,150,300,500");
+    c->add_option("--lengths", a->lengths, "chain lengths, comma-separated (69, 274 and 477 are compared with the "
+                                           "original code's timings)")->default_val("69,274,477");
     c->add_option("--repeats", a->repeats, "timed runs per length (the best counts)")->default_val(2);
-    c->add_option("--threads", a->threads, "threads (default: all cores)");
+    c->add_option("--threads", a->threads, "threads (0: all cores; the original's timings are for 2)")->default_val(2);
     c->add_flag("--json", a->json_out, "one JSON object");
     c->callback([a] { guarded([&] { return run_bench(*a); }); });
   }

@@ -23,8 +23,10 @@ GcpFeatures gcp_features(const BackboneChain& chain, int k, at::ScalarType dtype
 
 // One transformer block stack (x-transformers ContinuousTransformerWrapper, §4.2).
 struct TransformerWeights {
+  // Matrices stored transposed ([in, out], contiguous) for at::mm, q/k/v as one [D, q + k + v] product.
   struct Layer {
-    at::Tensor attn_norm, q, k, v, out, ff_norm, ff_in_w, ff_in_b, ff_out;  // norms: gamma + 1
+    at::Tensor attn_norm, ff_norm;  // gamma + 1
+    at::Tensor qkv_t, out_t, ff_in_t, ff_in_b, ff_out_t;
   };
   GcpVqvaeConfig::Transformer shape;
   at::Tensor project_in, project_out, final_norm;

@@ -25,11 +25,13 @@ at::Tensor transformer_forward(const TransformerWeights& w, const at::Tensor& in
     query_masked = valid.logical_not().view({n, 1});
   }
   const double scale = sh.qk_norm ? 10.0 : 1.0 / std::sqrt(double(dh));
+  const int64_t nq = sh.heads * dh, nkv = sh.kv_heads * dh;
   for (const auto& L : w.layers) {
     auto y = nn::layer_norm(x, L.attn_norm, {}, 1e-5);
-    auto q = nn::linear(y, L.q).view({n, sh.heads, dh}).transpose(0, 1).unsqueeze(0);     // [1, H, n, dh]
-    auto k = nn::linear(y, L.k).view({n, sh.kv_heads, dh}).transpose(0, 1).unsqueeze(0);
-    auto v = nn::linear(y, L.v).view({n, sh.kv_heads, dh}).transpose(0, 1).unsqueeze(0);
+    auto qkv = at::mm(y, L.qkv_t);                                                       // [n, q + k + v]
+    auto q = qkv.narrow(1, 0, nq).view({n, sh.heads, dh}).transpose(0, 1).unsqueeze(0);  // [1, H, n, dh]
+    auto k = qkv.narrow(1, nq, nkv).view({n, sh.kv_heads, dh}).transpose(0, 1).unsqueeze(0);
+    auto v = qkv.narrow(1, nq + nkv, nkv).view({n, sh.kv_heads, dh}).transpose(0, 1).unsqueeze(0);
     if (sh.qk_norm) {
       q = l2_normalize(q);
       k = l2_normalize(k);
@@ -39,13 +41,17 @@ at::Tensor transformer_forward(const TransformerWeights& w, const at::Tensor& in
       k = nn::apply_rotary(k, positions, dh / 2, 10000.0, /*adjacent_pairs=*/true);
     }
     auto o = nn::attention(q, k, v, key_mask, scale, /*kv_tiled=*/true);                  // [1, H, n, dh]
-    o = nn::linear(o.squeeze(0).transpose(0, 1).reshape({n, sh.heads * dh}), L.out);
-    if (query_masked.defined()) o = o.masked_fill(query_masked, 0.0);  // the attention branch is zeroed at masked queries
-    x = x + o;
+    o = at::mm(o.squeeze(0).transpose(0, 1).reshape({n, nq}), L.out_t);
+    if (query_masked.defined()) o.masked_fill_(query_masked, 0.0);  // the attention branch is zeroed at masked queries
+    x.add_(o);
     y = nn::layer_norm(x, L.ff_norm, {}, 1e-5);
-    auto ag = nn::linear(y, L.ff_in_w, L.ff_in_b);
+    // SwiGLU in place: the first half of the projection becomes up * silu(gate) and feeds the output product
+    // as a strided view.
+    auto ag = at::addmm(L.ff_in_b, y, L.ff_in_t);
     const int64_t ff = ag.size(-1) / 2;
-    x = x + nn::linear(nn::swiglu(ag.narrow(-1, ff, ff), ag.narrow(-1, 0, ff)), L.ff_out);
+    auto up = ag.narrow(-1, 0, ff), gate = ag.narrow(-1, ff, ff);
+    up.mul_(at::silu_(gate));
+    x.add_(at::mm(up, L.ff_out_t));
   }
   x = nn::layer_norm(x, w.final_norm, {}, 1e-5);
   return nn::linear(x, w.project_out);

@@ -206,3 +206,32 @@ TEST_CASE("without a model, bmx prot says where to put it") {
   CHECK(bmx::test::run(bmx::test::bmx_exe().string() + " prot encode " + q(pdb) + " --model /nonexistent", &log, true) == 1);
   CHECK(log.find("/nonexistent") != std::string::npos);
 }
+
+TEST_CASE("bmx bench prot reports seconds, residues/s and the ratio to the original code's timings") {
+  std::string out;
+  const std::string bench = bmx::test::bmx_exe().string() + " bench prot --repeats 1 --json ";
+  REQUIRE(bmx::test::run(bench + "--arch lite --lengths 20,33", &out) == 0);
+  const json j = json::parse(out);
+  CHECK(j["arch"] == "lite");
+  CHECK(j["threads"] == 2);
+  REQUIRE(j["chains"].size() == 2);
+  CHECK(j["chains"][1]["length"] == 33);
+  for (const auto& c : j["chains"]) {
+    CHECK(c["encode_s"].get<double>() > 0);
+    CHECK(c["decode_s"].get<double>() > 0);
+    CHECK(c["encode_res_per_s"].get<double>() == doctest::Approx(c["length"].get<double>() / c["encode_s"].get<double>()));
+    CHECK_FALSE(c.contains("encode_speedup"));  // the original's timings are for Large only
+  }
+  CHECK(j["encode_residues_per_s"].get<double>() > 0);
+
+  // Large at one of the original's lengths: the ratio to its 6.0 s / 6.3 s.
+  REQUIRE(bmx::test::run(bench + "--arch large --lengths 69", &out) == 0);
+  const json c = json::parse(out)["chains"][0];
+  CHECK(c["original_encode_s"] == 6.0);
+  CHECK(c["original_decode_s"] == 6.3);
+  CHECK(c["encode_speedup"].get<double>() == doctest::Approx(6.0 / c["encode_s"].get<double>()));
+  CHECK(c["decode_speedup"].get<double>() == doctest::Approx(6.3 / c["decode_s"].get<double>()));
+
+  CHECK(bmx::test::run(bench + "--lengths 50,x", &out, true) != 0);
+  CHECK(out.find("--lengths") != std::string::npos);
+}
