@@ -157,6 +157,18 @@ ojson encoded_record(const ChainJob& job, const Encoded& e) {
   j["struct"] = format_struct_segment(e.tokens);
   j["length"] = bb.size();               // positions after gap filling (graph nodes)
   j["imputed"] = bb.size() - e.tokens.size();  // positions without a token
+  // Which positions those are: "<residue id> <name>", the name being the HETATM residue or partial residue that
+  // sat there, or "gap" for a numbering gap.
+  ojson untokenized = ojson::array();
+  for (std::size_t i = 0, k = 0; i < bb.size(); ++i) {
+    if (k < e.positions.size() && e.positions[k] == static_cast<int>(i)) {
+      ++k;
+      continue;
+    }
+    const Residue& r = bb.residues[i];
+    untokenized.push_back(residue_id(r) + " " + (r.name.empty() ? std::string("gap") : r.name));
+  }
+  j["untokenized"] = untokenized;
   j["windows"] = e.windows;
   if (!job.chain.notes.empty()) j["notes"] = job.chain.notes;
   return j;

@@ -119,6 +119,20 @@ TEST_CASE("bmx prot encode gives the reference tokens on the 4 vector chains; de
     const auto recs = read_jsonl(jl);
     REQUIRE(recs.size() == 1);
     CHECK(recs[0]["tokens"] == v["tokens"]);
+    // The positions the reference imputes get no token, and the record names them (1A8O: three MSE holes).
+    const auto& untok = recs[0]["untokenized"];
+    REQUIRE(untok.size() == v["length"].get<std::size_t>() - v["tokens"].size());
+    CHECK(recs[0]["imputed"] == untok.size());
+    std::size_t k = 0;
+    for (std::size_t i = 0; i < v["valid"].size(); ++i)
+      if (!v["valid"][i].get<bool>()) {
+        REQUIRE(k < untok.size());
+        const std::string id = untok[k++].get<std::string>();
+        CHECK(id.substr(0, id.find(' ')) != "");
+        if (std::string(name) == "1A8O_A") CHECK(id.substr(id.find(' ') + 1) == "MSE");
+        for (const auto& r : recs[0]["residues"]) CHECK(r.get<std::string>() != id.substr(0, id.find(' ')));
+      }
+    CHECK(k == untok.size());
     total += static_cast<int>(recs[0]["tokens"].size());
 
     // decode from the JSON line: the vector's decoded N/CA/C (PDB keeps 3 decimals), names from the sequence.
@@ -196,7 +210,7 @@ TEST_CASE("bmx prot encode gives the reference tokens on the 4 vector chains; de
   }
 }
 
-TEST_CASE("without a model, bmx prot says where to put it") {
+TEST_CASE("the model comes from --model or BMX_GCP_VQVAE; without either, bmx prot says where to put it") {
   std::string log;
   const fs::path pdb = bmx::test::shared_file("data/proteins/1aki.pdb");
   CHECK(bmx::test::run("env -u BMX_GCP_VQVAE " + bmx::test::bmx_exe().string() + " prot encode " + q(pdb), &log, true) ==
@@ -205,6 +219,17 @@ TEST_CASE("without a model, bmx prot says where to put it") {
   CHECK(log.find("--model") != std::string::npos);
   CHECK(bmx::test::run(bmx::test::bmx_exe().string() + " prot encode " + q(pdb) + " --model /nonexistent", &log, true) == 1);
   CHECK(log.find("/nonexistent") != std::string::npos);
+
+  // BMX_GCP_VQVAE names the model when --model is not given; progress and the summary go to stderr.
+  std::string out;
+  const fs::path err_file = bmx::test::scratch_dir("prot_cli_env") / "err.txt";
+  REQUIRE(bmx::test::run("BMX_GCP_VQVAE=" + tiny() + " " + bmx::test::bmx_exe().string() + " prot encode " + q(pdb) +
+                             " --threads 1 2>" + q(err_file),
+                         &out) == 0);
+  CHECK(json::parse(out)["tokens"].size() == 129);
+  const std::string err = bmx::test::read_file(err_file);
+  CHECK(err.find("encode: 1/1 chains") != std::string::npos);
+  CHECK(err.find("1 chain(s) encoded (129 tokens)") != std::string::npos);
 }
 
 TEST_CASE("bmx bench prot reports seconds, residues/s and the ratio to the original code's timings") {
