@@ -10,7 +10,7 @@ packages=(
   librdkit-dev libboost-dev libboost-serialization-dev libboost-iostreams-dev
   gemmi-dev tao-pegtl-dev zlib1g-dev
   libeigen3-dev libopenbabel-dev openbabel
-  doctest-dev libcli11-dev nlohmann-json3-dev
+  doctest-dev libcli11-dev nlohmann-json3-dev libyaml-cpp-dev
   dssp
 )
 missing=()

@@ -40,6 +40,9 @@ find_path(GEMMI_INCLUDE_DIR gemmi/model.hpp REQUIRED)
 add_library(bmx_gemmi INTERFACE)
 target_include_directories(bmx_gemmi SYSTEM INTERFACE ${GEMMI_INCLUDE_DIR})
 target_link_libraries(bmx_gemmi INTERFACE ZLIB::ZLIB)
+# Debian strips gemmi's bundled stb_sprintf.h (and libstb-dev is not installed): its writers format numbers with
+# std::snprintf instead (same output in the C locale).
+target_compile_definitions(bmx_gemmi INTERFACE USE_STD_SNPRINTF)
 add_library(bmx::gemmi ALIAS bmx_gemmi)
 
 # A library target per top-level folder: public headers in <dir>/include/bmx/<dir>/, sources in <dir>/src/.

@@ -63,7 +63,8 @@ at::Tensor batch_norm_eval(const at::Tensor& x, const at::Tensor& weight, const 
 
 at::Tensor swiglu(const at::Tensor& gate, const at::Tensor& up) { return at::silu(gate) * up; }
 
-at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& positions, int64_t rotary_dims, double theta) {
+at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& positions, int64_t rotary_dims, double theta,
+                        bool adjacent_pairs) {
   const int64_t half = rotary_dims / 2;
   auto inv_freq = at::pow(theta, at::arange(0, rotary_dims, 2, at::kDouble) / double(rotary_dims)).reciprocal();
   auto pos = positions.to(at::kDouble);
@@ -72,14 +73,27 @@ at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& positions, int64_
   auto cos = at::cos(freqs).to(x.scalar_type()).unsqueeze(1);      // [B, 1, S, half]
   auto sin = at::sin(freqs).to(x.scalar_type()).unsqueeze(1);
   auto rot = x.narrow(-1, 0, rotary_dims);
-  auto x1 = rot.narrow(-1, 0, half), x2 = rot.narrow(-1, half, half);
-  auto out = at::cat({x1 * cos - x2 * sin, x2 * cos + x1 * sin}, -1);
+  at::Tensor out;
+  if (adjacent_pairs) {
+    auto pairs = rot.unflatten(-1, {half, 2});
+    auto x1 = pairs.select(-1, 0), x2 = pairs.select(-1, 1);
+    out = at::stack({x1 * cos - x2 * sin, x2 * cos + x1 * sin}, -1).flatten(-2);
+  } else {
+    auto x1 = rot.narrow(-1, 0, half), x2 = rot.narrow(-1, half, half);
+    out = at::cat({x1 * cos - x2 * sin, x2 * cos + x1 * sin}, -1);
+  }
   if (rotary_dims == x.size(-1)) return out;
   return at::cat({out, x.narrow(-1, rotary_dims, x.size(-1) - rotary_dims)}, -1);
 }
 
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
-                     double scale) {
+                     double scale, bool kv_tiled) {
+  // x-transformers' GQA pairs query head j with kv head j % Hkv: tile the kv heads so that the grouped path
+  // below (query head j with kv head j / groups) applies.
+  if (kv_tiled && q.size(1) != k.size(1)) {
+    const int64_t reps = q.size(1) / k.size(1);
+    return attention(q, k.repeat({1, reps, 1, 1}), v.repeat({1, reps, 1, 1}), mask, scale, false);
+  }
   // Grouped-query heads without copying k/v: query head j uses kv head j / groups, so the queries of one kv
   // head are consecutive and fold into its row dimension.
   const int64_t B = q.size(0), Hq = q.size(1), S = q.size(2), D = q.size(3);

@@ -51,3 +51,28 @@ TEST_CASE("attention: GQA equals repeated heads, mask excludes keys") {
   // the first query may only see the first key: its output is that key's value.
   CHECK(at::allclose(masked.select(2, 0).select(1, 0), v.select(2, 0).select(1, 0), 1e-5, 1e-6));
 }
+
+TEST_CASE("rotary with adjacent pairs (x-transformers): (x0, x1) rotate together, the rest passes through") {
+  auto x = at::randn({1, 2, 3, 8}, at::kDouble);
+  auto pos = at::arange(3, at::kLong);
+  auto y = nn::apply_rotary(x, pos, 4, 10000.0, /*adjacent_pairs=*/true);
+  CHECK(at::equal(y.narrow(-1, 4, 4), x.narrow(-1, 4, 4)));
+  CHECK(at::allclose(y.select(2, 0), x.select(2, 0)));
+  // position 2: pair m = 0 (dims 0, 1) turns by 2 rad, pair m = 1 (dims 2, 3) by 2 * 10000^(-2/4) rad.
+  for (int m = 0; m < 2; ++m) {
+    const double th = 2.0 * std::pow(10000.0, -2.0 * m / 4.0);
+    double a = x[0][1][2][2 * m].item<double>(), b = x[0][1][2][2 * m + 1].item<double>();
+    CHECK(y[0][1][2][2 * m].item<double>() == doctest::Approx(a * std::cos(th) - b * std::sin(th)).epsilon(1e-12));
+    CHECK(y[0][1][2][2 * m + 1].item<double>() == doctest::Approx(b * std::cos(th) + a * std::sin(th)).epsilon(1e-12));
+  }
+}
+
+TEST_CASE("attention with tiled kv heads: query head h reads kv head h % Hkv") {
+  auto q = at::randn({1, 4, 3, 8}), k = at::randn({1, 2, 3, 8}), v = at::randn({1, 2, 3, 8});
+  auto out = nn::attention(q, k, v, {}, 0.5, /*kv_tiled=*/true);
+  for (int h = 0; h < 4; ++h) {
+    auto one = nn::attention(q.narrow(1, h, 1), k.narrow(1, h % 2, 1), v.narrow(1, h % 2, 1), {}, 0.5);
+    CHECK(at::allclose(out.narrow(1, h, 1), one, 1e-5, 1e-6));
+  }
+  CHECK_FALSE(at::allclose(out, nn::attention(q, k, v, {}, 0.5), 1e-3, 1e-3));
+}

@@ -25,12 +25,15 @@ at::Tensor swiglu(const at::Tensor& gate, const at::Tensor& up);
 // Rotary position embedding, "rotate half" convention (Hugging Face Llama/Qwen), applied to the first
 // `rotary_dims` features of x [batch, heads, seq, head_dim] (rotary_dims <= head_dim, even; the rest passes
 // through). positions: int64 [batch, seq] or [seq].
-at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& positions, int64_t rotary_dims, double theta);
+// adjacent_pairs: rotate (x[2m], x[2m+1]) with frequency m instead (x-transformers / GPT-J convention, GCP-VQVAE).
+at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& positions, int64_t rotary_dims, double theta,
+                        bool adjacent_pairs = false);
 
 // Scaled dot-product attention with grouped-query heads: q [B, Hq, S, D], k/v [B, Hkv, T, D], Hq % Hkv == 0.
 // mask: undefined, or bool [B or 1, 1, S, T] (true = may attend; hidden keys get the lowest finite score, so a
 // fully hidden row is finite, never NaN). scale multiplies q·k.
+// Query head h reads kv head h / (Hq/Hkv) (Llama); kv_tiled: kv head h % Hkv instead (x-transformers GQA).
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
-                     double scale);
+                     double scale, bool kv_tiled = false);
 
 }  // namespace bmx::nn

@@ -7,20 +7,36 @@
 
 namespace bmx::prot3d {
 
+using Vec3 = std::array<double, 3>;
+
 struct Residue {
-  std::string name;      // three-letter code as read (e.g. "ALA", "MSE"); empty for a gap filled by imputation
-  char one_letter = 'X'; // sequence letter used by the model
-  int seq_num = 0;       // author numbering
+  std::string name;      // three-letter code as read (e.g. "ALA"); for an imputed position the HETATM residue that
+                         // sat there (e.g. "MSE"), or empty for a numbering gap
+  char one_letter = 'X'; // sequence letter used by the model (spec §1 steps 4 and 8: only the 20 standard + X)
+  int seq_num = 0;       // author numbering (inserted gap residues continue the numbering of the residue before)
   char icode = ' ';      // insertion code
   bool observed = true;  // false: imputed (gap, missing backbone atom, HETATM hole): gets no token
 };
 
 struct BackboneChain {
   std::string id;     // structure id (file stem or entry id)
-  std::string chain;  // chain name
+  std::string chain;  // chain name as in the file (auth_asym_id for mmCIF); may be empty (blank PDB chain id)
   std::vector<Residue> residues;
-  std::vector<std::array<std::array<double, 3>, 3>> coords;  // per residue: N, CA, C (Å)
-  std::string sequence() const;  // one-letter codes of all residues
+  // Per residue: N, CA, C (Å) in the file's frame. Positions that are not observed hold the imputed coordinates of
+  // spec §1 step 9 (so the model input is complete); observed atoms are the file's values rounded to float32
+  // (except the N after an imputed residue, which step 9.4 moves).
+  std::vector<std::array<Vec3, 3>> coords;
+  // Per residue: the carbonyl O, imputed like the others. The model does not use it, but the reference recentres on
+  // the mean of all N/CA/C/O atoms; writers use it for observed residues. Empty when unknown (e.g. decoded chains).
+  std::vector<Vec3> oxygen;
+
+  std::string sequence() const;                // one-letter codes of all residues
+  std::size_t size() const { return residues.size(); }
+  std::vector<int> observed_positions() const; // indices of observed residues (the tokenized ones, in order)
+  std::string observed_sequence() const;       // one-letter codes of observed residues only
 };
+
+// "A" for a named chain, "_" for a blank chain id (as in messages and --chain).
+std::string chain_label(const std::string& chain);
 
 }  // namespace bmx::prot3d

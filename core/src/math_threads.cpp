@@ -1,0 +1,30 @@
+#include "bmx/core/math_threads.h"
+
+#include <ATen/Parallel.h>
+#include <dlfcn.h>
+
+#include "bmx/core/parallel.h"
+
+namespace bmx {
+
+namespace {
+
+template <class F>
+F blas_symbol(const char* name) {
+  return reinterpret_cast<F>(dlsym(RTLD_DEFAULT, name));
+}
+
+}  // namespace
+
+void set_math_threads(int threads) {
+  if (threads <= 0) threads = hardware_threads();
+  at::set_num_threads(1);
+  if (auto set = blas_symbol<void (*)(int)>("openblas_set_num_threads")) set(threads);
+}
+
+int math_threads() {
+  if (auto get = blas_symbol<int (*)()>("openblas_get_num_threads")) return get();
+  return 0;
+}
+
+}  // namespace bmx

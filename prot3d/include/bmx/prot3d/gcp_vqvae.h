@@ -1,0 +1,101 @@
+// GCP-VQVAE (spec gcp_vqvae.md §2-§6): a preprocessed protein backbone chain -> one structure token per observed
+// residue, and tokens -> N/CA/C backbone coordinates. Loads the released model directory natively.
+#pragma once
+#include <ATen/core/Tensor.h>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bmx/prot3d/backbone.h"
+
+namespace bmx::prot3d {
+
+// Every dimension of the network; read from the model directory's YAML files (and checked against the tensor
+// shapes), or one of the released shapes for random-weight benchmarks.
+struct GcpVqvaeConfig {
+  struct Transformer {
+    int64_t dim = 1024, depth = 8, heads = 8, kv_heads = 2, ff_mult = 4, dim_head = 64;
+    bool qk_norm = true, rotary = true;
+  };
+  // GCPNet (config_gcpnet_encoder.yaml, model_cfg / layer_cfg / module_cfg)
+  int64_t h_input = 49, chi_input = 2, e_input = 9, xi_input = 1;
+  int64_t h_hidden = 128, chi_hidden = 16, e_hidden = 32, xi_hidden = 4;
+  int64_t gcp_layers = 6, message_layers = 4, feedforward_layers = 2, bottleneck = 4;
+  int64_t num_rbf = 8;
+  double r_max = 10.0;
+  int knn = 16;  // features.kwargs.edge_types: [knn_16]
+  // VQ-VAE (config_vqvae.yaml) and decoder (config_geometric_decoder.yaml)
+  Transformer encoder{1024, 8}, decoder{1024, 12};
+  int64_t vq_dim = 128, codebook_size = 4096;
+  int64_t max_length = 512;
+  double pos_scale_factor = 1.0, output_scale = 1.0;
+
+  static GcpVqvaeConfig large();
+  static GcpVqvaeConfig lite();  // assumed shape: Large with transformer depths halved (encoder 4, decoder 6)
+};
+
+// Canonical tensor names and shapes the network consumes (GCPNet under "encoder.", `_orig_mod.` removed).
+std::vector<std::pair<std::string, std::vector<int64_t>>> gcp_vqvae_tensor_shapes(const GcpVqvaeConfig& config);
+
+struct EncodeOptions {
+  // Chains longer than max_length() are refused unless `window` is set; then the transformer runs on
+  // overlapping windows of max_length() residues (`window_overlap` shared residues between neighbours), each
+  // residue taking its token from the window in which it lies most centrally. The GCPNet graph always spans
+  // the whole chain.
+  bool window = false;
+  int64_t window_overlap = 128;
+  // The original's behaviour instead (when `window` is not set): residues beyond max_length() get no token.
+  bool truncate = false;
+};
+
+struct Encoded {
+  std::vector<int> tokens;          // one per tokenized residue, in chain order
+  std::vector<int> positions;       // residue index (into BackboneChain::residues) of each token
+  std::vector<float> margins;       // distance to the 2nd-nearest code minus distance to the nearest
+  int windows = 1;                  // transformer windows used (1: the whole chain at once)
+  bool truncated = false;           // residues beyond max_length() were left without a token (options.truncate)
+};
+
+// Intermediate values of one encode, for tests and debugging (model dtype; shapes as in the test vectors).
+struct EncodeTrace {
+  at::Tensor h, chi;                 // [L, 49], [L, 2, 3]
+  at::Tensor edge_index;             // int64 [2, E]: row 0 = source j, row 1 = centre i
+  at::Tensor edge_e, edge_xi;        // [E, 1], [E, 1, 3]
+  at::Tensor node_embedding;         // [L, 128] GCPNet output
+  at::Tensor encoder_out;            // [min(L, max), D] transformer output (first window when windowed)
+  at::Tensor quantizer_input;        // [min(L, max), d_vq] (first window when windowed)
+};
+
+enum class Precision { float32, float64 };
+
+class GcpVqvae {
+ public:
+  // Model directory: config_vqvae.yaml, config_gcpnet_encoder.yaml, config_geometric_decoder.yaml and
+  // checkpoints/best_valid.pth. Strict: every expected tensor present with its shape, every tensor used.
+  static GcpVqvae load(const std::string& dir, Precision precision = Precision::float32);
+  // Seeded random weights of a given shape (benchmarks; tokens are meaningless).
+  static GcpVqvae random(const GcpVqvaeConfig& config, uint64_t seed, Precision precision = Precision::float32);
+  // "large" or "lite".
+  static GcpVqvae random(const std::string& arch, uint64_t seed, Precision precision = Precision::float32);
+
+  Encoded encode(const BackboneChain& chain, const EncodeOptions& options = {}, EncodeTrace* trace = nullptr) const;
+  // N, CA, C per token (Å), positions 0..n-1; the pose is arbitrary (SE(3)-invariant training).
+  std::vector<std::array<std::array<double, 3>, 3>> decode(const std::vector<int>& tokens) const;
+
+  int64_t max_length() const;
+  int64_t codebook_size() const;
+  const GcpVqvaeConfig& config() const;
+  Precision precision() const;
+
+  struct Impl;
+
+ private:
+  explicit GcpVqvae(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
+  std::shared_ptr<const Impl> impl_;
+};
+
+}  // namespace bmx::prot3d

@@ -1,0 +1,58 @@
+// Shared between the GCP-VQVAE source files: the loaded weights and the stages of the network.
+#pragma once
+#include <ATen/core/Tensor.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "bmx/prot3d/gcp_vqvae.h"
+
+namespace bmx::prot3d {
+
+GcpVqvaeConfig read_gcp_vqvae_config(const std::string& dir);
+
+// §2 inputs of GCPNet, computed in float64 then cast to the model dtype.
+struct GcpFeatures {
+  at::Tensor h, chi;           // [L, 49], [L, 2, 3]
+  at::Tensor edge_index;       // int64 [2, E]
+  at::Tensor edge_e, edge_xi;  // [E, 1], [E, 1, 3]
+  at::Tensor pos;              // [L, 3] CA, float64
+};
+GcpFeatures gcp_features(const BackboneChain& chain, int k, at::ScalarType dtype);
+
+// One transformer block stack (x-transformers ContinuousTransformerWrapper, §4.2).
+struct TransformerWeights {
+  // Matrices stored transposed ([in, out], contiguous) for at::mm, q/k/v as one [D, q + k + v] product.
+  struct Layer {
+    at::Tensor attn_norm, ff_norm;  // gamma + 1
+    at::Tensor qkv_t, out_t, ff_in_t, ff_in_b, ff_out_t;
+  };
+  GcpVqvaeConfig::Transformer shape;
+  at::Tensor project_in, project_out, final_norm;
+  std::vector<Layer> layers;
+};
+// x [n, D]; valid: bool [n] key/query mask, undefined = all valid.
+at::Tensor transformer_forward(const TransformerWeights& w, const at::Tensor& x, const at::Tensor& valid);
+
+struct GcpWeights {
+  std::map<std::string, at::Tensor> t;  // canonical names under "encoder."
+  const at::Tensor& operator()(const std::string& name) const;
+  bool has(const std::string& name) const { return t.count(name) != 0; }
+};
+// §3: node embeddings [L, 128].
+at::Tensor gcpnet_forward(const GcpWeights& w, const GcpVqvaeConfig& config, const GcpFeatures& f);
+
+struct GcpVqvae::Impl {
+  GcpVqvaeConfig config;
+  Precision precision = Precision::float32;
+  at::ScalarType dtype;
+  GcpWeights gcp;
+  at::Tensor tail_w, tail_b, head_w, head_b;  // Conv1d(k=1) as linear
+  TransformerWeights encoder, decoder;
+  at::Tensor codebook, codebook_sq;            // [K, d], [K]
+  at::Tensor projector_in;
+  at::Tensor ffn1_w, ffn1_b, norm_w, norm_b, proj_w, proj_b;
+};
+
+}  // namespace bmx::prot3d

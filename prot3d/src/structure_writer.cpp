@@ -1,0 +1,212 @@
+#include "bmx/prot3d/structure_writer.h"
+
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <gemmi/model.hpp>
+#include <gemmi/align.hpp>
+#include <gemmi/to_cif.hpp>
+#include <gemmi/to_mmcif.hpp>
+#include <gemmi/to_pdb.hpp>
+
+#include "bmx/core/error.h"
+
+namespace bmx::prot3d {
+namespace {
+
+Vec3 sub(const Vec3& a, const Vec3& b) { return {a[0] - b[0], a[1] - b[1], a[2] - b[2]}; }
+Vec3 add(const Vec3& a, const Vec3& b) { return {a[0] + b[0], a[1] + b[1], a[2] + b[2]}; }
+Vec3 scale(const Vec3& a, double s) { return {a[0] * s, a[1] * s, a[2] * s}; }
+double norm(const Vec3& a) { return std::sqrt(a[0] * a[0] + a[1] * a[1] + a[2] * a[2]); }
+Vec3 unit(const Vec3& a) {
+  const double n = norm(a);
+  return n > 1e-12 ? scale(a, 1.0 / n) : Vec3{0, 0, 0};
+}
+Vec3 cross(const Vec3& a, const Vec3& b) {
+  return {a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]};
+}
+bool finite(const Vec3& v) { return std::isfinite(v[0]) && std::isfinite(v[1]) && std::isfinite(v[2]); }
+
+// Atom d with |cd| = bond, angle bcd and torsion abcd (radians), the usual NeRF construction.
+Vec3 place(const Vec3& a, const Vec3& b, const Vec3& c, double bond, double angle, double torsion) {
+  const Vec3 bc = unit(sub(c, b));
+  const Vec3 n = unit(cross(sub(b, a), bc));
+  const Vec3 m = cross(n, bc);
+  const double x = -bond * std::cos(angle), y = bond * std::sin(angle) * std::cos(torsion),
+               z = bond * std::sin(angle) * std::sin(torsion);
+  return add(c, add(add(scale(bc, x), scale(m, y)), scale(n, z)));
+}
+
+bool is_cif_path(const std::string& path) {
+  auto ends = [&](const std::string& s) {
+    return path.size() >= s.size() && path.compare(path.size() - s.size(), s.size(), s) == 0;
+  };
+  return ends(".cif") || ends(".mmcif") || ends(".CIF");
+}
+
+gemmi::Atom make_atom(const char* name, const char* element, const Vec3& p, int serial) {
+  gemmi::Atom a;
+  a.name = name;
+  a.element = gemmi::Element(element);
+  a.pos = gemmi::Position(p[0], p[1], p[2]);
+  a.occ = 1.0f;
+  a.b_iso = 0.0f;
+  a.serial = serial;
+  return a;
+}
+
+gemmi::Structure build(const std::vector<BackboneChain>& chains, const WriteOptions& opt) {
+  gemmi::Structure st;
+  st.name = chains.empty() || chains[0].id.empty() ? "bmx" : chains[0].id;
+  if (!opt.title.empty()) st.info["_struct.title"] = opt.title;
+  gemmi::Model model("1");
+  std::set<std::string> used;
+  for (const BackboneChain& c : chains)
+    if (!c.chain.empty() && c.chain != " ") used.insert(c.chain);
+  int serial = 0;
+  for (const BackboneChain& bc : chains) {
+    if (bc.coords.size() != bc.residues.size())
+      throw InputError("chain " + chain_label(bc.chain) + ": " + std::to_string(bc.coords.size()) +
+                       " coordinate rows for " + std::to_string(bc.residues.size()) + " residues");
+    std::string name = bc.chain;
+    if (name.empty() || name == " ") {  // mmCIF needs a chain id: take the first free letter
+      for (char ch = 'A'; ch <= 'Z'; ++ch)
+        if (!used.count(std::string(1, ch))) {
+          name = std::string(1, ch);
+          break;
+        }
+      used.insert(name);
+    }
+    for (const gemmi::Chain& existing : model.chains)
+      if (existing.name == name) throw InputError("chain " + name + " appears twice in one output structure");
+    gemmi::Chain chain(name);
+    for (std::size_t i = 0; i < bc.residues.size(); ++i) {
+      const Residue& r = bc.residues[i];
+      if (opt.observed_only && !r.observed) continue;
+      const auto& x = bc.coords[i];
+      for (const Vec3& p : x)
+        if (!finite(p))
+          throw InputError("chain " + name + " residue " + std::to_string(r.seq_num) +
+                           ": coordinates are not finite (NaN is never written)");
+      gemmi::Residue res;
+      res.name = r.name.empty() || r.name.size() > 3 ? three_letter_code(r.one_letter) : r.name;
+      res.seqid = gemmi::SeqId(r.seq_num, r.icode == '\0' ? ' ' : r.icode);
+      res.het_flag = 'A';
+      res.entity_type = gemmi::EntityType::Polymer;
+      res.atoms.push_back(make_atom("N", "N", x[0], ++serial));
+      res.atoms.push_back(make_atom("CA", "C", x[1], ++serial));
+      res.atoms.push_back(make_atom("C", "C", x[2], ++serial));
+      if (opt.add_oxygen) {
+        Vec3 o;
+        if (r.observed && i < bc.oxygen.size() && finite(bc.oxygen[i])) {
+          o = bc.oxygen[i];
+        } else {
+          const bool has_next = i + 1 < bc.residues.size() && !(opt.observed_only && !bc.residues[i + 1].observed);
+          o = ideal_oxygen(x[0], x[1], x[2], has_next ? &bc.coords[i + 1][0] : nullptr);
+        }
+        res.atoms.push_back(make_atom("O", "O", o, ++serial));
+      }
+      if (opt.add_cb && res.name != "GLY") res.atoms.push_back(make_atom("CB", "C", ideal_cb(x[0], x[1], x[2]), ++serial));
+      chain.residues.push_back(std::move(res));
+    }
+    model.chains.push_back(std::move(chain));
+  }
+  st.models.push_back(std::move(model));
+  // One polymer entity per chain, with its sequence: DSSP and other mmCIF readers find polymers through
+  // entity_poly(_seq) and label ids.
+  int entity_no = 0;
+  for (gemmi::Chain& ch : st.models[0].chains) {
+    gemmi::Entity ent(std::to_string(++entity_no));
+    ent.subchains = {ch.name};
+    ent.entity_type = gemmi::EntityType::Polymer;
+    ent.polymer_type = gemmi::PolymerType::PeptideL;
+    for (gemmi::Residue& r : ch.residues) {
+      r.subchain = ch.name;
+      r.entity_id = ent.name;
+      ent.full_sequence.push_back(r.name);
+    }
+    st.entities.push_back(std::move(ent));
+  }
+  gemmi::assign_label_seq_id(st, false);
+  st.info["_entry.id"] = st.name;
+  return st;
+}
+
+// mkdssp (libcifpp) builds polymers from _pdbx_poly_seq_scheme and wants peptide chem_comp types; gemmi 0.5.7
+// writes neither.
+void add_poly_seq_scheme(const gemmi::Structure& st, gemmi::cif::Block& block) {
+  gemmi::cif::Table comps = block.find("_chem_comp.", {"id", "type"});
+  for (auto row : comps) row[1] = gemmi::cif::quote("L-peptide linking");
+  gemmi::cif::Loop& loop = block.init_mmcif_loop(
+      "_pdbx_poly_seq_scheme.", {"asym_id", "entity_id", "seq_id", "mon_id", "ndb_seq_num", "pdb_seq_num",
+                                 "auth_seq_num", "pdb_mon_id", "auth_mon_id", "pdb_strand_id", "pdb_ins_code", "hetero"});
+  for (const gemmi::Chain& ch : st.models[0].chains)
+    for (const gemmi::Residue& r : ch.residues) {
+      const std::string seq = std::to_string(r.label_seq.value);
+      const std::string num = std::to_string(r.seqid.num.value);
+      const std::string icode = r.seqid.icode == ' ' || r.seqid.icode == '\0' ? "." : std::string(1, r.seqid.icode);
+      auto v = [](const std::string& x) { return x.empty() ? std::string(".") : x; };
+      loop.add_row({v(r.subchain), v(r.entity_id), seq, r.name, seq, num, num, r.name, r.name, ch.name, icode, "n"});
+    }
+}
+
+}  // namespace
+
+std::string three_letter_code(char c) {
+  switch (c) {
+    case 'A': return "ALA"; case 'R': return "ARG"; case 'N': return "ASN"; case 'D': return "ASP";
+    case 'C': return "CYS"; case 'Q': return "GLN"; case 'E': return "GLU"; case 'G': return "GLY";
+    case 'H': return "HIS"; case 'I': return "ILE"; case 'L': return "LEU"; case 'K': return "LYS";
+    case 'M': return "MET"; case 'F': return "PHE"; case 'P': return "PRO"; case 'S': return "SER";
+    case 'T': return "THR"; case 'W': return "TRP"; case 'Y': return "TYR"; case 'V': return "VAL";
+    case 'B': return "ASX"; case 'Z': return "GLX"; case 'U': return "SEC"; case 'O': return "PYL";
+    default: return "UNK";
+  }
+}
+
+Vec3 ideal_oxygen(const Vec3& n, const Vec3& ca, const Vec3& c, const Vec3* next_n) {
+  if (next_n && finite(*next_n) && norm(sub(*next_n, c)) < 2.0) {
+    // In the peptide plane, bisecting the outer angle between C->CA and C->N(next).
+    const Vec3 d = unit(add(unit(sub(c, ca)), unit(sub(c, *next_n))));
+    if (norm(d) > 0.5) return add(c, scale(d, 1.231));
+  }
+  // No bonded next residue: in the N-CA-C plane, trans to N (psi = 180 is as good a guess as any).
+  return place(n, ca, c, 1.231, 120.5 * M_PI / 180.0, 0.0);
+}
+
+Vec3 ideal_cb(const Vec3& n, const Vec3& ca, const Vec3& c) {
+  const Vec3 b = sub(ca, n), cc = sub(c, ca);
+  const Vec3 a = cross(b, cc);
+  return add(add(add(scale(a, -0.58273431), scale(b, 0.56802827)), scale(cc, -0.54067466)), ca);
+}
+
+std::string backbones_to_string(const std::vector<BackboneChain>& chains, OutputFormat format,
+                                const WriteOptions& options) {
+  gemmi::Structure st = build(chains, options);
+  std::ostringstream os;
+  if (format == OutputFormat::mmcif) {
+    gemmi::MmcifOutputGroups groups(true);
+    groups.entity_poly = true;
+    groups.group_pdb = true;
+    gemmi::cif::Document doc = gemmi::make_mmcif_document(st, groups);
+    add_poly_seq_scheme(st, doc.blocks[0]);
+    gemmi::cif::write_cif_to_stream(os, doc);
+  } else {
+    gemmi::write_pdb(st, os);
+  }
+  return os.str();
+}
+
+void write_backbones(const std::string& path, const std::vector<BackboneChain>& chains, const WriteOptions& options) {
+  OutputFormat f = options.format;
+  if (f == OutputFormat::from_extension) f = is_cif_path(path) ? OutputFormat::mmcif : OutputFormat::pdb;
+  const std::string text = backbones_to_string(chains, f, options);
+  std::ofstream out(path, std::ios::binary);
+  if (!out) throw InputError(path + ": cannot write");
+  out << text;
+  if (!out) throw InputError(path + ": write failed");
+}
+
+}  // namespace bmx::prot3d
