@@ -180,8 +180,10 @@ const char* isa_name(Isa isa) {
 bool kernels_agree(Isa isa) {
   const detail::IsaKernels& ks = kernels_for(isa);
   const int64_t g = std::min<int64_t>(ks.gemv_max_rows, 24);  // the scalar level has no GEMM switch
-  // Ragged shapes: odd K, N off every tile width, M on both sides of the GEMV/GEMM switch and of a tile.
-  const int64_t shapes[][3] = {{1, 37, 70}, {2, 64, 129}, {g, 33, 255}, {g + 1, 67, 300}, {g + 13, 129, 517}};
+  // Ragged shapes: odd K (short and long rows), N off every tile width, M on both sides of the GEMV/GEMM
+  // switch and of a tile.
+  const int64_t shapes[][3] = {{1, 37, 70},      {1, 19, 4133},     {2, 64, 129},
+                               {g, 33, 255},     {g + 1, 67, 300},  {g + 13, 129, 517}};
   for (WeightType wt : {WeightType::bf16, WeightType::f16})
     for (const auto& s : shapes) {
       if (s[0] <= 0) continue;

@@ -147,6 +147,21 @@ TEST_CASE("matmul equals the float64 product at every level, odd shapes") {
   }
 }
 
+TEST_CASE("one-row GEMV with long rows (the down projection's path: eight rows per pass) at every level") {
+  Restore restore;
+  unsigned seed = 1000;
+  for (k::Isa isa : k::available_isas()) {
+    k::force_isa(isa);
+    for (k::WeightType wt : {k::WeightType::bf16, k::WeightType::f16})
+      for (int64_t N : {1, 7, 8, 9, 17, 67})
+        for (int64_t K : {4096, 4097, 9731}) {
+          Data d = make(1, N, K, wt, seed++);
+          check(d, wt, (seed & 1) != 0,
+                std::string(k::isa_name(isa)) + " N" + std::to_string(N) + " K" + std::to_string(K));
+        }
+  }
+}
+
 TEST_CASE("prefill-sized GEMM (M = 512) at every level and both precisions") {
   Restore restore;
   k::set_threads(2);
