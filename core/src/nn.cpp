@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "bmx/core/kernels.h"
+#include "decoder_ops.h"
 
 namespace bmx::nn {
 
@@ -46,6 +47,19 @@ at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tenso
 }
 
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
+  // float32 rows go through the decoder's own loop: one implementation of the norm for every caller.
+  if (x.device().is_cpu() && x.scalar_type() == at::kFloat && x.dim() >= 1 && x.size(-1) > 0 &&
+      weight.numel() == x.size(-1) && !x.requires_grad()) {
+    const int64_t n = x.size(-1);
+    at::Tensor xc = x.contiguous(), wc = weight.to(at::kFloat).contiguous();
+    at::Tensor y = at::empty_like(xc);
+    const auto& ops = detail::decoder_ops();
+    const float* xp = xc.data_ptr<float>();
+    float* yp = y.data_ptr<float>();
+    for (int64_t r = 0, rows = xc.numel() / n; r < rows; ++r)
+      ops.rms_norm(xp + r * n, wc.data_ptr<float>(), n, float(eps), yp + r * n);
+    return y;
+  }
   auto xf = x.to(at::kFloat);
   auto y = xf * at::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps);
   return (y * weight.to(at::kFloat)).to(x.scalar_type());

@@ -1,5 +1,8 @@
 // The building blocks every network in bmx is made of: the Qwen3 decoder, the MolStrucTok VQ-VAE and the
 // GCP-VQVAE all call these, so each exists once. Tensors are ATen CPU tensors; shapes are [..., features].
+// The Qwen3 decoder's token-by-token path works on raw float rows instead of tensors (no ATen call per
+// token): it shares linear's kernels (bmx::kernels) and rms_norm's loop (float32 rms_norm here runs it);
+// its attention is the per-query-row form of `attention` below, for the KV cache.
 #pragma once
 #include <ATen/core/Tensor.h>
 
