@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bmx/core/error.h"
+#include "bmx/core/user_config.h"
 #include "bmx/core/math_threads.h"
 #include "bmx/core/parallel.h"
 #include "bmx/core/progress.h"
@@ -40,16 +41,18 @@ using nlohmann::json;
 
 const char* kModelHelp =
     "GCP-VQVAE model directory (config_vqvae.yaml, config_gcpnet_encoder.yaml, config_geometric_decoder.yaml, "
-    "checkpoints/best_valid.pth); default $BMX_GCP_VQVAE";
+    "checkpoints/best_valid.pth); default $BMX_GCP_VQVAE, else \"gcp_vqvae\" in the bmx config file "
+    "($BMX_CONFIG or ~/.config/bmx/config.json)";
 
-// --model, else $BMX_GCP_VQVAE, else a message that says where the released model goes.
+// --model, else $BMX_GCP_VQVAE, else the config file, else a message that says where the released model goes.
 std::string model_dir(const std::string& flag) {
   if (!flag.empty()) return flag;
   if (const char* env = std::getenv("BMX_GCP_VQVAE"); env && *env) return env;
+  if (std::string configured = user_config_value("gcp_vqvae"); !configured.empty()) return configured;
   throw UnsupportedError(
       "no GCP-VQVAE model: download the released GCP-VQVAE Large model directory (the one BioMatrix uses: "
       "config_vqvae.yaml, config_gcpnet_encoder.yaml, config_geometric_decoder.yaml and checkpoints/best_valid.pth) "
-      "and pass --model DIR or set BMX_GCP_VQVAE=DIR");
+      "and pass --model DIR, set BMX_GCP_VQVAE=DIR, or put {\"gcp_vqvae\": \"DIR\"} in " + user_config_file());
 }
 
 // Threads across chains, and maths threads inside one chain when there are fewer chains than threads.

@@ -232,6 +232,35 @@ TEST_CASE("the model comes from --model or BMX_GCP_VQVAE; without either, bmx pr
   CHECK(err.find("1 chain(s) encoded (129 tokens)") != std::string::npos);
 }
 
+TEST_CASE("the model can come from the bmx config file; a broken config file is named") {
+  const fs::path pdb = bmx::test::shared_file("data/proteins/1aki.pdb");
+  const fs::path dir = bmx::test::scratch_dir("prot_cli_config");
+  const std::string exe = "env -u BMX_GCP_VQVAE BMX_CONFIG=";
+  {
+    std::ofstream(dir / "config.json") << json{{"gcp_vqvae", tiny()}}.dump();
+  }
+  std::string out;
+  REQUIRE(bmx::test::run(exe + q(dir / "config.json") + " " + bmx::test::bmx_exe().string() + " prot encode -q " +
+                             q(pdb) + " --threads 1",
+                         &out) == 0);
+  CHECK(json::parse(out)["tokens"].size() == 129);
+  // Without the key: the message says which file would be read.
+  {
+    std::ofstream(dir / "empty.json") << "{}";
+  }
+  std::string log;
+  CHECK(bmx::test::run(exe + q(dir / "empty.json") + " " + bmx::test::bmx_exe().string() + " prot encode " + q(pdb),
+                       &log, true) == 1);
+  CHECK(log.find("empty.json") != std::string::npos);
+  // Not JSON: one line naming the file.
+  {
+    std::ofstream(dir / "broken.json") << "gcp_vqvae = /x";
+  }
+  CHECK(bmx::test::run(exe + q(dir / "broken.json") + " " + bmx::test::bmx_exe().string() + " prot encode " + q(pdb),
+                       &log, true) == 1);
+  CHECK(log.find("broken.json: not valid JSON") != std::string::npos);
+}
+
 TEST_CASE("bmx bench prot reports seconds, residues/s and the ratio to the original code's timings") {
   std::string out;
   const std::string bench = bmx::test::bmx_exe().string() + " bench prot --repeats 1 --json ";
