@@ -488,26 +488,40 @@ int run_eval(const EvalArgs& a) {
   EncodeOptions eopt;
   eopt.window = a.window;
   struct Result {
-    std::size_t tokens = 0;
+    std::size_t tokens = 0, pieces = 1;
     double rmsd = 0, tm = 0;
     std::string error;
   };
   std::vector<Result> res(in.jobs.size());
+  const std::size_t max_tokens = static_cast<std::size_t>(model.max_length());
   {
     Progress progress("eval", in.jobs.size(), "chains", !a.quiet);
     parallel_for(in.jobs.size(), plan_threads(a.threads, in.jobs.size()), [&](std::size_t i) {
       try {
         const BackboneChain& bb = in.jobs[i].chain.backbone;
         const Encoded e = model.encode(bb, eopt);
-        const auto xyz = model.decode(e.tokens);
-        std::vector<Vec3> ref, dec;
-        for (std::size_t k = 0; k < e.positions.size(); ++k) {
-          ref.push_back(bb.coords[e.positions[k]][1]);
-          dec.push_back(xyz[k][1]);
+        // The decoder takes at most max_length tokens: a longer (windowed) chain is decoded in consecutive
+        // pieces, each superposed on its own residues; the chain gets the RMS of the piece RMSDs and the
+        // residue-weighted mean of their TM-scores.
+        const std::size_t n = e.tokens.size();
+        const std::size_t pieces = n == 0 ? 1 : (n + max_tokens - 1) / max_tokens;
+        double sq = 0, tm = 0;
+        for (std::size_t p = 0; p < pieces; ++p) {
+          const std::size_t b = p * n / pieces, end = (p + 1) * n / pieces;
+          const auto xyz = model.decode(std::vector<int>(e.tokens.begin() + b, e.tokens.begin() + end));
+          std::vector<Vec3> ref, dec;
+          for (std::size_t k = b; k < end; ++k) {
+            ref.push_back(bb.coords[e.positions[k]][1]);
+            dec.push_back(xyz[k - b][1]);
+          }
+          const double r = superposed_rmsd(dec, ref);
+          sq += r * r * double(end - b);
+          tm += tm_score(dec, ref) * double(end - b);
         }
-        res[i].tokens = e.tokens.size();
-        res[i].rmsd = superposed_rmsd(dec, ref);
-        res[i].tm = tm_score(dec, ref);
+        res[i].tokens = n;
+        res[i].pieces = pieces;
+        res[i].rmsd = n ? std::sqrt(sq / double(n)) : 0.0;
+        res[i].tm = n ? tm / double(n) : 0.0;
       } catch (const std::exception& ex) {
         res[i].error = ex.what();
       }
@@ -521,15 +535,19 @@ int run_eval(const EvalArgs& a) {
     const ChainJob& job = in.jobs[i];
     const std::string label = chain_label(job.chain.chain);
     if (!res[i].error.empty()) {
+      if (!a.window && res[i].error.find("more than the model maximum") != std::string::npos)
+        res[i].error += " (pass --window to encode it in windows and decode it in pieces)";
       std::fprintf(stderr, "bmx prot eval: %s chain %s: %s\n", job.path.c_str(), label.c_str(), res[i].error.c_str());
       continue;
     }
-    std::printf("%-40s %-6s %7zu %9.3f %8.4f\n", fs::path(job.path).filename().string().c_str(), label.c_str(),
-                res[i].tokens, res[i].rmsd, res[i].tm);
+    std::printf("%-40s %-6s %7zu %9.3f %8.4f%s\n", fs::path(job.path).filename().string().c_str(), label.c_str(),
+                res[i].tokens, res[i].rmsd, res[i].tm,
+                res[i].pieces > 1 ? ("  (decoded in " + std::to_string(res[i].pieces) + " pieces)").c_str() : "");
     rmsds.push_back(res[i].rmsd);
     tms.push_back(res[i].tm);
     ojson j = {{"file", job.path}, {"id", job.chain.backbone.id}, {"chain", job.chain.chain},
-              {"tokens", res[i].tokens}, {"ca_rmsd", res[i].rmsd}, {"tm_score", res[i].tm}};
+              {"tokens", res[i].tokens}, {"ca_rmsd", res[i].rmsd}, {"tm_score", res[i].tm},
+              {"decoded_pieces", res[i].pieces}};
     jsonl << j.dump() << "\n";
   }
   if (!a.json_out.empty()) write_text_file(a.json_out, jsonl.str());
@@ -770,7 +788,8 @@ void add_prot_commands(CLI::App& app, CLI::App& bench) {
     c->add_option("--model", a->model, kModelHelp);
     c->add_option("--chain", a->chain, "only this chain");
     c->add_option("--json", a->json_out, "also write one JSON line per chain");
-    c->add_flag("--window", a->window, "encode long chains in windows (decoding still takes at most 512 tokens)");
+    c->add_flag("--window", a->window, "encode long chains in windows; their tokens are decoded in pieces of at most "
+                                       "512, each superposed on its own residues");
     c->add_option("--format", a->format, "input format: auto, pdb or cif")->default_val("auto");
     c->add_option("--threads", a->threads, "threads (default: all cores)");
     c->add_flag("-q,--quiet", a->quiet, "no progress on stderr");

@@ -2,6 +2,7 @@
 // corpus, token parity on the 4 reference chains, decode from every input form, eval, and the no-model message.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -230,6 +231,24 @@ TEST_CASE("the model comes from --model or BMX_GCP_VQVAE; without either, bmx pr
   const std::string err = bmx::test::read_file(err_file);
   CHECK(err.find("encode: 1/1 chains") != std::string::npos);
   CHECK(err.find("1 chain(s) encoded (129 tokens)") != std::string::npos);
+}
+
+TEST_CASE("bmx prot eval of a chain longer than 512: refused with the way out, or windowed and decoded in pieces") {
+  const fs::path pdb = bmx::test::shared_file("data/proteins/AF-Q5VSL9-F1-model_v3.pdb");
+  const fs::path out = bmx::test::scratch_dir("prot_cli_eval_window") / "eval.jsonl";
+  const std::string eval = bmx::test::bmx_exe().string() + " prot eval -q --model " + tiny() + " " + q(pdb);
+  std::string log;
+  CHECK(bmx::test::run(eval, &log, true) == 1);
+  CHECK(log.find("more than the model maximum of 512") != std::string::npos);
+  CHECK(log.find("--window") != std::string::npos);
+  REQUIRE(bmx::test::run(eval + " --window --json " + q(out), &log) == 0);
+  CHECK(log.find("decoded in 2 pieces") != std::string::npos);
+  const json j = json::parse(bmx::test::read_file(out));
+  CHECK(j["tokens"].get<int>() > 512);
+  CHECK(j["decoded_pieces"].get<int>() == 2);
+  CHECK(std::isfinite(j["ca_rmsd"].get<double>()));
+  CHECK(j["tm_score"].get<double>() > 0);
+  CHECK(j["tm_score"].get<double>() <= 1);
 }
 
 TEST_CASE("the model can come from the bmx config file; a broken config file is named") {
