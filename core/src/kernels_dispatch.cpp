@@ -91,7 +91,7 @@ bool agrees(const detail::IsaKernels& ks, WeightType wt, int64_t M, int64_t N, i
     return wt == WeightType::bf16 ? bf16_to_float(h) : f16_to_float(h);
   };
   std::vector<uint32_t> pairs;
-  detail::Problem p{x.data(), K, w.data(), K, wt, y.data(), N, M, N, K, bias.data(), nullptr, 0};
+  detail::Problem p{{x.data(), K, w.data(), K, wt, y.data(), N, M, N, K, bias.data()}};
   if (bf16_pairs) {
     const int64_t kp = (K + 1) / 2;
     pairs.assign(size_t(M * kp), 0);
@@ -268,7 +268,7 @@ float f16_to_float(uint16_t h) {
 void matmul(const float* x, int64_t ldx, const uint16_t* w, int64_t ldw, WeightType wtype, float* y,
             int64_t ldy, int64_t M, int64_t N, int64_t K, const float* bias) {
   if (M <= 0 || N <= 0) return;
-  detail::Problem p{x, ldx, w, ldw, wtype, y, ldy, M, N, K, bias, nullptr, 0};
+  detail::Problem p{{x, ldx, w, ldw, wtype, y, ldy, M, N, K, bias}};
   const detail::IsaKernels& ks = kernels_for(active_isa());
   ThreadPool& tp = pool();
   const bool small_m = M <= ks.gemv_max_rows;
@@ -351,7 +351,7 @@ void matmul_many(const MatmulJob* jobs, int count) {
       matmul(j.x, j.ldx, j.w, j.ldw, j.wtype, j.y, j.ldy, j.M, j.N, j.K, j.bias);
       continue;
     }
-    const detail::Problem p{j.x, j.ldx, j.w, j.ldw, j.wtype, j.y, j.ldy, j.M, j.N, j.K, j.bias, nullptr, 0};
+    const detail::Problem p{j};
     for (int64_t n = 0; n < j.N; n += ks.gemv_chunk) pieces.push_back({p, n, std::min(j.N, n + ks.gemv_chunk)});
   }
   if (pieces.empty()) return;

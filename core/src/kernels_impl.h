@@ -16,18 +16,11 @@
 
 namespace bmx::kernels::detail {
 
-struct Problem {
-  const float* x;
-  int64_t ldx;
-  const uint16_t* w;
-  int64_t ldw;
-  WeightType wtype;
-  float* y;
-  int64_t ldy;
-  int64_t M, N, K;
-  const float* bias;        // [N] or null
-  const uint32_t* xpairs;   // bf16_activations GEMM only: [M, ceil(K/2)] pairs (x[2j] low half, x[2j+1] high)
-  int64_t ldxp;
+// One product as the caller describes it (MatmulJob: x, W, y with their strides, M, N, K, bias), plus what the
+// bf16-activation GEMM needs.
+struct Problem : MatmulJob {
+  const uint32_t* xpairs = nullptr;  // bf16_activations GEMM only: [M, ceil(K/2)] pairs (x[2j] low, x[2j+1] high)
+  int64_t ldxp = 0;
 };
 
 // Each function computes y[0:M, n0:n1] completely (bias included).
