@@ -43,7 +43,7 @@ std::vector<std::unique_ptr<RDKit::RWMol>> load_set(const std::vector<std::strin
   for (const auto& path : inputs) {
     if (path.size() > 6 && path.compare(path.size() - 6, 6, ".jsonl") == 0) {
       std::ifstream in(path);
-      if (!in) throw InputError(path + ": cannot open (give molecule files or --input FILE.jsonl)");
+      if (!in) throw InputError(path + ": cannot open (pass molecule files or a JSONL with input_molblock fields, or set BMX_SHARED to the shared folder)");
       int lineno = 0;
       for (std::string line; std::getline(in, line);) {
         ++lineno;
