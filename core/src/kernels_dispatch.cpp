@@ -39,7 +39,8 @@ const detail::IsaKernels& kernels_for(Isa isa);
 Isa verified(Isa isa);
 
 const Isa g_detected = detect();
-std::atomic<Isa> g_active{verified(g_detected)};
+std::atomic<Isa> g_active{g_detected};
+std::once_flag g_checked;  // the detected level is checked on first use, not in every program's start-up
 std::atomic<Precision> g_precision{Precision::float32};
 
 std::mutex g_pool_mutex;
@@ -194,7 +195,13 @@ bool kernels_agree(Isa isa) {
 }
 
 Isa detected_isa() { return g_detected; }
-Isa active_isa() { return g_active.load(); }
+Isa active_isa() {
+  std::call_once(g_checked, [] {
+    Isa expected = g_detected;  // a level forced before first use stays forced
+    g_active.compare_exchange_strong(expected, verified(g_detected));
+  });
+  return g_active.load();
+}
 
 std::vector<Isa> available_isas() {
   std::vector<Isa> out;

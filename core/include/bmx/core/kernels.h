@@ -27,8 +27,9 @@ const char* isa_name(Isa isa);
 Isa detected_isa();                    // the best level this CPU (and OS) supports
 Isa active_isa();                      // the level in use (detected unless forced)
 // Whether the `isa` level's GEMV, GEMM and bf16-pair GEMM agree with a float64 loop on small problems with
-// ragged edges. The level in use is checked this way at start-up: a level that disagrees (a CPU the code was
-// never run on) is passed over for the next lower one, with a line on stderr, rather than trusted.
+// ragged edges. The detected level is checked this way on first use (~25 ms, once per process): a level that
+// disagrees (a CPU the code was never run on) is passed over for the next lower one, with a line on stderr,
+// rather than trusted.
 bool kernels_agree(Isa isa);
 std::vector<Isa> available_isas();     // every level this CPU can run, scalar first
 // Test hook: run at `isa` (must be in available_isas(), else std::invalid_argument); force_isa(detected_isa())
