@@ -19,6 +19,7 @@
 #include "bmx/mol3d/molecule_io.h"
 #include "bmx/mol3d/molstructok.h"
 #include "commands.h"
+#include "measure.h"
 
 namespace bmx::app {
 namespace {
@@ -66,12 +67,6 @@ std::vector<std::unique_ptr<RDKit::RWMol>> load_set(const std::vector<std::strin
 struct Rate {
   double wall = 0, cpu = 0;
 };
-
-double cpu_seconds() {
-  timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 // Runs fn over all items (in parallel) repeatedly until `seconds` have passed.
 Rate rate(size_t items, int threads, double seconds, const std::function<void(size_t)>& fn) {

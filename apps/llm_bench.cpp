@@ -13,6 +13,7 @@
 #include "bmx/core/kernels.h"
 #include "bmx/core/qwen3.h"
 #include "llm_common.h"
+#include "measure.h"
 
 namespace bmx::app {
 namespace {
@@ -23,10 +24,6 @@ struct BenchOptions {
   bool json = false, bf16_prefill = false;
   std::string precision = "auto";
 };
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 double peak_rss_gib() {
   rusage ru{};
@@ -43,12 +40,6 @@ double read_bandwidth(const Qwen3Model& model) {
   if (e.is_contiguous() && bytes >= probe / 2)
     return kernels::measure_read_bandwidth_gbs(e.data_ptr(), std::min(bytes, probe));
   return kernels::measure_read_bandwidth_gbs(probe);
-}
-
-double cpu_seconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + 1e-6 * double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 }
 
 // auto: BF16 activations where the CPU multiplies them natively (AVX-512 BF16, as llama.cpp's BF16 path);
@@ -117,9 +108,8 @@ void run_bench(const BenchOptions& o) {
       if (tg > tg_best) {
         tg_best = tg;
         bw_at_tg = bw;
-        std::sort(token_s.begin(), token_s.end());
-        tg_best_token = 1.0 / token_s.front();
-        tg_median_token = 1.0 / token_s[token_s.size() / 2];
+        tg_best_token = 1.0 / *std::min_element(token_s.begin(), token_s.end());
+        tg_median_token = 1.0 / median(token_s);
         tg_cpu = (cpu_seconds() - c0) / (wall * nthreads);
       }
     }

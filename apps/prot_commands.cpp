@@ -31,6 +31,7 @@
 #include "bmx/prot3d/superpose.h"
 #include "bmx/prot3d/token_text.h"
 #include "commands.h"
+#include "measure.h"
 
 namespace bmx::app {
 namespace {
@@ -555,15 +556,8 @@ int run_eval(const EvalArgs& a) {
     std::fprintf(stderr, "bmx prot eval: no chain could be evaluated\n");
     return 1;
   }
-  auto median = [](std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    const std::size_t n = v.size();
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-  };
-  const double n = static_cast<double>(rmsds.size());
   std::printf("%zu chain(s): CA-RMSD mean %.3f median %.3f A; TM-score mean %.4f median %.4f\n", rmsds.size(),
-              std::accumulate(rmsds.begin(), rmsds.end(), 0.0) / n, median(rmsds),
-              std::accumulate(tms.begin(), tms.end(), 0.0) / n, median(tms));
+              mean(rmsds), median(rmsds), mean(tms), median(tms));
   return 0;
 }
 
@@ -633,12 +627,6 @@ const OriginalTiming* original_timing(const std::string& arch, int length, int t
   return nullptr;
 }
 
-double process_cpu_s() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 int run_bench(const BenchArgs& a) {
   std::vector<int> lengths;
   {
@@ -678,13 +666,13 @@ int run_bench(const BenchArgs& a) {
     double te = 1e30, td = 1e30, ce = 1e30, cd = 1e30;
     for (int r = 0; r < std::max(1, a.repeats); ++r) {
       const auto t0 = std::chrono::steady_clock::now();
-      const double c0 = process_cpu_s();
+      const double c0 = cpu_seconds();
       e = model.encode(c, eopt);
       const auto t1 = std::chrono::steady_clock::now();
-      const double c1 = process_cpu_s();
+      const double c1 = cpu_seconds();
       (void)model.decode(e.tokens);
       const auto t2 = std::chrono::steady_clock::now();
-      const double c2 = process_cpu_s();
+      const double c2 = cpu_seconds();
       te = std::min(te, std::chrono::duration<double>(t1 - t0).count());
       td = std::min(td, std::chrono::duration<double>(t2 - t1).count());
       ce = std::min(ce, c1 - c0);

@@ -16,6 +16,7 @@
 #include "bmx/core/error.h"
 #include "bmx/tokenizers/bpe_tokenizer.h"
 #include "commands.h"
+#include "measure.h"
 
 namespace bmx::app {
 namespace {
@@ -48,16 +49,11 @@ struct BenchOptions {
 // Wall time and this thread's CPU time (the CPU figure stays meaningful on a loaded machine).
 class Timer {
 public:
-  Timer() : wall0_(std::chrono::steady_clock::now()), cpu0_(thread_cpu()) {}
-  double wall() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0_).count(); }
-  double cpu() const { return thread_cpu() - cpu0_; }
+  Timer() : wall0_(std::chrono::steady_clock::now()), cpu0_(thread_cpu_seconds()) {}
+  double wall() const { return seconds_since(wall0_); }
+  double cpu() const { return thread_cpu_seconds() - cpu0_; }
 
 private:
-  static double thread_cpu() {
-    timespec ts{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
-  }
   std::chrono::steady_clock::time_point wall0_;
   double cpu0_;
 };
