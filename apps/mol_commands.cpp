@@ -20,6 +20,7 @@
 #include "bmx/mol3d/roundtrip.h"
 #include "bmx/mol3d/sdf_writer.h"
 #include "commands.h"
+#include "measure.h"
 
 namespace bmx::app {
 namespace {
@@ -30,14 +31,33 @@ struct CommonOptions {
   std::string model;
   int threads = 0;
   bool quiet = false;
+};
+
+void add_common(CLI::App* cmd, CommonOptions& o, bool uses_model = true) {
+  if (uses_model)
+    cmd->add_option("--model", o.model,
+                    "MolStrucTok checkpoint (default: the one installed with bmx, or $BMX_MOLSTRUCTOK)");
+  cmd->add_option("-t,--threads", o.threads, "Worker threads (default: all cores)");
+  cmd->add_flag("-q,--quiet", o.quiet, "No progress on stderr");
+}
+
+// Molecule files on the command line, read as one stream of records.
+struct FileInputs {
+  std::vector<std::string> inputs;
   std::string format;
 };
 
-void add_common(CLI::App* cmd, CommonOptions& o) {
-  cmd->add_option("--model", o.model,
-                  "MolStrucTok checkpoint (default: the one installed with bmx, or $BMX_MOLSTRUCTOK)");
-  cmd->add_option("-t,--threads", o.threads, "Worker threads (default: all cores)");
-  cmd->add_flag("-q,--quiet", o.quiet, "No progress on stderr");
+void add_file_inputs(CLI::App* cmd, FileInputs& f) {
+  cmd->add_option("inputs", f.inputs, "Input files ('-' for stdin, see --format)")->required();
+  cmd->add_option("-f,--format", f.format,
+                  "Input format when it cannot be told from the name (sdf, mol2, xyz, or any Open Babel format; "
+                  "stdin is read as SDF unless given)");
+}
+
+mol3d::ReadOptions read_options(const FileInputs& f) {
+  mol3d::ReadOptions ro;
+  ro.format = f.format;
+  return ro;
 }
 
 mol3d::MolStrucTok load_model(const CommonOptions& o) {
@@ -113,16 +133,13 @@ int report_failures(int failed, int total, const char* what) {
 int report_failures(const BatchCount& c, const char* what) { return report_failures(c.failed, c.total, what); }
 
 // ---------------------------------------------------------------------------------------------------------
-struct EncodeOptions : CommonOptions {
-  std::vector<std::string> inputs;
+struct EncodeOptions : CommonOptions, FileInputs {
   std::string output;
 };
 
 int run_encode(const EncodeOptions& o) {
   auto model = load_model(o);
-  mol3d::ReadOptions ro;
-  ro.format = o.format;
-  mol3d::MolReader reader(o.inputs, ro);
+  mol3d::MolReader reader(o.inputs, read_options(o));
   Output out(o.output);
   Progress progress("encode", 0, "molecules", !o.quiet);
   struct Result {
@@ -290,17 +307,14 @@ int run_decode(const DecodeOptions& o) {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-struct RefineCmdOptions : CommonOptions {
-  std::vector<std::string> inputs;
+struct RefineCmdOptions : CommonOptions, FileInputs {
   std::string output;
   RefineFlags refine;
 };
 
 int run_refine(const RefineCmdOptions& o) {
   mol3d::silence_rdkit_logs();
-  mol3d::ReadOptions ro;
-  ro.format = o.format;
-  mol3d::MolReader reader(o.inputs, ro);
+  mol3d::MolReader reader(o.inputs, read_options(o));
   mol3d::SdfWriter writer(o.output);
   auto ropts = refine_options(o.refine);
   Progress progress("refine", 0, "molecules", !o.quiet);
@@ -321,8 +335,7 @@ int run_refine(const RefineCmdOptions& o) {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-struct EvalOptions : CommonOptions {
-  std::vector<std::string> inputs;
+struct EvalOptions : CommonOptions, FileInputs {
   bool json = false;
   RefineFlags refine;
 };
@@ -331,7 +344,6 @@ struct EvalRow {
   std::string name, error, refinement;
   int atoms = 0;
   mol3d::RoundTripMetrics decoded, refined;
-  bool refined_ok = false;
   int codes_total = 0, codes_same = 0;
 };
 
@@ -359,28 +371,12 @@ EvalRow evaluate(const mol3d::MolStrucTok& model, const mol3d::MolRecord& r, con
   auto rr = forcefield::refine(refined, ro);
   row.refinement = describe(rr);
   row.refined = mol3d::compare_round_trip(*r.mol, refined, e.atom_order);
-  row.refined_ok = true;
   return row;
-}
-
-double mean(const std::vector<double>& v) {
-  double s = 0;
-  for (double x : v) s += x;
-  return v.empty() ? 0.0 : s / v.size();
-}
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0.0;
-  std::sort(v.begin(), v.end());
-  size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 int run_eval(const EvalOptions& o) {
   auto model = load_model(o);
-  mol3d::ReadOptions rdo;
-  rdo.format = o.format;
-  mol3d::MolReader reader(o.inputs, rdo);
+  mol3d::MolReader reader(o.inputs, read_options(o));
   auto ro = refine_options(o.refine);
   Progress progress("eval", 0, "molecules", !o.quiet);
   std::vector<double> rmsd_dec, rmsd_ref, bond_mean, bond_max;
@@ -472,9 +468,8 @@ void add_mol_commands(CLI::App& app, CLI::App& bench) {
             "3D coordinates (the model was trained on all-H molecules); 2D-only records are refused. Bad records are\n"
             "reported on stderr, one line each, and every good one is written; exit status 1 if any failed.\n"
             "Example: bmx mol encode ligands.sdf -o ligands.jsonl");
-  e->add_option("inputs", enc.inputs, "Input files ('-' for stdin, see --format)")->required();
+  add_file_inputs(e, enc);
   e->add_option("-o,--output", enc.output, "Output JSON lines (default: stdout)");
-  e->add_option("-f,--format", enc.format, "Input format when it cannot be told from the name (sdf, mol2, xyz, or any Open Babel format; stdin is read as SDF unless given)");
   add_common(e, enc);
   e->callback([] { exit_status = run_encode(enc); });
 
@@ -495,11 +490,10 @@ void add_mol_commands(CLI::App& app, CLI::App& bench) {
 
   static RefineCmdOptions ref;
   auto* r = mol->add_subcommand("refine", "Refine 3D molecules with MMFF94 (RDKit; UFF where MMFF has no parameters)");
-  r->add_option("inputs", ref.inputs, "Input files")->required();
+  add_file_inputs(r, ref);
   r->add_option("-o,--output", ref.output, "Output SD file ('-' for stdout)")->required();
-  r->add_option("-f,--format", ref.format, "Input format when it cannot be told from the name");
   add_refine_flags(r, ref.refine);
-  add_common(r, ref);
+  add_common(r, ref, /*uses_model=*/false);
   r->callback([] { exit_status = run_refine(ref); });
 
   static EvalOptions ev;
@@ -507,8 +501,7 @@ void add_mol_commands(CLI::App& app, CLI::App& bench) {
   v->footer("Per molecule: heavy-atom RMSD to the input after superposition, before and after refinement; bond-length\n"
             "deviation (mean and max); stereo centres and double bonds kept; the bond graph kept; codes unchanged when\n"
             "the decoded geometry is encoded again. Then a summary over all molecules.");
-  v->add_option("inputs", ev.inputs, "Input files")->required();
-  v->add_option("-f,--format", ev.format, "Input format when it cannot be told from the name");
+  add_file_inputs(v, ev);
   v->add_flag("--json", ev.json, "One JSON object per molecule, then a summary object");
   add_refine_flags(v, ev.refine);
   add_common(v, ev);
