@@ -3,8 +3,10 @@
 #include <ATen/ATen.h>
 
 #include <limits>
+#include <vector>
 
 #include "bmx/core/kernels.h"
+#include "bmx/core/rotary.h"
 #include "decoder_ops.h"
 
 namespace bmx::nn {
@@ -79,25 +81,26 @@ at::Tensor swiglu(const at::Tensor& gate, const at::Tensor& up) { return at::sil
 
 at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& positions, int64_t rotary_dims, double theta,
                         bool adjacent_pairs) {
-  const int64_t half = rotary_dims / 2;
-  auto inv_freq = at::pow(theta, at::arange(0, rotary_dims, 2, at::kDouble) / double(rotary_dims)).reciprocal();
-  auto pos = positions.to(at::kDouble);
-  if (pos.dim() == 1) pos = pos.unsqueeze(0);                       // [B, S]
-  auto freqs = pos.unsqueeze(-1) * inv_freq;                        // [B, S, half]
-  auto cos = at::cos(freqs).to(x.scalar_type()).unsqueeze(1);      // [B, 1, S, half]
-  auto sin = at::sin(freqs).to(x.scalar_type()).unsqueeze(1);
-  auto rot = x.narrow(-1, 0, rotary_dims);
-  at::Tensor out;
-  if (adjacent_pairs) {
-    auto pairs = rot.unflatten(-1, {half, 2});
-    auto x1 = pairs.select(-1, 0), x2 = pairs.select(-1, 1);
-    out = at::stack({x1 * cos - x2 * sin, x2 * cos + x1 * sin}, -1).flatten(-2);
-  } else {
-    auto x1 = rot.narrow(-1, 0, half), x2 = rot.narrow(-1, half, half);
-    out = at::cat({x1 * cos - x2 * sin, x2 * cos + x1 * sin}, -1);
-  }
-  if (rotary_dims == x.size(-1)) return out;
-  return at::cat({out, x.narrow(-1, rotary_dims, x.size(-1) - rotary_dims)}, -1);
+  TORCH_CHECK(x.dim() == 4 && rotary_dims % 2 == 0 && rotary_dims <= x.size(-1),
+              "apply_rotary: x must be [batch, heads, seq, dim] with an even rotary_dims <= dim");
+  const int64_t B = x.size(0), H = x.size(1), S = x.size(2), D = x.size(3), half = rotary_dims / 2;
+  auto pos = positions.to(at::kLong).contiguous();
+  TORCH_CHECK(pos.numel() == S || pos.numel() == B * S, "apply_rotary: positions must be [seq] or [batch, seq]");
+  const bool per_batch = pos.numel() == B * S && B > 1;
+  auto out = x.contiguous().clone();
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "apply_rotary", [&] {
+    std::vector<scalar_t> cosv(size_t(pos.numel() * half)), sinv(size_t(pos.numel() * half));
+    rotary_tables(pos.data_ptr<int64_t>(), pos.numel(), rotary_dims, theta, cosv.data(), sinv.data());
+    scalar_t* o = out.data_ptr<scalar_t>();
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t h = 0; h < H; ++h)
+        for (int64_t s = 0; s < S; ++s) {
+          const int64_t r = (per_batch ? b * S : 0) + s;
+          rotate_row(o + ((b * H + h) * S + s) * D, cosv.data() + r * half, sinv.data() + r * half, rotary_dims,
+                     adjacent_pairs);
+        }
+  });
+  return out;
 }
 
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,

@@ -1,4 +1,5 @@
 #include "bmx/core/qwen3.h"
+#include "bmx/core/rotary.h"
 
 #include <ATen/ATen.h>
 
@@ -179,19 +180,10 @@ at::Tensor qwen3_forward(const Qwen3Model& model, const at::Tensor& ids, const a
     visible.assign(km.data_ptr<bool>(), km.data_ptr<bool>() + B * total);
   }
 
-  // RoPE tables per row: angle = position · theta^(-2i/D) in double, cos/sin rounded to float32.
+  // RoPE tables per row (bmx/core/rotary.h).
   const int64_t half = D / 2;
   std::vector<float> cosv(size_t(M * half)), sinv(size_t(M * half));
-  {
-    std::vector<double> inv_freq(static_cast<size_t>(half));
-    for (int64_t i = 0; i < half; ++i) inv_freq[size_t(i)] = 1.0 / std::pow(c.rope_theta, double(2 * i) / double(D));
-    for (int64_t r = 0; r < M; ++r)
-      for (int64_t i = 0; i < half; ++i) {
-        const double a = double(posp[r]) * inv_freq[size_t(i)];
-        cosv[size_t(r * half + i)] = float(std::cos(a));
-        sinv[size_t(r * half + i)] = float(std::sin(a));
-      }
-  }
+  rotary_tables(posp, M, D, c.rope_theta, cosv.data(), sinv.data());
 
   std::vector<float> h(size_t(M * H)), a(size_t(M * H)), tmp(size_t(M * H));
   std::vector<float> q(size_t(M * Nq * D)), k(size_t(M * Nkv * D)), v(size_t(M * Nkv * D)), o(size_t(M * Nq * D));
@@ -211,13 +203,7 @@ at::Tensor qwen3_forward(const Qwen3Model& model, const at::Tensor& ids, const a
   const int64_t tblocks = (T + tblock - 1) / tblock;
 
   auto rope = [&](float* x, int64_t r) {
-    const float* cs = cosv.data() + r * half;
-    const float* sn = sinv.data() + r * half;
-    for (int64_t i = 0; i < half; ++i) {
-      const float x1 = x[i], x2 = x[i + half];
-      x[i] = x1 * cs[i] - x2 * sn[i];
-      x[i + half] = x2 * cs[i] + x1 * sn[i];
-    }
+    rotate_row(x, cosv.data() + r * half, sinv.data() + r * half, D, /*adjacent_pairs=*/false);
   };
 
   for (size_t li = 0; li < model.layers.size(); ++li) {
