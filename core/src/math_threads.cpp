@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
 
+#include "bmx/core/kernels.h"
 #include "bmx/core/parallel.h"
 
 namespace bmx {
@@ -19,6 +20,7 @@ F blas_symbol(const char* name) {
 void set_math_threads(int threads) {
   if (threads <= 0) threads = hardware_threads();
   at::set_num_threads(1);
+  kernels::set_threads(threads);
   if (auto set = blas_symbol<void (*)(int)>("openblas_set_num_threads")) set(threads);
 }
 

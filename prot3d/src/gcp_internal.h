@@ -3,8 +3,12 @@
 #include <ATen/core/Tensor.h>
 
 #include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
+
+#include "bmx/core/quantized_matmul.h"
 
 #include "bmx/prot3d/gcp_vqvae.h"
 
@@ -32,8 +36,19 @@ struct TransformerWeights {
   at::Tensor project_in, project_out, final_norm;
   std::vector<Layer> layers;
 };
-// x [n, D]; valid: bool [n] key/query mask, undefined = all valid.
-at::Tensor transformer_forward(const TransformerWeights& w, const at::Tensor& x, const at::Tensor& valid);
+// The stack's matrices rounded for kernels::quantized_matmul (float32 models only).
+struct QuantizedTransformer {
+  struct Layer {
+    kernels::QuantizedMatrix qkv, out, ff_in, ff_out;
+  };
+  kernels::QuantizedMatrix project_in, project_out;
+  std::vector<Layer> layers;
+  explicit QuantizedTransformer(const TransformerWeights& w);
+};
+// x [n, D]; valid: bool [n] key/query mask, undefined = all valid. With `quantized`, the matrix products run
+// on its integer matrices instead of w's.
+at::Tensor transformer_forward(const TransformerWeights& w, const at::Tensor& x, const at::Tensor& valid,
+                               const QuantizedTransformer* quantized = nullptr);
 
 struct GcpWeights {
   std::map<std::string, at::Tensor> t;  // canonical names under "encoder."
@@ -53,6 +68,9 @@ struct GcpVqvae::Impl {
   at::Tensor codebook, codebook_sq;            // [K, d], [K]
   at::Tensor projector_in;
   at::Tensor ffn1_w, ffn1_b, norm_w, norm_b, proj_w, proj_b;
+  // Built on the first int16 decode (the model is shared between threads, hence the once_flag).
+  mutable std::once_flag decoder_int16_once;
+  mutable std::unique_ptr<const QuantizedTransformer> decoder_int16;
 };
 
 }  // namespace bmx::prot3d

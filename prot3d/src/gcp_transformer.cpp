@@ -12,12 +12,41 @@ namespace {
 
 at::Tensor l2_normalize(const at::Tensor& x) { return x / x.norm(2, -1, true).clamp_min(1e-12); }
 
+kernels::QuantizedMatrix quantized(const at::Tensor& weight) {  // weight [out, in]
+  const auto w = weight.to(at::kFloat).contiguous();
+  return kernels::QuantizedMatrix::from_rows(w.data_ptr<float>(), w.size(1), w.size(0), w.size(1));
+}
+
+// x · Wᵀ (+ bias), W given as wt = Wᵀ [in, out] for at::mm, or rounded for the integer kernel (q).
+// accumulate_into: add the product to this tensor instead of returning a new one.
+at::Tensor product(const at::Tensor& x, const at::Tensor& wt, const kernels::QuantizedMatrix* q,
+                   const at::Tensor& bias = {}, at::Tensor* accumulate_into = nullptr) {
+  if (!q) {
+    auto y = bias.defined() ? at::addmm(bias, x, wt) : at::mm(x, wt);
+    if (!accumulate_into) return y;
+    return accumulate_into->add_(y);
+  }
+  auto xc = x.stride(-1) == 1 ? x : x.contiguous();
+  auto y = accumulate_into ? *accumulate_into : at::empty({x.size(0), q->rows}, x.options());
+  kernels::quantized_matmul(xc.data_ptr<float>(), xc.stride(0), *q, y.data_ptr<float>(), y.stride(0), x.size(0),
+                            bias.defined() ? bias.data_ptr<float>() : nullptr, accumulate_into != nullptr);
+  return y;
+}
+
 }  // namespace
 
-at::Tensor transformer_forward(const TransformerWeights& w, const at::Tensor& input, const at::Tensor& valid) {
+QuantizedTransformer::QuantizedTransformer(const TransformerWeights& w)
+    : project_in(quantized(w.project_in)), project_out(quantized(w.project_out)) {
+  for (const auto& L : w.layers)
+    layers.push_back({quantized(L.qkv_t.t()), quantized(L.out_t.t()), quantized(L.ff_in_t.t()),
+                      quantized(L.ff_out_t.t())});
+}
+
+at::Tensor transformer_forward(const TransformerWeights& w, const at::Tensor& input, const at::Tensor& valid,
+                               const QuantizedTransformer* qt) {
   const auto& sh = w.shape;
   const int64_t n = input.size(0), dh = sh.dim_head;
-  auto x = nn::linear(input, w.project_in);
+  auto x = qt ? product(input, {}, &qt->project_in) : nn::linear(input, w.project_in);
   auto positions = at::arange(n, at::TensorOptions().dtype(at::kLong));
   at::Tensor key_mask, query_masked;
   if (valid.defined()) {
@@ -26,9 +55,11 @@ at::Tensor transformer_forward(const TransformerWeights& w, const at::Tensor& in
   }
   const double scale = sh.qk_norm ? 10.0 : 1.0 / std::sqrt(double(dh));
   const int64_t nq = sh.heads * dh, nkv = sh.kv_heads * dh;
-  for (const auto& L : w.layers) {
+  for (size_t l = 0; l < w.layers.size(); ++l) {
+    const auto& L = w.layers[l];
+    const QuantizedTransformer::Layer* Q = qt ? &qt->layers[l] : nullptr;
     auto y = nn::layer_norm(x, L.attn_norm, {}, 1e-5);
-    auto qkv = at::mm(y, L.qkv_t);                                                       // [n, q + k + v]
+    auto qkv = product(y, L.qkv_t, Q ? &Q->qkv : nullptr);                                                       // [n, q + k + v]
     auto q = qkv.narrow(1, 0, nq).view({n, sh.heads, dh}).transpose(0, 1).unsqueeze(0);  // [1, H, n, dh]
     auto k = qkv.narrow(1, nq, nkv).view({n, sh.kv_heads, dh}).transpose(0, 1).unsqueeze(0);
     auto v = qkv.narrow(1, nq + nkv, nkv).view({n, sh.kv_heads, dh}).transpose(0, 1).unsqueeze(0);
@@ -41,20 +72,24 @@ at::Tensor transformer_forward(const TransformerWeights& w, const at::Tensor& in
       k = nn::apply_rotary(k, positions, dh / 2, 10000.0, /*adjacent_pairs=*/true);
     }
     auto o = nn::attention(q, k, v, key_mask, scale, /*kv_tiled=*/true);                  // [1, H, n, dh]
-    o = at::mm(o.squeeze(0).transpose(0, 1).reshape({n, nq}), L.out_t);
-    if (query_masked.defined()) o.masked_fill_(query_masked, 0.0);  // the attention branch is zeroed at masked queries
-    x.add_(o);
+    o = o.squeeze(0).transpose(0, 1).reshape({n, nq});
+    if (query_masked.defined()) {  // the attention branch is zeroed at masked queries
+      o = product(o, L.out_t, Q ? &Q->out : nullptr);
+      x.add_(o.masked_fill_(query_masked, 0.0));
+    } else {
+      product(o, L.out_t, Q ? &Q->out : nullptr, {}, &x);
+    }
     y = nn::layer_norm(x, L.ff_norm, {}, 1e-5);
     // SwiGLU in place: the first half of the projection becomes up * silu(gate) and feeds the output product
     // as a strided view.
-    auto ag = at::addmm(L.ff_in_b, y, L.ff_in_t);
+    auto ag = product(y, L.ff_in_t, Q ? &Q->ff_in : nullptr, L.ff_in_b);
     const int64_t ff = ag.size(-1) / 2;
     auto up = ag.narrow(-1, 0, ff), gate = ag.narrow(-1, ff, ff);
     up.mul_(at::silu_(gate));
-    x.add_(at::mm(up, L.ff_out_t));
+    product(up, L.ff_out_t, Q ? &Q->ff_out : nullptr, {}, &x);
   }
   x = nn::layer_norm(x, w.final_norm, {}, 1e-5);
-  return nn::linear(x, w.project_out);
+  return qt ? product(x, {}, &qt->project_out) : nn::linear(x, w.project_out);
 }
 
 }  // namespace bmx::prot3d

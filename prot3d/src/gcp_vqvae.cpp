@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <limits>
 #include <sstream>
+#include <stdexcept>
 
 #include "bmx/core/error.h"
 #include "bmx/core/nn.h"
@@ -303,8 +304,17 @@ Encoded GcpVqvae::encode(const BackboneChain& chain, const EncodeOptions& option
   return out;
 }
 
-std::vector<std::array<std::array<double, 3>, 3>> GcpVqvae::decode(const std::vector<int>& tokens) const {
+std::vector<std::array<std::array<double, 3>, 3>> GcpVqvae::decode(const std::vector<int>& tokens,
+                                                                   DecodeArithmetic arithmetic) const {
   const Impl& m = *impl_;
+  const QuantizedTransformer* quantized = nullptr;
+  if (arithmetic == DecodeArithmetic::int16) {
+    if (m.precision != Precision::float32)
+      throw std::invalid_argument("int16 decoding needs a float32 model");
+    std::call_once(m.decoder_int16_once,
+                   [&] { m.decoder_int16 = std::make_unique<const QuantizedTransformer>(m.decoder); });
+    quantized = m.decoder_int16.get();
+  }
   const int64_t n = static_cast<int64_t>(tokens.size());
   std::vector<std::array<std::array<double, 3>, 3>> out;
   if (n == 0) return out;
@@ -320,7 +330,7 @@ std::vector<std::array<std::array<double, 3>, 3>> GcpVqvae::decode(const std::ve
   }
   at::NoGradGuard no_grad;
   auto x = nn::linear(m.codebook.index_select(0, idx), m.projector_in);
-  x = transformer_forward(m.decoder, x, {});
+  x = transformer_forward(m.decoder, x, {}, quantized);
   auto y = nn::layer_norm(at::gelu(nn::linear(x, m.ffn1_w, m.ffn1_b)), m.norm_w, m.norm_b, 1e-5);
   auto o = nn::linear(y, m.proj_w, m.proj_b).to(at::kDouble).contiguous();
   const double* p = o.data_ptr<double>();

@@ -127,3 +127,25 @@ TEST_CASE("rotation + translation keeps every token, the mirror image keeps almo
   CHECK(same == rc["mirrored"]["reference_tokens_equal_to_original_pose"].get<size_t>());
   CHECK(same < mir.size() / 10);
 }
+
+TEST_CASE("int16 decoding stays within hundredths of an angstrom of the reference decode") {
+  auto model = GcpVqvae::load(test::shared_file("vectors/gcp/tiny_model").string(), Precision::float32);
+  double worst = 0;
+  for (const char* name : {"1A8O_A", "1aki_A", "7CFN_R", "1igy_B"}) {
+    const json v = gcptest::vector_json(name);
+    const auto xyz = model.decode(v["tokens"].get<std::vector<int>>(), DecodeArithmetic::int16);
+    const auto want = gcptest::flatten(v["decoded_N_CA_C"]);
+    REQUIRE(want.size() == xyz.size() * 9);
+    for (size_t i = 0; i < xyz.size(); ++i)
+      for (int a = 0; a < 3; ++a) {
+        double d2 = 0;
+        for (int c = 0; c < 3; ++c) d2 += std::pow(xyz[i][a][c] - want[i * 9 + a * 3 + c], 2);
+        worst = std::max(worst, std::sqrt(d2));
+      }
+  }
+  MESSAGE("int16 decode: largest atom deviation from the reference " << worst << " A");
+  CHECK(worst < 0.01);
+  CHECK(worst > 0);  // the integer path really ran
+  auto f64 = GcpVqvae::load(test::shared_file("vectors/gcp/tiny_model").string(), Precision::float64);
+  CHECK_THROWS_AS(f64.decode({1, 2, 3}, DecodeArithmetic::int16), std::invalid_argument);
+}

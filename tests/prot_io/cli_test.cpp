@@ -183,6 +183,16 @@ TEST_CASE("bmx prot encode gives the reference tokens on the 4 vector chains; de
   CHECK(w.chains.at(0).backbone.sequence() == v["seq"].get<std::string>());
   const auto b = bmx::prot3d::read_protein_chains((out / "bare.cif").string());
   CHECK(b.chains.at(0).backbone.size() == 129);
+  // --int16: the integer decoder lands within hundredths of an angstrom of the reference's atoms.
+  REQUIRE(bmx::test::run(base + "--int16 '" + bare + "' -o " + q(out / "int16.pdb"), &log, true) == 0);
+  const auto& i16 = bmx::prot3d::read_protein_chains((out / "int16.pdb").string()).chains.at(0).backbone;
+  REQUIRE(i16.size() == 129);
+  double max_i16 = 0;
+  for (std::size_t i = 0; i < 129; ++i)
+    for (int a = 0; a < 3; ++a)
+      for (int k = 0; k < 3; ++k)
+        max_i16 = std::max(max_i16, std::fabs(i16.coords[i][a][k] - v["decoded_N_CA_C"][i][a][k].get<double>()));
+  CHECK(max_i16 < 0.01);
   CHECK(bmx::test::run(base + "'" + wrapped + "' --sequence MKV -o " + q(out / "bad.pdb"), &log, true) != 0);
   CHECK(log.find("sequence has 3 residues but there are 129 structure tokens") != std::string::npos);
   CHECK(bmx::test::run(base + "'1 2 999' -o " + q(out / "bad.pdb"), &log, true) != 0);  // tiny codebook: 512
@@ -304,6 +314,10 @@ TEST_CASE("bmx bench prot reports seconds, residues/s and the ratio to the origi
   CHECK(c["original_decode_s"] == 6.3);
   CHECK(c["encode_speedup"].get<double>() == doctest::Approx(6.0 / c["encode_s"].get<double>()));
   CHECK(c["decode_speedup"].get<double>() == doctest::Approx(6.3 / c["decode_s"].get<double>()));
+  // The integer decoder side by side, with its deviation from the float32 one.
+  CHECK(c["decode_int16_speedup"].get<double>() == doctest::Approx(6.3 / c["decode_int16_s"].get<double>()));
+  CHECK(c["decode_int16_max_deviation_angstrom"].get<double>() > 0);
+  CHECK(c["decode_int16_max_deviation_angstrom"].get<double>() < 0.05);
 
   CHECK(bmx::test::run(bench + "--lengths 50,x", &out, true) != 0);
   CHECK(out.find("--lengths") != std::string::npos);

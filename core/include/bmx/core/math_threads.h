@@ -3,7 +3,8 @@
 
 namespace bmx {
 
-// BLAS (OpenBLAS, when that is the BLAS loaded, found at run time) gets `threads` (<= 0: all cores); ATen's own
+// BLAS (OpenBLAS, when that is the BLAS loaded, found at run time) and bmx's own kernels (kernels::set_threads)
+// get `threads` (<= 0: all cores); ATen's own
 // OpenMP pool gets 1. With both pools active on few cores, the OpenMP workers spin-wait after each elementwise op
 // while the BLAS workers need those cores (measured 2-3x slower on 2 cores); the matrix products are nearly all
 // of the work of a transformer, so they get the threads.

@@ -72,6 +72,13 @@ struct EncodeTrace {
 
 enum class Precision { float32, float64 };
 
+// How decode computes the decoder transformer's matrix products (about 95% of its arithmetic).
+//   float32: as the reference does.
+//   int16: both operands rounded to 14-bit integers per row and multiplied with AVX2's integer multiply-add
+//   (bmx/core/quantized_matmul.h), about 1.6x the float32 rate; float32 models only. The rounding moves decoded
+//   atoms by thousandths of an ångström, against the ~1 Å that quantizing a structure into tokens costs.
+enum class DecodeArithmetic { float32, int16 };
+
 class GcpVqvae {
  public:
   // Model directory: config_vqvae.yaml, config_gcpnet_encoder.yaml, config_geometric_decoder.yaml and
@@ -84,7 +91,8 @@ class GcpVqvae {
 
   Encoded encode(const BackboneChain& chain, const EncodeOptions& options = {}, EncodeTrace* trace = nullptr) const;
   // N, CA, C per token (Å), positions 0..n-1; the pose is arbitrary (SE(3)-invariant training).
-  std::vector<std::array<std::array<double, 3>, 3>> decode(const std::vector<int>& tokens) const;
+  std::vector<std::array<std::array<double, 3>, 3>> decode(
+      const std::vector<int>& tokens, DecodeArithmetic arithmetic = DecodeArithmetic::float32) const;
 
   int64_t max_length() const;
   int64_t codebook_size() const;

@@ -1,0 +1,156 @@
+// kernels::quantized_matmul: exact integer arithmetic where the rounding is exact, the documented error bound
+// against a float64 product otherwise, the AVX2 and portable paths bit for bit, ragged shapes, strides, bias,
+// accumulation, thread counts, and rows that are zero or not finite.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "bmx/core/kernels.h"
+#include "bmx/core/quantized_matmul.h"
+
+namespace k = bmx::kernels;
+
+namespace {
+
+std::vector<float> gaussian(std::size_t n, std::uint32_t seed, float sigma = 1.f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> g(0.f, sigma);
+  std::vector<float> v(n);
+  for (float& x : v) x = g(rng);
+  return v;
+}
+
+struct Product {
+  std::vector<float> y;
+  int64_t ldy;
+};
+
+Product run(const std::vector<float>& x, int64_t ldx, const k::QuantizedMatrix& w, int64_t M, const float* bias,
+            bool accumulate, float fill = 0.5f) {
+  Product p{std::vector<float>(std::size_t(M * (w.rows + 3)), fill), w.rows + 3};  // ldy > N
+  k::quantized_matmul(x.data(), ldx, w, p.y.data(), p.ldy, M, bias, accumulate);
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("quantized_matmul is exact when both operands are 14-bit integers") {
+  // Each row holds one element of magnitude 8191 (so the scale is 1 and rounding is exact) and small integers
+  // elsewhere, placed so that every partial sum stays below 2^24 and is exact in float32 too.
+  const int64_t M = 13, N = 21, K = 70;
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> small(-40, 40);
+  std::vector<float> x(static_cast<std::size_t>(M * K)), w(static_cast<std::size_t>(N * K));
+  std::vector<float> bias(static_cast<std::size_t>(N));
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t c = 0; c < K; ++c) x[std::size_t(m * K + c)] = c == 0 ? (m % 2 ? 8191.f : -8191.f) : float(small(rng));
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < K; ++c) w[std::size_t(n * K + c)] = c == 1 ? -8191.f : (c == 0 ? 1.f : float(small(rng)));
+  for (auto& b : bias) b = float(small(rng));
+  const auto q = k::QuantizedMatrix::from_rows(w.data(), K, N, K);
+  CHECK(q.cols_padded == 96);
+  CHECK(q.dequantized() == w);
+  for (bool portable : {false, true}) {
+    k::quantized_matmul_force_portable(portable);
+    const auto p = run(x, K, q, M, bias.data(), /*accumulate=*/true, 3.f);
+    for (int64_t m = 0; m < M; ++m) {
+      for (int64_t n = 0; n < N; ++n) {
+        int64_t s = 0;
+        for (int64_t c = 0; c < K; ++c) s += int64_t(x[std::size_t(m * K + c)]) * int64_t(w[std::size_t(n * K + c)]);
+        CHECK(p.y[std::size_t(m * p.ldy + n)] == float(s) + bias[std::size_t(n)] + 3.f);
+      }
+      for (int64_t n = N; n < p.ldy; ++n) CHECK(p.y[std::size_t(m * p.ldy + n)] == 3.f);  // past N: untouched
+    }
+  }
+  k::quantized_matmul_force_portable(false);
+}
+
+TEST_CASE("quantized_matmul stays within the rounding bound of the float64 product") {
+  for (int64_t K : {1, 31, 32, 33, 100, 1024}) {
+    CAPTURE(K);
+    const int64_t M = 17, N = 37, ldx = K + 5;
+    auto x = gaussian(std::size_t(M * ldx), 1 + std::uint32_t(K));
+    auto w = gaussian(std::size_t(N * K), 2 + std::uint32_t(K), 0.05f);
+    x[3] = 40.f;  // an outlier in row 0 coarsens that row's steps
+    const auto bias = gaussian(std::size_t(N), 3);
+    const auto q = k::QuantizedMatrix::from_rows(w.data(), K, N, K);
+    const auto wq = q.dequantized();
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t c = 0; c < K; ++c)  // each weight within half a step of its row
+        CHECK(std::fabs(wq[std::size_t(n * K + c)] - w[std::size_t(n * K + c)]) <= 0.501f * q.scale[std::size_t(n)]);
+    const auto p = run(x, ldx, q, M, bias.data(), false);
+    double worst = 0;
+    for (int64_t m = 0; m < M; ++m) {
+      float xmax = 0.f;
+      for (int64_t c = 0; c < K; ++c) xmax = std::max(xmax, std::fabs(x[std::size_t(m * ldx + c)]));
+      const double sx = xmax / 8191.0;
+      for (int64_t n = 0; n < N; ++n) {
+        double exact = bias[std::size_t(n)], bound = 0, mag = 0;
+        const double sw = q.scale[std::size_t(n)];
+        for (int64_t c = 0; c < K; ++c) {
+          const double a = x[std::size_t(m * ldx + c)], b = w[std::size_t(n * K + c)];
+          exact += a * b;
+          // Half a step each (and a little for the float product v * (1 / step) that is rounded).
+          bound += 0.501 * (std::fabs(a) * sw + std::fabs(b) * sx) + 0.26 * sx * sw;
+          mag += std::fabs(a * b);
+        }
+        const double err = std::fabs(p.y[std::size_t(m * p.ldy + n)] - exact);
+        CHECK(err <= bound + 1e-6 * (mag + std::fabs(exact)));
+        worst = std::max(worst, err / (mag + 1e-30));
+      }
+    }
+    CHECK(worst < 2e-3);  // relative to sum |x w|: the bound is not vacuous
+  }
+}
+
+TEST_CASE("AVX2 and portable paths agree bit for bit; results do not depend on the thread count") {
+  for (int64_t M : {1, 5, 6, 7, 20}) {
+    for (int64_t N : {1, 15, 16, 17, 40}) {
+      for (int64_t K : {3, 64, 65}) {
+        CAPTURE(M);
+        CAPTURE(N);
+        CAPTURE(K);
+        const auto x = gaussian(std::size_t(M * K), std::uint32_t(M * 100 + N * 10 + K));
+        const auto w = gaussian(std::size_t(N * K), std::uint32_t(M + N + K), 0.1f);
+        const auto bias = gaussian(std::size_t(N), 5);
+        const auto q = k::QuantizedMatrix::from_rows(w.data(), K, N, K);
+        std::vector<Product> results;
+        for (bool portable : {false, true})
+          for (int threads : {1, 2}) {
+            k::quantized_matmul_force_portable(portable);
+            k::set_threads(threads);
+            results.push_back(run(x, K, q, M, bias.data(), true));
+          }
+        for (const auto& r : results) CHECK(r.y == results[0].y);
+      }
+    }
+  }
+  k::quantized_matmul_force_portable(false);
+  k::set_threads(0);
+}
+
+TEST_CASE("zero rows give the bias; a row with inf or NaN gives NaN in that row only") {
+  const int64_t M = 4, N = 18, K = 40;
+  auto x = gaussian(std::size_t(M * K), 11);
+  const auto w = gaussian(std::size_t(N * K), 12);
+  const auto bias = gaussian(std::size_t(N), 13);
+  for (int64_t c = 0; c < K; ++c) x[std::size_t(1 * K + c)] = 0.f;
+  x[std::size_t(2 * K + 5)] = std::numeric_limits<float>::infinity();
+  x[std::size_t(3 * K + 9)] = std::numeric_limits<float>::quiet_NaN();
+  const auto q = k::QuantizedMatrix::from_rows(w.data(), K, N, K);
+  for (bool portable : {false, true}) {
+    k::quantized_matmul_force_portable(portable);
+    const auto p = run(x, K, q, M, bias.data(), false);
+    for (int64_t n = 0; n < N; ++n) {
+      CHECK(std::isfinite(p.y[std::size_t(n)]));
+      CHECK(p.y[std::size_t(1 * p.ldy + n)] == bias[std::size_t(n)]);
+      CHECK(std::isnan(p.y[std::size_t(2 * p.ldy + n)]));
+      CHECK(std::isnan(p.y[std::size_t(3 * p.ldy + n)]));
+    }
+  }
+  k::quantized_matmul_force_portable(false);
+}
