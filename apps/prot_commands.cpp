@@ -737,7 +737,7 @@ int run_bench(const BenchArgs& a) {
     std::printf("vs orig: the original code's seconds per chain (Large, 2 threads, float32, padded to 512: %s) "
                 "divided by these%s.\n"
                 "encode and decode float32 compute as the original does; decode int16 rounds the decoder's matrix "
-                "products to 14-bit integers (bmx prot decode's default), max dev A: its largest atom deviation "
+                "products to 14-bit integers (bmx prot decode --int16), max dev A: its largest atom deviation "
                 "from decode float32.\n",
                 "69/274/477 residues: encode 6.0/7.8/13.7 s, decode 6.3/6.0/6.7 s",
                 any_reference ? "" : " (only for --arch large, 2 threads, lengths 69, 274 or 477)");

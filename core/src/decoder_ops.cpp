@@ -52,6 +52,30 @@ void attend_scalar(const float* q, const float* K, const float* V, int64_t nk, i
   }
 }
 
+void attend_rows_scalar(const float* q, int64_t ldq, int64_t rows, const float* Kt, int64_t ldkt, const float* V,
+                        int64_t ldv, int64_t nk, int64_t D, float scale, const uint8_t* visible, float* s, float* out,
+                        int64_t ldo) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* qr = q + r * ldq;
+    float* o = out + r * ldo;
+    float mx = -std::numeric_limits<float>::infinity();
+    for (int64_t j = 0; j < nk; ++j) {
+      float d = 0;
+      for (int64_t c = 0; c < D; ++c) d += qr[c] * Kt[c * ldkt + j];
+      s[j] = visible && !visible[j] ? -std::numeric_limits<float>::infinity() : d * scale;
+      if (s[j] > mx) mx = s[j];
+    }
+    for (int64_t c = 0; c < D; ++c) o[c] = 0;
+    if (mx == -std::numeric_limits<float>::infinity()) continue;
+    float sum = 0;
+    for (int64_t j = 0; j < nk; ++j) sum += (s[j] = std::exp(s[j] - mx));
+    const float inv = 1.0f / sum;
+    for (int64_t j = 0; j < nk; ++j)
+      for (int64_t c = 0; c < D; ++c) o[c] += s[j] * V[j * ldv + c];
+    for (int64_t c = 0; c < D; ++c) o[c] *= inv;
+  }
+}
+
 }  // namespace
 
 }  // namespace bmx::detail
@@ -217,6 +241,94 @@ void attend_avx2(const float* q, const float* K, const float* V, int64_t nk, int
   }
 }
 
+
+// Scores of R query rows against 16 keys per step (keys along the lanes, from the transposed Kt), softmax per
+// row, then the weighted values 16 columns at a time; R·2 accumulators in registers in both loops.
+template <int R>
+void attend_rows_tile(const float* q, int64_t ldq, const float* Kt, int64_t ldkt, const float* V, int64_t ldv,
+                      int64_t nk, int64_t D, float scale, const uint8_t* visible, float* s, float* out, int64_t ldo) {
+  const float neg_inf = -__builtin_inff();
+  const __m256 sv = _mm256_set1_ps(scale);
+  for (int64_t t = 0; t < nk; t += 16) {
+    __m256 acc[R][2];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    for (int64_t d = 0; d < D; ++d) {
+      const __m256 k0 = _mm256_loadu_ps(Kt + d * ldkt + t), k1 = _mm256_loadu_ps(Kt + d * ldkt + t + 8);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        const __m256 qb = _mm256_set1_ps(q[r * ldq + d]);
+        acc[r][0] = _mm256_fmadd_ps(qb, k0, acc[r][0]);
+        acc[r][1] = _mm256_fmadd_ps(qb, k1, acc[r][1]);
+      }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      _mm256_storeu_ps(s + r * ldkt + t, _mm256_mul_ps(acc[r][0], sv));
+      _mm256_storeu_ps(s + r * ldkt + t + 8, _mm256_mul_ps(acc[r][1], sv));
+    }
+  }
+  float inv[R];
+  bool any[R];
+  for (int r = 0; r < R; ++r) {
+    float* sr = s + r * ldkt;
+    float mx = neg_inf;
+    for (int64_t j = 0; j < nk; ++j) {
+      if (visible && !visible[j]) sr[j] = neg_inf;
+      if (sr[j] > mx) mx = sr[j];
+    }
+    any[r] = mx != neg_inf;
+    const __m256 mv = _mm256_set1_ps(any[r] ? mx : 0.f);
+    __m256 sum = _mm256_setzero_ps();
+    int64_t j = 0;
+    for (; j + 8 <= nk; j += 8) {
+      const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(sr + j), mv));
+      _mm256_storeu_ps(sr + j, e);
+      sum = _mm256_add_ps(sum, e);
+    }
+    float total = hsum8(sum);
+    for (; j < nk; ++j) total += (sr[j] = sr[j] == neg_inf ? 0.0f : std::exp(sr[j] - mx));
+    inv[r] = any[r] ? 1.0f / total : 0.0f;  // a row with no visible key gives zeros
+  }
+  for (int64_t c = 0; c < D; c += 16) {
+    const bool two = c + 16 <= D;  // D is a multiple of 8
+    __m256 acc[R][2];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    for (int64_t j = 0; j < nk; ++j) {
+      const float* v = V + j * ldv + c;
+      const __m256 v0 = _mm256_loadu_ps(v), v1 = two ? _mm256_loadu_ps(v + 8) : _mm256_setzero_ps();
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        const __m256 p = _mm256_set1_ps(s[r * ldkt + j]);
+        acc[r][0] = _mm256_fmadd_ps(p, v0, acc[r][0]);
+        acc[r][1] = _mm256_fmadd_ps(p, v1, acc[r][1]);
+      }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const __m256 iv = _mm256_set1_ps(inv[r]);
+      _mm256_storeu_ps(out + r * ldo + c, _mm256_mul_ps(acc[r][0], iv));
+      if (two) _mm256_storeu_ps(out + r * ldo + c + 8, _mm256_mul_ps(acc[r][1], iv));
+    }
+  }
+}
+
+void attend_rows_avx2(const float* q, int64_t ldq, int64_t rows, const float* Kt, int64_t ldkt, const float* V,
+                      int64_t ldv, int64_t nk, int64_t D, float scale, const uint8_t* visible, float* s, float* out,
+                      int64_t ldo) {
+  if (D % 8 != 0) {
+    attend_rows_scalar(q, ldq, rows, Kt, ldkt, V, ldv, nk, D, scale, visible, s, out, ldo);
+    return;
+  }
+  switch (rows) {
+    case 4: attend_rows_tile<4>(q, ldq, Kt, ldkt, V, ldv, nk, D, scale, visible, s, out, ldo); break;
+    case 3: attend_rows_tile<3>(q, ldq, Kt, ldkt, V, ldv, nk, D, scale, visible, s, out, ldo); break;
+    case 2: attend_rows_tile<2>(q, ldq, Kt, ldkt, V, ldv, nk, D, scale, visible, s, out, ldo); break;
+    default: attend_rows_tile<1>(q, ldq, Kt, ldkt, V, ldv, nk, D, scale, visible, s, out, ldo); break;
+  }
+}
+
 }  // namespace
 }  // namespace bmx::detail
 
@@ -226,9 +338,9 @@ void attend_avx2(const float* q, const float* K, const float* V, int64_t nk, int
 namespace bmx::detail {
 
 const DecoderOps& decoder_ops() {
-  static const DecoderOps scalar{rms_norm_scalar, silu_mul_scalar, add_scalar, attend_scalar};
+  static const DecoderOps scalar{rms_norm_scalar, silu_mul_scalar, add_scalar, attend_scalar, attend_rows_scalar};
 #if defined(__x86_64__)
-  static const DecoderOps avx2{rms_norm_avx2, silu_mul_avx2, add_avx2, attend_avx2};
+  static const DecoderOps avx2{rms_norm_avx2, silu_mul_avx2, add_avx2, attend_avx2, attend_rows_avx2};
   // Follows the kernels' level, so that forcing the scalar level in tests covers these loops too.
   if (kernels::active_isa() != kernels::Isa::scalar) return avx2;
 #endif

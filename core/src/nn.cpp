@@ -7,6 +7,7 @@
 
 #include "bmx/core/kernels.h"
 #include "bmx/core/rotary.h"
+#include "bmx/core/thread_pool.h"
 #include "decoder_ops.h"
 
 namespace bmx::nn {
@@ -103,8 +104,53 @@ at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& positions, int64_
   return out;
 }
 
+namespace {
+
+// Float32 attention of one sequence on the kernels' threads: each task takes 4 query rows of one head through
+// decoder_ops().attend_rows, keys transposed once per kv head. No [S, T] score tensor, no ATen call per step.
+// Returns an undefined tensor when the inputs are not of that form (the ATen path below takes them).
+at::Tensor attention_rows(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
+                          double scale, bool kv_tiled) {
+  const bool plain = q.device().is_cpu() && q.scalar_type() == at::kFloat && k.scalar_type() == at::kFloat &&
+                     v.scalar_type() == at::kFloat && q.size(0) == 1 && k.size(0) == 1 && v.size(0) == 1 &&
+                     q.size(3) == v.size(3) && !q.requires_grad() && !k.requires_grad() && !v.requires_grad();
+  // Masks that hide the same keys from every query row; a mask that hides every key keeps ATen's behaviour.
+  if (!plain || (mask.defined() && (mask.size(0) != 1 || mask.size(2) != 1 || !mask.any().item<bool>())))
+    return {};
+  const int64_t Hq = q.size(1), S = q.size(2), D = q.size(3), Hkv = k.size(1), T = k.size(2);
+  const int64_t groups = Hq / Hkv, ldkt = (T + 15) / 16 * 16;
+  auto kt = at::zeros({Hkv, D, ldkt}, q.options());
+  kt.narrow(2, 0, T).copy_(k[0].transpose(1, 2));
+  const auto qs = q[0].stride(-1) == 1 ? q[0] : q[0].contiguous();  // [Hq, S, D]
+  const auto vs = v[0].stride(-1) == 1 ? v[0] : v[0].contiguous();  // [Hkv, T, D]
+  std::vector<uint8_t> visible;
+  if (mask.defined()) {
+    const auto m = mask.reshape({T}).to(at::kByte).contiguous();
+    visible.assign(m.data_ptr<uint8_t>(), m.data_ptr<uint8_t>() + T);
+  }
+  auto out = at::empty({1, S, Hq, D}, q.options());  // heads interleaved per row: [S, Hq·D] for the projection
+  const float* qp = qs.data_ptr<float>();
+  const float* kp = kt.data_ptr<float>();
+  const float* vp = vs.data_ptr<float>();
+  float* op = out.data_ptr<float>();
+  const auto& ops = detail::decoder_ops();
+  const int64_t blocks = (S + 3) / 4;
+  kernels::thread_pool().run(Hq * blocks, [&](int64_t task, int) {
+    thread_local std::vector<float> scratch;
+    scratch.resize(static_cast<size_t>(4 * ldkt));
+    const int64_t h = task / blocks, i0 = task % blocks * 4, g = kv_tiled ? h % Hkv : h / groups;
+    ops.attend_rows(qp + h * qs.stride(0) + i0 * qs.stride(1), qs.stride(1), std::min<int64_t>(4, S - i0),
+                    kp + g * D * ldkt, ldkt, vp + g * vs.stride(0), vs.stride(1), T, D, static_cast<float>(scale),
+                    visible.empty() ? nullptr : visible.data(), scratch.data(), op + (i0 * Hq + h) * D, Hq * D);
+  });
+  return out.permute({0, 2, 1, 3});
+}
+
+}  // namespace
+
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
                      double scale, bool kv_tiled) {
+  if (auto out = attention_rows(q, k, v, mask, scale, kv_tiled); out.defined()) return out;
   // x-transformers' GQA pairs query head j with kv head j % Hkv: tile the kv heads so that the grouped path
   // below (query head j with kv head j / groups) applies.
   if (kv_tiled && q.size(1) != k.size(1)) {

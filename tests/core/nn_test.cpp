@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <vector>
 
 #include "bmx/core/nn.h"
 
@@ -75,4 +76,43 @@ TEST_CASE("attention with tiled kv heads: query head h reads kv head h % Hkv") {
     CHECK(at::allclose(out.narrow(1, h, 1), one, 1e-5, 1e-6));
   }
   CHECK_FALSE(at::allclose(out, nn::attention(q, k, v, {}, 0.5), 1e-3, 1e-3));
+}
+
+// softmax(scale q·kᵀ) v in float64 with query head h reading kv head h % Hkv (tiled) or h / (Hq / Hkv).
+static at::Tensor attention_f64(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                const at::Tensor& key_visible, double scale, bool tiled) {
+  const int64_t Hq = q.size(1), Hkv = k.size(1);
+  std::vector<at::Tensor> heads;
+  for (int64_t h = 0; h < Hq; ++h) {
+    const int64_t g = tiled ? h % Hkv : h / (Hq / Hkv);
+    auto s = at::matmul(q[0][h].to(at::kDouble), k[0][g].to(at::kDouble).t()) * scale;
+    if (key_visible.defined()) s = s.masked_fill(key_visible.logical_not().view({1, -1}), -INFINITY);
+    heads.push_back(at::matmul(at::softmax(s, -1), v[0][g].to(at::kDouble)));
+  }
+  return at::stack(heads).unsqueeze(0);
+}
+
+TEST_CASE("attention of one sequence (the threaded row kernel) equals a float64 softmax, any shape") {
+  for (int64_t D : {64, 24, 20}) {  // 16-column blocks, an 8-column tail, and the portable loop
+    for (int64_t S : {1, 5, 37}) {
+      CAPTURE(D);
+      CAPTURE(S);
+      const int64_t T = S + 4;
+      auto q = at::randn({1, 8, S, D}), k = at::randn({1, 2, T, D}), v = at::randn({1, 2, T, D});
+      for (bool tiled : {false, true}) {
+        auto out = nn::attention(q, k, v, {}, 0.3, tiled);
+        CHECK(at::allclose(out.to(at::kDouble), attention_f64(q, k, v, {}, 0.3, tiled), 1e-5, 1e-5));
+      }
+      // A key mask shared by every query row; v given as a strided view (as the projections produce it).
+      auto visible = at::rand({T}) > 0.3;
+      visible[0] = true;
+      auto v_strided = at::randn({1, T, 2, 2 * D}).narrow(3, 0, D).transpose(1, 2);
+      auto out = nn::attention(q, k, v_strided, visible.view({1, 1, 1, T}), 0.3, true);
+      CHECK(at::allclose(out.to(at::kDouble), attention_f64(q, k, v_strided, visible, 0.3, true), 1e-5, 1e-5));
+    }
+  }
+  // Every key hidden: every query gets the plain mean of the values, finite (the lowest-finite-score rule).
+  auto q = at::randn({1, 2, 3, 8}), k = at::randn({1, 2, 5, 8}), v = at::randn({1, 2, 5, 8});
+  auto none = nn::attention(q, k, v, at::zeros({1, 1, 1, 5}, at::kBool), 1.0);
+  CHECK(at::allclose(none.select(2, 1), v.mean(2), 1e-5, 1e-6));
 }
