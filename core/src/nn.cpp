@@ -78,7 +78,21 @@ at::Tensor batch_norm_eval(const at::Tensor& x, const at::Tensor& weight, const 
   return (x - running_mean) * at::rsqrt(running_var + eps) * weight + bias;
 }
 
-at::Tensor swiglu(const at::Tensor& gate, const at::Tensor& up) { return at::silu(gate) * up; }
+void swiglu_(at::Tensor& gate, const at::Tensor& up) {
+  TORCH_CHECK(gate.sizes() == up.sizes(), "swiglu_: gate and up must have the same shape");
+  const bool rows = gate.dim() == 2 && gate.device().is_cpu() && gate.scalar_type() == at::kFloat &&
+                    up.scalar_type() == at::kFloat && gate.stride(1) == 1 && up.stride(1) == 1 &&
+                    !gate.requires_grad() && !up.requires_grad();
+  if (!rows) {
+    gate.copy_(at::silu(gate) * up);
+    return;
+  }
+  float* g = gate.data_ptr<float>();
+  const float* u = up.data_ptr<float>();
+  const int64_t n = gate.size(0), width = gate.size(1), ldg = gate.stride(0), ldu = up.stride(0);
+  const auto& ops = detail::decoder_ops();
+  kernels::thread_pool().run(n, [&](int64_t r, int) { ops.silu_mul(g + r * ldg, u + r * ldu, width); });
+}
 
 at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& positions, int64_t rotary_dims, double theta,
                         bool adjacent_pairs) {

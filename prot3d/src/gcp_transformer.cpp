@@ -80,13 +80,13 @@ at::Tensor transformer_forward(const TransformerWeights& w, const at::Tensor& in
       product(o, L.out_t, Q ? &Q->out : nullptr, {}, &x);
     }
     y = nn::layer_norm(x, L.ff_norm, {}, 1e-5);
-    // SwiGLU in place: the first half of the projection becomes up * silu(gate) and feeds the output product
+    // SwiGLU in place: the second half of the projection becomes silu(gate) * up and feeds the output product
     // as a strided view.
     auto ag = product(y, L.ff_in_t, Q ? &Q->ff_in : nullptr, L.ff_in_b);
     const int64_t ff = ag.size(-1) / 2;
     auto up = ag.narrow(-1, 0, ff), gate = ag.narrow(-1, ff, ff);
-    up.mul_(at::silu_(gate));
-    product(up, L.ff_out_t, Q ? &Q->ff_out : nullptr, {}, &x);
+    nn::swiglu_(gate, up);
+    product(gate, L.ff_out_t, Q ? &Q->ff_out : nullptr, {}, &x);
   }
   x = nn::layer_norm(x, w.final_norm, {}, 1e-5);
   return qt ? product(x, {}, &qt->project_out) : nn::linear(x, w.project_out);

@@ -116,3 +116,15 @@ TEST_CASE("attention of one sequence (the threaded row kernel) equals a float64 
   auto none = nn::attention(q, k, v, at::zeros({1, 1, 1, 5}, at::kBool), 1.0);
   CHECK(at::allclose(none.select(2, 1), v.mean(2), 1e-5, 1e-6));
 }
+
+TEST_CASE("swiglu_: gate <- silu(gate) * up in place, on halves of one projection and in float64") {
+  auto ag = at::randn({37, 2 * 40}) * 4;
+  const auto want = at::silu(ag.narrow(1, 40, 40).to(at::kDouble)) * ag.narrow(1, 0, 40).to(at::kDouble);
+  auto gate = ag.narrow(1, 40, 40);
+  nn::swiglu_(gate, ag.narrow(1, 0, 40));
+  CHECK(at::allclose(ag.narrow(1, 40, 40).to(at::kDouble), want, 1e-5, 1e-6));
+  auto g64 = at::randn({3, 5}, at::kDouble), u64 = at::randn({3, 5}, at::kDouble);
+  const auto want64 = at::silu(g64) * u64;
+  nn::swiglu_(g64, u64);
+  CHECK(at::allclose(g64, want64, 1e-12, 1e-14));
+}

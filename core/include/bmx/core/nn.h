@@ -22,8 +22,9 @@ at::Tensor layer_norm(const at::Tensor& x, const at::Tensor& weight, const at::T
 at::Tensor batch_norm_eval(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
                            const at::Tensor& running_mean, const at::Tensor& running_var, double eps = 1e-5);
 
-// silu(gate) * up.
-at::Tensor swiglu(const at::Tensor& gate, const at::Tensor& up);
+// gate <- silu(gate) * up, in place (gate may be a view, e.g. half of a fused projection). Float32 rows run on
+// the kernels' threads.
+void swiglu_(at::Tensor& gate, const at::Tensor& up);
 
 // Rotary position embedding, "rotate half" convention (Hugging Face Llama/Qwen), applied to the first
 // `rotary_dims` features of x [batch, heads, seq, head_dim] (rotary_dims <= head_dim, even; the rest passes
