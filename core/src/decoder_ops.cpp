@@ -242,6 +242,24 @@ void attend_avx2(const float* q, const float* K, const float* V, int64_t nk, int
 }
 
 
+// acc[r] = sum_i a[r·lda + i] · b[i·ldb + 0:16] for r < R, i < n: R rows times a 16-column strip (8 columns when
+// !two), 2R accumulators in registers. Scores (q against transposed keys) and weighted values both have this form.
+template <int R>
+inline void rows_times_16(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t n, bool two,
+                          __m256 (&acc)[R][2]) {
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n; ++i) {
+    const __m256 b0 = _mm256_loadu_ps(b + i * ldb), b1 = two ? _mm256_loadu_ps(b + i * ldb + 8) : _mm256_setzero_ps();
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const __m256 x = _mm256_set1_ps(a[r * lda + i]);
+      acc[r][0] = _mm256_fmadd_ps(x, b0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(x, b1, acc[r][1]);
+    }
+  }
+}
+
 // Scores of R query rows against 16 keys per step (keys along the lanes, from the transposed Kt), softmax per
 // row, then the weighted values 16 columns at a time; R·2 accumulators in registers in both loops.
 template <int R>
@@ -251,17 +269,7 @@ void attend_rows_tile(const float* q, int64_t ldq, const float* Kt, int64_t ldkt
   const __m256 sv = _mm256_set1_ps(scale);
   for (int64_t t = 0; t < nk; t += 16) {
     __m256 acc[R][2];
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
-    for (int64_t d = 0; d < D; ++d) {
-      const __m256 k0 = _mm256_loadu_ps(Kt + d * ldkt + t), k1 = _mm256_loadu_ps(Kt + d * ldkt + t + 8);
-#pragma GCC unroll 4
-      for (int r = 0; r < R; ++r) {
-        const __m256 qb = _mm256_set1_ps(q[r * ldq + d]);
-        acc[r][0] = _mm256_fmadd_ps(qb, k0, acc[r][0]);
-        acc[r][1] = _mm256_fmadd_ps(qb, k1, acc[r][1]);
-      }
-    }
+    rows_times_16<R>(q, ldq, Kt + t, ldkt, D, true, acc);
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       _mm256_storeu_ps(s + r * ldkt + t, _mm256_mul_ps(acc[r][0], sv));
@@ -293,18 +301,7 @@ void attend_rows_tile(const float* q, int64_t ldq, const float* Kt, int64_t ldkt
   for (int64_t c = 0; c < D; c += 16) {
     const bool two = c + 16 <= D;  // D is a multiple of 8
     __m256 acc[R][2];
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
-    for (int64_t j = 0; j < nk; ++j) {
-      const float* v = V + j * ldv + c;
-      const __m256 v0 = _mm256_loadu_ps(v), v1 = two ? _mm256_loadu_ps(v + 8) : _mm256_setzero_ps();
-#pragma GCC unroll 4
-      for (int r = 0; r < R; ++r) {
-        const __m256 p = _mm256_set1_ps(s[r * ldkt + j]);
-        acc[r][0] = _mm256_fmadd_ps(p, v0, acc[r][0]);
-        acc[r][1] = _mm256_fmadd_ps(p, v1, acc[r][1]);
-      }
-    }
+    rows_times_16<R>(s, ldkt, V + c, ldv, nk, two, acc);
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       const __m256 iv = _mm256_set1_ps(inv[r]);
