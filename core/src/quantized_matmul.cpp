@@ -37,9 +37,14 @@ RowScale row_scale(float max_abs, bool finite) {
   return {max_abs / float(kQMax), float(kQMax) / max_abs};
 }
 
-int16_t quantize(float v, float inv) {
-  const float r = std::nearbyint(v * inv);
-  return int16_t(std::clamp(r, -float(kQMax), float(kQMax)));
+// Round half to even without a libm call (so that loops vectorise): for |x| < 2^22, adding and subtracting
+// 1.5 * 2^23 leaves the nearest integer, ties to even -- what the AVX2 path's _mm256_round_ps gives.
+// Non-finite rows have inv = 0 and give zeros (their scale is NaN).
+inline int16_t quantize(float v, float inv) {
+  if (inv == 0.f) return 0;
+  const float x = std::clamp(v * inv, -float(kQMax), float(kQMax));
+  constexpr float kMagic = 12582912.f;
+  return int16_t((x + kMagic) - kMagic);
 }
 
 // One row rounded to int16 (q[0, K)); returns its scale.
@@ -79,6 +84,10 @@ float quantize_row_avx2(const float* x, int64_t K, int16_t* q) {
     m = std::max(m, a);
   }
   const RowScale s = row_scale(m, finite);
+  if (s.inv == 0.f) {
+    for (int64_t j = 0; j < K; ++j) q[j] = 0;
+    return s.scale;
+  }
   const __m256 inv = _mm256_set1_ps(s.inv), hi = _mm256_set1_ps(float(kQMax)), lo = _mm256_set1_ps(-float(kQMax));
   auto round8 = [&](const float* p) {
     const __m256 v = _mm256_mul_ps(_mm256_loadu_ps(p), inv);
@@ -101,13 +110,16 @@ bool use_avx2();
 int32_t pair(int16_t lo, int16_t hi) { return int32_t(uint32_t(uint16_t(lo)) | (uint32_t(uint16_t(hi)) << 16)); }
 
 // Row m of x -> its slot in the [ceil(M/6)][Kp/2][6] int16-pair layout, and its scale.
+float quantize_row(const float* x, int64_t K, int16_t* q) {
+#ifdef BMX_QMM_X86
+  if (use_avx2()) return quantize_row_avx2(x, K, q);
+#endif
+  return quantize_row_portable(x, K, q);
+}
+
 void quantize_x_row(const float* row, int64_t K, int64_t Kp, int64_t m, int32_t* packed, float* scale,
                     int16_t* scratch) {
-#ifdef BMX_QMM_X86
-  scale[m] = use_avx2() ? quantize_row_avx2(row, K, scratch) : quantize_row_portable(row, K, scratch);
-#else
-  scale[m] = quantize_row_portable(row, K, scratch);
-#endif
+  scale[m] = quantize_row(row, K, scratch);
   std::fill(scratch + K, scratch + Kp, int16_t(0));
   const int64_t pairs = Kp / 2;
   int32_t* dst = packed + (m / kMR) * pairs * kMR + m % kMR;
@@ -291,12 +303,14 @@ QuantizedMatrix QuantizedMatrix::from_rows(const float* w, int64_t ldw, int64_t 
   const int64_t panels = (N + kNR - 1) / kNR, pairs = q.cols_padded / 2;
   q.packed.assign(size_t(panels * pairs * kNR), 0);
   q.scale.assign(size_t(N), 0.f);
-  std::vector<int16_t> row(static_cast<size_t>(q.cols_padded), 0);
-  for (int64_t n = 0; n < N; ++n) {
-    q.scale[size_t(n)] = quantize_row_portable(w + n * ldw, K, row.data());
-    int32_t* dst = q.packed.data() + (n / kNR) * pairs * kNR + n % kNR;
-    for (int64_t p = 0; p < pairs; ++p) dst[p * kNR] = pair(row[size_t(2 * p)], row[size_t(2 * p + 1)]);
-  }
+  thread_pool().run(panels, [&](int64_t panel, int) {  // a model's worth of matrices: worth the threads
+    std::vector<int16_t> row(static_cast<size_t>(q.cols_padded), 0);
+    for (int64_t n = panel * kNR; n < std::min(N, (panel + 1) * kNR); ++n) {
+      q.scale[size_t(n)] = quantize_row(w + n * ldw, K, row.data());
+      int32_t* dst = q.packed.data() + panel * pairs * kNR + n % kNR;
+      for (int64_t p = 0; p < pairs; ++p) dst[p * kNR] = pair(row[size_t(2 * p)], row[size_t(2 * p + 1)]);
+    }
+  });
   return q;
 }
 

@@ -27,10 +27,10 @@ GcpFeatures gcp_features(const BackboneChain& chain, int k, at::ScalarType dtype
 
 // One transformer block stack (x-transformers ContinuousTransformerWrapper, §4.2).
 struct TransformerWeights {
-  // Matrices stored transposed ([in, out], contiguous) for at::mm, q/k/v as one [D, q + k + v] product.
+  // Matrices as PyTorch stores them ([out, in]; products take x·Wᵀ), q/k/v as one [q + k + v, D] matrix.
   struct Layer {
     at::Tensor attn_norm, ff_norm;  // gamma + 1
-    at::Tensor qkv_t, out_t, ff_in_t, ff_in_b, ff_out_t;
+    at::Tensor qkv, out, ff_in, ff_in_b, ff_out;
   };
   GcpVqvaeConfig::Transformer shape;
   at::Tensor project_in, project_out, final_norm;

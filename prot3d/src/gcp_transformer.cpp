@@ -17,12 +17,12 @@ kernels::QuantizedMatrix quantized(const at::Tensor& weight) {  // weight [out, 
   return kernels::QuantizedMatrix::from_rows(w.data_ptr<float>(), w.size(1), w.size(0), w.size(1));
 }
 
-// x · Wᵀ (+ bias), W given as wt = Wᵀ [in, out] for at::mm, or rounded for the integer kernel (q).
+// x · Wᵀ (+ bias), W [out, in] in float (BLAS reads it transposed in place) or rounded for the integer kernel (q).
 // accumulate_into: add the product to this tensor instead of returning a new one.
-at::Tensor product(const at::Tensor& x, const at::Tensor& wt, const kernels::QuantizedMatrix* q,
+at::Tensor product(const at::Tensor& x, const at::Tensor& w, const kernels::QuantizedMatrix* q,
                    const at::Tensor& bias = {}, at::Tensor* accumulate_into = nullptr) {
   if (!q) {
-    auto y = bias.defined() ? at::addmm(bias, x, wt) : at::mm(x, wt);
+    auto y = bias.defined() ? at::addmm(bias, x, w.t()) : at::mm(x, w.t());
     if (!accumulate_into) return y;
     return accumulate_into->add_(y);
   }
@@ -38,8 +38,7 @@ at::Tensor product(const at::Tensor& x, const at::Tensor& wt, const kernels::Qua
 QuantizedTransformer::QuantizedTransformer(const TransformerWeights& w)
     : project_in(quantized(w.project_in)), project_out(quantized(w.project_out)) {
   for (const auto& L : w.layers)
-    layers.push_back({quantized(L.qkv_t.t()), quantized(L.out_t.t()), quantized(L.ff_in_t.t()),
-                      quantized(L.ff_out_t.t())});
+    layers.push_back({quantized(L.qkv), quantized(L.out), quantized(L.ff_in), quantized(L.ff_out)});
 }
 
 at::Tensor transformer_forward(const TransformerWeights& w, const at::Tensor& input, const at::Tensor& valid,
@@ -59,7 +58,7 @@ at::Tensor transformer_forward(const TransformerWeights& w, const at::Tensor& in
     const auto& L = w.layers[l];
     const QuantizedTransformer::Layer* Q = qt ? &qt->layers[l] : nullptr;
     auto y = nn::layer_norm(x, L.attn_norm, {}, 1e-5);
-    auto qkv = product(y, L.qkv_t, Q ? &Q->qkv : nullptr);                                                       // [n, q + k + v]
+    auto qkv = product(y, L.qkv, Q ? &Q->qkv : nullptr);  // [n, q + k + v]
     auto q = qkv.narrow(1, 0, nq).view({n, sh.heads, dh}).transpose(0, 1).unsqueeze(0);  // [1, H, n, dh]
     auto k = qkv.narrow(1, nq, nkv).view({n, sh.kv_heads, dh}).transpose(0, 1).unsqueeze(0);
     auto v = qkv.narrow(1, nq + nkv, nkv).view({n, sh.kv_heads, dh}).transpose(0, 1).unsqueeze(0);
@@ -74,19 +73,19 @@ at::Tensor transformer_forward(const TransformerWeights& w, const at::Tensor& in
     auto o = nn::attention(q, k, v, key_mask, scale, /*kv_tiled=*/true);                  // [1, H, n, dh]
     o = o.squeeze(0).transpose(0, 1).reshape({n, nq});
     if (query_masked.defined()) {  // the attention branch is zeroed at masked queries
-      o = product(o, L.out_t, Q ? &Q->out : nullptr);
+      o = product(o, L.out, Q ? &Q->out : nullptr);
       x.add_(o.masked_fill_(query_masked, 0.0));
     } else {
-      product(o, L.out_t, Q ? &Q->out : nullptr, {}, &x);
+      product(o, L.out, Q ? &Q->out : nullptr, {}, &x);
     }
     y = nn::layer_norm(x, L.ff_norm, {}, 1e-5);
     // SwiGLU in place: the second half of the projection becomes silu(gate) * up and feeds the output product
     // as a strided view.
-    auto ag = product(y, L.ff_in_t, Q ? &Q->ff_in : nullptr, L.ff_in_b);
+    auto ag = product(y, L.ff_in, Q ? &Q->ff_in : nullptr, L.ff_in_b);
     const int64_t ff = ag.size(-1) / 2;
     auto up = ag.narrow(-1, 0, ff), gate = ag.narrow(-1, ff, ff);
     nn::swiglu_(gate, up);
-    product(gate, L.ff_out_t, Q ? &Q->ff_out : nullptr, {}, &x);
+    product(gate, L.ff_out, Q ? &Q->ff_out : nullptr, {}, &x);
   }
   x = nn::layer_norm(x, w.final_norm, {}, 1e-5);
   return qt ? product(x, {}, &qt->project_out) : nn::linear(x, w.project_out);

@@ -56,13 +56,12 @@ TransformerWeights take_transformer(std::map<std::string, at::Tensor>& m, const 
     const std::string f = "attn_layers.layers." + std::to_string(2 * l + 1) + ".";
     TransformerWeights::Layer L;
     L.attn_norm = get(a + "0.0.gamma") + 1;
-    auto transposed = [](const at::Tensor& t) { return t.t().contiguous(); };
-    L.qkv_t = transposed(at::cat({get(a + "1.to_q.weight"), get(a + "1.to_k.weight"), get(a + "1.to_v.weight")}, 0));
-    L.out_t = transposed(get(a + "1.to_out.weight"));
+    L.qkv = at::cat({get(a + "1.to_q.weight"), get(a + "1.to_k.weight"), get(a + "1.to_v.weight")}, 0);
+    L.out = get(a + "1.to_out.weight").contiguous();
     L.ff_norm = get(f + "0.0.gamma") + 1;
-    L.ff_in_t = transposed(get(f + "1.ff.0.proj.weight"));
+    L.ff_in = get(f + "1.ff.0.proj.weight").contiguous();
     L.ff_in_b = get(f + "1.ff.0.proj.bias");
-    L.ff_out_t = transposed(get(f + "1.ff.2.weight"));
+    L.ff_out = get(f + "1.ff.2.weight").contiguous();
     // Drop the checkpoint's copies now so that the model is held once.
     for (const char* k : {"1.to_q.weight", "1.to_k.weight", "1.to_v.weight", "1.to_out.weight"}) m.erase(p + a + k);
     for (const char* k : {"1.ff.0.proj.weight", "1.ff.2.weight"}) m.erase(p + f + k);
