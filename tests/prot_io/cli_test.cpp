@@ -185,7 +185,8 @@ TEST_CASE("bmx prot encode gives the reference tokens on the 4 vector chains; de
   CHECK(b.chains.at(0).backbone.size() == 129);
   // --int16: the integer decoder lands within hundredths of an angstrom of the reference's atoms.
   REQUIRE(bmx::test::run(base + "--int16 '" + bare + "' -o " + q(out / "int16.pdb"), &log, true) == 0);
-  const auto& i16 = bmx::prot3d::read_protein_chains((out / "int16.pdb").string()).chains.at(0).backbone;
+  const auto read16 = bmx::prot3d::read_protein_chains((out / "int16.pdb").string());
+  const auto& i16 = read16.chains.at(0).backbone;
   REQUIRE(i16.size() == 129);
   double max_i16 = 0;
   for (std::size_t i = 0; i < 129; ++i)
@@ -219,6 +220,15 @@ TEST_CASE("bmx prot encode gives the reference tokens on the 4 vector chains; de
     CHECK(e["tm_score"].get<double>() > 0);
     CHECK(e["tm_score"].get<double>() <= 1.0);
   }
+  // eval --int16: the same round trip through the integer decoder, within hundredths of an angstrom.
+  REQUIRE(bmx::test::run(bmx::test::bmx_exe().string() + " prot eval " + q(inputs / "1aki.pdb") + " " +
+                             q(inputs / "1A8O.pdb.gz") + " --model " + tiny() + " -q --int16 --json " +
+                             q(out / "eval16.jsonl"),
+                         &log) == 0);
+  const auto ev16 = read_jsonl(out / "eval16.jsonl");
+  REQUIRE(ev16.size() == 2);
+  for (std::size_t i = 0; i < 2; ++i)
+    CHECK(std::fabs(ev16[i]["ca_rmsd"].get<double>() - ev[i]["ca_rmsd"].get<double>()) < 0.01);
 }
 
 TEST_CASE("the model comes from --model or BMX_GCP_VQVAE; without either, bmx prot says where to put it") {
