@@ -21,7 +21,7 @@ void set_math_threads(int threads) {
   if (threads <= 0) threads = hardware_threads();
   at::set_num_threads(1);
   kernels::set_threads(threads);
-  if (auto set = blas_symbol<void (*)(int)>("openblas_set_num_threads")) set(threads);
+  if (auto set = blas_symbol<void (*)(int)>("openblas_set_num_threads")) set(1);
 }
 
 int math_threads() {

@@ -5,6 +5,7 @@
 #include <limits>
 #include <vector>
 
+#include "bmx/core/float_matmul.h"
 #include "bmx/core/kernels.h"
 #include "bmx/core/rotary.h"
 #include "bmx/core/thread_pool.h"
@@ -38,6 +39,21 @@ at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tenso
                     static_cast<const uint16_t*>(weight.data_ptr()), weight.stride(0),
                     weight.scalar_type() == at::kBFloat16 ? kernels::WeightType::bf16 : kernels::WeightType::f16,
                     y.data_ptr<float>(), N, M, N, K, b.defined() ? b.data_ptr<float>() : nullptr);
+    auto shape = x.sizes().vec();
+    shape.back() = N;
+    return y.view(shape);
+  }
+  if (x.device().is_cpu() && weight.device().is_cpu() && x.scalar_type() == at::kFloat &&
+      weight.scalar_type() == at::kFloat && weight.dim() == 2 && weight.stride(1) == 1 && x.dim() >= 1 &&
+      x.size(-1) == weight.size(1) && !x.requires_grad() && !weight.requires_grad() &&
+      (!bias.defined() || (bias.dim() == 1 && bias.size(0) == weight.size(0)))) {
+    const int64_t N = weight.size(0), K = weight.size(1);
+    at::Tensor x2 = x.reshape({-1, K});
+    if (x2.stride(1) != 1 || x2.stride(0) < K) x2 = x2.contiguous();
+    const at::Tensor b = bias.defined() ? bias.to(at::kFloat).contiguous() : at::Tensor();
+    at::Tensor y = at::empty({x2.size(0), N}, x.options());
+    kernels::float_matmul(x2.data_ptr<float>(), x2.stride(0), weight.data_ptr<float>(), weight.stride(0),
+                          y.data_ptr<float>(), N, x2.size(0), N, K, b.defined() ? b.data_ptr<float>() : nullptr);
     auto shape = x.sizes().vec();
     shape.back() = N;
     return y.view(shape);

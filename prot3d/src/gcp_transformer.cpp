@@ -3,6 +3,7 @@
 // qk-norm (adjacent pairs), SwiGLU feed-forward with a biased input projection.
 #include <ATen/ATen.h>
 
+#include "bmx/core/float_matmul.h"
 #include "bmx/core/nn.h"
 #include "gcp_internal.h"
 
@@ -17,19 +18,24 @@ kernels::QuantizedMatrix quantized(const at::Tensor& weight) {  // weight [out, 
   return kernels::QuantizedMatrix::from_rows(w.data_ptr<float>(), w.size(1), w.size(0), w.size(1));
 }
 
-// x · Wᵀ (+ bias), W [out, in] in float (BLAS reads it transposed in place) or rounded for the integer kernel (q).
-// accumulate_into: add the product to this tensor instead of returning a new one.
+// x · Wᵀ (+ bias), W [out, in] in float32 or rounded for the integer kernel (q). accumulate_into: add the
+// product to this tensor instead of returning a new one.
 at::Tensor product(const at::Tensor& x, const at::Tensor& w, const kernels::QuantizedMatrix* q,
                    const at::Tensor& bias = {}, at::Tensor* accumulate_into = nullptr) {
-  if (!q) {
+  if (!q && x.scalar_type() != at::kFloat) {  // float64 models: ATen
     auto y = bias.defined() ? at::addmm(bias, x, w.t()) : at::mm(x, w.t());
-    if (!accumulate_into) return y;
-    return accumulate_into->add_(y);
+    return accumulate_into ? accumulate_into->add_(y) : y;
   }
+  const int64_t N = q ? q->rows : w.size(0);
   auto xc = x.stride(-1) == 1 ? x : x.contiguous();
-  auto y = accumulate_into ? *accumulate_into : at::empty({x.size(0), q->rows}, x.options());
-  kernels::quantized_matmul(xc.data_ptr<float>(), xc.stride(0), *q, y.data_ptr<float>(), y.stride(0), x.size(0),
-                            bias.defined() ? bias.data_ptr<float>() : nullptr, accumulate_into != nullptr);
+  auto y = accumulate_into ? *accumulate_into : at::empty({x.size(0), N}, x.options());
+  const float* b = bias.defined() ? bias.data_ptr<float>() : nullptr;
+  if (q)
+    kernels::quantized_matmul(xc.data_ptr<float>(), xc.stride(0), *q, y.data_ptr<float>(), y.stride(0), x.size(0), b,
+                              accumulate_into != nullptr);
+  else
+    kernels::float_matmul(xc.data_ptr<float>(), xc.stride(0), w.data_ptr<float>(), w.stride(0), y.data_ptr<float>(),
+                          y.stride(0), x.size(0), N, w.size(1), b, accumulate_into != nullptr);
   return y;
 }
 

@@ -188,7 +188,7 @@ struct Quantized {
 
 // Nearest code by Euclidean distance sqrt(max(|z|^2 + |c|^2 - 2 z.c, 1e-8)); the lowest index wins a tie.
 Quantized quantize(const GcpVqvae::Impl& m, const at::Tensor& z) {
-  auto d2 = z.pow(2).sum(-1, true) + m.codebook_sq.unsqueeze(0) - 2 * at::matmul(z, m.codebook.t());
+  auto d2 = z.pow(2).sum(-1, true) + m.codebook_sq.unsqueeze(0) - 2 * nn::linear(z, m.codebook);
   auto dist = d2.clamp_min(1e-8).sqrt().to(at::kDouble).contiguous();
   const int64_t n = dist.size(0), K = dist.size(1);
   const double* p = dist.data_ptr<double>();

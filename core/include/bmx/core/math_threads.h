@@ -3,14 +3,13 @@
 
 namespace bmx {
 
-// BLAS (OpenBLAS, when that is the BLAS loaded, found at run time) and bmx's own kernels (kernels::set_threads)
-// get `threads` (<= 0: all cores); ATen's own
-// OpenMP pool gets 1. With both pools active on few cores, the OpenMP workers spin-wait after each elementwise op
-// while the BLAS workers need those cores (measured 2-3x slower on 2 cores); the matrix products are nearly all
-// of the work of a transformer, so they get the threads.
+// bmx's own kernels (kernels::set_threads) get `threads` (<= 0: all cores); ATen's OpenMP pool and the BLAS
+// (OpenBLAS, when that is the BLAS loaded, found at run time) get 1. Float32 products run on the kernels'
+// threads as single-threaded sgemm calls (float_matmul.h), so no other pool's workers spin-wait next to them
+// (two pools on few cores measured 2-3x slower for the loops between the products).
 void set_math_threads(int threads);
 
-// Threads BLAS was last given by set_math_threads (or its own default when it was never called; 0 if unknown).
+// Threads the BLAS has (1 after set_math_threads; its own default when that was never called; 0 if unknown).
 int math_threads();
 
 }  // namespace bmx
