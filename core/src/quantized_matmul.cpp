@@ -62,6 +62,8 @@ float quantize_row_portable(const float* x, int64_t K, int16_t* q) {
 }
 
 #ifdef BMX_QMM_X86
+// AVX2 + FMA region. Nothing in it may instantiate a std:: template: a copy compiled for AVX2 could be the one
+// the linker keeps for the whole program.
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
 float quantize_row_avx2(const float* x, int64_t K, int16_t* q) {
@@ -76,12 +78,12 @@ float quantize_row_avx2(const float* x, int64_t K, int16_t* q) {
   alignas(32) float lanes[8];
   _mm256_store_ps(lanes, vmax);
   float m = 0.f;
-  for (float v : lanes) m = std::max(m, v);
+  for (float v : lanes) m = v > m ? v : m;
   bool finite = _mm256_movemask_ps(bad) == 0;
   for (int64_t j = k; j < K; ++j) {
     const float a = std::fabs(x[j]);
     if (!(a <= std::numeric_limits<float>::max())) finite = false;
-    m = std::max(m, a);
+    m = a > m ? a : m;
   }
   const RowScale s = row_scale(m, finite);
   if (s.inv == 0.f) {
@@ -109,7 +111,7 @@ bool use_avx2();
 
 int32_t pair(int16_t lo, int16_t hi) { return int32_t(uint32_t(uint16_t(lo)) | (uint32_t(uint16_t(hi)) << 16)); }
 
-// Row m of x -> its slot in the [ceil(M/6)][Kp/2][6] int16-pair layout, and its scale.
+// One row rounded to int16 (q[0, K)) on the best path; returns its scale.
 float quantize_row(const float* x, int64_t K, int16_t* q) {
 #ifdef BMX_QMM_X86
   if (use_avx2()) return quantize_row_avx2(x, K, q);
@@ -117,6 +119,7 @@ float quantize_row(const float* x, int64_t K, int16_t* q) {
   return quantize_row_portable(x, K, q);
 }
 
+// Row m of x -> its slot in the [ceil(M/6)][Kp/2][6] int16-pair layout, and its scale.
 void quantize_x_row(const float* row, int64_t K, int64_t Kp, int64_t m, int32_t* packed, float* scale,
                     int16_t* scratch) {
   scale[m] = quantize_row(row, K, scratch);
@@ -167,7 +170,8 @@ void tile_portable(const int32_t* a, const int32_t* w, int64_t pairs, float (&ac
 // the int32 sums are converted and added to the float tile (in L1).
 void tile_avx2(const int32_t* a, const int32_t* w, int64_t pairs, float (&acc)[kMR][kNR]) {
   static_assert(kMR == 6 && kNR == 16 && kChunk == 16, "the assembly is written for 6 x 16 tiles, 16 pairs");
-  for (auto& row : acc) std::fill(std::begin(row), std::end(row), 0.f);
+  for (auto& row : acc)
+    for (float& v : row) v = 0.f;
   int64_t chunks = pairs / kChunk, count = 0;
   __asm__ volatile(
       "1:\n\t"
