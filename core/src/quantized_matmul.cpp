@@ -1,7 +1,6 @@
 #include "bmx/core/quantized_matmul.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <limits>
 
@@ -21,8 +20,6 @@ constexpr int kQMax = 8191;  // 14 bits: 32 products of two such values sum belo
 constexpr int kChunk = 16;   // pairs (32 products) summed in int32 before the float add
 constexpr int kMR = 6;       // rows of x per micro-tile
 constexpr int kNR = 16;      // rows of W per panel (columns of y)
-
-std::atomic<bool> force_portable{false};
 
 int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
@@ -289,10 +286,9 @@ void store_tile_avx2(const float (&acc)[kMR][kNR], const float* sx, const float*
 }
 #pragma GCC pop_options
 
-bool use_avx2() {
-  static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return ok && !force_portable.load(std::memory_order_relaxed);
-}
+// Follows the kernels' instruction-set level, so that kernels::force_isa(Isa::scalar) in tests covers the
+// portable loops too.
+bool use_avx2() { return active_isa() >= Isa::avx2; }
 #else
 bool use_avx2() { return false; }
 #endif
@@ -329,8 +325,6 @@ std::vector<float> QuantizedMatrix::dequantized() const {
     }
   return out;
 }
-
-void quantized_matmul_force_portable(bool on) { force_portable.store(on); }
 
 void quantized_matmul(const float* x, int64_t ldx, const QuantizedMatrix& w, float* y, int64_t ldy, int64_t M,
                       const float* bias, bool accumulate) {

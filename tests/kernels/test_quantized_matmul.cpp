@@ -55,7 +55,7 @@ TEST_CASE("quantized_matmul is exact when both operands are 14-bit integers") {
   CHECK(q.cols_padded == 96);
   CHECK(q.dequantized() == w);
   for (bool portable : {false, true}) {
-    k::quantized_matmul_force_portable(portable);
+    k::force_isa(portable ? k::Isa::scalar : k::detected_isa());
     const auto p = run(x, K, q, M, bias.data(), /*accumulate=*/true, 3.f);
     for (int64_t m = 0; m < M; ++m) {
       for (int64_t n = 0; n < N; ++n) {
@@ -66,7 +66,7 @@ TEST_CASE("quantized_matmul is exact when both operands are 14-bit integers") {
       for (int64_t n = N; n < p.ldy; ++n) CHECK(p.y[std::size_t(m * p.ldy + n)] == 3.f);  // past N: untouched
     }
   }
-  k::quantized_matmul_force_portable(false);
+  k::force_isa(k::detected_isa());
 }
 
 TEST_CASE("quantized_matmul stays within the rounding bound of the float64 product") {
@@ -121,7 +121,7 @@ TEST_CASE("AVX2 and portable paths agree bit for bit; results do not depend on t
         std::vector<Product> results;
         for (bool portable : {false, true})
           for (int threads : {1, 2}) {
-            k::quantized_matmul_force_portable(portable);
+            k::force_isa(portable ? k::Isa::scalar : k::detected_isa());
             k::set_threads(threads);
             results.push_back(run(x, K, q, M, bias.data(), true));
           }
@@ -129,7 +129,7 @@ TEST_CASE("AVX2 and portable paths agree bit for bit; results do not depend on t
       }
     }
   }
-  k::quantized_matmul_force_portable(false);
+  k::force_isa(k::detected_isa());
   k::set_threads(0);
 }
 
@@ -143,7 +143,7 @@ TEST_CASE("zero rows give the bias; a row with inf or NaN gives NaN in that row 
   x[std::size_t(3 * K + 9)] = std::numeric_limits<float>::quiet_NaN();
   const auto q = k::QuantizedMatrix::from_rows(w.data(), K, N, K);
   for (bool portable : {false, true}) {
-    k::quantized_matmul_force_portable(portable);
+    k::force_isa(portable ? k::Isa::scalar : k::detected_isa());
     const auto p = run(x, K, q, M, bias.data(), false);
     for (int64_t n = 0; n < N; ++n) {
       CHECK(std::isfinite(p.y[std::size_t(n)]));
@@ -152,5 +152,5 @@ TEST_CASE("zero rows give the bias; a row with inf or NaN gives NaN in that row 
       CHECK(std::isnan(p.y[std::size_t(3 * p.ldy + n)]));
     }
   }
-  k::quantized_matmul_force_portable(false);
+  k::force_isa(k::detected_isa());
 }

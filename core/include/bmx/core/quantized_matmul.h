@@ -28,11 +28,9 @@ struct QuantizedMatrix {
 // y[m, n] = sum_k x[m, k] W[n, k] (+ bias[n]), or y[m, n] += the same when `accumulate`, for m < M, n < N.
 // x is rounded per row like W. x: float32 [M, K] with row stride ldx; y: [M, N] with row stride ldy; bias [N]
 // or null. Work is split over kernels::thread_pool(). Results do not depend on the thread count or on the
-// instruction set (the AVX2 and portable paths do the same integer and float operations in the same order).
+// instruction set (the AVX2 and portable paths do the same integer and float operations in the same order); the
+// portable loop runs when the kernels' level (kernels::active_isa) is scalar.
 void quantized_matmul(const float* x, int64_t ldx, const QuantizedMatrix& w, float* y, int64_t ldy, int64_t M,
                       const float* bias = nullptr, bool accumulate = false);
-
-// Test hook: run the portable loop even where AVX2 is available.
-void quantized_matmul_force_portable(bool on);
 
 }  // namespace bmx::kernels
