@@ -21,6 +21,13 @@ Sgemm blas_sgemm() {
   return f;
 }
 
+// Whether OpenBLAS runs its own threads (set_math_threads was not called): then it gets the whole product, since
+// two of our threads calling a multi-threaded OpenBLAS at once would contend for its one set of workers.
+bool blas_threaded() {
+  static const auto get = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  return get && get() > 1;
+}
+
 // Columns [n0, n1) of the product, on the calling thread.
 void columns(const float* x, int64_t ldx, const float* w, int64_t ldw, float* y, int64_t ldy, int64_t M, int64_t n0,
              int64_t n1, int64_t K, const float* bias, bool accumulate) {
@@ -51,7 +58,8 @@ void float_matmul(const float* x, int64_t ldx, const float* w, int64_t ldw, floa
   if (M <= 0 || N <= 0) return;
   ThreadPool& pool = thread_pool();
   // One part per thread (each sgemm packs x once), in whole 16-column blocks; small products stay in one piece.
-  const int64_t parts = M * N * K < (int64_t(1) << 21) ? 1 : std::min<int64_t>(pool.size(), (N + 15) / 16);
+  const int64_t parts =
+      M * N * K < (int64_t(1) << 21) || blas_threaded() ? 1 : std::min<int64_t>(pool.size(), (N + 15) / 16);
   const int64_t per = ((N + parts - 1) / parts + 15) & ~int64_t(15);
   pool.run((N + per - 1) / per, [&](int64_t part, int) {
     const int64_t n0 = part * per;
