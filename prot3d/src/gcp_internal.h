@@ -27,7 +27,8 @@ GcpFeatures gcp_features(const BackboneChain& chain, int k, at::ScalarType dtype
 
 // One transformer block stack (x-transformers ContinuousTransformerWrapper, §4.2).
 struct TransformerWeights {
-  // Matrices as PyTorch stores them ([out, in], contiguous; products take x·Wᵀ), q/k/v as one [q + k + v, D] matrix.
+  // Matrices as PyTorch stores them ([out, in], contiguous; products take x·Wᵀ), q/k/v as one [q + k + v, D]
+  // matrix.
   struct Layer {
     at::Tensor attn_norm, ff_norm;  // gamma + 1
     at::Tensor qkv, out, ff_in, ff_in_b, ff_out;
