@@ -227,7 +227,9 @@ bool rounds_activations(int64_t M, WeightType wtype) {
 
 void set_threads(int n) {
   std::lock_guard<std::mutex> lock(g_pool_mutex);
-  g_threads = n > 0 ? n : int(std::max(1u, std::thread::hardware_concurrency()));
+  const int want = n > 0 ? n : int(std::max(1u, std::thread::hardware_concurrency()));
+  if (want == g_threads && g_pool) return;  // keep the running workers
+  g_threads = want;
   g_pool.reset();
 }
 

@@ -116,14 +116,15 @@ float quantize_row(const float* x, int64_t K, int16_t* q) {
   return quantize_row_portable(x, K, q);
 }
 
-// Row m of x -> its slot in the [ceil(M/6)][Kp/2][6] int16-pair layout, and its scale.
-void quantize_x_row(const float* row, int64_t K, int64_t Kp, int64_t m, int32_t* packed, float* scale,
-                    int16_t* scratch) {
-  scale[m] = quantize_row(row, K, scratch);
+// Row r of a matrix rounded into its slot of the [tiles][Kp/2][tile] int16-pair layout (tile = 6 rows for x,
+// 16 for W), zero past K, and its scale. scratch: Kp values.
+void quantize_into_tiles(const float* row, int64_t K, int64_t Kp, int64_t r, int tile, int32_t* packed, float* scale,
+                         int16_t* scratch) {
+  scale[r] = quantize_row(row, K, scratch);
   std::fill(scratch + K, scratch + Kp, int16_t(0));
   const int64_t pairs = Kp / 2;
-  int32_t* dst = packed + (m / kMR) * pairs * kMR + m % kMR;
-  for (int64_t p = 0; p < pairs; ++p) dst[p * kMR] = pair(scratch[2 * p], scratch[2 * p + 1]);
+  int32_t* dst = packed + (r / tile) * pairs * tile + r % tile;
+  for (int64_t p = 0; p < pairs; ++p) dst[p * tile] = pair(scratch[2 * p], scratch[2 * p + 1]);
 }
 
 // y = acc * (sx * sw) + bias, stored or added.
@@ -304,12 +305,9 @@ QuantizedMatrix QuantizedMatrix::from_rows(const float* w, int64_t ldw, int64_t 
   q.packed.assign(size_t(panels * pairs * kNR), 0);
   q.scale.assign(size_t(N), 0.f);
   thread_pool().run(panels, [&](int64_t panel, int) {  // a model's worth of matrices: worth the threads
-    std::vector<int16_t> row(static_cast<size_t>(q.cols_padded), 0);
-    for (int64_t n = panel * kNR; n < std::min(N, (panel + 1) * kNR); ++n) {
-      q.scale[size_t(n)] = quantize_row(w + n * ldw, K, row.data());
-      int32_t* dst = q.packed.data() + panel * pairs * kNR + n % kNR;
-      for (int64_t p = 0; p < pairs; ++p) dst[p * kNR] = pair(row[size_t(2 * p)], row[size_t(2 * p + 1)]);
-    }
+    std::vector<int16_t> scratch(static_cast<size_t>(q.cols_padded));
+    for (int64_t n = panel * kNR; n < std::min(N, (panel + 1) * kNR); ++n)
+      quantize_into_tiles(w + n * ldw, K, q.cols_padded, n, kNR, q.packed.data(), q.scale.data(), scratch.data());
   });
   return q;
 }
@@ -342,7 +340,7 @@ void quantized_matmul(const float* x, int64_t ldx, const QuantizedMatrix& w, flo
     thread_local std::vector<int16_t> scratch;
     scratch.resize(size_t(Kp));
     const int64_t m1 = std::min(M, (t + 1) * kMR);
-    for (int64_t m = t * kMR; m < m1; ++m) quantize_x_row(x + m * ldx, K, Kp, m, xq, xs, scratch.data());
+    for (int64_t m = t * kMR; m < m1; ++m) quantize_into_tiles(x + m * ldx, K, Kp, m, kMR, xq, xs, scratch.data());
     for (int64_t m = m1; m < (t + 1) * kMR; ++m)  // rows past M in the last tile
       for (int64_t p = 0; p < pairs; ++p) xq[t * pairs * kMR + p * kMR + m % kMR] = 0;
   });
