@@ -16,6 +16,9 @@ TEST_CASE("rms_norm and layer_norm against hand computation") {
   CHECK(y[0][2].item<float>() == doctest::Approx(3.0 / rms * 2.0).epsilon(1e-6));
   auto ln = nn::layer_norm(x, {}, {}, 1e-5);
   CHECK(ln.mean().item<float>() == doctest::Approx(0.0).epsilon(1e-6));
+  // (x - 2.5) / sqrt(var + eps) with the biased variance 1.25
+  CHECK(ln[0][0].item<float>() == doctest::Approx(-1.5 / std::sqrt(1.25 + 1e-5)).epsilon(1e-6));
+  CHECK(ln[0][3].item<float>() == doctest::Approx(1.5 / std::sqrt(1.25 + 1e-5)).epsilon(1e-6));
 }
 
 TEST_CASE("batch_norm_eval and linear") {

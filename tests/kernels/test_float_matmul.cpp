@@ -51,5 +51,5 @@ TEST_CASE("float_matmul equals x W^T (+ bias) (+ y) for any shape, thread count 
         }
     }
   }
-  k::set_threads(0);
+  bmx::set_math_threads(0);  // as the other kernel tests leave it: all cores for the kernels, 1 for ATen and BLAS
 }

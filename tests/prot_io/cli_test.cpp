@@ -216,7 +216,8 @@ TEST_CASE("bmx prot encode gives the reference tokens on the 4 vector chains; de
   const auto ev = read_jsonl(out / "eval.jsonl");
   REQUIRE(ev.size() == 2);
   for (const json& e : ev) {
-    CHECK(e["ca_rmsd"].get<double>() >= 0);
+    CHECK(std::isfinite(e["ca_rmsd"].get<double>()));
+    CHECK(e["ca_rmsd"].get<double>() > 0.5);  // random tiny weights: the round trip is far from exact
     CHECK(e["tm_score"].get<double>() > 0);
     CHECK(e["tm_score"].get<double>() <= 1.0);
   }

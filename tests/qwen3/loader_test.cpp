@@ -40,7 +40,11 @@ void rewrite(const fs::path& file,
 std::string load_error(const fs::path& dir) {
   try {
     bmx::load_qwen3(dir.string());
-  } catch (const std::exception& e) {
+  } catch (const bmx::InputError& e) {  // bad files: input errors, one line each
+    CHECK(std::string(e.what()).find('\n') == std::string::npos);
+    return e.what();
+  } catch (const bmx::UnsupportedError& e) {  // valid files bmx does not run: named as such, one line
+    CHECK(std::string(e.what()).find('\n') == std::string::npos);
     return e.what();
   }
   return "";
