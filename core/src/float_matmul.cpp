@@ -6,6 +6,7 @@
 #include <climits>
 
 #include "bmx/core/kernels.h"
+#include "bmx/core/math_threads.h"
 #include "bmx/core/thread_pool.h"
 
 namespace bmx::kernels {
@@ -21,12 +22,9 @@ Sgemm blas_sgemm() {
   return f;
 }
 
-// Whether OpenBLAS runs its own threads (set_math_threads was not called): then it gets the whole product, since
+// Whether the BLAS runs its own threads (set_math_threads was not called): then it gets the whole product, since
 // two of our threads calling a multi-threaded OpenBLAS at once would contend for its one set of workers.
-bool blas_threaded() {
-  static const auto get = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
-  return get && get() > 1;
-}
+bool blas_threaded() { return math_threads() > 1; }
 
 // Columns [n0, n1) of the product, on the calling thread.
 void columns(const float* x, int64_t ldx, const float* w, int64_t ldw, float* y, int64_t ldy, int64_t M, int64_t n0,

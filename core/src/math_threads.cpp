@@ -25,8 +25,8 @@ void set_math_threads(int threads) {
 }
 
 int math_threads() {
-  if (auto get = blas_symbol<int (*)()>("openblas_get_num_threads")) return get();
-  return 0;
+  static const auto get = blas_symbol<int (*)()>("openblas_get_num_threads");  // asked once per product
+  return get ? get() : 0;
 }
 
 }  // namespace bmx

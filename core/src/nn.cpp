@@ -15,13 +15,14 @@ namespace bmx::nn {
 
 namespace {
 
-// float32 activations × BF16/F16 weights on CPU go to bmx::kernels (ATen's CPU BF16 matmul is slow and
-// would need a float32 copy of the weights); everything else stays on ATen.
+// float32 activations on CPU with BF16/F16 weights (ATen's CPU BF16 matmul is slow and would need a float32 copy
+// of the weights) or float32 weights go to bmx's kernels; everything else stays on ATen.
 bool use_kernels(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
+  const auto wt = weight.scalar_type();
   return x.device().is_cpu() && weight.device().is_cpu() && x.scalar_type() == at::kFloat &&
-         (weight.scalar_type() == at::kBFloat16 || weight.scalar_type() == at::kHalf) && weight.dim() == 2 &&
-         x.dim() >= 1 && x.size(-1) == weight.size(1) && weight.stride(1) == 1 && weight.stride(0) >= 1 &&
-         !x.requires_grad() && !weight.requires_grad() &&
+         (wt == at::kBFloat16 || wt == at::kHalf || wt == at::kFloat) && weight.dim() == 2 && x.dim() >= 1 &&
+         x.size(-1) == weight.size(1) && weight.stride(1) == 1 && weight.stride(0) >= 1 && !x.requires_grad() &&
+         !weight.requires_grad() &&
          (!bias.defined() || (bias.dim() == 1 && bias.size(0) == weight.size(0) && bias.device().is_cpu()));
 }
 
@@ -31,29 +32,18 @@ at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tenso
   if (use_kernels(x, weight, bias)) {
     const int64_t N = weight.size(0), K = weight.size(1);
     at::Tensor x2 = x.reshape({-1, K});
-    if (K > 0 && x2.stride(1) != 1) x2 = x2.contiguous();
-    const int64_t M = x2.size(0);
-    at::Tensor b = bias.defined() ? bias.to(at::kFloat).contiguous() : at::Tensor();
-    at::Tensor y = at::empty({M, N}, x.options());
-    kernels::matmul(x2.data_ptr<float>(), M > 1 ? x2.stride(0) : K,
-                    static_cast<const uint16_t*>(weight.data_ptr()), weight.stride(0),
-                    weight.scalar_type() == at::kBFloat16 ? kernels::WeightType::bf16 : kernels::WeightType::f16,
-                    y.data_ptr<float>(), N, M, N, K, b.defined() ? b.data_ptr<float>() : nullptr);
-    auto shape = x.sizes().vec();
-    shape.back() = N;
-    return y.view(shape);
-  }
-  if (x.device().is_cpu() && weight.device().is_cpu() && x.scalar_type() == at::kFloat &&
-      weight.scalar_type() == at::kFloat && weight.dim() == 2 && weight.stride(1) == 1 && x.dim() >= 1 &&
-      x.size(-1) == weight.size(1) && !x.requires_grad() && !weight.requires_grad() &&
-      (!bias.defined() || (bias.dim() == 1 && bias.size(0) == weight.size(0)))) {
-    const int64_t N = weight.size(0), K = weight.size(1);
-    at::Tensor x2 = x.reshape({-1, K});
-    if (x2.stride(1) != 1 || x2.stride(0) < K) x2 = x2.contiguous();
+    if (x2.stride(1) != 1 || (x2.size(0) > 1 && x2.stride(0) < K)) x2 = x2.contiguous();
+    const int64_t M = x2.size(0), ldx = M > 1 ? x2.stride(0) : K;
     const at::Tensor b = bias.defined() ? bias.to(at::kFloat).contiguous() : at::Tensor();
-    at::Tensor y = at::empty({x2.size(0), N}, x.options());
-    kernels::float_matmul(x2.data_ptr<float>(), x2.stride(0), weight.data_ptr<float>(), weight.stride(0),
-                          y.data_ptr<float>(), N, x2.size(0), N, K, b.defined() ? b.data_ptr<float>() : nullptr);
+    const float* bp = b.defined() ? b.data_ptr<float>() : nullptr;
+    at::Tensor y = at::empty({M, N}, x.options());
+    if (weight.scalar_type() == at::kFloat)
+      kernels::float_matmul(x2.data_ptr<float>(), ldx, weight.data_ptr<float>(), weight.stride(0),
+                            y.data_ptr<float>(), N, M, N, K, bp);
+    else
+      kernels::matmul(x2.data_ptr<float>(), ldx, static_cast<const uint16_t*>(weight.data_ptr()), weight.stride(0),
+                      weight.scalar_type() == at::kBFloat16 ? kernels::WeightType::bf16 : kernels::WeightType::f16,
+                      y.data_ptr<float>(), N, M, N, K, bp);
     auto shape = x.sizes().vec();
     shape.back() = N;
     return y.view(shape);
@@ -118,7 +108,7 @@ at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& positions, int64_
   auto pos = positions.to(at::kLong).contiguous();
   TORCH_CHECK(pos.numel() == S || pos.numel() == B * S, "apply_rotary: positions must be [seq] or [batch, seq]");
   const bool per_batch = pos.numel() == B * S && B > 1;
-  auto out = x.contiguous().clone();
+  auto out = x.clone(at::MemoryFormat::Contiguous);
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "apply_rotary", [&] {
     std::vector<scalar_t> cosv(size_t(pos.numel() * half)), sinv(size_t(pos.numel() * half));
     rotary_tables(pos.data_ptr<int64_t>(), pos.numel(), rotary_dims, theta, cosv.data(), sinv.data());
@@ -141,9 +131,11 @@ namespace {
 // Returns an undefined tensor when the inputs are not of that form (the ATen path below takes them).
 at::Tensor attention_rows(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
                           double scale, bool kv_tiled) {
-  const bool plain = q.device().is_cpu() && q.scalar_type() == at::kFloat && k.scalar_type() == at::kFloat &&
-                     v.scalar_type() == at::kFloat && q.size(0) == 1 && k.size(0) == 1 && v.size(0) == 1 &&
-                     q.size(3) == v.size(3) && !q.requires_grad() && !k.requires_grad() && !v.requires_grad();
+  const bool plain = q.device().is_cpu() && k.device().is_cpu() && v.device().is_cpu() &&
+                     q.scalar_type() == at::kFloat && k.scalar_type() == at::kFloat && v.scalar_type() == at::kFloat &&
+                     q.size(0) == 1 && k.size(0) == 1 && v.size(0) == 1 && k.size(1) > 0 && q.size(1) % k.size(1) == 0 &&
+                     v.size(1) == k.size(1) && v.size(2) == k.size(2) && k.size(3) == q.size(3) &&
+                     v.size(3) == q.size(3) && !q.requires_grad() && !k.requires_grad() && !v.requires_grad();
   // Masks that hide the same keys from every query row; a mask that hides every key keeps ATen's behaviour.
   if (!plain || (mask.defined() && (mask.size(0) != 1 || mask.size(2) != 1 || !mask.any().item<bool>())))
     return {};

@@ -30,7 +30,8 @@ struct RowScale {
 };
 RowScale row_scale(float max_abs, bool finite) {
   if (!finite) return {std::numeric_limits<float>::quiet_NaN(), 0.f};  // the products come out NaN, as in float
-  if (max_abs == 0.f) return {0.f, 0.f};
+  // A row this small (zero, or below 8191 / FLT_MAX, where 1 / step overflows) counts as zero: error < 3e-35.
+  if (!(max_abs >= float(kQMax) / std::numeric_limits<float>::max())) return {0.f, 0.f};
   return {max_abs / float(kQMax), float(kQMax) / max_abs};
 }
 

@@ -134,13 +134,14 @@ TEST_CASE("AVX2 and portable paths agree bit for bit; results do not depend on t
 }
 
 TEST_CASE("zero rows give the bias; a row with inf or NaN gives NaN in that row only") {
-  const int64_t M = 4, N = 18, K = 40;
+  const int64_t M = 5, N = 18, K = 40;
   auto x = gaussian(std::size_t(M * K), 11);
   const auto w = gaussian(std::size_t(N * K), 12);
   const auto bias = gaussian(std::size_t(N), 13);
   for (int64_t c = 0; c < K; ++c) x[std::size_t(1 * K + c)] = 0.f;
   x[std::size_t(2 * K + 5)] = std::numeric_limits<float>::infinity();
   x[std::size_t(3 * K + 9)] = std::numeric_limits<float>::quiet_NaN();
+  for (int64_t c = 0; c < K; ++c) x[std::size_t(4 * K + c)] = c % 3 ? 0.f : 1e-38f;  // 1 / step would overflow
   const auto q = k::QuantizedMatrix::from_rows(w.data(), K, N, K);
   for (bool portable : {false, true}) {
     k::force_isa(portable ? k::Isa::scalar : k::detected_isa());
@@ -148,6 +149,7 @@ TEST_CASE("zero rows give the bias; a row with inf or NaN gives NaN in that row 
     for (int64_t n = 0; n < N; ++n) {
       CHECK(std::isfinite(p.y[std::size_t(n)]));
       CHECK(p.y[std::size_t(1 * p.ldy + n)] == bias[std::size_t(n)]);
+      CHECK(p.y[std::size_t(4 * p.ldy + n)] == bias[std::size_t(n)]);
       CHECK(std::isnan(p.y[std::size_t(2 * p.ldy + n)]));
       CHECK(std::isnan(p.y[std::size_t(3 * p.ldy + n)]));
     }
