@@ -28,7 +28,7 @@
 #include "bmx/prot3d/gcp_vqvae.h"
 #include "bmx/prot3d/structure_reader.h"
 #include "bmx/prot3d/structure_writer.h"
-#include "bmx/prot3d/superpose.h"
+#include "bmx/core/superpose.h"
 #include "bmx/prot3d/token_text.h"
 #include "commands.h"
 #include "measure.h"

@@ -133,8 +133,8 @@ at::Tensor attention_rows(const at::Tensor& q, const at::Tensor& k, const at::Te
                           double scale, bool kv_tiled) {
   const bool plain = q.device().is_cpu() && k.device().is_cpu() && v.device().is_cpu() &&
                      q.scalar_type() == at::kFloat && k.scalar_type() == at::kFloat && v.scalar_type() == at::kFloat &&
-                     q.size(0) == 1 && k.size(0) == 1 && v.size(0) == 1 && k.size(1) > 0 && q.size(1) % k.size(1) == 0 &&
-                     v.size(1) == k.size(1) && v.size(2) == k.size(2) && k.size(3) == q.size(3) &&
+                     q.size(0) == 1 && k.size(0) == 1 && v.size(0) == 1 && k.size(1) > 0 &&
+                     q.size(1) % k.size(1) == 0 && v.size(1) == k.size(1) && v.size(2) == k.size(2) && k.size(3) == q.size(3) &&
                      v.size(3) == q.size(3) && !q.requires_grad() && !k.requires_grad() && !v.requires_grad();
   // Masks that hide the same keys from every query row; a mask that hides every key keeps ATen's behaviour.
   if (!plain || (mask.defined() && (mask.size(0) != 1 || mask.size(2) != 1 || !mask.any().item<bool>())))

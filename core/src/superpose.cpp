@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <string>
 
 namespace bmx {
 namespace {
@@ -17,70 +18,79 @@ Points to_points(const std::vector<Vec3>& v) {
   return p;
 }
 
-// Rotation R (proper) minimising |R (a - ca) - (b - cb)| over the rows selected by `w` (weights 0/1).
-Eigen::Matrix3d kabsch(const Points& a, const Points& b, const Eigen::VectorXd& w, Eigen::RowVector3d& ca,
-                       Eigen::RowVector3d& cb) {
-  double sw = w.sum();
-  ca = (w.transpose() * a) / sw;
-  cb = (w.transpose() * b) / sw;
-  Eigen::Matrix3d h = (a.rowwise() - ca).transpose() * w.asDiagonal() * (b.rowwise() - cb);
+void check_sizes(const std::vector<Vec3>& a, const std::vector<Vec3>& b, const char* what) {
+  if (a.size() != b.size() || a.empty())
+    throw std::invalid_argument(std::string(what) + ": point sets differ in size or are empty");
+}
+
+// `a` moved by the proper rotation + translation that best fits its rows `sel` onto the same rows of `b`.
+Points superposed(const Points& a, const Points& b, const std::vector<int>& sel) {
+  Eigen::RowVector3d ca = Eigen::RowVector3d::Zero(), cb = Eigen::RowVector3d::Zero();
+  for (int i : sel) {
+    ca += a.row(i);
+    cb += b.row(i);
+  }
+  ca /= double(sel.size());
+  cb /= double(sel.size());
+  Eigen::Matrix3d h = Eigen::Matrix3d::Zero();
+  for (int i : sel) h += (a.row(i) - ca).transpose() * (b.row(i) - cb);
   Eigen::JacobiSVD<Eigen::Matrix3d> svd(h, Eigen::ComputeFullU | Eigen::ComputeFullV);
   Eigen::Matrix3d d = Eigen::Matrix3d::Identity();
   if ((svd.matrixV() * svd.matrixU().transpose()).determinant() < 0) d(2, 2) = -1;
-  return svd.matrixV() * d * svd.matrixU().transpose();
+  const Eigen::Matrix3d r = svd.matrixV() * d * svd.matrixU().transpose();
+  return ((a.rowwise() - ca) * r.transpose()).rowwise() + cb;
+}
+
+std::vector<int> all_rows(int n) {
+  std::vector<int> sel(n);
+  for (int i = 0; i < n; ++i) sel[i] = i;
+  return sel;
 }
 
 }  // namespace
 
-Superposition superpose(const std::vector<Vec3>& mobile, const std::vector<Vec3>& target) {
-  if (mobile.size() != target.size() || mobile.empty())
-    throw std::invalid_argument("superpose: point sets differ in size or are empty");
-  Points a = to_points(mobile), b = to_points(target);
-  Eigen::RowVector3d ca, cb;
-  Eigen::Matrix3d r = kabsch(a, b, Eigen::VectorXd::Ones(a.rows()), ca, cb);
-  Points moved = ((a.rowwise() - ca) * r.transpose()).rowwise() + cb;
-  Superposition s;
-  s.rmsd = std::sqrt((moved - b).rowwise().squaredNorm().mean());
-  for (int i = 0; i < 3; ++i) {
-    for (int j = 0; j < 3; ++j) s.rotation[i * 3 + j] = r(i, j);
-    s.mobile_centroid[i] = ca(i);
-    s.target_centroid[i] = cb(i);
-  }
-  return s;
+double superposed_rmsd(const std::vector<Vec3>& mobile, const std::vector<Vec3>& target) {
+  check_sizes(mobile, target, "superposed_rmsd");
+  const Points a = to_points(mobile), b = to_points(target);
+  return std::sqrt((superposed(a, b, all_rows(int(a.rows()))) - b).rowwise().squaredNorm().mean());
 }
 
 double tm_score(const std::vector<Vec3>& model, const std::vector<Vec3>& target) {
-  if (model.size() != target.size() || model.empty())
-    throw std::invalid_argument("tm_score: point sets differ in size or are empty");
-  const int n = static_cast<int>(model.size());
-  const double d0 = n > 21 ? 1.24 * std::cbrt(n - 15.0) - 1.8 : 0.5;
-  Points a = to_points(model), b = to_points(target);
-  double best = 0.0;
-  auto score_of = [&](const Eigen::VectorXd& w, Eigen::VectorXd* dist) {
-    Eigen::RowVector3d ca, cb;
-    Eigen::Matrix3d r = kabsch(a, b, w, ca, cb);
-    Points moved = ((a.rowwise() - ca) * r.transpose()).rowwise() + cb;
-    *dist = (moved - b).rowwise().norm();
-    return (1.0 / (1.0 + (dist->array() / d0).square())).sum() / n;
+  check_sizes(model, target, "tm_score");
+  const Points m = to_points(model), t = to_points(target);
+  const int L = static_cast<int>(m.rows());
+  const double d0 = L > 21 ? std::max(0.5, 1.24 * std::cbrt(L - 15.0) - 1.8) : 0.5;
+  const double d0_search = std::clamp(d0, 4.5, 8.0);
+  Eigen::VectorXd d(L);
+  // Superposes on the residues `sel`, scores all of them; leaves their distances in d.
+  auto score_on = [&](const std::vector<int>& sel) {
+    d = (superposed(m, t, sel) - t).rowwise().norm();
+    return (1.0 / (1.0 + (d.array() / d0).square())).sum() / L;
   };
-  // Seeds: fragments of several lengths; each is refined by iterating on the residues within d0-based cutoffs.
-  for (int len : {n, std::max(4, n / 2), std::max(4, n / 4), 4}) {
-    if (len > n) continue;
-    int step = std::max(1, len / 2);
-    for (int start = 0; start + len <= n; start += step) {
-      Eigen::VectorXd w = Eigen::VectorXd::Zero(n);
-      w.segment(start, len).setOnes();
-      Eigen::VectorXd dist;
-      for (int it = 0; it < 20; ++it) {
-        double s = score_of(w, &dist);
-        best = std::max(best, s);
-        Eigen::VectorXd next = Eigen::VectorXd::Zero(n);
-        for (double cut = d0; next.sum() < 3 && cut < 100; cut += 0.5)
-          for (int i = 0; i < n; ++i) next(i) = dist(i) < cut ? 1.0 : 0.0;
-        if (next == w) break;
-        w = next;
+  double best = 0;
+  const int min_frag = std::min(L, 4);
+  for (int frag = L; frag >= min_frag; frag /= 2) {
+    const int step = std::max(1, frag / 4);
+    for (int start = 0; start + frag <= L; start += step) {
+      std::vector<int> sel(frag);
+      for (int k = 0; k < frag; ++k) sel[k] = start + k;
+      best = std::max(best, score_on(sel));
+      // Refine: superpose on the residues that came within the search radius, until the set stops changing.
+      for (int iter = 0; iter < 20; ++iter) {
+        std::vector<int> next;
+        for (double cut = d0_search; next.size() < 3 && static_cast<int>(next.size()) < L; cut += 0.5) {
+          next.clear();
+          for (int i = 0; i < L; ++i)
+            if (d(i) < cut) next.push_back(i);
+          if (cut > 100) break;
+        }
+        if (next.size() < 3 || next == sel) break;
+        sel = next;
+        best = std::max(best, score_on(sel));
       }
+      if (frag == L) break;
     }
+    if (frag == min_frag) break;
   }
   return best;
 }

@@ -76,8 +76,8 @@ RoundTripMetrics compare_round_trip(const RDKit::ROMol& input, const RDKit::ROMo
       heavy_dec.push_back(all_dec.back());
     }
   }
-  m.all_rmsd = superpose(all_dec, all_in).rmsd;
-  m.heavy_rmsd = heavy_in.empty() ? m.all_rmsd : superpose(heavy_dec, heavy_in).rmsd;
+  m.all_rmsd = superposed_rmsd(all_dec, all_in);
+  m.heavy_rmsd = heavy_in.empty() ? m.all_rmsd : superposed_rmsd(heavy_dec, heavy_in);
 
   double sum = 0.0;
   for (const auto* b : input.bonds()) {

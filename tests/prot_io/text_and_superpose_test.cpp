@@ -6,11 +6,13 @@
 
 #include "bmx/core/error.h"
 #include "bmx/prot3d/structure_reader.h"
-#include "bmx/prot3d/superpose.h"
+#include "bmx/core/superpose.h"
 #include "bmx/prot3d/token_text.h"
 #include "shared.h"
 
 using namespace bmx::prot3d;
+using bmx::superposed_rmsd;
+using bmx::tm_score;
 
 TEST_CASE("protein token segments are written and read in every accepted form") {
   CHECK(format_struct_segment({4012, 153, 0}) == "<|prot_3d_start|><S 4012><S 153><S 0><|prot_3d_end|>");

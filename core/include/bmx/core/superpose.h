@@ -1,5 +1,6 @@
-// Optimal rigid superposition (Kabsch) of two point sets and the numbers users judge structures by.
-// Used by the molecule and protein round-trip evaluations.
+// Comparing two sets of matched points (atoms, CA positions): RMSD after the optimal rigid superposition (Kabsch)
+// and TM-score (Zhang & Skolnick 2004) with the superposition search of the TM-score program. Used by the molecule
+// and protein round-trip evaluations.
 #pragma once
 #include <array>
 #include <vector>
@@ -8,17 +9,13 @@ namespace bmx {
 
 using Vec3 = std::array<double, 3>;
 
-struct Superposition {
-  double rmsd = 0.0;                 // after optimal rotation + translation of `mobile` onto `target`
-  std::array<double, 9> rotation{};  // row-major, applied to mobile - mobile_centroid
-  Vec3 mobile_centroid{}, target_centroid{};
-};
+// RMSD of `mobile` onto `target` after the least-squares rotation + translation. Proper rotations only (a mirror
+// image is not superposed onto its original). Sizes must match and be > 0 (std::invalid_argument otherwise).
+double superposed_rmsd(const std::vector<Vec3>& mobile, const std::vector<Vec3>& target);
 
-// Proper rotations only (a mirror image is not superposed onto its original). Sizes must match and be > 0.
-Superposition superpose(const std::vector<Vec3>& mobile, const std::vector<Vec3>& target);
-
-// TM-score of `model` onto `target` (same residue count, paired by index) with the usual length-dependent d0;
-// maximised over superpositions seeded from fragments as TM-score does (not exact TM-align, no realignment).
+// TM-score of `model` against `target` (paired by index, normalised by their length, d0 from that length),
+// maximised over superpositions seeded on fragments and refined on the residues within the search radius, as the
+// TM-score program does (no realignment). 1 for identical structures, ~0.3 for unrelated ones.
 double tm_score(const std::vector<Vec3>& model, const std::vector<Vec3>& target);
 
 }  // namespace bmx
