@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <numeric>
@@ -441,16 +442,23 @@ int run_decode(const DecodeArgs& a) {
   const std::string ext = wopt.format == OutputFormat::mmcif ? ".cif" : ".pdb";
   if (to_dir && wopt.format == OutputFormat::from_extension) wopt.format = OutputFormat::pdb;
 
+  // One file per record: records that would share a name (the same id and chain, or no id) get _2, _3, ...
+  std::vector<std::string> paths(recs.size(), a.out);
+  if (to_dir) {
+    std::map<std::string, int> seen;
+    for (std::size_t i = 0; i < recs.size(); ++i) {
+      const std::string stem = recs[i].id + "_" + chain_label(recs[i].chain);
+      const int n = ++seen[stem];
+      paths[i] = (fs::path(a.out) / (n == 1 ? stem + ext : stem + "_" + std::to_string(n) + ext)).string();
+    }
+  }
   std::vector<std::string> errors(recs.size());
   {
     Progress progress("decode", recs.size(), "chains", !a.quiet && many);
     parallel_for(recs.size(), plan_threads(a.threads, recs.size()), [&](std::size_t i) {
       try {
         const TokenRecord& r = recs[i];
-        BackboneChain c = decoded_chain(r, model.decode(r.tokens, arithmetic));
-        const std::string path =
-            to_dir ? (fs::path(a.out) / (r.id + "_" + chain_label(r.chain) + ext)).string() : a.out;
-        write_backbones(path, {c}, wopt);
+        write_backbones(paths[i], {decoded_chain(r, model.decode(r.tokens, arithmetic))}, wopt);
       } catch (const std::exception& e) {
         errors[i] = e.what();
       }

@@ -207,6 +207,14 @@ TEST_CASE("bmx prot encode gives the reference tokens on the 4 vector chains; de
   REQUIRE(bmx::test::run(base + "-i " + q(out / "two.csv") + " -o " + q(out / "dec") + "/", &log, true) == 0);
   CHECK(fs::exists(out / "dec" / "1aki_A.pdb"));
   CHECK(fs::exists(out / "dec" / "1A8O_A.pdb"));
+  // Records that would share a file name each get their own file (never two writers on one file).
+  {
+    std::ofstream twice(out / "twice.jsonl");
+    const std::string once = bmx::test::read_file(out / "two.jsonl");
+    twice << once << once;
+  }
+  REQUIRE(bmx::test::run(base + "-i " + q(out / "twice.jsonl") + " -o " + q(out / "dec2") + "/", &log, true) == 0);
+  for (const char* f : {"1aki_A.pdb", "1aki_A_2.pdb", "1A8O_A.pdb", "1A8O_A_2.pdb"}) CHECK(fs::exists(out / "dec2" / f));
 
   // eval: one line per chain and a summary with CA-RMSD and TM-score.
   REQUIRE(bmx::test::run(bmx::test::bmx_exe().string() + " prot eval " + q(inputs / "1aki.pdb") + " " +
