@@ -37,6 +37,12 @@ struct LlmOptions {
   std::vector<std::string> stop;
 };
 
+// Threads and prefill precision: generate and chat take the same flags, so they apply them here, once.
+void apply_runtime_options(const LlmOptions& o) {
+  set_llm_threads(o.threads);
+  if (o.bf16_prefill) kernels::set_precision(kernels::Precision::bf16_activations);
+}
+
 void add_sampling_flags(CLI::App* c, LlmOptions& o) {
   c->add_option("-n,--max-new-tokens", o.max_new_tokens, "New tokens at most (default: generation_config.json, else 256)");
   c->add_option("--temp,--temperature", o.temp, "Temperature; 0 = greedy (default: generation_config.json, greedy without it)");
@@ -169,8 +175,7 @@ void report(const Generation& g, int64_t prompt_tokens, double prefill_s, double
 }
 
 void run_generate(const LlmOptions& o) {
-  set_llm_threads(o.threads);
-  if (o.bf16_prefill) kernels::set_precision(kernels::Precision::bf16_activations);
+  apply_runtime_options(o);
   auto model = load_qwen3(o.model);
   auto g = generation_options(model, o);
   std::unique_ptr<Tokenizer> tok;
@@ -223,7 +228,7 @@ void run_generate(const LlmOptions& o) {
 }
 
 void run_chat(const LlmOptions& o) {
-  set_llm_threads(o.threads);
+  apply_runtime_options(o);
   auto model = load_qwen3(o.model);
   auto g = generation_options(model, o);
   if (!o.max_new_tokens && model.generation.max_new_tokens <= 0) g.max_new_tokens = 2048;

@@ -174,6 +174,11 @@ at::Tensor qwen3_forward(const Qwen3Model& model, const at::Tensor& ids, const a
   pos64 = pos64.expand({B, T}).contiguous();
   const int64_t* idp = id64.data_ptr<int64_t>();
   const int64_t* posp = pos64.data_ptr<int64_t>();
+  const int64_t vocab = model.embed_tokens.size(0);
+  for (int64_t r = 0; r < M; ++r)  // the embedding rows are read unchecked from the mapped file
+    if (idp[r] < 0 || idp[r] >= vocab)
+      throw InputError("token id " + std::to_string(idp[r]) + " is outside the model's vocabulary (0.." +
+                       std::to_string(vocab - 1) + ")");
   std::vector<uint8_t> visible;
   if (key_mask.defined()) {
     auto km = key_mask.to(at::kBool).reshape({B, total}).contiguous();

@@ -168,6 +168,7 @@ RefineResult refine(RDKit::ROMol& mol, const RefineOptions& options) {
     result.energy_before = result.energy_after = kNaN;
     return result;
   }
+  const unsigned max_iters = static_cast<unsigned>(std::max(options.max_iters, 0));  // -1 must not mean 4e9
   // MMFF: RDKit's terms, minimised over flat arrays with RDKit's arithmetic (mmff.h).
   MmffTerms terms;
   if (result.used != ForceField::uff && mmff_terms(*ff, terms)) {
@@ -176,7 +177,7 @@ RefineResult refine(RDKit::ROMol& mol, const RefineOptions& options) {
     for (std::size_t i = 0; i < points.size(); ++i)
       for (int k = 0; k < 3; ++k) pos[3 * i + k] = (*points[i])[k];
     result.energy_before = mmff_energy(terms, pos.data());
-    int rc = mmff_minimize(terms, pos.data(), static_cast<unsigned>(std::max(options.max_iters, 0)));
+    int rc = mmff_minimize(terms, pos.data(), max_iters);
     for (std::size_t i = 0; i < points.size(); ++i)
       for (int k = 0; k < 3; ++k) (*points[i])[k] = pos[3 * i + k];
     result.energy_after = mmff_energy(terms, pos.data());
@@ -187,7 +188,7 @@ RefineResult refine(RDKit::ROMol& mol, const RefineOptions& options) {
   // the starting energy taken in between.
   ff->initialize();
   result.energy_before = ff->calcEnergy();
-  int rc = ff->minimize(options.max_iters);
+  int rc = ff->minimize(max_iters);
   result.energy_after = ff->calcEnergy();
   result.status = rc == 0 ? RefineStatus::converged : RefineStatus::not_converged;
   return result;

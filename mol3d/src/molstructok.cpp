@@ -9,6 +9,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <memory>
 #include <cstdlib>
 #include <filesystem>
 #include <string_view>
@@ -291,14 +292,14 @@ Decoding MolStrucTok::decode_detail(const std::string& text) const {
     out.descriptors[i] = {t[0], t[1], t[2], t[3]};
   }
   std::vector<Vec3> x = reconstruct(out.descriptors, out.reference_atoms);
-  auto* conf = new RDKit::Conformer(n);
+  auto conf = std::make_unique<RDKit::Conformer>(n);
   for (int i = 0; i < n; ++i) {
     if (!std::isfinite(x[i][0]) || !std::isfinite(x[i][1]) || !std::isfinite(x[i][2]))
       throw InputError("struct_sfi: atom " + std::to_string(i + 1) + " gets non-finite coordinates");
     conf->setAtomPos(i, RDGeom::Point3D(x[i][0], x[i][1], x[i][2]));
   }
   conf->set3D(true);
-  out.mol->addConformer(conf, true);
+  out.mol->addConformer(conf.release(), true);
   return out;
 }
 

@@ -81,5 +81,9 @@ TEST_CASE("chat template: errors are one-line InputErrors with the line") {
   CHECK_THROWS_AS(bmx::ChatTemplate("{% if x %}no end"), bmx::InputError);
   CHECK_THROWS_WITH_AS(bmx::ChatTemplate("a\n{% frobnicate %}"), doctest::Contains("line 2"), bmx::InputError);
   CHECK_THROWS_WITH_AS(render("{{ raise_exception('bad role') }}"), doctest::Contains("bad role"), bmx::InputError);
+  // String escapes: \x, \u, \U decode to UTF-8; malformed ones are template errors, not crashes of another kind.
+  CHECK(render("{{ '\\x41\\u00e9\\U0001F600' }}") == "A\xc3\xa9\xf0\x9f\x98\x80");
+  CHECK_THROWS_WITH_AS(render("{{ '\\xZZ' }}"), doctest::Contains("not hex"), bmx::InputError);
+  CHECK_THROWS_WITH_AS(render("{{ '\\U00110000' }}"), doctest::Contains("U+10FFFF"), bmx::InputError);
   CHECK_THROWS_AS(render("{{ x | nosuchfilter }}"), bmx::InputError);
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "bmx/core/error.h"
+#include "unicode.h"
 
 namespace bmx {
 namespace {
@@ -279,17 +280,17 @@ std::vector<Tok> lex_expr(const std::string& s, int line) {
             case 'x': case 'u': case 'U': {
               size_t len = e == 'x' ? 2 : e == 'u' ? 4 : 8;
               if (j + len >= n) fail(line, "bad escape in string literal");
-              uint32_t cp = uint32_t(std::stoul(s.substr(j + 1, len), nullptr, 16));
-              j += len;
-              // UTF-8 encode
-              if (cp < 0x80) v += char(cp);
-              else if (cp < 0x800) { v += char(0xC0 | (cp >> 6)); v += char(0x80 | (cp & 0x3F)); }
-              else if (cp < 0x10000) {
-                v += char(0xE0 | (cp >> 12)); v += char(0x80 | ((cp >> 6) & 0x3F)); v += char(0x80 | (cp & 0x3F));
-              } else {
-                v += char(0xF0 | (cp >> 18)); v += char(0x80 | ((cp >> 12) & 0x3F));
-                v += char(0x80 | ((cp >> 6) & 0x3F)); v += char(0x80 | (cp & 0x3F));
+              uint32_t cp = 0;
+              for (size_t d = 1; d <= len; ++d) {
+                const char h = s[j + d];
+                const int digit = h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                                  : h >= 'A' && h <= 'F'   ? h - 'A' + 10 : -1;
+                if (digit < 0) fail(line, std::string("bad \\") + e + " escape in string literal: not hex");
+                cp = cp * 16 + uint32_t(digit);
               }
+              if (cp > 0x10FFFF) fail(line, "bad \\U escape in string literal: beyond U+10FFFF");
+              j += len;
+              unicode::append_utf8(v, cp);
               break;
             }
             default: v += '\\'; v += e;  // Python keeps unknown escapes
