@@ -41,9 +41,12 @@ void apply_top_k(std::vector<float>& scores, int64_t top_k, int64_t min_tokens_t
 
 void apply_top_p(std::vector<float>& scores, double top_p, int64_t min_tokens_to_keep) {
   if (top_p >= 1.0) return;
-  const size_t n = scores.size();
-  std::vector<size_t> order(n);
-  std::iota(order.begin(), order.end(), 0);
+  // Only the candidates left by earlier filters: -inf scores sort first with probability exactly 0, so they add
+  // nothing to the cumulative sum and dropping them changes no bit (top-k usually leaves a few dozen of ~150k).
+  std::vector<size_t> order;
+  for (size_t i = 0; i < scores.size(); ++i)
+    if (scores[i] != kNegInf) order.push_back(i);
+  const size_t n = order.size();
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] < scores[b]; });
   std::vector<float> sorted(n);
   for (size_t i = 0; i < n; ++i) sorted[i] = scores[order[i]];
@@ -58,6 +61,7 @@ void apply_top_p(std::vector<float>& scores, double top_p, int64_t min_tokens_to
 }
 
 void apply_min_p(std::vector<float>& scores, double min_p, int64_t min_tokens_to_keep) {
+  if (min_p <= 0) return;  // no probability is below 0 (Qwen3's generation_config sets min_p = 0)
   const auto probs = softmax(scores);
   const float top = *std::max_element(probs.begin(), probs.end());
   const float thr = float(min_p) * top;
@@ -87,10 +91,12 @@ std::vector<float> softmax(const std::vector<float>& scores) {
   if (scores.empty()) return out;
   const float mx = *std::max_element(scores.begin(), scores.end());
   if (mx == kNegInf) return out;
-  double sum = 0;
-  std::vector<double> e(scores.size());
-  for (size_t i = 0; i < scores.size(); ++i) sum += e[i] = std::exp(double(scores[i]) - double(mx));
-  for (size_t i = 0; i < scores.size(); ++i) out[i] = float(e[i] / sum);
+  double sum = 0;  // -inf entries (filtered out) are exactly 0 and skipped: most of the vocabulary after top-k
+  std::vector<double> e(scores.size(), 0.0);
+  for (size_t i = 0; i < scores.size(); ++i)
+    if (scores[i] != kNegInf) sum += e[i] = std::exp(double(scores[i]) - double(mx));
+  for (size_t i = 0; i < scores.size(); ++i)
+    if (e[i] != 0.0) out[i] = float(e[i] / sum);
   return out;
 }
 
