@@ -115,14 +115,15 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& dir, const char* wh
 std::vector<int32_t> to32(const std::vector<int64_t>& v) { return std::vector<int32_t>(v.begin(), v.end()); }
 std::vector<int64_t> to64(const std::vector<int32_t>& v) { return std::vector<int64_t>(v.begin(), v.end()); }
 
-// Prints the text of the tokens seen so far as it becomes final: a trailing incomplete UTF-8 character
-// (decoded as U+FFFD) waits for the next token.
+// Prints the generated text as it becomes final. Tokens wait only while their bytes end inside a UTF-8 character
+// (decoded as a trailing U+FFFD); once they decode cleanly they are printed and dropped, so each token is decoded
+// a bounded number of times, not the whole output again per token.
 class TextStream {
  public:
   TextStream(const Tokenizer& tok, std::vector<int64_t> hidden) : tok_(tok), hidden_(std::move(hidden)) {}
   void add(int64_t id) {
     if (std::find(hidden_.begin(), hidden_.end(), id) != hidden_.end()) return;  // eos is not shown
-    ids_.push_back(int32_t(id));
+    pending_.push_back(int32_t(id));
     emit(false);
   }
   void finish() { emit(true); }
@@ -130,21 +131,19 @@ class TextStream {
 
  private:
   void emit(bool final) {
-    std::string t = tok_.decode(ids_);
+    if (pending_.empty()) return;
+    const std::string t = tok_.decode(pending_);
     static const std::string fffd = "\xEF\xBF\xBD";
     if (!final && t.size() >= 3 && t.compare(t.size() - 3, 3, fffd) == 0) return;
-    if (t.size() > printed_ && t.compare(0, printed_, text_, 0, printed_) == 0) {
-      std::fwrite(t.data() + printed_, 1, t.size() - printed_, stdout);
-      std::fflush(stdout);
-    }
-    text_ = t;
-    printed_ = t.size();
+    std::fwrite(t.data(), 1, t.size(), stdout);
+    std::fflush(stdout);
+    text_ += t;
+    pending_.clear();
   }
   const Tokenizer& tok_;
   std::vector<int64_t> hidden_;
-  std::vector<int32_t> ids_;
+  std::vector<int32_t> pending_;  // tokens not printed yet
   std::string text_;
-  size_t printed_ = 0;
 };
 
 nlohmann::ordered_json message(const std::string& role, const std::string& content) {

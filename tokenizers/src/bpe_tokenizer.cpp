@@ -639,11 +639,6 @@ std::optional<std::string> Tokenizer::id_to_token(int32_t id) const {
   return impl_->id_to_token[size_t(id)];
 }
 
-std::string Tokenizer::token_bytes(int32_t id) const {
-  if (id < 0 || size_t(id) >= impl_->id_bytes.size()) return {};
-  return impl_->id_bytes[size_t(id)];
-}
-
 int32_t Tokenizer::vocab_size() const { return int32_t(impl_->id_to_token.size()); }
 const std::vector<AddedToken>& Tokenizer::added_tokens() const { return impl_->added; }
 bool Tokenizer::is_special(int32_t id) const {

@@ -54,8 +54,6 @@ public:
   // Token strings as stored in the vocabulary (byte-level symbols, e.g. "Ġthe"), or an added token's content.
   std::optional<int32_t> token_to_id(std::string_view token) const;
   std::optional<std::string> id_to_token(int32_t id) const;
-  // The bytes a token stands for (what decode emits for it).
-  std::string token_bytes(int32_t id) const;
   // Highest id + 1 (model vocabulary and added tokens together).
   int32_t vocab_size() const;
   const std::vector<AddedToken>& added_tokens() const;
