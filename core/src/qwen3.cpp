@@ -25,7 +25,6 @@ Qwen3Model load_qwen3(const std::string& dir) {
   const auto config_path = (fs::path(dir) / "config.json").string();
   if (!fs::exists(config_path)) fail_input(dir, "no config.json in the model folder");
   Qwen3Model m;
-  m.dir = dir;
   m.config = read_qwen3_config(config_path);
   m.generation = read_generation_config(dir, m.config);
   m.tokenizer_size = std::min(read_tokenizer_size(dir), m.config.vocab_size);

@@ -199,17 +199,6 @@ SafetensorsCheckpoint::SafetensorsCheckpoint(const std::string& dir) : dir_(dir)
   for (auto& [name, e] : files_[0]->entries()) where_[name] = 0;
 }
 
-std::vector<std::string> SafetensorsCheckpoint::names() const {
-  std::vector<std::string> out;
-  for (auto& [n, k] : where_) out.push_back(n);
-  return out;
-}
-
-std::string SafetensorsCheckpoint::file_of(const std::string& name) const {
-  auto it = where_.find(name);
-  return it == where_.end() ? std::string() : files_[it->second]->path();
-}
-
 at::Tensor SafetensorsCheckpoint::get(const std::string& name, const std::vector<int64_t>& shape) const {
   auto it = where_.find(name);
   if (it == where_.end()) {

@@ -29,17 +29,6 @@ int estimate_missing(const Vec3& prev_ca, const Vec3& next_ca) {
 
 }  // namespace
 
-const char* status_name(ChainStatus s) {
-  switch (s) {
-    case ChainStatus::ok: return "ok";
-    case ChainStatus::no_atom_residues: return "no_atom_residues";
-    case ChainStatus::length: return "length";
-    case ChainStatus::missing_ratio_exceeded: return "missing_ratio_exceeded";
-    case ChainStatus::missing_block_exceeded: return "missing_block_exceeded";
-  }
-  return "?";
-}
-
 char one_letter_code(const std::string& name) {
   static const std::map<std::string, char> table = {
       {"ALA", 'A'}, {"ARG", 'R'}, {"ASN", 'N'}, {"ASP", 'D'}, {"CYS", 'C'}, {"GLN", 'Q'}, {"GLU", 'E'},

@@ -22,7 +22,6 @@ struct Qwen3Layer {
 };
 
 struct Qwen3Model {
-  std::string dir;
   Qwen3Config config;
   GenerationConfig generation;
   int64_t tokenizer_size = 0;  // ids the tokenizer defines (0: no tokenizer.json); rows past it are padding

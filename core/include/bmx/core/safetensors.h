@@ -48,9 +48,6 @@ class SafetensorsCheckpoint {
   explicit SafetensorsCheckpoint(const std::string& dir);
   const std::string& dir() const { return dir_; }
   bool contains(const std::string& name) const { return where_.count(name) != 0; }
-  std::vector<std::string> names() const;
-  // File that holds `name` ("" when absent).
-  std::string file_of(const std::string& name) const;
   // The tensor; throws InputError naming tensor and file when it is missing or its shape differs from
   // `shape` (empty = any) or its dtype is not a floating type (BF16, F16, F32).
   at::Tensor get(const std::string& name, const std::vector<int64_t>& shape = {}) const;

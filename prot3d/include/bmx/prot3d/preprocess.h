@@ -24,7 +24,6 @@ struct HetResidue {
 };
 
 enum class ChainStatus { ok, no_atom_residues, length, missing_ratio_exceeded, missing_block_exceeded };
-const char* status_name(ChainStatus s);  // the reference's words: "ok", "length", "missing_ratio_exceeded", ...
 
 struct ChainLimits {
   int min_len = 0;        // the BioMatrix wrapper's defaults
