@@ -753,20 +753,6 @@ int run_bench(const BenchArgs& a) {
   return 0;
 }
 
-// Runs a command body, turning errors into one line and an exit status.
-template <class F>
-void guarded(F&& f) {
-  int rc;
-  try {
-    rc = f();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bmx prot: %s\n", e.what());
-    rc = 1;
-  }
-  std::fflush(stdout);
-  std::exit(rc);
-}
-
 }  // namespace
 
 void add_prot_commands(CLI::App& app, CLI::App& bench) {
@@ -788,7 +774,7 @@ void add_prot_commands(CLI::App& app, CLI::App& bench) {
     c->add_option("--format", a->format, "input format: auto (by extension), pdb or cif")->default_val("auto");
     c->add_option("--threads", a->threads, "threads (default: all cores)");
     c->add_flag("-q,--quiet", a->quiet, "no progress or notes on stderr");
-    c->callback([a] { guarded([&] { return run_encode(*a); }); });
+    c->callback([a] { exit_status = run_encode(*a); });
   }
   {
     auto a = std::make_shared<DecodeArgs>();
@@ -806,7 +792,7 @@ void add_prot_commands(CLI::App& app, CLI::App& bench) {
                                      "move by a few thousandths of an angstrom (default: float32, as the original)");
     c->add_option("--threads", a->threads, "threads (default: all cores)");
     c->add_flag("-q,--quiet", a->quiet, "no progress on stderr");
-    c->callback([a] { guarded([&] { return run_decode(*a); }); });
+    c->callback([a] { exit_status = run_decode(*a); });
   }
   {
     auto a = std::make_shared<EvalArgs>();
@@ -823,7 +809,7 @@ void add_prot_commands(CLI::App& app, CLI::App& bench) {
     c->add_option("--format", a->format, "input format: auto, pdb or cif")->default_val("auto");
     c->add_option("--threads", a->threads, "threads (default: all cores)");
     c->add_flag("-q,--quiet", a->quiet, "no progress on stderr");
-    c->callback([a] { guarded([&] { return run_eval(*a); }); });
+    c->callback([a] { exit_status = run_eval(*a); });
   }
   {
     auto a = std::make_shared<BenchArgs>();
@@ -834,7 +820,7 @@ void add_prot_commands(CLI::App& app, CLI::App& bench) {
     c->add_option("--repeats", a->repeats, "timed runs per length (the best counts)")->default_val(2);
     c->add_option("--threads", a->threads, "threads (0: all cores; the original's timings are for 2)")->default_val(2);
     c->add_flag("--json", a->json_out, "one JSON object");
-    c->callback([a] { guarded([&] { return run_bench(*a); }); });
+    c->callback([a] { exit_status = run_bench(*a); });
   }
 }
 
