@@ -1,12 +1,9 @@
 #include "bmx/core/zip.h"
 
 #include <cstring>
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "bmx/core/error.h"
+#include "bmx/core/mapped_file.h"
 
 namespace bmx {
 namespace {
@@ -20,20 +17,11 @@ constexpr uint32_t kEndOfCentralDir = 0x06054b50, kZip64EndLocator = 0x07064b50,
 
 }  // namespace
 
-ZipArchive::ZipArchive(const std::string& path) : path_(path) {
-  int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) fail_input(path, std::string("cannot open: ") + std::strerror(errno));
-  struct stat st {};
-  ::fstat(fd, &st);
-  size_ = static_cast<size_t>(st.st_size);
-  if (size_ < 22) {
-    ::close(fd);
+ZipArchive::ZipArchive(const std::string& path)
+    : path_(path), file_(std::make_unique<MappedFile>(path)), data_(reinterpret_cast<const char*>(file_->data)),
+      size_(file_->size) {
+  if (size_ < 22)
     fail_input(path, "not a zip archive (torch.save format): file is " + std::to_string(size_) + " bytes");
-  }
-  void* m = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-  ::close(fd);
-  if (m == MAP_FAILED) fail_input(path, std::string("cannot map: ") + std::strerror(errno));
-  data_ = static_cast<const char*>(m);
 
   // The end-of-central-directory record sits within the last 64 KiB (+22) of the file.
   const char* eocd = nullptr;
@@ -45,36 +33,45 @@ ZipArchive::ZipArchive(const std::string& path) : path_(path) {
   uint64_t count = u16(eocd + 10), cd_size = u32(eocd + 12), cd_offset = u32(eocd + 16);
   if (eocd - data_ >= 20 && u32(eocd - 20) == kZip64EndLocator) {
     uint64_t z64 = u64(eocd - 20 + 8);
-    if (z64 + 56 > size_ || u32(data_ + z64) != kZip64End) fail_input(path, "corrupt zip64 directory");
+    if (z64 > size_ || size_ - z64 < 56 || u32(data_ + z64) != kZip64End) fail_input(path, "corrupt zip64 directory");
     count = u64(data_ + z64 + 32);
     cd_size = u64(data_ + z64 + 40);
     cd_offset = u64(data_ + z64 + 48);
   }
-  if (cd_offset + cd_size > size_) fail_input(path, "truncated zip: central directory lies past the end of the file");
+  if (cd_offset > size_ || cd_size > size_ - cd_offset)
+    fail_input(path, "truncated zip: central directory lies past the end of the file");
 
   const char* p = data_ + cd_offset;
   const char* end = p + cd_size;
   for (uint64_t n = 0; n < count; ++n) {
-    if (p + 46 > end || u32(p) != kCentralHeader) fail_input(path, "corrupt zip central directory");
+    if (end - p < 46 || u32(p) != kCentralHeader) fail_input(path, "corrupt zip central directory");
     uint16_t method = u16(p + 10);
     uint64_t csize = u32(p + 20), usize = u32(p + 24), local = u32(p + 42);
     uint16_t name_len = u16(p + 28), extra_len = u16(p + 30), comment_len = u16(p + 32);
+    if (end - p < 46 + name_len + extra_len + comment_len) fail_input(path, "corrupt zip central directory");
     std::string name(p + 46, name_len);
     // zip64 extra field: the 0xFFFFFFFF values follow in the order usize, csize, local offset.
     const char* x = p + 46 + name_len;
     const char* xend = x + extra_len;
     while (x + 4 <= xend) {
       uint16_t id = u16(x), len = u16(x + 2);
+      if (xend - (x + 4) < len) fail_input(path, "corrupt zip central directory (extra field)");
       if (id == 0x0001) {
-        const char* q = x + 4;
-        if (usize == 0xFFFFFFFFu) { usize = u64(q); q += 8; }
-        if (csize == 0xFFFFFFFFu) { csize = u64(q); q += 8; }
-        if (local == 0xFFFFFFFFu) { local = u64(q); q += 8; }
+        const char *q = x + 4, *qend = q + len;
+        auto next = [&](uint64_t& v) {
+          if (v != 0xFFFFFFFFu) return;
+          if (qend - q < 8) fail_input(path, "corrupt zip64 extra field");
+          v = u64(q);
+          q += 8;
+        };
+        next(usize);
+        next(csize);
+        next(local);
       }
       x += 4 + len;
     }
     p += 46 + name_len + extra_len + comment_len;
-    if (local + 30 > size_ || u32(data_ + local) != kLocalHeader) {
+    if (local > size_ || size_ - local < 30 || u32(data_ + local) != kLocalHeader) {
       entries_[name] = {UINT64_MAX - 1, usize};  // reported as truncated when read
       continue;
     }
@@ -83,9 +80,7 @@ ZipArchive::ZipArchive(const std::string& path) : path_(path) {
   }
 }
 
-ZipArchive::~ZipArchive() {
-  if (data_) ::munmap(const_cast<char*>(data_), size_);
-}
+ZipArchive::~ZipArchive() = default;
 
 std::string_view ZipArchive::entry(const std::string& name) const {
   auto it = entries_.find(name);

@@ -100,6 +100,15 @@ TEST_CASE("truncated or damaged checkpoints give one-line errors naming the file
     CHECK(msg.find("encoder.") != std::string::npos);
   }
 
+  // A central-directory record whose name length runs past the directory: refused, never read beyond the map.
+  auto long_name = (dir / "long_name.bin").string();
+  std::string bad = bytes;
+  const auto central = bad.rfind(std::string("PK\x01\x02", 4));
+  REQUIRE(central != std::string::npos);
+  bad[central + 28] = bad[central + 29] = '\xff';  // name length 65535
+  std::ofstream(long_name, std::ios::binary).write(bad.data(), bad.size());
+  CHECK_THROWS_WITH_AS(TorchCheckpoint{long_name}, doctest::Contains("corrupt zip central directory"), InputError);
+
   auto not_zip = (dir / "text.bin").string();
   std::ofstream(not_zip) << "this is not a checkpoint, but it is long enough to look for a zip directory";
   CHECK_THROWS_AS(TorchCheckpoint{not_zip}, InputError);

@@ -13,7 +13,7 @@
 
 namespace bmx {
 
-struct MappedFile;  // read-only mmap of a whole file (safetensors.cpp)
+struct MappedFile;  // bmx/core/mapped_file.h
 
 // One tensor entry of a safetensors header.
 struct SafetensorsEntry {

@@ -3,10 +3,13 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 
 namespace bmx {
+
+struct MappedFile;
 
 class ZipArchive {
  public:
@@ -23,7 +26,8 @@ class ZipArchive {
 
  private:
   std::string path_;
-  const char* data_ = nullptr;
+  std::unique_ptr<MappedFile> file_;
+  const char* data_ = nullptr;  // file_'s bytes
   size_t size_ = 0;
   // name -> (offset of data, size); compressed entries store size = UINT64_MAX.
   std::map<std::string, std::pair<uint64_t, uint64_t>> entries_;
