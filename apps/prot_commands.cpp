@@ -581,20 +581,7 @@ BackboneChain synthetic_chain(int n, uint64_t seed) {
   BackboneChain c;
   c.id = "synthetic";
   c.chain = "A";
-  auto place = [](const Vec3& a, const Vec3& b, const Vec3& cc, double bond, double ang, double tor) {
-    auto sub = [](const Vec3& x, const Vec3& y) { return Vec3{x[0] - y[0], x[1] - y[1], x[2] - y[2]}; };
-    auto cross = [](const Vec3& x, const Vec3& y) {
-      return Vec3{x[1] * y[2] - x[2] * y[1], x[2] * y[0] - x[0] * y[2], x[0] * y[1] - x[1] * y[0]};
-    };
-    auto unit = [](Vec3 x) {
-      const double l = std::sqrt(x[0] * x[0] + x[1] * x[1] + x[2] * x[2]);
-      return Vec3{x[0] / l, x[1] / l, x[2] / l};
-    };
-    const Vec3 bc = unit(sub(cc, b)), nn = unit(cross(sub(b, a), bc)), m = cross(nn, bc);
-    const double x = -bond * std::cos(ang), y = bond * std::sin(ang) * std::cos(tor), z = bond * std::sin(ang) * std::sin(tor);
-    return Vec3{cc[0] + x * bc[0] + y * m[0] + z * nn[0], cc[1] + x * bc[1] + y * m[1] + z * nn[1],
-                cc[2] + x * bc[2] + y * m[2] + z * nn[2]};
-  };
+  using bmx::vec3::place;
   const double deg = M_PI / 180.0;
   Vec3 N{0, 1.458, 0}, CA{0, 0, 0}, C{1.525, 0, 0};
   N = place(C, CA, N, 1.458, 111.0 * deg, 0.0);  // any first residue

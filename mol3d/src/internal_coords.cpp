@@ -9,12 +9,10 @@ namespace bmx::mol3d {
 
 namespace {
 
-Vec3 sub(const Vec3& a, const Vec3& b) { return {a[0] - b[0], a[1] - b[1], a[2] - b[2]}; }
-double dot(const Vec3& a, const Vec3& b) { return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]; }
-double norm(const Vec3& a) { return std::sqrt(dot(a, a)); }
-Vec3 cross(const Vec3& a, const Vec3& b) {
-  return {a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]};
-}
+using vec3::cross;
+using vec3::dot;
+using vec3::norm;
+using vec3::sub;
 
 // Below these the frame is undefined (the reference divides by ~0 and gets NaN or noise).
 constexpr double kCoincident = 1e-10;   // |B - A| in Å

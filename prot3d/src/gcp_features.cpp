@@ -12,15 +12,8 @@ namespace bmx::prot3d {
 
 namespace {
 
-using V3 = std::array<double, 3>;
-
-V3 sub(const V3& a, const V3& b) { return {a[0] - b[0], a[1] - b[1], a[2] - b[2]}; }
-double dot(const V3& a, const V3& b) { return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]; }
-V3 cross(const V3& a, const V3& b) {
-  return {a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]};
-}
-double norm(const V3& a) { return std::sqrt(dot(a, a)); }
-V3 scale(const V3& a, double s) { return {a[0] * s, a[1] * s, a[2] * s}; }
+using V3 = Vec3;
+using namespace bmx::vec3;
 // x / max(|x|, 1e-12) (torch F.normalize)
 V3 fnormalize(const V3& a) { return scale(a, 1.0 / std::max(norm(a), 1e-12)); }
 // x / |x| with 0/0 -> 0

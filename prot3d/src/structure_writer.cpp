@@ -16,28 +16,7 @@
 namespace bmx::prot3d {
 namespace {
 
-Vec3 sub(const Vec3& a, const Vec3& b) { return {a[0] - b[0], a[1] - b[1], a[2] - b[2]}; }
-Vec3 add(const Vec3& a, const Vec3& b) { return {a[0] + b[0], a[1] + b[1], a[2] + b[2]}; }
-Vec3 scale(const Vec3& a, double s) { return {a[0] * s, a[1] * s, a[2] * s}; }
-double norm(const Vec3& a) { return std::sqrt(a[0] * a[0] + a[1] * a[1] + a[2] * a[2]); }
-Vec3 unit(const Vec3& a) {
-  const double n = norm(a);
-  return n > 1e-12 ? scale(a, 1.0 / n) : Vec3{0, 0, 0};
-}
-Vec3 cross(const Vec3& a, const Vec3& b) {
-  return {a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]};
-}
-bool finite(const Vec3& v) { return std::isfinite(v[0]) && std::isfinite(v[1]) && std::isfinite(v[2]); }
-
-// Atom d with |cd| = bond, angle bcd and torsion abcd (radians), the usual NeRF construction.
-Vec3 place(const Vec3& a, const Vec3& b, const Vec3& c, double bond, double angle, double torsion) {
-  const Vec3 bc = unit(sub(c, b));
-  const Vec3 n = unit(cross(sub(b, a), bc));
-  const Vec3 m = cross(n, bc);
-  const double x = -bond * std::cos(angle), y = bond * std::sin(angle) * std::cos(torsion),
-               z = bond * std::sin(angle) * std::sin(torsion);
-  return add(c, add(add(scale(bc, x), scale(m, y)), scale(n, z)));
-}
+using namespace bmx::vec3;
 
 bool is_cif_path(const std::string& path) {
   auto ends = [&](const std::string& s) {

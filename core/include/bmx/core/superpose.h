@@ -2,12 +2,11 @@
 // and TM-score (Zhang & Skolnick 2004) with the superposition search of the TM-score program. Used by the molecule
 // and protein round-trip evaluations.
 #pragma once
-#include <array>
 #include <vector>
 
-namespace bmx {
+#include "bmx/core/vec3.h"
 
-using Vec3 = std::array<double, 3>;
+namespace bmx {
 
 // RMSD of `mobile` onto `target` after the least-squares rotation + translation. Proper rotations only (a mirror
 // image is not superposed onto its original). Sizes must match and be > 0 (std::invalid_argument otherwise).

@@ -14,9 +14,11 @@
 #include <array>
 #include <vector>
 
+#include "bmx/core/vec3.h"
+
 namespace bmx::mol3d {
 
-using Vec3 = std::array<double, 3>;
+using Vec3 = bmx::Vec3;
 
 // focus, c1, c2 per atom; atoms 0..2 hold the placeholders (i-1, i-2, i-3).
 using ReferenceAtoms = std::array<int, 3>;

@@ -5,9 +5,11 @@
 #include <string>
 #include <vector>
 
+#include "bmx/core/vec3.h"
+
 namespace bmx::prot3d {
 
-using Vec3 = std::array<double, 3>;
+using Vec3 = bmx::Vec3;
 
 struct Residue {
   std::string name;      // three-letter code as read (e.g. "ALA"); for an imputed position the HETATM residue that
