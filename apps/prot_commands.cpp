@@ -22,14 +22,15 @@
 #include <nlohmann/json.hpp>
 
 #include "bmx/core/error.h"
-#include "bmx/core/user_config.h"
 #include "bmx/core/math_threads.h"
 #include "bmx/core/parallel.h"
 #include "bmx/core/progress.h"
+#include "bmx/core/read_file.h"
+#include "bmx/core/superpose.h"
+#include "bmx/core/user_config.h"
 #include "bmx/prot3d/gcp_vqvae.h"
 #include "bmx/prot3d/structure_reader.h"
 #include "bmx/prot3d/structure_writer.h"
-#include "bmx/core/superpose.h"
 #include "bmx/prot3d/token_text.h"
 #include "commands.h"
 #include "measure.h"
@@ -382,11 +383,7 @@ std::string read_all(const std::string& path) {
     ss << std::cin.rdbuf();
     return ss.str();
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path + ": cannot open");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return read_file(path);
 }
 
 // Decoded N/CA/C as a chain numbered like the encoded residues (else 1..n), names from the sequence if known.

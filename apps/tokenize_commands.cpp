@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bmx/core/error.h"
+#include "bmx/core/read_file.h"
 #include "bmx/tokenizers/bpe_tokenizer.h"
 #include "commands.h"
 #include "measure.h"
@@ -184,10 +185,12 @@ std::vector<std::string> default_corpus(double max_mb, std::vector<std::string>&
     size_t taken = 0;
     for (const auto& f : files) {
       if (total >= limit || taken >= share) break;
-      std::ifstream in(f, std::ios::binary);
-      std::ostringstream ss;
-      ss << in.rdbuf();
-      std::string d = ss.str();
+      std::string d;
+      try {
+        d = read_file(f.string());
+      } catch (const InputError&) {
+        continue;  // an unreadable system file is simply not part of the default corpus
+      }
       if (d.empty() || d.size() > 200000) continue;
       total += d.size();
       taken += d.size();
@@ -207,13 +210,7 @@ void run_bench(const BenchOptions& o) {
   if (o.files.empty()) {
     docs = default_corpus(o.max_mb, names);
   } else {
-    for (const auto& f : o.files) {
-      std::ifstream in(f, std::ios::binary);
-      if (!in) fail_input(f, "cannot open file");
-      std::ostringstream ss;
-      ss << in.rdbuf();
-      docs.push_back(ss.str());
-    }
+    for (const auto& f : o.files) docs.push_back(read_file(f));
   }
   size_t bytes = 0;
   for (const auto& d : docs) bytes += d.size();

@@ -14,6 +14,7 @@
 
 #include "added_token_matcher.h"
 #include "bmx/core/error.h"
+#include "bmx/core/read_file.h"
 #include "pretokenizer.h"
 #include "tokenizer_json.h"
 #include "unicode.h"
@@ -147,16 +148,8 @@ private:
   size_t count_ = 0;
 };
 
-std::string read_text_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail_input(path.string(), "cannot open file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 json parse_json_file(const std::filesystem::path& path) {
-  std::string text = read_text_file(path);
+  std::string text = read_file(path.string());
   try {
     return json::parse(text);
   } catch (const json::exception& e) {

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "bmx/core/error.h"
+#include "bmx/core/read_file.h"
 
 namespace bmx {
 namespace {
@@ -222,11 +223,7 @@ private:
 }  // namespace
 
 TokenizerJson read_tokenizer_json(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail_input(path, "cannot open file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str();
+  const std::string text = read_file(path);
   TokenizerJson out;
   Reader reader(out);
   if (!json::sax_parse(text, &reader) || !reader.error().empty())
