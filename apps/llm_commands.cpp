@@ -194,7 +194,6 @@ void run_generate(const LlmOptions& o) {
   }
   if (!o.print_ids && !tok) tok = load_tokenizer(o.model, "use --print-ids to print token ids");
   if (tok) {
-    g.vocab_limit = tok->vocab_size() < model.config.vocab_size ? tok->vocab_size() : model.config.vocab_size;
     const Tokenizer* t = tok.get();
     g.decode = [t](const std::vector<int64_t>& ids) { return t->decode(to32(ids)); };
   } else if (!g.stop_strings.empty()) {
@@ -232,7 +231,6 @@ void run_chat(const LlmOptions& o) {
   auto g = generation_options(model, o);
   if (!o.max_new_tokens && model.generation.max_new_tokens <= 0) g.max_new_tokens = 2048;
   auto tok = load_tokenizer(o.model, "bmx chat needs the tokenizer");
-  g.vocab_limit = std::min<int64_t>(tok->vocab_size(), model.config.vocab_size);
   const Tokenizer* t = tok.get();
   g.decode = [t](const std::vector<int64_t>& ids) { return t->decode(to32(ids)); };
   auto msgs = nlohmann::ordered_json::array();

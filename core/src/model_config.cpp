@@ -150,18 +150,69 @@ GenerationConfig read_generation_config(const std::string& dir, const Qwen3Confi
   return g;
 }
 
+namespace {
+
+// Highest token id in tokenizer.json (model.vocab values, added_tokens[].id) without building the document tree:
+// the file is megabytes and the tokenizer parses it again for itself.
+struct MaxIdScan : nlohmann::json_sax<nlohmann::json> {
+  struct Level {
+    std::string key;  // the key this container sits under ("[]" inside an array)
+    bool array;
+  };
+  std::vector<Level> stack;
+  std::string last_key;
+  int64_t max_id = -1;
+
+  bool in_vocab() const {
+    return stack.size() == 3 && !stack[2].array && stack[1].key == "model" && stack[2].key == "vocab";
+  }
+  bool in_added_token() const { return stack.size() == 3 && stack[1].key == "added_tokens" && stack[1].array; }
+  bool id(int64_t v) {
+    if (in_vocab() || (in_added_token() && last_key == "id")) max_id = std::max(max_id, v);
+    return true;
+  }
+  bool open(bool array) {
+    stack.push_back({!stack.empty() && stack.back().array ? "[]" : last_key, array});
+    return true;
+  }
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t v) override { return id(v); }
+  bool number_unsigned(number_unsigned_t v) override { return id(int64_t(v)); }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return open(false); }
+  bool key(string_t& k) override {
+    last_key = k;
+    return true;
+  }
+  bool end_object() override {
+    stack.pop_back();
+    return true;
+  }
+  bool start_array(std::size_t) override { return open(true); }
+  bool end_array() override {
+    stack.pop_back();
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) override {
+    error = e.what();
+    return false;
+  }
+  std::string error;
+};
+
+}  // namespace
+
 int64_t read_tokenizer_size(const std::string& dir) {
   const auto path = std::filesystem::path(dir) / "tokenizer.json";
   if (!std::filesystem::exists(path)) return 0;
-  const auto j = read_json(path.string());
-  int64_t max_id = -1;
-  if (j.contains("model") && j["model"].contains("vocab") && j["model"]["vocab"].is_object())
-    for (auto& [tok, id] : j["model"]["vocab"].items())
-      if (id.is_number_integer()) max_id = std::max(max_id, id.get<int64_t>());
-  if (j.contains("added_tokens") && j["added_tokens"].is_array())
-    for (auto& t : j["added_tokens"])
-      if (t.contains("id") && t["id"].is_number_integer()) max_id = std::max(max_id, t["id"].get<int64_t>());
-  return max_id + 1;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail_input(path.string(), "cannot open");
+  MaxIdScan scan;
+  if (!nlohmann::json::sax_parse(in, &scan)) fail_input(path.string(), "bad JSON: " + scan.error);
+  return scan.max_id + 1;
 }
 
 }  // namespace bmx
