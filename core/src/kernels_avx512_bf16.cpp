@@ -38,9 +38,7 @@ void to_pairs(const float* x, int64_t K, uint32_t* dst) {
     __m512bh v = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + k + 16), _mm512_loadu_ps(x + k));
     _mm512_storeu_si512(dst + k / 2, (__m512i)v);
   }
-  for (; k + 1 < K; k += 2)
-    dst[k / 2] = uint32_t(bmx::kernels::float_to_bf16(x[k])) | (uint32_t(bmx::kernels::float_to_bf16(x[k + 1])) << 16);
-  if (k < K) dst[k / 2] = bmx::kernels::float_to_bf16(x[k]);
+  bmx::kernels::detail::to_pairs_portable(x + k, K - k, dst + k / 2);  // k is even
 }
 
 }  // namespace

@@ -96,9 +96,7 @@ bool agrees(const detail::IsaKernels& ks, WeightType wt, int64_t M, int64_t N, i
   if (bf16_pairs) {
     const int64_t kp = (K + 1) / 2;
     pairs.assign(size_t(M * kp), 0);
-    for (int64_t m = 0; m < M; ++m)
-      for (int64_t k = 0; k < K; ++k)
-        pairs[size_t(m * kp + k / 2)] |= uint32_t(float_to_bf16(x[size_t(m * K + k)])) << (16 * (k & 1));
+    for (int64_t m = 0; m < M; ++m) detail::to_pairs_portable(x.data() + m * K, K, pairs.data() + m * kp);
     p.xpairs = pairs.data();
     p.ldxp = kp;
     ks.gemm_bf16(p, 0, N);
@@ -142,27 +140,31 @@ bool runs_on(Isa isa, Isa best) {
 }
 
 struct Scratch {
-  void* p[4] = {};
-  std::size_t cap[4] = {};
-  ~Scratch() {
-    for (void* q : p) std::free(q);
-  }
+  void* p = nullptr;
+  std::size_t cap = 0;
+  ~Scratch() { std::free(p); }
 };
 
 }  // namespace
 
 namespace detail {
 
-void* thread_scratch(std::size_t bytes, int slot) {
+void to_pairs_portable(const float* x, int64_t K, uint32_t* dst) {
+  for (int64_t j = 0; j < K / 2; ++j)
+    dst[j] = uint32_t(float_to_bf16(x[2 * j])) | (uint32_t(float_to_bf16(x[2 * j + 1])) << 16);
+  if (K & 1) dst[K / 2] = float_to_bf16(x[K - 1]);
+}
+
+void* thread_scratch(std::size_t bytes) {
   thread_local Scratch s;
-  if (s.cap[slot] < bytes) {
-    std::free(s.p[slot]);
+  if (s.cap < bytes) {
+    std::free(s.p);
     const std::size_t rounded = (bytes + 63) / 64 * 64;
-    s.p[slot] = std::aligned_alloc(64, rounded);
-    if (!s.p[slot]) throw std::bad_alloc();
-    s.cap[slot] = rounded;
+    s.p = std::aligned_alloc(64, rounded);
+    if (!s.p) throw std::bad_alloc();
+    s.cap = rounded;
   }
-  return s.p[slot];
+  return s.p;
 }
 
 }  // namespace detail
@@ -290,10 +292,7 @@ void matmul(const float* x, int64_t ldx, const uint16_t* w, int64_t ldw, WeightT
     tp.run(M, [&](int64_t m, int) {
       const float* xr = x + m * ldx;
       uint32_t* dst = pairs.data() + m * kp;
-      if (ks.to_pairs) return ks.to_pairs(xr, K, dst);
-      for (int64_t j = 0; j < K / 2; ++j)
-        dst[j] = uint32_t(float_to_bf16(xr[2 * j])) | (uint32_t(float_to_bf16(xr[2 * j + 1])) << 16);
-      if (K & 1) dst[kp - 1] = float_to_bf16(xr[K - 1]);
+      (ks.to_pairs ? ks.to_pairs : detail::to_pairs_portable)(xr, K, dst);
     });
     p.xpairs = pairs.data();
     p.ldxp = kp;

@@ -43,8 +43,10 @@ IsaKernels avx2_bf16_emulated_kernels();
 IsaKernels avx512_kernels();
 IsaKernels avx512_bf16_kernels();
 
-// A per-thread scratch buffer of at least `bytes` (64-byte aligned), reused across calls. slot 0..3.
-void* thread_scratch(std::size_t bytes, int slot);
+// A per-thread scratch buffer of at least `bytes` (64-byte aligned), reused across calls.
+void* thread_scratch(std::size_t bytes);
+// x[0, K) rounded to bf16 (nearest even) as pairs (k, k+1) in uint32: the portable form of IsaKernels::to_pairs.
+void to_pairs_portable(const float* x, int64_t K, uint32_t* dst);
 
 inline float bf16_bits_to_float(uint16_t h) {
   uint32_t u = uint32_t(h) << 16;
@@ -318,7 +320,7 @@ void gemm_f32(const Problem& p, int64_t n0, int64_t n1) {
   constexpr int NR = 2 * V::L, MR = V::kMR;
   constexpr int64_t KC = V::kKC;
   const int64_t nb = n1 - n0, panels = (nb + NR - 1) / NR;
-  float* pack = static_cast<float*>(bmx::kernels::detail::thread_scratch(sizeof(float) * panels * NR * KC, 0));
+  float* pack = static_cast<float*>(bmx::kernels::detail::thread_scratch(sizeof(float) * panels * NR * KC));
   init_y(p, n0, n1);
   // Large M: every panel of the range shares one pass over a K block of x (x is the big operand).
   // Small M: one panel at a time along all of K, so that W rows are read sequentially from memory.
@@ -395,7 +397,7 @@ void gemm_pairs(const Problem& p, int64_t n0, int64_t n1) {
   constexpr int64_t KC = B::kKC;  // even
   const int64_t nb = n1 - n0, panels = (nb + NR - 1) / NR;
   uint32_t* pack =
-      static_cast<uint32_t*>(bmx::kernels::detail::thread_scratch(sizeof(uint32_t) * panels * NR * (KC / 2), 0));
+      static_cast<uint32_t*>(bmx::kernels::detail::thread_scratch(sizeof(uint32_t) * panels * NR * (KC / 2)));
   init_y(p, n0, n1);
   const int64_t group = p.M <= kSmallM ? 1 : panels;  // as in gemm_f32
   for (int64_t g0 = 0; g0 < panels; g0 += group)
