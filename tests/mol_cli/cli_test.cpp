@@ -24,13 +24,7 @@ namespace {
 std::string bmx_cmd() { return bmx::test::bmx_exe().string(); }
 fs::path molecules() { return bmx::test::shared_dir() / "data/molecules"; }
 
-std::vector<json> json_lines(const std::string& text) {
-  std::vector<json> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) out.push_back(json::parse(line));
-  return out;
-}
+using bmx::test::json_lines;
 
 void write_file(const fs::path& p, const std::string& text) {
   std::ofstream(p) << text;

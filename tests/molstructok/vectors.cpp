@@ -12,22 +12,14 @@
 
 namespace bmx::test {
 
-namespace {
-std::vector<nlohmann::json> load(const std::string& rel) {
-  std::vector<nlohmann::json> out;
-  for (const std::string& line : read_lines(shared_file(rel)))
-    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
-  return out;
-}
-}  // namespace
 
 const std::vector<nlohmann::json>& public_records() {
-  static const std::vector<nlohmann::json> r = load("vectors/molstructok/public.jsonl");
+  static const std::vector<nlohmann::json> r = shared_jsonl("vectors/molstructok/public.jsonl");
   return r;
 }
 
 const std::vector<nlohmann::json>& decode_only_records() {
-  static const std::vector<nlohmann::json> r = load("vectors/molstructok/decode_only.jsonl");
+  static const std::vector<nlohmann::json> r = shared_jsonl("vectors/molstructok/decode_only.jsonl");
   return r;
 }
 

@@ -20,11 +20,7 @@ namespace {
 std::string tiny() { return bmx::test::shared_file("vectors/gcp/tiny_model").string(); }
 std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
 
-std::vector<json> read_jsonl(const fs::path& p) {
-  std::vector<json> out;
-  for (const std::string& line : bmx::test::read_lines(p)) out.push_back(json::parse(line));
-  return out;
-}
+std::vector<json> read_jsonl(const fs::path& p) { return bmx::test::json_lines(bmx::test::read_file(p)); }
 
 int count_lines_with(const std::string& text, const std::string& what) {
   int n = 0;

@@ -56,12 +56,7 @@ std::string selfies_of_struct_sfi(const std::string& s) {
   return out;
 }
 
-std::vector<json> records(const std::string& file) {
-  std::vector<json> out;
-  for (const auto& line : test::read_lines(test::shared_file("vectors/molstructok/" + file)))
-    out.push_back(json::parse(line));
-  return out;
-}
+std::vector<json> records(const std::string& file) { return test::shared_jsonl("vectors/molstructok/" + file); }
 
 }  // namespace
 

@@ -1,6 +1,7 @@
 // Where the tests find ../shared (or $BMX_SHARED). A missing file fails the test: CI has the folder.
 #pragma once
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,10 @@ std::filesystem::path shared_file(const std::string& relative);
 // Every line of a text file (for JSONL vectors).
 std::vector<std::string> read_lines(const std::filesystem::path& path);
 std::string read_file(const std::filesystem::path& path);
+// One JSON value per non-empty line (JSONL text, e.g. what bmx writes).
+std::vector<nlohmann::json> json_lines(const std::string& text);
+// The same for a JSONL file under shared/.
+std::vector<nlohmann::json> shared_jsonl(const std::string& relative);
 // The built bmx executable, and a scratch folder per test run.
 std::filesystem::path bmx_exe();
 std::filesystem::path scratch_dir(const std::string& name);
