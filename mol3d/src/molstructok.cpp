@@ -57,38 +57,6 @@ std::string default_checkpoint() {
 
 namespace {
 
-// SELFIES symbols that never create an atom and announce index symbols after them: [Branch1], [=Ring2], ...
-// Returns the number of index symbols that follow (0 if `sym` is not such a symbol).
-int index_symbols_after(std::string_view sym) {
-  std::size_t n = sym.size();
-  if (n < 7 || sym[n - 1] != ']') return 0;
-  char d = sym[n - 2];
-  if (d < '1' || d > '3') return 0;
-  std::string_view head = sym.substr(0, n - 2);
-  auto ends_with = [&](std::string_view tail) {
-    return head.size() >= tail.size() && head.compare(head.size() - tail.size(), tail.size(), tail) == 0;
-  };
-  return ends_with("Ring") || ends_with("Branch") ? d - '0' : 0;
-}
-
-// Splits a SELFIES string into symbols (views into `s`) and records which symbols start a fragment.
-void split_selfies(const std::string& s, std::vector<std::string_view>& symbols, std::vector<bool>& starts_fragment) {
-  bool dot = false;
-  for (std::size_t i = 0; i < s.size();) {
-    if (s[i] == '.') {
-      dot = true;
-      ++i;
-      continue;
-    }
-    std::size_t e = s.find(']', i);
-    if (s[i] != '[' || e == std::string::npos) throw InputError("malformed SELFIES '" + s + "'");
-    symbols.push_back(std::string_view(s).substr(i, e - i + 1));
-    starts_fragment.push_back(dot && symbols.size() > 1);
-    dot = false;
-    i = e + 1;
-  }
-}
-
 // Appends "[S code]" for the bracketed symbol "[S]" (what format_struct_token writes).
 void append_token(std::string& out, std::string_view symbol, int code) {
   out += '[';
@@ -165,8 +133,11 @@ Encoding MolStrucTok::encode(const RDKit::ROMol& mol) const {
   }
 
   std::vector<std::string_view> symbols;
-  std::vector<bool> starts_fragment;
-  split_selfies(e.selfies, symbols, starts_fragment);
+  std::vector<int> fragment_starts;
+  selfies::split_views(e.selfies, symbols, fragment_starts);
+  std::vector<bool> starts_fragment(symbols.size());
+  for (int f : fragment_starts)
+    if (f > 0 && std::size_t(f) < symbols.size()) starts_fragment[std::size_t(f)] = true;
   // Which symbols create atoms: in encoder output every symbol is an atom except branch/ring symbols, the
   // index symbols that follow them and [nop]. The SELFIES decoder's attribution is the reference's
   // definition; it is consulted if the structural count disagrees.
@@ -177,7 +148,7 @@ Encoding MolStrucTok::encode(const RDKit::ROMol& mol) const {
       --skip;
       continue;
     }
-    if (int k = index_symbols_after(symbols[i])) {
+    if (int k = selfies::index_symbol_count(symbols[i])) {
       skip = std::size_t(k);
       continue;
     }
@@ -244,7 +215,8 @@ Decoding MolStrucTok::decode_detail(const std::string& text) const {
       for (; k < what.size() && std::isdigit(static_cast<unsigned char>(what[k])); ++k, ++digits)
         index = index * 10 + std::size_t(what[k] - '0');
       std::size_t q = what.find('\'', k);
-      if (digits > 0 && index < tokens.size() && q != std::string::npos && what.compare(q + 1, tokens[index].symbol.size(), tokens[index].symbol) == 0)
+      if (digits > 0 && index < tokens.size() && q != std::string::npos &&
+          what.compare(q + 1, tokens[index].symbol.size(), tokens[index].symbol) == 0)
         throw InputError(describe_token(tokens, index) + ": invalid SELFIES symbol " + tokens[index].symbol);
     }
     throw InputError("struct_sfi: " + what);

@@ -179,6 +179,15 @@ struct RingBond {
 
 }  // namespace
 
+void split_views(std::string_view selfies, std::vector<std::string_view>& symbols, std::vector<int>& fragment_starts) {
+  tokenize(selfies, symbols, &fragment_starts);
+}
+
+int index_symbol_count(std::string_view symbol) {
+  Symbol s;
+  return parse_branch(symbol, s) || parse_ring(symbol, s) ? s.length : 0;
+}
+
 std::vector<std::string> split(const std::string& selfies) {
   std::vector<std::string_view> views;
   tokenize(selfies, views, nullptr);

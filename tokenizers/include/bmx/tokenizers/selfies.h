@@ -2,6 +2,7 @@
 // which symbols create atoms. Spec: shared/specs/molstructok.md §2.
 #pragma once
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace bmx::selfies {
@@ -14,6 +15,10 @@ std::string encode(const std::string& smiles);
 // The bracket symbols of a SELFIES string, in order ("[C]", "[=O]", "[nop]", ...); dots separate fragments
 // and are not symbols. Throws InputError on text outside brackets or an unclosed '['.
 std::vector<std::string> split(const std::string& selfies);
+// The same as views into `selfies`, and the symbol index at which each fragment begins (the first is 0).
+void split_views(std::string_view selfies, std::vector<std::string_view>& symbols, std::vector<int>& fragment_starts);
+// For a branch or ring symbol ("[Branch2]", "[=Ring1]", ...): how many index symbols follow it; 0 for any other.
+int index_symbol_count(std::string_view symbol);
 
 struct Decoded {
   std::string smiles;              // atoms written in creation order: SMILES atom k = atom_symbol[k]'s atom
