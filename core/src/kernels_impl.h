@@ -265,7 +265,27 @@ void gemv(const Problem& p, int64_t n0, int64_t n1) {
 // of NR = 2·L columns, k-major ([panel][k][NR]), so that the micro-kernel multiplies MR broadcast values of x
 // with two vectors of W per k. W is thus converted exactly once per call.
 
-// y rows m..m+MR (MR <= V::kMR valid rows: mr), columns of one panel (nvalid <= NR); accumulates into y.
+// y[m, 0:nvalid] += acc[m] for the MR rows of a micro-tile (NR = 2·L columns, fewer in the last panel).
+template <class V, int MR>
+inline void add_tile(const typename V::F (&acc)[MR][2], float* y, int64_t ldy, int nvalid) {
+  constexpr int L = V::L, NR = 2 * V::L;
+  if (nvalid == NR) {
+#pragma GCC unroll 16
+    for (int m = 0; m < MR; ++m) {
+      V::store(y + m * ldy, V::add(V::load(y + m * ldy), acc[m][0]));
+      V::store(y + m * ldy + L, V::add(V::load(y + m * ldy + L), acc[m][1]));
+    }
+  } else {
+    alignas(64) float tmp[NR];
+    for (int m = 0; m < MR; ++m) {
+      V::store(tmp, acc[m][0]);
+      V::store(tmp + L, acc[m][1]);
+      for (int j = 0; j < nvalid; ++j) y[m * ldy + j] += tmp[j];
+    }
+  }
+}
+
+// y rows m..m+MR (MR <= V::kMR), columns of one panel (nvalid <= NR); accumulates into y.
 template <class V, int MR>
 inline void ukernel_f32(const float* x, int64_t ldx, const float* wp, int64_t kc, float* y, int64_t ldy,
                         int nvalid) {
@@ -283,20 +303,7 @@ inline void ukernel_f32(const float* x, int64_t ldx, const float* wp, int64_t kc
       acc[m][1] = V::fma(w1, xb, acc[m][1]);
     }
   }
-  if (nvalid == NR) {
-#pragma GCC unroll 16
-    for (int m = 0; m < MR; ++m) {
-      V::store(y + m * ldy, V::add(V::load(y + m * ldy), acc[m][0]));
-      V::store(y + m * ldy + L, V::add(V::load(y + m * ldy + L), acc[m][1]));
-    }
-  } else {
-    alignas(64) float tmp[NR];
-    for (int m = 0; m < MR; ++m) {
-      V::store(tmp, acc[m][0]);
-      V::store(tmp + L, acc[m][1]);
-      for (int j = 0; j < nvalid; ++j) y[m * ldy + j] += tmp[j];
-    }
-  }
+  add_tile<V, MR>(acc, y, ldy, nvalid);
 }
 
 template <class V, int MR>
@@ -366,20 +373,7 @@ inline void ukernel_pairs(const uint32_t* xp, int64_t ldxp, const uint32_t* wp, 
       acc[m][1] = B::dp(acc[m][1], w1, xb);
     }
   }
-  if (nvalid == NR) {
-#pragma GCC unroll 16
-    for (int m = 0; m < MR; ++m) {
-      B::store(y + m * ldy, B::add(B::load(y + m * ldy), acc[m][0]));
-      B::store(y + m * ldy + L, B::add(B::load(y + m * ldy + L), acc[m][1]));
-    }
-  } else {
-    alignas(64) float tmp[NR];
-    for (int m = 0; m < MR; ++m) {
-      B::store(tmp, acc[m][0]);
-      B::store(tmp + L, acc[m][1]);
-      for (int j = 0; j < nvalid; ++j) y[m * ldy + j] += tmp[j];
-    }
-  }
+  add_tile<B, MR>(acc, y, ldy, nvalid);
 }
 
 template <class B, int MR>
