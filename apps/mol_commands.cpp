@@ -88,41 +88,55 @@ struct BatchCount {
   int total = 0, failed = 0;
 };
 
-// Reads records in chunks and runs `work` on each chunk's records in parallel; `emit` sees the good results in
-// input order. A record the reader could not make, or whose `work` set `error`, is reported on stderr.
-template <typename Result, typename Work, typename Emit>
-BatchCount for_each_record(mol3d::MolReader& reader, int threads, Progress& progress, Work work, Emit emit) {
+// Items from `next(item)` (false: no more) in chunks: `work(item, result)` on a chunk's items in parallel (it sets
+// result.error on failure), then, in input order, `emit(item, result)` for the good ones and one stderr line for
+// each failure. Only one chunk is held, so batches of any size stream.
+template <typename Item, typename Result, typename Next, typename Work, typename Emit>
+BatchCount for_each_chunk(Next next, int threads, Progress& progress, Work work, Emit emit) {
   const size_t chunk = 64 * static_cast<size_t>(threads > 0 ? threads : hardware_threads());
-  std::vector<mol3d::MolRecord> records(chunk);
+  std::vector<Item> items(chunk);
   std::vector<Result> results(chunk);
   BatchCount count;
   while (true) {
     size_t n = 0;
-    while (n < chunk && reader.next(records[n])) ++n;
+    while (n < chunk && next(items[n])) ++n;
     if (n == 0) break;
     parallel_for(n, threads, [&](size_t i) {
       results[i] = Result{};
-      if (!records[i].ok()) return;
-      try {
-        work(records[i], results[i]);
-      } catch (const std::exception& e) {
-        results[i].error = records[i].where() + ": " + e.what();
-      }
+      work(items[i], results[i]);
     });
     for (size_t i = 0; i < n; ++i) {
       ++count.total;
-      const std::string& err = records[i].ok() ? results[i].error : records[i].error;
-      if (err.empty()) {
-        emit(records[i], results[i]);
+      if (results[i].error.empty()) {
+        emit(items[i], results[i]);
       } else {
         ++count.failed;
-        std::fprintf(stderr, "bmx: %s\n", err.c_str());
+        std::fprintf(stderr, "bmx: %s\n", results[i].error.c_str());
       }
       progress.tick();
     }
     if (n < chunk) break;
   }
   return count;
+}
+
+// for_each_chunk over a reader's records; a record the reader could not make is reported as it said.
+template <typename Result, typename Work, typename Emit>
+BatchCount for_each_record(mol3d::MolReader& reader, int threads, Progress& progress, Work work, Emit emit) {
+  return for_each_chunk<mol3d::MolRecord, Result>(
+      [&](mol3d::MolRecord& r) { return reader.next(r); }, threads, progress,
+      [&](mol3d::MolRecord& r, Result& res) {  // work may take the molecule (refine edits it)
+        if (!r.ok()) {
+          res.error = r.error;
+          return;
+        }
+        try {
+          work(r, res);
+        } catch (const std::exception& e) {
+          res.error = r.where() + ": " + e.what();
+        }
+      },
+      emit);
 }
 
 int report_failures(int failed, int total, const char* what) {
@@ -220,15 +234,43 @@ struct TokenLine {
   std::string name, tokens, where;
 };
 
-std::vector<TokenLine> read_token_lines(const DecodeOptions& o) {
-  std::vector<TokenLine> jobs;
-  auto add_line = [&](const std::string& line, const std::string& file, int lineno) {
+// The decode jobs, one per non-blank line: the argument first, then -i FILE (- for stdin), read as they are needed.
+class TokenLineReader {
+ public:
+  explicit TokenLineReader(const DecodeOptions& o) : argument_(o.tokens) {
+    if (o.tokens.empty() && o.input.empty())
+      throw InputError("nothing to decode: give a token string or -i FILE (- for stdin)");
+    if (o.input.empty()) return;
+    source_ = o.input == "-" ? "stdin" : o.input;
+    if (o.input == "-") {
+      in_ = &std::cin;
+    } else {
+      file_.open(o.input);
+      if (!file_) throw InputError(o.input + ": cannot open");
+      in_ = &file_;
+    }
+  }
+
+  bool next(TokenLine& t) {
+    if (!argument_.empty()) {
+      const std::string line = std::move(argument_);
+      argument_.clear();
+      if (parse(line, "argument", 1, t)) return true;
+    }
+    for (std::string line; in_ && std::getline(*in_, line);)
+      if (parse(line, source_, ++lineno_, t)) return true;
+    return false;
+  }
+
+ private:
+  // A bare or wrapped token string, or a JSON line of `bmx mol encode`; false for a blank line.
+  bool parse(const std::string& line, const std::string& file, int lineno, TokenLine& t) {
     std::string s = line;
     while (!s.empty() && (s.back() == '\r' || s.back() == ' ' || s.back() == '\t')) s.pop_back();
-    size_t start = s.find_first_not_of(" \t");
-    if (start == std::string::npos) return;
+    const size_t start = s.find_first_not_of(" \t");
+    if (start == std::string::npos) return false;
     s = s.substr(start);
-    TokenLine t;
+    t = TokenLine{};
     t.where = file + ":" + std::to_string(lineno);
     if (s[0] == '{') {
       try {
@@ -236,74 +278,54 @@ std::vector<TokenLine> read_token_lines(const DecodeOptions& o) {
         if (j.contains("struct_sfi")) t.tokens = j["struct_sfi"].get<std::string>();
         else if (j.contains("tokens")) t.tokens = j["tokens"].get<std::string>();
         if (j.contains("name")) t.name = j["name"].get<std::string>();
-      } catch (const std::exception& e) {
+      } catch (const std::exception&) {
         t.tokens.clear();
       }
       if (t.tokens.empty()) t.where += ": JSON line without a struct_sfi or tokens string";
     } else {
       t.tokens = s;
     }
-    if (t.name.empty()) t.name = "mol" + std::to_string(jobs.size() + 1);
-    jobs.push_back(std::move(t));
-  };
-  if (!o.tokens.empty()) add_line(o.tokens, "argument", 1);
-  if (!o.input.empty()) {
-    std::ifstream file;
-    std::istream* in = &std::cin;
-    if (o.input != "-") {
-      file.open(o.input);
-      if (!file) throw InputError(o.input + ": cannot open");
-      in = &file;
-    }
-    int lineno = 0;
-    for (std::string line; std::getline(*in, line);) add_line(line, o.input == "-" ? "stdin" : o.input, ++lineno);
+    if (t.name.empty()) t.name = "mol" + std::to_string(count_ + 1);
+    ++count_;
+    return true;
   }
-  if (o.tokens.empty() && o.input.empty())
-    throw InputError("nothing to decode: give a token string or -i FILE (- for stdin)");
-  return jobs;
-}
+
+  std::string argument_, source_;
+  std::ifstream file_;
+  std::istream* in_ = nullptr;
+  int lineno_ = 0, count_ = 0;
+};
 
 int run_decode(const DecodeOptions& o) {
   auto model = load_model(o);
-  auto jobs = read_token_lines(o);
+  TokenLineReader lines(o);
   auto ropts = refine_options(o.refine);
   mol3d::SdfWriter writer(o.output);
-  Progress progress("decode", jobs.size(), "molecules", !o.quiet && jobs.size() > 1);
-  std::vector<std::string> records(jobs.size()), errors(jobs.size());
-  const size_t chunk = 256;
-  int failed = 0;
-  for (size_t begin = 0; begin < jobs.size(); begin += chunk) {
-    size_t n = std::min(chunk, jobs.size() - begin);
-    parallel_for(n, o.threads, [&](size_t k) {
-      const auto& job = jobs[begin + k];
-      try {
-        if (job.tokens.empty()) throw InputError("no tokens");
-        auto d = model.decode_detail(job.tokens);
-        mol3d::SdFields fields{{"bmx_tokens", job.tokens}};
-        if (!o.no_refine) {
-          add_refine_fields(forcefield::refine(*d.mol, ropts), fields);
-        } else {
-          fields.emplace_back("bmx_refinement", "not refined");
+  Progress progress("decode", 0, "molecules", !o.quiet && !o.input.empty());
+  struct Result {
+    std::string record, error;
+  };
+  auto count = for_each_chunk<TokenLine, Result>(
+      [&](TokenLine& t) { return lines.next(t); }, o.threads, progress,
+      [&](TokenLine& job, Result& res) {
+        try {
+          if (job.tokens.empty()) throw InputError("no tokens");
+          auto d = model.decode_detail(job.tokens);
+          mol3d::SdFields fields{{"bmx_tokens", job.tokens}};
+          if (!o.no_refine) {
+            add_refine_fields(forcefield::refine(*d.mol, ropts), fields);
+          } else {
+            fields.emplace_back("bmx_refinement", "not refined");
+          }
+          res.record = mol3d::sdf_record(*d.mol, job.name, fields, job.where);
+        } catch (const std::exception& e) {
+          res.error = job.where + " (" + job.name + "): " + e.what();
         }
-        records[begin + k] = mol3d::sdf_record(*d.mol, job.name, fields, job.where);
-      } catch (const std::exception& e) {
-        errors[begin + k] = job.where + " (" + job.name + "): " + e.what();
-      }
-    });
-    for (size_t k = begin; k < begin + n; ++k) {
-      if (!errors[k].empty()) {
-        ++failed;
-        std::fprintf(stderr, "bmx: %s\n", errors[k].c_str());
-      } else {
-        writer.write_record(records[k]);
-      }
-      records[k].clear();
-      progress.tick();
-    }
-  }
+      },
+      [&](const TokenLine&, Result& res) { writer.write_record(res.record); });
   writer.flush();
   progress.finish();
-  return report_failures(failed, static_cast<int>(jobs.size()), "token strings");
+  return report_failures(count.failed, count.total, "token strings");
 }
 
 // ---------------------------------------------------------------------------------------------------------
