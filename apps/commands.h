@@ -14,5 +14,8 @@ void add_prot_commands(CLI::App& app, CLI::App& bench);             // prot_comm
 void add_tokenize_commands(CLI::App& app, CLI::App& bench);         // tokenize_commands.cpp
 void add_llm_commands(CLI::App& app, CLI::App& bench, CLI::App& dev);  // llm_commands.cpp
 void add_kernel_bench(CLI::App& bench);                              // bench_kernels.cpp
+void add_constrain_bench(CLI::App& bench);                           // bench_constrain.cpp
+void add_extract_commands(CLI::App& app);                            // extract_commands.cpp
+void add_run_commands(CLI::App& app);                                // run_commands.cpp
 
 }  // namespace bmx::app

@@ -3,20 +3,21 @@
 
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <sstream>
 
+#include "answer_files.h"
 #include "bmx/core/error.h"
 #include "bmx/core/generation.h"
 #include "bmx/core/kernels.h"
 #include "bmx/core/qwen3.h"
+#include "bmx/mol3d/molecule_io.h"
 #include "bmx/tokenizers/bpe_tokenizer.h"
-#include "bmx/tokenizers/chat_template.h"
 #include "commands.h"
 #include "llm_common.h"
+#include "structure_models.h"
 
 namespace bmx::app {
 
@@ -26,63 +27,6 @@ void set_llm_threads(int n) {
 }
 
 namespace {
-
-struct LlmOptions {
-  std::string model;
-  std::string prompt, ids, system;
-  bool chat = false, print_ids = false, no_think = false, bf16_prefill = false;
-  int threads = 0;
-  std::optional<int64_t> max_new_tokens, top_k, seed, ctx;
-  std::optional<double> temp, top_p, min_p, repeat_penalty;
-  std::vector<std::string> stop;
-};
-
-// Threads and prefill precision: generate and chat take the same flags, so they apply them here, once.
-void apply_runtime_options(const LlmOptions& o) {
-  set_llm_threads(o.threads);
-  if (o.bf16_prefill) kernels::set_precision(kernels::Precision::bf16_activations);
-}
-
-void add_sampling_flags(CLI::App* c, LlmOptions& o) {
-  c->add_option("-n,--max-new-tokens", o.max_new_tokens, "New tokens at most (default: generation_config.json, else 256)");
-  c->add_option("--temp,--temperature", o.temp, "Temperature; 0 = greedy (default: generation_config.json, greedy without it)");
-  c->add_option("--top-k", o.top_k, "Top-k when sampling (0 = off; transformers' default 50)");
-  c->add_option("--top-p", o.top_p, "Nucleus sampling threshold (1 = off)");
-  c->add_option("--min-p", o.min_p, "Min-p filter (relative to the most probable token)");
-  c->add_option("--repeat-penalty,--repetition-penalty", o.repeat_penalty, "Repetition penalty (1 = off)");
-  c->add_option("-s,--seed", o.seed, "Random seed for sampling (default 0)");
-  c->add_option("--stop", o.stop, "Stop string (repeatable); the string stays in the output");
-  c->add_option("-c,--ctx", o.ctx, "Context limit in tokens (default: max_position_embeddings)");
-  c->add_option("-t,--threads", o.threads, "Threads (default: all cores)");
-  c->add_flag("--bf16-prefill", o.bf16_prefill,
-              "Prefill with activations rounded to BF16 (faster on AVX-512 BF16 CPUs, as llama.cpp; not exact)");
-}
-
-GenerationOptions generation_options(const Qwen3Model& m, const LlmOptions& o) {
-  auto g = default_generation_options(m);
-  if (o.max_new_tokens) g.max_new_tokens = *o.max_new_tokens;
-  if (o.temp) {
-    g.sampling.temperature = *o.temp;
-    // Sampling asked for on the command line on a greedy model: transformers' defaults for the filters.
-    if (*o.temp > 0 && !m.generation.do_sample) {
-      g.sampling.top_k = m.generation.top_k;
-      g.sampling.top_p = m.generation.top_p;
-      g.sampling.min_p = m.generation.min_p;
-    }
-  }
-  if (o.top_k) g.sampling.top_k = *o.top_k;
-  if (o.top_p) g.sampling.top_p = *o.top_p;
-  if (o.min_p) g.sampling.min_p = *o.min_p;
-  if (o.repeat_penalty) g.sampling.repetition_penalty = *o.repeat_penalty;
-  if (o.seed) g.seed = uint64_t(*o.seed);
-  if (o.ctx) g.context_length = *o.ctx;
-  for (auto& s : o.stop) g.stop_strings.push_back(s);
-  if (g.sampling.top_p < 0 || g.sampling.top_p > 1) throw InputError("--top-p must lie in [0, 1]");
-  if (g.sampling.repetition_penalty <= 0) throw InputError("--repeat-penalty must be positive");
-  if (g.sampling.min_p && (*g.sampling.min_p < 0 || *g.sampling.min_p > 1)) throw InputError("--min-p must lie in [0, 1]");
-  if (g.max_new_tokens < 0) throw InputError("--max-new-tokens must not be negative");
-  return g;
-}
 
 std::vector<int64_t> parse_ids(const std::string& text) {
   std::vector<int64_t> ids;
@@ -105,15 +49,6 @@ std::vector<int64_t> parse_ids(const std::string& text) {
   if (ids.empty()) throw InputError("--ids: no token ids given");
   return ids;
 }
-
-std::unique_ptr<Tokenizer> load_tokenizer(const std::string& dir, const char* why) {
-  if (!std::filesystem::exists(std::filesystem::path(dir) / "tokenizer.json"))
-    throw InputError(dir + ": no tokenizer.json in the model folder; " + why);
-  return std::make_unique<Tokenizer>(Tokenizer::from_dir(dir));
-}
-
-std::vector<int32_t> to32(const std::vector<int64_t>& v) { return std::vector<int32_t>(v.begin(), v.end()); }
-std::vector<int64_t> to64(const std::vector<int32_t>& v) { return std::vector<int64_t>(v.begin(), v.end()); }
 
 // Prints the generated text as it becomes final. Tokens wait only while their bytes end inside a UTF-8 character
 // (decoded as a trailing U+FFFD); once they decode cleanly they are printed and dropped, so each token is decoded
@@ -145,26 +80,6 @@ class TextStream {
   std::vector<int32_t> pending_;  // tokens not printed yet
   std::string text_;
 };
-
-nlohmann::ordered_json message(const std::string& role, const std::string& content) {
-  nlohmann::ordered_json m;
-  m["role"] = role;
-  m["content"] = content;
-  return m;
-}
-
-std::string render(const Tokenizer& tok, const nlohmann::ordered_json& messages, bool no_think) {
-  if (tok.chat_template().empty()) throw InputError("the model folder has no chat template (tokenizer_config.json)");
-  ChatTemplate tmpl(tok.chat_template());
-  ChatInput in;
-  in.messages = messages;
-  in.add_generation_prompt = true;
-  if (no_think) in.enable_thinking = false;
-  in.bos_token = tok.bos_token();
-  in.eos_token = tok.eos_token();
-  in.pad_token = tok.pad_token();
-  return render_chat(tmpl, in);
-}
 
 void report(const Generation& g, int64_t prompt_tokens, double prefill_s, double decode_s) {
   const double n = double(g.ids.size());
@@ -223,6 +138,11 @@ void run_generate(const LlmOptions& o) {
                  (long long)(g.context_length > 0 ? g.context_length : model.config.max_position_embeddings));
   report(out[0], int64_t(prompt.size()), std::chrono::duration<double>(t1 - t0).count(),
          std::chrono::duration<double>(t2 - t1).count());
+  if (!o.extract.empty()) {  // the answer's segments to files, as bmx extract does
+    mol3d::silence_rdkit_logs();
+    StructureDecoders decoders(molstructok_checkpoint({}, o.model), [&o] { return gcp_vqvae_dir({}, o.model); });
+    exit_status = extract_to_folder("bmx generate", text->text(), o.prompt, o.extract, decoders, {});
+  }
 }
 
 void run_chat(const LlmOptions& o) {
@@ -279,6 +199,8 @@ void add_llm_commands(CLI::App& app, CLI::App& bench, CLI::App& dev) {
   gen->add_flag("--no-think", opts->no_think, "Pass enable_thinking=false to the chat template");
   gen->add_flag("--print-ids", opts->print_ids, "Print the new token ids instead of text");
   add_sampling_flags(gen, *opts);
+  gen->add_option("--extract", opts->extract, "Write the answer's segments as files + summary.json into this folder "
+                                              "(as bmx extract)")->excludes("--print-ids");
   gen->callback([opts, gen, p, i] {
     if (p->count() == 0 && i->count() == 0) throw CLI::ValidationError("generate", "give --prompt or --ids");
     if (i->count() && (opts->chat || !opts->system.empty()))

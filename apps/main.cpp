@@ -17,6 +17,9 @@ int main(int argc, char** argv) {
   bmx::app::add_tokenize_commands(app, *bench);
   bmx::app::add_llm_commands(app, *bench, *dev);
   bmx::app::add_kernel_bench(*bench);
+  bmx::app::add_constrain_bench(*bench);
+  bmx::app::add_extract_commands(app);
+  bmx::app::add_run_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -27,13 +27,14 @@
 #include "bmx/core/progress.h"
 #include "bmx/core/read_file.h"
 #include "bmx/core/superpose.h"
-#include "bmx/core/user_config.h"
 #include "bmx/prot3d/gcp_vqvae.h"
 #include "bmx/prot3d/structure_reader.h"
 #include "bmx/prot3d/structure_writer.h"
 #include "bmx/prot3d/token_text.h"
+#include "bmx/tokenizers/modality.h"
 #include "commands.h"
 #include "measure.h"
+#include "structure_models.h"
 
 namespace bmx::app {
 namespace {
@@ -41,22 +42,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace bmx::prot3d;
 using nlohmann::json;
-
-const char* kModelHelp =
-    "GCP-VQVAE model directory (config_vqvae.yaml, config_gcpnet_encoder.yaml, config_geometric_decoder.yaml, "
-    "checkpoints/best_valid.pth); default $BMX_GCP_VQVAE, else \"gcp_vqvae\" in the bmx config file "
-    "($BMX_CONFIG or ~/.config/bmx/config.json)";
-
-// --model, else $BMX_GCP_VQVAE, else the config file, else a message that says where the released model goes.
-std::string model_dir(const std::string& flag) {
-  if (!flag.empty()) return flag;
-  if (const char* env = std::getenv("BMX_GCP_VQVAE"); env && *env) return env;
-  if (std::string configured = user_config_value("gcp_vqvae"); !configured.empty()) return configured;
-  throw UnsupportedError(
-      "no GCP-VQVAE model: download the released GCP-VQVAE Large model directory (the one BioMatrix uses: "
-      "config_vqvae.yaml, config_gcpnet_encoder.yaml, config_geometric_decoder.yaml and checkpoints/best_valid.pth) "
-      "and pass --model DIR, set BMX_GCP_VQVAE=DIR, or put {\"gcp_vqvae\": \"DIR\"} in " + user_config_file());
-}
 
 // Threads across chains, and maths threads inside one chain when there are fewer chains than threads.
 int plan_threads(int threads, std::size_t items) {
@@ -182,7 +167,7 @@ ojson encoded_record(const ChainJob& job, const Encoded& e) {
 
 int run_encode(const EncodeArgs& a) {
   const ReadOptions ropt = read_options(a.chain, a.format, a.window);
-  const GcpVqvae model = GcpVqvae::load(model_dir(a.model));
+  const GcpVqvae model = GcpVqvae::load(gcp_vqvae_dir(a.model));
   Inputs in = read_inputs(a.inputs, ropt, a.quiet, a.window);
   EncodeOptions eopt;
   eopt.window = a.window;
@@ -367,10 +352,12 @@ std::vector<TokenRecord> parse_token_records(const std::string& text, const std:
   TokenRecord r;  // one record: bare codes or wrapped tokens (an <|prot_aa|> segment may come along)
   r.where = where;
   std::string s = text;
-  const std::size_t a0 = s.find("<|prot_aa_start|>"), a1 = s.find("<|prot_aa_end|>");
+  const std::string_view aa_start = start_marker(Modality::prot_aa), aa_end = end_marker(Modality::prot_aa);
+  const std::size_t a0 = s.find(aa_start), a1 = s.find(aa_end);
   if (a0 != std::string::npos && a1 != std::string::npos && a1 > a0) {
-    r.sequence = parse_aa_sequence(s.substr(a0, a1 + 15 - a0), where);
-    s.erase(a0, a1 + 15 - a0);
+    const std::size_t length = a1 + aa_end.size() - a0;
+    r.sequence = parse_aa_sequence(s.substr(a0, length), where);
+    s.erase(a0, length);
   }
   r.tokens = parse_struct_tokens(s, codebook, where);
   out.push_back(std::move(r));
@@ -412,7 +399,7 @@ int run_decode(const DecodeArgs& a) {
   if (a.out.empty()) throw InputError("bmx prot decode: -o OUT.pdb|OUT.cif (or a folder for several records) is required");
   if (a.tokens.empty() == a.input.empty())
     throw InputError("bmx prot decode: give the tokens either as an argument or with -i FILE (not both)");
-  const GcpVqvae model = GcpVqvae::load(model_dir(a.model));
+  const GcpVqvae model = GcpVqvae::load(gcp_vqvae_dir(a.model));
   const DecodeArithmetic arithmetic = a.int16 ? DecodeArithmetic::int16 : DecodeArithmetic::float32;
   const int codebook = static_cast<int>(model.codebook_size());
   std::vector<TokenRecord> recs = a.input.empty() ? parse_token_records(a.tokens, "tokens", codebook)
@@ -490,7 +477,7 @@ struct EvalArgs {
 
 int run_eval(const EvalArgs& a) {
   const ReadOptions ropt = read_options(a.chain, a.format, a.window);
-  const GcpVqvae model = GcpVqvae::load(model_dir(a.model));
+  const GcpVqvae model = GcpVqvae::load(gcp_vqvae_dir(a.model));
   const DecodeArithmetic arithmetic = a.int16 ? DecodeArithmetic::int16 : DecodeArithmetic::float32;
   Inputs in = read_inputs(a.inputs, ropt, a.quiet, a.window);
   EncodeOptions eopt;
@@ -747,7 +734,7 @@ void add_prot_commands(CLI::App& app, CLI::App& bench) {
     auto a = std::make_shared<EncodeArgs>();
     auto* c = prot->add_subcommand("encode", "Structure files (PDB/mmCIF, .gz) -> one JSON line per protein chain");
     c->add_option("inputs", a->inputs, "PDB / mmCIF files (optionally .gz)")->required();
-    c->add_option("--model", a->model, kModelHelp);
+    c->add_option("--model", a->model, kGcpVqvaeHelp);
     c->add_option("--chain", a->chain, "only this chain (_ for a blank chain id)");
     c->add_option("-o,--output", a->out, "JSON lines output (default stdout): id, chain, sequence, tokens, residues, "
                                          "aa, struct, ...");
@@ -765,7 +752,7 @@ void add_prot_commands(CLI::App& app, CLI::App& bench) {
     auto* c = prot->add_subcommand("decode", "Structure tokens -> N/CA/C backbone (+ ideal O, optional CB) as PDB/mmCIF");
     c->add_option("tokens", a->tokens, "codes (\"12 7 4095\"), or <S n> tokens (wrapped or not)");
     c->add_option("-i,--input", a->input, "file: JSON lines from bmx prot encode, vq_indices.csv, or tokens (- = stdin)");
-    c->add_option("--model", a->model, kModelHelp);
+    c->add_option("--model", a->model, kGcpVqvaeHelp);
     c->add_option("--sequence", a->sequence, "residue letters (plain or <|prot_aa_start|>...) for residue names");
     c->add_option("-o,--output", a->out, "OUT.pdb or OUT.cif; a folder when the input has several records")->required();
     c->add_option("--format", a->format, "pdb or cif (default: from the output extension)");
@@ -783,7 +770,7 @@ void add_prot_commands(CLI::App& app, CLI::App& bench) {
     auto* c = prot->add_subcommand("eval", "Round trip encode -> decode per chain: CA RMSD after superposition and "
                                            "TM-score against the input");
     c->add_option("inputs", a->inputs, "PDB / mmCIF files (optionally .gz)")->required();
-    c->add_option("--model", a->model, kModelHelp);
+    c->add_option("--model", a->model, kGcpVqvaeHelp);
     c->add_option("--chain", a->chain, "only this chain");
     c->add_option("--json", a->json_out, "also write one JSON line per chain");
     c->add_flag("--window", a->window, "encode long chains in windows; their tokens are decoded in pieces of at most "

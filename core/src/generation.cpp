@@ -3,6 +3,9 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <cmath>
+#include <memory>
+#include <stdexcept>
 
 #include "bmx/core/error.h"
 #include "bmx/core/qwen3.h"
@@ -99,6 +102,9 @@ std::vector<Generation> generate(const Qwen3Model& model, const std::vector<std:
 
   std::vector<std::vector<int64_t>> history(prompts.begin(), prompts.end());
   std::vector<char> done(size_t(B), 0);
+  std::vector<std::unique_ptr<TokenConstraint>> rules(static_cast<size_t>(B));
+  if (o.constraint)
+    for (int64_t b = 0; b < B; ++b) rules[size_t(b)] = o.constraint(size_t(b));
   std::mt19937_64 rng(o.seed);
   const int64_t limit = o.vocab_limit > 0 ? std::min(o.vocab_limit, V) : V;
   auto last_pos = positions.select(1, maxlen - 1).clone();
@@ -108,10 +114,19 @@ std::vector<Generation> generate(const Qwen3Model& model, const std::vector<std:
     std::vector<int64_t> next(size_t(B), o.pad_token_id);
     for (int64_t b = 0; b < B; ++b) {
       if (done[size_t(b)]) continue;
-      std::vector<float> scores(sp + b * V, sp + b * V + limit);  // padding rows never produced
-      const int64_t id = sample_token(std::move(scores), history[size_t(b)], o.sampling, rng);
-      next[size_t(b)] = id;
       auto& g = out[size_t(b)];
+      std::vector<float> scores(sp + b * V, sp + b * V + limit);  // padding rows never produced
+      TokenConstraint* rule = rules[size_t(b)].get();
+      if (rule) rule->mask(scores, std::min(budget - int64_t(g.ids.size()), ctx - int64_t(history[size_t(b)].size())));
+      const float top = scores[size_t(argmax(scores))];
+      if (!std::isfinite(top)) throw std::logic_error("generate: the constraint allowed no token");
+      double sum = 0;  // log-softmax of the chosen token at temperature 1, for ranking samples
+      for (float x : scores) sum += std::isfinite(x) ? std::exp(double(x) - top) : 0.0;
+      const std::vector<float> raw = scores;
+      const int64_t id = sample_token(std::move(scores), history[size_t(b)], o.sampling, rng);
+      g.logprobs.push_back(float(double(raw[size_t(id)]) - top - std::log(sum)));
+      if (rule) rule->accept(id);
+      next[size_t(b)] = id;
       g.ids.push_back(id);
       history[size_t(b)].push_back(id);
       if (on_token) on_token(size_t(b), id);

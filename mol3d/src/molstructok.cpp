@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <cctype>
-#include <charconv>
 #include <cmath>
 #include <memory>
 #include <cstdlib>
@@ -18,6 +17,7 @@
 #include "bmx/core/error.h"
 #include "bmx/mol3d/canonical_order.h"
 #include "bmx/mol3d/struct_tokens.h"
+#include "bmx/tokenizers/modality.h"
 #include "bmx/tokenizers/selfies.h"
 #include "vq_network.h"
 
@@ -56,17 +56,6 @@ std::string default_checkpoint() {
 }
 
 namespace {
-
-// Appends "[S code]" for the bracketed symbol "[S]" (what format_struct_token writes).
-void append_token(std::string& out, std::string_view symbol, int code) {
-  out += '[';
-  out.append(symbol.data() + 1, symbol.size() - 2);
-  out += ' ';
-  char digits[16];
-  auto end = std::to_chars(digits, digits + sizeof digits, code).ptr;
-  out.append(digits, end);
-  out += ']';
-}
 
 // focus[i] = the largest j < i bonded to atom i, -1 if none (atom indices mapped by new_index if given).
 std::vector<int> focus_of(const RDKit::ROMol& mol, const std::vector<int>* new_index) {
@@ -193,9 +182,9 @@ Encoding MolStrucTok::encode(const RDKit::ROMol& mol) const {
       e.struct_sfi += '.';
       ++e.num_fragments;
     }
-    append_token(e.struct_sfi, symbols[i], creates[i] ? e.codes[a++] : -1);
+    append_mol3d_token(e.struct_sfi, symbols[i], creates[i] ? e.codes[a++] : -1);
   }
-  e.tokens = kMol3dStart + e.struct_sfi + kMol3dEnd;
+  e.tokens = wrap_segment(Modality::mol3d, e.struct_sfi);
   return e;
 }
 

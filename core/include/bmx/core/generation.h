@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bmx/core/sampling.h"
+#include "bmx/core/token_constraint.h"
 
 namespace bmx {
 
@@ -25,6 +26,7 @@ struct GenerationOptions {
   int64_t vocab_limit = 0;               // ids >= this are never produced (padding rows); 0: all V
   uint64_t seed = 0;
   bool use_cache = true;                 // false: recompute the whole sequence each step (for tests)
+  ConstraintFactory constraint;          // empty: unconstrained; else one rule per row, applied before sampling
 };
 
 // The options a model folder asks for (generation_config.json, tokenizer size), before command-line overrides.
@@ -35,6 +37,7 @@ const char* to_string(FinishReason r);
 
 struct Generation {
   std::vector<int64_t> ids;  // new tokens only
+  std::vector<float> logprobs;  // per new token: its log-probability under the model (temperature 1, after the constraint)
   FinishReason finish = FinishReason::max_new_tokens;
 };
 

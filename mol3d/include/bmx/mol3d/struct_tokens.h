@@ -4,10 +4,13 @@
 #include <string>
 #include <vector>
 
+#include "bmx/tokenizers/modality.h"
+
 namespace bmx::mol3d {
 
-inline constexpr const char* kMol3dStart = "<|mol_3d_start|>";
-inline constexpr const char* kMol3dEnd = "<|mol_3d_end|>";
+// The segment markers as strings (modality.h holds them; these are for concatenation).
+inline const std::string kMol3dStart{start_marker(Modality::mol3d)};
+inline const std::string kMol3dEnd{end_marker(Modality::mol3d)};
 
 struct StructToken {
   std::string symbol;          // SELFIES symbol with brackets, e.g. "[=N]"
@@ -16,7 +19,8 @@ struct StructToken {
   bool starts_fragment = false;  // a '.' precedes it
 };
 
-// Parses a bare or wrapped token string. Whitespace between tokens is allowed; anything else outside the
+// Parses a bare or wrapped token string (tokens as modality.h matches them; it also writes them: mol3d_token).
+// Whitespace between tokens is allowed, and inside a token around the fields; anything else outside the
 // tokens (other than one wrapper pair and '.') is an error. Throws InputError with a one-line message naming
 // the problem, the token number (1-based) and character position: empty string, unbalanced bracket, empty
 // token, missing or non-integer code, extra fields, code outside -1..max_code.
@@ -24,9 +28,6 @@ std::vector<StructToken> parse_struct_tokens(const std::string& text, int max_co
 
 // The SELFIES string of parsed tokens (symbols concatenated, '.' kept).
 std::string selfies_of(const std::vector<StructToken>& tokens);
-
-// "[C 12]": symbol given with or without brackets.
-std::string format_struct_token(const std::string& symbol, int code);
 
 // Text for error messages: "token 3 '[=N -1]' (character 12)".
 std::string describe_token(const std::vector<StructToken>& tokens, std::size_t index);

@@ -1,5 +1,6 @@
 // The text forms of protein tokens in BioMatrix (specs/biomatrix_format.md §2-3): the residue segment
-// <|prot_aa_start|><A M><A K>...<|prot_aa_end|> and the structure segment <|prot_3d_start|><S 12>...<|prot_3d_end|>.
+// <|prot_aa_start|><A M><A K>...<|prot_aa_end|> and the structure segment <|prot_3d_start|><S 12>...<|prot_3d_end|>
+// (tokens and markers as bmx/tokenizers/modality.h reads and writes them), plus the looser forms people type.
 #pragma once
 #include <string>
 #include <vector>
