@@ -15,6 +15,7 @@
 #include "bmx/mol3d/sdf_writer.h"
 #include "bmx/prot3d/gcp_vqvae.h"
 #include "bmx/prot3d/structure_writer.h"
+#include "bmx/tokenizers/segment_json.h"
 #include "bmx/tokenizers/segments.h"
 
 namespace bmx::app {
@@ -231,30 +232,6 @@ class SegmentWriter {
   const ExtractSettings& settings_;
 };
 
-// The parse of a segment with the field names of vectors/biomatrix/README.md.
-ordered_json segment_json(const Segment& s, std::size_t index) {
-  ordered_json j;
-  j["index"] = index + 1;
-  j["modality"] = to_string(s.modality);
-  j["start"] = s.start;
-  j["end"] = s.end;
-  j["content_start"] = s.content_start;
-  j["content_end"] = s.content_end;
-  j["content"] = s.content;
-  j["tokens"] = s.tokens ? ordered_json(*s.tokens) : ordered_json(nullptr);
-  j["n_tokens"] = s.tokens ? ordered_json(s.tokens->size()) : ordered_json(nullptr);
-  j["foreign"] = s.foreign;
-  ordered_json problems = ordered_json::array();
-  for (SegmentProblem p : s.problems) problems.push_back(to_string(p));
-  j["problems"] = problems;
-  j["well_formed"] = s.well_formed();
-  if (s.modality == Modality::selfies || s.modality == Modality::mol3d) j["selfies"] = s.selfies;
-  if (s.modality == Modality::mol3d || s.modality == Modality::prot3d) j["codes"] = s.codes;
-  if (s.modality == Modality::mol3d) j["n_atoms"] = s.n_atoms;
-  if (s.modality == Modality::prot_aa) j["sequence"] = s.sequence;
-  return j;
-}
-
 }  // namespace
 
 AnswerOutcome extract_answer(const std::string& answer, const std::string& prompt, const std::string& outdir,
@@ -269,7 +246,9 @@ AnswerOutcome extract_answer(const std::string& answer, const std::string& promp
   for (std::size_t i = 0; i < parsed.segments.size(); ++i) {
     const Segment& s = parsed.segments[i];
     const SegmentResult r = writer.write(i);
-    ordered_json j = segment_json(s, i);
+    ordered_json j;
+    j["index"] = i + 1;
+    j.update(segment_json(s));  // the parse, with the field names of vectors/biomatrix/README.md
     j["files"] = r.files;
     j["valid"] = r.valid();
     j["checks"] = r.checks;

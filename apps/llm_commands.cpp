@@ -111,6 +111,7 @@ void run_generate(const LlmOptions& o) {
   if (tok) {
     const Tokenizer* t = tok.get();
     g.decode = [t](const std::vector<int64_t>& ids) { return t->decode(to32(ids)); };
+    apply_constraint(g, *tok, o);
   } else if (!g.stop_strings.empty()) {
     throw InputError("stop strings need the model's tokenizer.json");
   }
@@ -153,6 +154,7 @@ void run_chat(const LlmOptions& o) {
   auto tok = load_tokenizer(o.model, "bmx chat needs the tokenizer");
   const Tokenizer* t = tok.get();
   g.decode = [t](const std::vector<int64_t>& ids) { return t->decode(to32(ids)); };
+  apply_constraint(g, *tok, o);
   auto msgs = nlohmann::ordered_json::array();
   if (!o.system.empty()) msgs.push_back(message("system", o.system));
   std::fprintf(stderr, "bmx chat: %s (%lld layers). Empty line or Ctrl-D ends; /reset clears the history.\n",

@@ -7,6 +7,7 @@
 #include "bmx/core/qwen3.h"
 #include "bmx/tokenizers/bpe_tokenizer.h"
 #include "bmx/tokenizers/chat_template.h"
+#include "bmx/tokenizers/tasks.h"
 
 namespace bmx::app {
 
@@ -28,6 +29,14 @@ void add_sampling_flags(CLI::App* c, LlmOptions& o) {
   c->add_option("-t,--threads", o.threads, "Threads (default: all cores)");
   c->add_flag("--bf16-prefill", o.bf16_prefill,
               "Prefill with activations rounded to BF16 (faster on AVX-512 BF16 CPUs, as llama.cpp; not exact)");
+  c->add_flag("--no-constrain", o.no_constrain,
+              "Sample without the modality grammar (with a BioMatrix tokenizer, segments then may not decode)");
+}
+
+void apply_constraint(GenerationOptions& g, const Tokenizer& tok, const LlmOptions& o, const AnswerConstraint& answer) {
+  if (o.no_constrain || !missing_control_tokens(tok).empty()) return;
+  auto vocabulary = analyse_vocabulary(tok, g.eos_token_ids);
+  g.constraint = [vocabulary, answer](size_t) { return make_modality_constraint(vocabulary, answer); };
 }
 
 void apply_sampling_flags(GenerationOptions& g, const Qwen3Model& m, const LlmOptions& o) {

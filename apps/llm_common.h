@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "bmx/core/generation.h"
+#include "bmx/tokenizers/modality_constraint.h"
 
 namespace bmx {
 struct Qwen3Model;
@@ -27,6 +28,7 @@ struct LlmOptions {
   std::string model;
   std::string prompt, ids, system;
   bool chat = false, print_ids = false, no_think = false, bf16_prefill = false;
+  bool no_constrain = false;  // --no-constrain: sample without the modality grammar
   int threads = 0;
   std::optional<int64_t> max_new_tokens, top_k, seed, ctx;
   std::optional<double> temp, top_p, min_p, repeat_penalty;
@@ -41,6 +43,9 @@ void add_sampling_flags(CLI::App* c, LlmOptions& o);
 // The flags given on the command line applied over `g` (the model's defaults, or a task's); InputError for
 // values out of range.
 void apply_sampling_flags(GenerationOptions& g, const Qwen3Model& m, const LlmOptions& o);
+// The modality grammar (tokenizers/modality_constraint.h) for every row, with `answer`'s requirements, unless
+// --no-constrain or the tokenizer has no BioMatrix control tokens (a plain Qwen3 model: nothing to constrain).
+void apply_constraint(GenerationOptions& g, const Tokenizer& tok, const LlmOptions& o, const AnswerConstraint& answer = {});
 // The model's defaults (generation_config.json) with the command-line flags over them.
 GenerationOptions generation_options(const Qwen3Model& m, const LlmOptions& o);
 

@@ -35,10 +35,10 @@ namespace fs = std::filesystem;
 using nlohmann::ordered_json;
 
 struct RunArgs : LlmOptions {
-  std::string task, out, instruction, list, chain, gcp_vqvae, molstructok;
-  std::vector<std::string> sequences, structures, smiles, selfies, molecules, texts, properties;
+  std::string task, out, instruction, list, chain, gcp_vqvae, molstructok, smiles, selfies, text, property;
+  std::vector<std::string> sequences, structures, molecules;
   int samples = 1;
-  bool list_tasks = false, no_constrain = false, no_3d = false, quiet = false;
+  bool list_tasks = false, no_3d = false, quiet = false;
 };
 
 bool outputs(const TaskPreset& t, Modality m) { return std::find(t.outputs.begin(), t.outputs.end(), m) != t.outputs.end(); }
@@ -106,32 +106,6 @@ InputValue molecule_input(const std::string& path, const mol3d::MolStrucTok& mol
   return v;
 }
 
-// The <S n> ids of the codes the GCP-VQVAE in use cannot decode (the tiny test model has 512 codes, the
-// vocabulary 4096).
-std::vector<int64_t> undecodable_structure_ids(const Tokenizer& tok, int64_t codebook) {
-  std::vector<int64_t> ids;
-  for (int64_t n = codebook; n < kProt3dCodebookSize; ++n)
-    if (auto id = tok.token_to_id(structure_token(static_cast<int>(n)))) ids.push_back(*id);
-  return ids;
-}
-
-// The modality constraint, with the structure codes the GCP-VQVAE cannot decode masked as well.
-class WithoutCodes : public TokenConstraint {
- public:
-  WithoutCodes(std::unique_ptr<TokenConstraint> inner, const std::vector<int64_t>& banned)
-      : inner_(std::move(inner)), banned_(banned) {}
-  void mask(std::vector<float>& scores, int64_t remaining) override {
-    inner_->mask(scores, remaining);
-    for (int64_t id : banned_)
-      if (id < static_cast<int64_t>(scores.size())) scores[id] = -std::numeric_limits<float>::infinity();
-  }
-  void accept(int64_t id) override { inner_->accept(id); }
-
- private:
-  std::unique_ptr<TokenConstraint> inner_;
-  const std::vector<int64_t>& banned_;
-};
-
 // Everything that stays the same over the records of a run.
 struct Session {
   const RunArgs& args;
@@ -139,7 +113,7 @@ struct Session {
   Qwen3Model model;
   std::unique_ptr<Tokenizer> tok;
   std::shared_ptr<const ModalityVocabulary> vocabulary;  // null with --no-constrain
-  std::vector<int64_t> banned;                           // structure codes the GCP-VQVAE cannot decode
+  int structure_codebook = kProt3dCodebookSize;            // <S n> codes the GCP-VQVAE in use can decode
   StructureDecoders decoders;
   std::vector<InputValue> fixed;                          // inputs given by flags
   std::vector<std::string> input_files;
@@ -202,13 +176,9 @@ bool run_one(Session& s, const std::vector<InputValue>& values, const std::strin
                      std::to_string(*prompt.expected_length + 2) + ")");
   if (s.vocabulary) {
     const auto vocabulary = s.vocabulary;
-    const AnswerConstraint constraint = prompt.constraint;
-    const std::vector<int64_t>* banned = &s.banned;
-    g.constraint = [vocabulary, constraint, banned](size_t) -> std::unique_ptr<TokenConstraint> {
-      auto c = make_modality_constraint(vocabulary, constraint);
-      if (banned->empty()) return c;
-      return std::make_unique<WithoutCodes>(std::move(c), *banned);
-    };
+    AnswerConstraint constraint = prompt.constraint;
+    constraint.structure_codebook = s.structure_codebook;
+    g.constraint = [vocabulary, constraint](size_t) { return make_modality_constraint(vocabulary, constraint); };
   }
   const std::vector<Generation> gens =
       generate(s.model, std::vector<std::vector<int64_t>>(static_cast<std::size_t>(a.samples), ids), g);
@@ -355,18 +325,19 @@ int run_task(const RunArgs& a) {
   std::vector<std::string> files = a.structures;
   files.insert(files.end(), a.molecules.begin(), a.molecules.end());
   if (!a.list.empty()) files.push_back(a.list);
-  Session s{a, task, {}, nullptr, nullptr, {}, StructureDecoders(molstructok_checkpoint(a.molstructok, a.model),
+  Session s{a, task, {}, nullptr, nullptr, kProt3dCodebookSize, StructureDecoders(molstructok_checkpoint(a.molstructok, a.model),
                                                                    [&a] { return gcp_vqvae_dir(a.gcp_vqvae, a.model); }),
             {}, files};
   if (outputs(task, Modality::prot3d) || !a.structures.empty()) (void)s.decoders.gcp_vqvae();
   for (const std::string& f : a.sequences) s.fixed.push_back({InputKind::protein_sequence, f, {}, {}});
   for (const std::string& f : a.structures) s.fixed.push_back(structure_input(f, a.chain, s.decoders.gcp_vqvae()));
-  for (const std::string& f : a.smiles) s.fixed.push_back({InputKind::smiles, f, {}, {}});
-  for (const std::string& f : a.selfies) s.fixed.push_back({InputKind::selfies, f, {}, {}});
+  if (!a.smiles.empty()) s.fixed.push_back({InputKind::smiles, a.smiles, {}, {}});
+  if (!a.selfies.empty()) s.fixed.push_back({InputKind::selfies, a.selfies, {}, {}});
   for (const std::string& f : a.molecules) s.fixed.push_back(molecule_input(f, s.decoders.molstructok()));
-  for (const std::string& f : a.texts) s.fixed.push_back({InputKind::text, f, {}, {}});
-  for (const std::string& f : a.properties) s.fixed.push_back({InputKind::property, f, {}, {}});
+  if (!a.text.empty()) s.fixed.push_back({InputKind::text, a.text, {}, {}});
+  if (!a.property.empty()) s.fixed.push_back({InputKind::property, a.property, {}, {}});
 
+  if (a.list.empty()) (void)build_task_prompt(task, s.fixed, a.instruction);  // bad input said before loading the model
   s.tok = load_tokenizer(a.model, "bmx run needs the model's tokenizer");
   if (const auto missing = missing_control_tokens(*s.tok); !missing.empty())
     throw InputError(a.model + ": the tokenizer has no BioMatrix control tokens (" + missing.front() + " and " +
@@ -374,8 +345,8 @@ int run_task(const RunArgs& a) {
   s.model = load_qwen3(a.model);
   if (!a.no_constrain) {
     s.vocabulary = analyse_vocabulary(*s.tok, default_generation_options(s.model).eos_token_ids);
-    if (outputs(task, Modality::prot3d))
-      s.banned = undecodable_structure_ids(*s.tok, s.decoders.gcp_vqvae().codebook_size());
+    // The tiny test GCP-VQVAE has 512 codes, the vocabulary 4096: answers keep to what can be decoded.
+    if (outputs(task, Modality::prot3d)) s.structure_codebook = int(s.decoders.gcp_vqvae().codebook_size());
   }
   if (!a.list.empty()) return run_list(s);
   if (!run_one(s, s.fixed, a.out)) {
@@ -405,13 +376,12 @@ void add_run_commands(CLI::App& app) {
   c->add_option("--smiles", a->smiles, "Molecule as SMILES");
   c->add_option("--selfies", a->selfies, "Molecule as SELFIES");
   c->add_option("--molecule", a->molecules, "Molecule file with 3D coordinates (SDF/MOL/...), tokenized with MolStrucTok");
-  c->add_option("--text", a->texts, "Text input: a description, an IUPAC name, a question (chat)");
-  c->add_option("--property", a->properties, "mol3d: QM9 target KEY=VALUE (mu, alpha, homo, lumo, gap, Cv), e.g. "
+  c->add_option("--text", a->text, "Text input: a description, an IUPAC name, a question (chat)");
+  c->add_option("--property", a->property, "mol3d: QM9 target KEY=VALUE (mu, alpha, homo, lumo, gap, Cv), e.g. "
                                              "homo=-0.2530 (Hartree)");
   c->add_option("-i,--input", a->list, "List of inputs, one run each: FASTA for protein sequences, else one per line; "
                                        "results in OUTDIR/<record id>/");
   c->add_option("--samples", a->samples, "Answers drawn per prompt, as one batch (ranked in summary.json)");
-  c->add_flag("--no-constrain", a->no_constrain, "Sample without the modality grammar (answers may not decode)");
   c->add_flag("--no-3d", a->no_3d, "SMILES/SELFIES answers: 2D depiction only");
   c->add_option("--gcp-vqvae", a->gcp_vqvae, kGcpVqvaeHelp);
   c->add_option("--molstructok", a->molstructok, "MolStrucTok checkpoint (default: MODEL/molstructok/, else the one "

@@ -56,7 +56,7 @@ TEST_CASE("bmx run --list-tasks: every preset with inputs, output and sampling")
   CHECK(r.status == 0);
   for (const char* t : {"fold", "inverse-fold", "cogen", "backbone", "mol3d", "mol-uncond", "text2mol", "caption",
                         "iupac2smiles", "forward", "retro", "affinity-1d", "affinity-3d", "ppi", "chat"})
-    CHECK(r.out.find(std::string("\n") + t + " ") != std::string::npos || r.out.rfind(t, 0) == 0);
+    CHECK(("\n" + r.out).find(std::string("\n") + t + " ") != std::string::npos);
   CHECK(r.out.find("Given a protein amino acid sequence, predict its 3D structure.") != std::string::npos);
   CHECK(r.out.find("homo (HOMO energy, Hartree)") != std::string::npos);
   CHECK(r.out.find("sampling: greedy") != std::string::npos);
@@ -120,6 +120,10 @@ TEST_CASE("bmx run caption: the card's wording with the SELFIES wrapped; SMILES 
   s = bmx::test::read_json(out / "smi" / "summary.json");
   CHECK(s["prompt"] == "I need a brief explanation of the molecule denoted in this SMILES notation.\n"
                        "<|mol_smi_start|>CCO<|mol_smi_end|>");
+  // Unconstrained sampling runs too, and says so.
+  r = run_bmx(run_args("caption") + "--smiles CCO -n 4 --no-constrain -o " + quote(out / "free"));
+  REQUIRE(r.status == 0);
+  CHECK(bmx::test::read_json(out / "free" / "summary.json")["constrained"] == false);
   // --instruction replaces the wording; PPI labels its two proteins.
   r = run_bmx(run_args("ppi") + "--sequence MKV --sequence GAL --instruction 'Do they bind?' -n 4 -o " + quote(out / "ppi"));
   REQUIRE(r.status == 0);
@@ -156,7 +160,7 @@ TEST_CASE("bmx run -i FASTA: one run per record, a bad record reported and the o
   write_file(out / "in.fasta", ">first protein one\nMKTA\nYIAK\n>bad\nMK7A\n>third\nGAVL\n>first\nPPG\n");
   const auto r = run_bmx(run_args("fold") + "-i " + quote(out / "in.fasta") + " -n 20 -o " + quote(out / "res") + gcp());
   CHECK(r.status == 1);
-  CHECK(r.err.find("in.fasta:5 (bad): sequence: '7' at position 3") != std::string::npos);
+  CHECK(r.err.find("in.fasta:4 (bad): protein sequence: '7' at position 3") != std::string::npos);
   check_fold(out / "res" / "first", "MKTAYIAK");
   check_fold(out / "res" / "third", "GAVL");
   check_fold(out / "res" / "first_2", "PPG");
