@@ -122,8 +122,7 @@ class SegmentWriter {
   // and in the SD file.
   static void refine(RDKit::ROMol& mol, SegmentResult& r, mol3d::SdFields& fields) {
     const forcefield::RefineResult rr = forcefield::refine(mol);
-    std::string text = std::string(forcefield::name(rr.used)) + " " + forcefield::name(rr.status);
-    if (!rr.message.empty()) text += " (" + rr.message + ")";
+    const std::string text = forcefield::describe(rr);
     r.extra["refinement"] = text;
     fields.emplace_back("bmx_refinement", text);
   }
@@ -137,9 +136,9 @@ class SegmentWriter {
     }
   }
 
-  void write_sdf(const RDKit::ROMol& mol, const std::string& stem, const mol3d::SdFields& fields,
-                 SegmentResult& r) const {
-    write_text(stem + ".sdf", mol3d::sdf_record(mol, stem, fields, stem), r);
+  void write_sdf(const RDKit::ROMol& mol, const std::string& stem, const mol3d::SdFields& fields, SegmentResult& r,
+                 bool three_d = true) const {
+    write_text(stem + ".sdf", mol3d::sdf_record(mol, stem, fields, stem, -1, three_d), r);
   }
 
   void mol3d_file(const Segment& s, const std::string& stem, SegmentResult& r) {
@@ -162,7 +161,7 @@ class SegmentWriter {
     if (opt.embed_3d) refine(*mol, r, fields);
     else r.extra["refinement"] = "not refined: 2D depiction (--no-3d)";
     canonical_smiles(*mol, r);
-    write_sdf(*mol, stem, fields, r);
+    write_sdf(*mol, stem, fields, r, opt.embed_3d);
   }
 
   // Residue letters for a prot3d segment of n tokens: the nearest prot_aa segment of the answer with n residues,

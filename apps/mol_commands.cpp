@@ -206,13 +206,8 @@ forcefield::RefineOptions refine_options(const RefineFlags& f) {
   return r;
 }
 
-std::string describe(const forcefield::RefineResult& rr) {
-  std::string s = std::string(forcefield::name(rr.used)) + " " + forcefield::name(rr.status);
-  return rr.message.empty() ? s : s + " (" + rr.message + ")";
-}
-
 void add_refine_fields(const forcefield::RefineResult& rr, mol3d::SdFields& fields) {
-  fields.emplace_back("bmx_refinement", describe(rr));
+  fields.emplace_back("bmx_refinement", forcefield::describe(rr));
   if (rr.status != forcefield::RefineStatus::no_parameters) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.4f", rr.energy_before);
@@ -391,7 +386,7 @@ EvalRow evaluate(const mol3d::MolStrucTok& model, const mol3d::MolRecord& r, con
   }
   RDKit::RWMol refined(*d.mol);
   auto rr = forcefield::refine(refined, ro);
-  row.refinement = describe(rr);
+  row.refinement = forcefield::describe(rr);
   row.refined = mol3d::compare_round_trip(*r.mol, refined, e.atom_order);
   return row;
 }

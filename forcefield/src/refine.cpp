@@ -194,4 +194,9 @@ RefineResult refine(RDKit::ROMol& mol, const RefineOptions& options) {
   return result;
 }
 
+std::string describe(const RefineResult& result) {
+  std::string s = std::string(name(result.used)) + " " + name(result.status);
+  return result.message.empty() ? s : s + " (" + result.message + ")";
+}
+
 }  // namespace bmx::forcefield

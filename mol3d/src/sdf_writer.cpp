@@ -38,7 +38,7 @@ std::string field_value(const std::string& v) {
 }  // namespace
 
 std::string sdf_record(const RDKit::ROMol& mol, const std::string& name, const SdFields& fields,
-                       const std::string& where, int conf_id) {
+                       const std::string& where, int conf_id, bool three_d) {
   if (mol.getNumConformers() == 0) fail_input(where, "molecule has no coordinates to write");
   const RDKit::Conformer& conf = mol.getConformer(conf_id);
   for (unsigned i = 0; i < mol.getNumAtoms(); ++i) {
@@ -46,9 +46,9 @@ std::string sdf_record(const RDKit::ROMol& mol, const std::string& name, const S
     if (!std::isfinite(p.x) || !std::isfinite(p.y) || !std::isfinite(p.z))
       fail_input(where, "atom " + std::to_string(i + 1) + " has non-finite coordinates; not written");
   }
-  // Write a copy holding only this conformer, flagged 3D (the decoder's conformer may carry a 2D flag).
+  // Write a copy holding only this conformer, flagged as asked (the decoder's conformer may carry a 2D flag).
   RDKit::RWMol copy(mol, /*quickCopy=*/false, conf_id);
-  copy.getConformer().set3D(true);
+  copy.getConformer().set3D(three_d);
   std::string title = one_line(name.empty() ? (mol.hasProp(RDKit::common_properties::_Name)
                                                     ? mol.getProp<std::string>(RDKit::common_properties::_Name)
                                                     : std::string())

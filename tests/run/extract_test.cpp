@@ -4,6 +4,8 @@
 // segment is listed with its problem and no file.
 #include <doctest/doctest.h>
 
+#include <sstream>
+
 #include <fstream>
 #include <set>
 
@@ -235,11 +237,21 @@ TEST_CASE("bmx extract: 2D only, stdin, bad segments, no model, and never over a
   CHECK(bmx::test::sdf_atom_counts(work / "flat" / "seg02_selfies.sdf") == std::vector<unsigned>{2});
   const json flat = bmx::test::read_json(work / "flat" / "summary.json");
   CHECK(flat["segments"][0]["refinement"].get<std::string>().find("not refined") == 0);
+  // The depiction says it is 2D (the molblock's program line), so no reader takes it for a conformer.
+  const auto program_line = [](const fs::path& p) {
+    std::istringstream in(bmx::test::read_file(p));
+    std::string title, line;
+    std::getline(in, title);
+    std::getline(in, line);
+    return line;
+  };
+  CHECK(program_line(work / "flat" / "seg01_smiles.sdf").find("2D") != std::string::npos);
   // Without --no-3d the same answer has hydrogens and an MMFF94-refined conformer.
   r = run_bmx("extract " + quote(work / "a.txt") + " -o " + quote(work / "full"));
   CHECK(r.status == 0);
   CHECK(bmx::test::sdf_atom_counts(work / "full" / "seg01_smiles.sdf") == std::vector<unsigned>{9});
   CHECK(bmx::test::sdf_atom_counts(work / "full" / "seg02_selfies.sdf") == std::vector<unsigned>{4});
+  CHECK(program_line(work / "full" / "seg01_smiles.sdf").find("3D") != std::string::npos);
 
   // A prot3d segment without any GCP-VQVAE model: listed with the reason, the molecule still written.
   write_file(work / "p.txt", "<|prot_3d_start|><S 1><S 2><|prot_3d_end|><|mol_smi_start|>C<|mol_smi_end|>");

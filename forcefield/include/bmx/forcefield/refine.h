@@ -46,6 +46,9 @@ double energy(RDKit::ROMol& mol, ForceField force_field, const RefineOptions& op
 // "MMFF94", "MMFF94s", "UFF" / "converged", "not_converged", "no_parameters".
 const char* name(ForceField ff);
 const char* name(RefineStatus status);
+// "MMFF94 converged", "UFF converged (MMFF94: no parameters for Se1; UFF used)": what the SD files and
+// summaries say about a refinement.
+std::string describe(const RefineResult& result);
 // Parses "mmff94", "mmff94s", "uff" (case-insensitive); throws bmx::InputError otherwise.
 ForceField parse_force_field(const std::string& text);
 

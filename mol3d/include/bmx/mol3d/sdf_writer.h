@@ -1,6 +1,6 @@
-// Molecules out: 3D SD files that RDKit and Open Babel read back. V2000, or V3000 when a molecule has more
+// Molecules out: SD files that RDKit and Open Babel read back. V2000, or V3000 when a molecule has more
 // than 999 atoms or bonds; the conformer is written flagged 3D ("3D" in the header line) whatever its flag
-// in memory. Coordinates that are not finite are refused (InputError naming the record): NaN never reaches
+// in memory, unless the caller writes a 2D depiction. Coordinates that are not finite are refused (InputError naming the record): NaN never reaches
 // a file.
 #pragma once
 #include <GraphMol/ROMol.h>
@@ -20,7 +20,7 @@ using SdFields = std::vector<std::pair<std::string, std::string>>;
 // molecule's _Name); `where` names the record in errors. Throws InputError for non-finite coordinates or
 // a molecule without conformer.
 std::string sdf_record(const RDKit::ROMol& mol, const std::string& name, const SdFields& fields,
-                       const std::string& where, int conf_id = -1);
+                       const std::string& where, int conf_id = -1, bool three_d = true);
 
 // Writes records to a path, or to stdout for "-". Not thread-safe; build records with sdf_record() in
 // parallel and write them in order.
