@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "bmx/core/error.h"
+#include "bmx/core/util/error.h"
 #include "bmx/forcefield/refine.h"
 #include "bmx/mol3d/conformer.h"
 #include "bmx/mol3d/molstructok.h"

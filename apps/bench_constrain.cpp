@@ -9,9 +9,9 @@
 #include <unistd.h>
 
 #include "answer_files.h"
-#include "bmx/core/error.h"
-#include "bmx/core/generation.h"
-#include "bmx/core/qwen3.h"
+#include "bmx/core/util/error.h"
+#include "bmx/core/llm/generation.h"
+#include "bmx/core/llm/qwen3.h"
 #include "bmx/prot3d/gcp_vqvae.h"
 #include "bmx/tokenizers/bpe_tokenizer.h"
 #include "bmx/tokenizers/modality_constraint.h"

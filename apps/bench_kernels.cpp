@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "bmx/core/kernels.h"
+#include "bmx/core/nn/kernels.h"
 #include "commands.h"
 
 namespace bmx::app {

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "bmx/core/error.h"
-#include "bmx/core/parallel.h"
+#include "bmx/core/util/error.h"
+#include "bmx/core/util/parallel.h"
 #include "bmx/forcefield/refine.h"
 #include "bmx/mol3d/molecule_io.h"
 #include "bmx/mol3d/molstructok.h"

@@ -5,9 +5,9 @@
 #include <sstream>
 
 #include "answer_files.h"
-#include "bmx/core/error.h"
-#include "bmx/core/math_threads.h"
-#include "bmx/core/read_file.h"
+#include "bmx/core/util/error.h"
+#include "bmx/core/util/math_threads.h"
+#include "bmx/core/io/read_file.h"
 #include "bmx/mol3d/molecule_io.h"
 #include "commands.h"
 #include "structure_models.h"

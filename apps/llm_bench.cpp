@@ -10,8 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
-#include "bmx/core/kernels.h"
-#include "bmx/core/qwen3.h"
+#include "bmx/core/nn/kernels.h"
+#include "bmx/core/llm/qwen3.h"
 #include "llm_common.h"
 #include "measure.h"
 

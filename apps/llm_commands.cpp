@@ -9,10 +9,10 @@
 #include <sstream>
 
 #include "answer_files.h"
-#include "bmx/core/error.h"
-#include "bmx/core/generation.h"
-#include "bmx/core/kernels.h"
-#include "bmx/core/qwen3.h"
+#include "bmx/core/util/error.h"
+#include "bmx/core/llm/generation.h"
+#include "bmx/core/nn/kernels.h"
+#include "bmx/core/llm/qwen3.h"
 #include "bmx/mol3d/molecule_io.h"
 #include "bmx/tokenizers/bpe_tokenizer.h"
 #include "commands.h"

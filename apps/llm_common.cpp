@@ -2,9 +2,9 @@
 
 #include <filesystem>
 
-#include "bmx/core/error.h"
-#include "bmx/core/kernels.h"
-#include "bmx/core/qwen3.h"
+#include "bmx/core/util/error.h"
+#include "bmx/core/nn/kernels.h"
+#include "bmx/core/llm/qwen3.h"
 #include "bmx/tokenizers/bpe_tokenizer.h"
 #include "bmx/tokenizers/chat_template.h"
 #include "bmx/tokenizers/tasks.h"

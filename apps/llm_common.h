@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "bmx/core/generation.h"
+#include "bmx/core/llm/generation.h"
 #include "bmx/tokenizers/modality_constraint.h"
 
 namespace bmx {

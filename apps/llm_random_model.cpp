@@ -11,10 +11,10 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "bmx/core/error.h"
-#include "bmx/core/kernels.h"
-#include "bmx/core/model_config.h"
-#include "bmx/core/safetensors.h"
+#include "bmx/core/util/error.h"
+#include "bmx/core/nn/kernels.h"
+#include "bmx/core/llm/model_config.h"
+#include "bmx/core/io/safetensors.h"
 #include "llm_common.h"
 
 namespace bmx::app {

@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "bmx/core/error.h"
-#include "bmx/core/parallel.h"
-#include "bmx/core/progress.h"
+#include "bmx/core/util/error.h"
+#include "bmx/core/util/parallel.h"
+#include "bmx/core/util/progress.h"
 #include "bmx/forcefield/refine.h"
 #include "bmx/mol3d/molecule_io.h"
 #include "bmx/mol3d/molstructok.h"

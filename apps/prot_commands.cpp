@@ -21,12 +21,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "bmx/core/error.h"
-#include "bmx/core/math_threads.h"
-#include "bmx/core/parallel.h"
-#include "bmx/core/progress.h"
-#include "bmx/core/read_file.h"
-#include "bmx/core/superpose.h"
+#include "bmx/core/util/error.h"
+#include "bmx/core/util/math_threads.h"
+#include "bmx/core/util/parallel.h"
+#include "bmx/core/util/progress.h"
+#include "bmx/core/io/read_file.h"
+#include "bmx/core/geom/superpose.h"
 #include "bmx/prot3d/gcp_vqvae.h"
 #include "bmx/prot3d/structure_reader.h"
 #include "bmx/prot3d/structure_writer.h"

@@ -12,11 +12,11 @@
 #include <numeric>
 
 #include "answer_files.h"
-#include "bmx/core/error.h"
-#include "bmx/core/math_threads.h"
-#include "bmx/core/progress.h"
-#include "bmx/core/qwen3.h"
-#include "bmx/core/read_file.h"
+#include "bmx/core/util/error.h"
+#include "bmx/core/util/math_threads.h"
+#include "bmx/core/util/progress.h"
+#include "bmx/core/llm/qwen3.h"
+#include "bmx/core/io/read_file.h"
 #include "bmx/mol3d/molecule_io.h"
 #include "bmx/mol3d/molstructok.h"
 #include "bmx/prot3d/gcp_vqvae.h"

@@ -4,8 +4,8 @@
 #include <filesystem>
 #include <vector>
 
-#include "bmx/core/error.h"
-#include "bmx/core/user_config.h"
+#include "bmx/core/util/error.h"
+#include "bmx/core/io/user_config.h"
 #include "bmx/mol3d/molstructok.h"
 
 namespace bmx::app {

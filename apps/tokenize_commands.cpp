@@ -13,8 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "bmx/core/error.h"
-#include "bmx/core/read_file.h"
+#include "bmx/core/util/error.h"
+#include "bmx/core/io/read_file.h"
 #include "bmx/tokenizers/bpe_tokenizer.h"
 #include "commands.h"
 #include "measure.h"

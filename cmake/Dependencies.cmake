@@ -49,7 +49,7 @@ add_library(bmx::gemmi ALIAS bmx_gemmi)
 # Sources are every src/*.cpp of the folder.
 function(bmx_library name)
   cmake_parse_arguments(ARG "" "" "PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
-  file(GLOB sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/src/*.cpp)
+  file(GLOB_RECURSE sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/src/*.cpp)
   add_library(bmx_${name} STATIC ${sources})
   add_library(bmx::${name} ALIAS bmx_${name})
   target_include_directories(bmx_${name}

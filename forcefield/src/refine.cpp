@@ -16,7 +16,7 @@
 #include <memory>
 #include <vector>
 
-#include "bmx/core/error.h"
+#include "bmx/core/util/error.h"
 #include "bmx/forcefield/mmff.h"
 
 namespace bmx::forcefield {

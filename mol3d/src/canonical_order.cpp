@@ -11,7 +11,7 @@
 #include <string_view>
 #include <utility>
 
-#include "bmx/core/error.h"
+#include "bmx/core/util/error.h"
 
 namespace bmx::mol3d {
 

@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "bmx/core/error.h"
+#include "bmx/core/util/error.h"
 
 namespace bmx::mol3d {
 

@@ -16,7 +16,7 @@
 #include <regex>
 #include <sstream>
 
-#include "bmx/core/error.h"
+#include "bmx/core/util/error.h"
 #include "line_source.h"
 #include "openbabel_bridge.h"
 

@@ -14,7 +14,7 @@
 #include <string_view>
 #include <utility>
 
-#include "bmx/core/error.h"
+#include "bmx/core/util/error.h"
 #include "bmx/mol3d/canonical_order.h"
 #include "bmx/mol3d/struct_tokens.h"
 #include "bmx/tokenizers/modality.h"

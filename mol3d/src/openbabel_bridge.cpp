@@ -12,7 +12,7 @@
 #include <mutex>
 #include <sstream>
 
-#include "bmx/core/error.h"
+#include "bmx/core/util/error.h"
 
 namespace bmx::mol3d {
 namespace {

@@ -8,8 +8,8 @@
 #include <cmath>
 #include <string>
 
-#include "bmx/core/error.h"
-#include "bmx/core/superpose.h"
+#include "bmx/core/util/error.h"
+#include "bmx/core/geom/superpose.h"
 
 namespace bmx::mol3d {
 namespace {

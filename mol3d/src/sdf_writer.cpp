@@ -8,7 +8,7 @@
 #include <fstream>
 #include <iostream>
 
-#include "bmx/core/error.h"
+#include "bmx/core/util/error.h"
 
 namespace bmx::mol3d {
 namespace {

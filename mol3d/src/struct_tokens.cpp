@@ -4,7 +4,7 @@
 #include <optional>
 #include <string_view>
 
-#include "bmx/core/error.h"
+#include "bmx/core/util/error.h"
 
 namespace bmx::mol3d {
 

@@ -5,8 +5,8 @@
 #include <cmath>
 #include <map>
 
-#include "bmx/core/error.h"
-#include "bmx/core/torch_checkpoint.h"
+#include "bmx/core/util/error.h"
+#include "bmx/core/io/torch_checkpoint.h"
 
 namespace bmx::mol3d {
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "bmx/core/dense_f32.h"
+#include "bmx/core/nn/dense_f32.h"
 
 namespace bmx::mol3d {
 

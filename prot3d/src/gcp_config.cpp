@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "bmx/core/error.h"
+#include "bmx/core/util/error.h"
 #include "bmx/prot3d/gcp_vqvae.h"
 #include "gcp_internal.h"
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "bmx/core/quantized_matmul.h"
+#include "bmx/core/nn/quantized_matmul.h"
 
 #include "bmx/prot3d/gcp_vqvae.h"
 

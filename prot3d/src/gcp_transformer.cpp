@@ -3,8 +3,8 @@
 // qk-norm (adjacent pairs), SwiGLU feed-forward with a biased input projection.
 #include <ATen/ATen.h>
 
-#include "bmx/core/float_matmul.h"
-#include "bmx/core/nn.h"
+#include "bmx/core/nn/float_matmul.h"
+#include "bmx/core/nn/nn.h"
 #include "gcp_internal.h"
 
 namespace bmx::prot3d {

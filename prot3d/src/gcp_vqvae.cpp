@@ -12,9 +12,9 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "bmx/core/error.h"
-#include "bmx/core/nn.h"
-#include "bmx/core/torch_checkpoint.h"
+#include "bmx/core/util/error.h"
+#include "bmx/core/nn/nn.h"
+#include "bmx/core/io/torch_checkpoint.h"
 #include "gcp_internal.h"
 
 namespace bmx::prot3d {

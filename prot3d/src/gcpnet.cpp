@@ -2,8 +2,8 @@
 // linear() over 3n rows.
 #include <ATen/ATen.h>
 
-#include "bmx/core/error.h"
-#include "bmx/core/nn.h"
+#include "bmx/core/util/error.h"
+#include "bmx/core/nn/nn.h"
 #include "gcp_internal.h"
 
 namespace bmx::prot3d {

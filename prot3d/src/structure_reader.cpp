@@ -14,7 +14,7 @@
 #include <gemmi/pdb.hpp>
 #include <gemmi/resinfo.hpp>
 
-#include "bmx/core/error.h"
+#include "bmx/core/util/error.h"
 
 namespace bmx::prot3d {
 namespace {

@@ -11,7 +11,7 @@
 #include <gemmi/to_mmcif.hpp>
 #include <gemmi/to_pdb.hpp>
 
-#include "bmx/core/error.h"
+#include "bmx/core/util/error.h"
 
 namespace bmx::prot3d {
 namespace {

@@ -3,7 +3,7 @@
 #include <cctype>
 #include <string_view>
 
-#include "bmx/core/error.h"
+#include "bmx/core/util/error.h"
 #include "bmx/tokenizers/modality.h"
 
 namespace bmx::prot3d {

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "bmx/core/error.h"
+#include "bmx/core/util/error.h"
 #include "bmx/tokenizers/bpe_tokenizer.h"
 #include "bmx/tokenizers/chat_template.h"
 #include "shared.h"

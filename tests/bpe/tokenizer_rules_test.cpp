@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "bmx/core/error.h"
+#include "bmx/core/util/error.h"
 #include "bmx/tokenizers/bpe_tokenizer.h"
 #include "shared.h"
 

@@ -8,7 +8,7 @@
 #include <limits>
 #include <random>
 
-#include "bmx/core/error.h"
+#include "bmx/core/util/error.h"
 #include "bmx/tokenizers/bpe_tokenizer.h"
 #include "bmx/tokenizers/modality_constraint.h"
 #include "bmx/tokenizers/segments.h"

@@ -5,8 +5,8 @@
 #include <ATen/ATen.h>  // before doctest, whose CHECK must win over glog's
 #include <doctest/doctest.h>
 
-#include "bmx/core/generation.h"
-#include "bmx/core/qwen3.h"
+#include "bmx/core/llm/generation.h"
+#include "bmx/core/llm/qwen3.h"
 #include "bmx/tokenizers/bpe_tokenizer.h"
 #include "bmx/tokenizers/modality_constraint.h"
 #include "bmx/tokenizers/segments.h"

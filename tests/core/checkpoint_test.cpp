@@ -5,8 +5,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "bmx/core/error.h"
-#include "bmx/core/torch_checkpoint.h"
+#include "bmx/core/util/error.h"
+#include "bmx/core/io/torch_checkpoint.h"
 #include "shared.h"
 
 using namespace bmx;

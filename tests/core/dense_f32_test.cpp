@@ -8,7 +8,7 @@
 #include <random>
 #include <vector>
 
-#include "bmx/core/dense_f32.h"
+#include "bmx/core/nn/dense_f32.h"
 
 using bmx::DenseF32;
 using bmx::NearestF32;

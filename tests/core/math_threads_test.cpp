@@ -2,8 +2,8 @@
 #include <ATen/Parallel.h>
 #include <doctest/doctest.h>
 
-#include "bmx/core/kernels.h"
-#include "bmx/core/math_threads.h"
+#include "bmx/core/nn/kernels.h"
+#include "bmx/core/util/math_threads.h"
 
 TEST_CASE("set_math_threads gives bmx's kernels the threads, ATen's OpenMP pool and the BLAS one") {
   bmx::set_math_threads(2);

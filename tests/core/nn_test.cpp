@@ -4,7 +4,7 @@
 #include <cmath>
 #include <vector>
 
-#include "bmx/core/nn.h"
+#include "bmx/core/nn/nn.h"
 
 using namespace bmx;
 

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <random>
 
-#include "bmx/core/superpose.h"
+#include "bmx/core/geom/superpose.h"
 
 using namespace bmx;
 

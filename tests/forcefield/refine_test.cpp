@@ -9,8 +9,8 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "bmx/core/error.h"
-#include "bmx/core/parallel.h"
+#include "bmx/core/util/error.h"
+#include "bmx/core/util/parallel.h"
 #include "bmx/forcefield/refine.h"
 #include "bmx/mol3d/molecule_io.h"
 #include "records.h"

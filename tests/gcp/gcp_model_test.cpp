@@ -8,8 +8,8 @@
 #include <set>
 #include <sstream>
 
-#include "bmx/core/error.h"
-#include "bmx/core/torch_checkpoint.h"
+#include "bmx/core/util/error.h"
+#include "bmx/core/io/torch_checkpoint.h"
 #include "bmx/prot3d/gcp_vqvae.h"
 #include "gcp_test_util.h"
 #include "shared.h"

@@ -7,9 +7,9 @@
 #include <random>
 #include <vector>
 
-#include "bmx/core/float_matmul.h"
-#include "bmx/core/kernels.h"
-#include "bmx/core/math_threads.h"
+#include "bmx/core/nn/float_matmul.h"
+#include "bmx/core/nn/kernels.h"
+#include "bmx/core/util/math_threads.h"
 
 namespace k = bmx::kernels;
 

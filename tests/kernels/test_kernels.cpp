@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "bmx/core/kernels.h"
-#include "bmx/core/thread_pool.h"
+#include "bmx/core/nn/kernels.h"
+#include "bmx/core/util/thread_pool.h"
 
 namespace k = bmx::kernels;
 

@@ -4,7 +4,7 @@
 
 #include <ATen/ATen.h>
 
-#include "bmx/core/nn.h"
+#include "bmx/core/nn/nn.h"
 
 namespace {
 

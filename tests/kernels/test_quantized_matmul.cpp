@@ -9,8 +9,8 @@
 #include <random>
 #include <vector>
 
-#include "bmx/core/kernels.h"
-#include "bmx/core/quantized_matmul.h"
+#include "bmx/core/nn/kernels.h"
+#include "bmx/core/nn/quantized_matmul.h"
 
 namespace k = bmx::kernels;
 

@@ -13,7 +13,7 @@
 #include <map>
 #include <set>
 
-#include "bmx/core/error.h"
+#include "bmx/core/util/error.h"
 #include "bmx/mol3d/molecule_io.h"
 #include "shared.h"
 

@@ -14,7 +14,7 @@
 #include <limits>
 #include <sstream>
 
-#include "bmx/core/error.h"
+#include "bmx/core/util/error.h"
 #include "bmx/mol3d/molecule_io.h"
 #include "bmx/mol3d/sdf_writer.h"
 #include "shared.h"

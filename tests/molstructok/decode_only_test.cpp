@@ -6,7 +6,7 @@
 #include <cmath>
 #include <regex>
 
-#include "bmx/core/error.h"
+#include "bmx/core/util/error.h"
 #include "vectors.h"
 
 using namespace bmx;

@@ -7,7 +7,7 @@
 
 #include <cmath>
 
-#include "bmx/core/error.h"
+#include "bmx/core/util/error.h"
 #include "bmx/mol3d/molecule_io.h"
 #include "bmx/mol3d/roundtrip.h"
 #include "shared.h"

@@ -7,7 +7,7 @@
 #include <regex>
 #include <sstream>
 
-#include "bmx/core/error.h"
+#include "bmx/core/util/error.h"
 #include "bmx/prot3d/structure_reader.h"
 #include "shared.h"
 

@@ -4,9 +4,9 @@
 #include <cmath>
 #include <random>
 
-#include "bmx/core/error.h"
+#include "bmx/core/util/error.h"
 #include "bmx/prot3d/structure_reader.h"
-#include "bmx/core/superpose.h"
+#include "bmx/core/geom/superpose.h"
 #include "bmx/prot3d/token_text.h"
 #include "shared.h"
 

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "bmx/core/error.h"
+#include "bmx/core/util/error.h"
 #include "bmx/prot3d/structure_reader.h"
 #include "bmx/prot3d/structure_writer.h"
 #include "shared.h"

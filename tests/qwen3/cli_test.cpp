@@ -1,6 +1,6 @@
 // The command line end to end: `bmx generate --ids ... --print-ids` equals the greedy vectors, errors are one
 // line, `bmx dev random-model` writes a loadable (sharded) checkpoint. Needs the bmx target built.
-#include "bmx/core/generation.h"
+#include "bmx/core/llm/generation.h"
 #include "common.h"
 // after ATen (via common.h): glog defines CHECK too, doctest's must win
 #include <doctest/doctest.h>

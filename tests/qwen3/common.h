@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "bmx/core/qwen3.h"
+#include "bmx/core/llm/qwen3.h"
 
 namespace bmx::test {
 

@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "bmx/core/error.h"
-#include "bmx/core/generation.h"
+#include "bmx/core/util/error.h"
+#include "bmx/core/llm/generation.h"
 #include "common.h"
 #include "shared.h"
 

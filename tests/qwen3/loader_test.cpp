@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "bmx/core/error.h"
-#include "bmx/core/safetensors.h"
+#include "bmx/core/util/error.h"
+#include "bmx/core/io/safetensors.h"
 #include "common.h"
 #include "shared.h"
 

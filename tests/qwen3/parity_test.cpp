@@ -5,8 +5,8 @@
 
 #include <cmath>
 
-#include "bmx/core/generation.h"
-#include "bmx/core/kernels.h"
+#include "bmx/core/llm/generation.h"
+#include "bmx/core/nn/kernels.h"
 #include "common.h"
 
 using bmx::test::logits_vectors;

@@ -6,7 +6,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
-#include "bmx/core/sampling.h"
+#include "bmx/core/llm/sampling.h"
 #include "shared.h"
 
 using nlohmann::json;

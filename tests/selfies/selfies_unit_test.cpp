@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "bmx/core/error.h"
+#include "bmx/core/util/error.h"
 #include "bmx/tokenizers/selfies.h"
 
 using namespace bmx;

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "bmx/core/error.h"
+#include "bmx/core/util/error.h"
 #include "bmx/tokenizers/selfies.h"
 #include "shared.h"
 

@@ -13,8 +13,8 @@
 #include <nlohmann/json.hpp>
 
 #include "added_token_matcher.h"
-#include "bmx/core/error.h"
-#include "bmx/core/read_file.h"
+#include "bmx/core/util/error.h"
+#include "bmx/core/io/read_file.h"
 #include "pretokenizer.h"
 #include "tokenizer_json.h"
 #include "unicode.h"

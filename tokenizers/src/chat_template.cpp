@@ -9,7 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "bmx/core/error.h"
+#include "bmx/core/util/error.h"
 #include "unicode.h"
 
 namespace bmx {

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "bmx/core/error.h"
+#include "bmx/core/util/error.h"
 #include "bmx/tokenizers/bpe_tokenizer.h"
 #include "selfies_alphabet.h"
 

@@ -5,7 +5,7 @@
 #include <string_view>
 #include <vector>
 
-#include "bmx/core/error.h"
+#include "bmx/core/util/error.h"
 #include "bmx/tokenizers/selfies.h"
 #include "selfies_alphabet.h"
 #include "selfies_derivation.h"

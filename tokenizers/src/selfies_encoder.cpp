@@ -2,7 +2,7 @@
 #include <algorithm>
 #include <string>
 
-#include "bmx/core/error.h"
+#include "bmx/core/util/error.h"
 #include "bmx/tokenizers/selfies.h"
 #include "selfies_alphabet.h"
 #include "smiles_graph.h"

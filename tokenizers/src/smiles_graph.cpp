@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 
-#include "bmx/core/error.h"
+#include "bmx/core/util/error.h"
 #include "selfies_alphabet.h"
 
 namespace bmx::selfies::detail {

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 
-#include "bmx/core/error.h"
+#include "bmx/core/util/error.h"
 #include "bmx/tokenizers/bpe_tokenizer.h"
 
 namespace bmx {

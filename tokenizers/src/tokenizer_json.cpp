@@ -3,8 +3,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "bmx/core/error.h"
-#include "bmx/core/read_file.h"
+#include "bmx/core/util/error.h"
+#include "bmx/core/io/read_file.h"
 
 namespace bmx {
 namespace {

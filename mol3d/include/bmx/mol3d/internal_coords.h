@@ -14,7 +14,7 @@
 #include <array>
 #include <vector>
 
-#include "bmx/core/vec3.h"
+#include "bmx/core/geom/vec3.h"
 
 namespace bmx::mol3d {
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "bmx/core/vec3.h"
+#include "bmx/core/geom/vec3.h"
 
 namespace bmx::prot3d {
 

@@ -75,7 +75,7 @@ enum class Precision { float32, float64 };
 // How decode computes the decoder transformer's matrix products (about 95% of its arithmetic).
 //   float32: as the reference does.
 //   int16: both operands rounded to 14-bit integers per row and multiplied with AVX2's integer multiply-add
-//   (bmx/core/quantized_matmul.h), about 1.6x the float32 rate; float32 models only. The rounding moves decoded
+//   (bmx/core/nn/quantized_matmul.h), about 1.6x the float32 rate; float32 models only. The rounding moves decoded
 //   atoms by thousandths of an ångström, against the ~1 Å that quantizing a structure into tokens costs.
 enum class DecodeArithmetic { float32, int16 };
 

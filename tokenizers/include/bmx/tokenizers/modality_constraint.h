@@ -9,7 +9,7 @@
 #include <optional>
 #include <vector>
 
-#include "bmx/core/token_constraint.h"
+#include "bmx/core/llm/token_constraint.h"
 #include "bmx/tokenizers/modality.h"
 
 namespace bmx {

@@ -1,0 +1,76 @@
+// safetensors checkpoints, memory-mapped: tensors are views of the mapping (at::from_blob), never copied, and
+// keep the mapping alive. A checkpoint folder is one model.safetensors or shards listed in
+// model.safetensors.index.json.
+#pragma once
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace bmx {
+
+struct MappedFile;  // bmx/core/io/mapped_file.h
+
+// One tensor entry of a safetensors header.
+struct SafetensorsEntry {
+  std::string dtype;            // "BF16", "F16", "F32", ...
+  std::vector<int64_t> shape;
+  uint64_t begin = 0, end = 0;  // byte offsets into the data buffer
+};
+
+class SafetensorsFile {
+ public:
+  // Maps `path` and checks the header: every entry lies inside the file and its byte size matches
+  // shape x dtype. Errors are one line naming file and tensor.
+  explicit SafetensorsFile(const std::string& path);
+  const std::string& path() const { return path_; }
+  const std::map<std::string, SafetensorsEntry>& entries() const { return entries_; }
+  const std::map<std::string, std::string>& metadata() const { return metadata_; }
+  bool contains(const std::string& name) const { return entries_.count(name) != 0; }
+  // The tensor as a view of the mapping (copied only when the data is misaligned for its dtype).
+  at::Tensor tensor(const std::string& name) const;
+
+ private:
+  std::string path_;
+  std::shared_ptr<MappedFile> map_;
+  const unsigned char* data_ = nullptr;  // start of the data buffer
+  std::map<std::string, SafetensorsEntry> entries_;
+  std::map<std::string, std::string> metadata_;
+};
+
+// All tensors of a Hugging Face checkpoint folder.
+class SafetensorsCheckpoint {
+ public:
+  explicit SafetensorsCheckpoint(const std::string& dir);
+  const std::string& dir() const { return dir_; }
+  bool contains(const std::string& name) const { return where_.count(name) != 0; }
+  // The tensor; throws InputError naming tensor and file when it is missing or its shape differs from
+  // `shape` (empty = any) or its dtype is not a floating type (BF16, F16, F32).
+  at::Tensor get(const std::string& name, const std::vector<int64_t>& shape = {}) const;
+  // Bytes of tensor data in all files.
+  uint64_t weight_bytes() const;
+
+ private:
+  std::string dir_;
+  std::vector<std::unique_ptr<SafetensorsFile>> files_;
+  std::map<std::string, size_t> where_;  // tensor name -> index in files_
+};
+
+// Writes tensors (CPU; BF16, F16, F32, F64, I64, I32) as one safetensors file, names sorted, header padded to 8.
+void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors);
+
+// Streaming variant for files larger than memory: tensors are produced one at a time by make(name), which
+// must return the declared dtype and shape.
+struct SafetensorsSpec {
+  std::string name;
+  std::string dtype;  // "BF16", "F16", "F32", ...
+  std::vector<int64_t> shape;
+};
+void write_safetensors(const std::string& path, const std::vector<SafetensorsSpec>& specs,
+                       const std::function<at::Tensor(const std::string& name)>& make);
+
+}  // namespace bmx

@@ -1,0 +1,236 @@
+#include "bmx/core/io/safetensors.h"
+
+#include "bmx/core/io/mapped_file.h"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "bmx/core/util/error.h"
+
+namespace bmx {
+
+
+namespace {
+
+// Element size, 0 for unknown dtype strings.
+size_t dtype_size(const std::string& d) {
+  if (d == "F64" || d == "I64" || d == "U64") return 8;
+  if (d == "F32" || d == "I32" || d == "U32") return 4;
+  if (d == "BF16" || d == "F16" || d == "I16" || d == "U16") return 2;
+  if (d == "I8" || d == "U8" || d == "BOOL" || d == "F8_E4M3" || d == "F8_E5M2") return 1;
+  return 0;
+}
+
+at::ScalarType scalar_type(const std::string& d) {
+  if (d == "BF16") return at::kBFloat16;
+  if (d == "F16") return at::kHalf;
+  if (d == "F32") return at::kFloat;
+  if (d == "F64") return at::kDouble;
+  if (d == "I64") return at::kLong;
+  if (d == "I32") return at::kInt;
+  if (d == "I16") return at::kShort;
+  if (d == "I8") return at::kChar;
+  if (d == "U8") return at::kByte;
+  if (d == "BOOL") return at::kBool;
+  throw UnsupportedError("safetensors dtype " + d + " is not supported");
+}
+
+std::string dtype_name(at::ScalarType t) {
+  switch (t) {
+    case at::kBFloat16: return "BF16";
+    case at::kHalf: return "F16";
+    case at::kFloat: return "F32";
+    case at::kDouble: return "F64";
+    case at::kLong: return "I64";
+    case at::kInt: return "I32";
+    default: throw UnsupportedError("cannot write dtype " + std::string(c10::toString(t)) + " to safetensors");
+  }
+}
+
+std::string shape_str(const std::vector<int64_t>& s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
+}  // namespace
+
+SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
+  map_ = std::make_shared<MappedFile>(path);
+  const size_t size = map_->size;
+  if (size < 8) fail_input(path, "not a safetensors file (shorter than 8 bytes)");
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | map_->data[i];
+  if (n > size - 8) fail_input(path, "truncated: header of " + std::to_string(n) + " bytes, file has " +
+                                         std::to_string(size) + " bytes");
+  nlohmann::json header;
+  try {
+    header = nlohmann::json::parse(map_->data + 8, map_->data + 8 + n);
+  } catch (const std::exception& e) {
+    fail_input(path, std::string("bad safetensors header: ") + e.what());
+  }
+  if (!header.is_object()) fail_input(path, "bad safetensors header: not a JSON object");
+  data_ = map_->data + 8 + n;
+  const uint64_t buffer = size - 8 - n;
+  for (auto& [name, v] : header.items()) {
+    if (name == "__metadata__") {
+      if (v.is_object())
+        for (auto& [k, s] : v.items())
+          if (s.is_string()) metadata_[k] = s.get<std::string>();
+      continue;
+    }
+    SafetensorsEntry e;
+    try {
+      e.dtype = v.at("dtype").get<std::string>();
+      e.shape = v.at("shape").get<std::vector<int64_t>>();
+      auto off = v.at("data_offsets").get<std::vector<uint64_t>>();
+      if (off.size() != 2) throw std::runtime_error("data_offsets needs 2 values");
+      e.begin = off[0];
+      e.end = off[1];
+    } catch (const std::exception& ex) {
+      fail_input(path, name, std::string("bad header entry: ") + ex.what());
+    }
+    const size_t es = dtype_size(e.dtype);
+    if (es == 0) fail_input(path, name, "unknown dtype " + e.dtype);
+    uint64_t numel = 1;
+    for (auto d : e.shape) {
+      if (d < 0) fail_input(path, name, "negative dimension in shape " + shape_str(e.shape));
+      numel *= uint64_t(d);
+    }
+    if (e.end < e.begin || e.end - e.begin != numel * es)
+      fail_input(path, name, "data_offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) +
+                                 ") do not match " + e.dtype + " " + shape_str(e.shape));
+    if (e.end > buffer)
+      fail_input(path, name, "truncated file: tensor data ends at byte " + std::to_string(8 + n + e.end) +
+                                 " but the file has " + std::to_string(size) + " bytes");
+    entries_.emplace(name, std::move(e));
+  }
+}
+
+at::Tensor SafetensorsFile::tensor(const std::string& name) const {
+  auto it = entries_.find(name);
+  if (it == entries_.end()) fail_input(path_, name, "no such tensor");
+  const auto& e = it->second;
+  const auto type = scalar_type(e.dtype);
+  void* p = const_cast<unsigned char*>(data_ + e.begin);
+  auto keep = map_;
+  auto t = at::from_blob(p, e.shape, [keep](void*) {}, at::TensorOptions().dtype(type));
+  if (reinterpret_cast<uintptr_t>(p) % dtype_size(e.dtype) != 0) return t.clone();  // unaligned header length
+  return t;
+}
+
+SafetensorsCheckpoint::SafetensorsCheckpoint(const std::string& dir) : dir_(dir) {
+  namespace fs = std::filesystem;
+  const fs::path d(dir);
+  const fs::path index = d / "model.safetensors.index.json";
+  if (fs::exists(index)) {
+    nlohmann::json j;
+    try {
+      std::ifstream in(index);
+      j = nlohmann::json::parse(in);
+    } catch (const std::exception& e) {
+      fail_input(index.string(), std::string("bad JSON: ") + e.what());
+    }
+    if (!j.contains("weight_map") || !j["weight_map"].is_object())
+      fail_input(index.string(), "no weight_map object");
+    std::map<std::string, size_t> file_index;
+    for (auto& [name, file] : j["weight_map"].items()) {
+      const std::string f = file.get<std::string>();
+      if (!file_index.count(f)) {
+        const fs::path shard = d / f;
+        if (!fs::exists(shard)) fail_input(index.string(), name, "shard " + shard.string() + " does not exist");
+        file_index[f] = files_.size();
+        files_.push_back(std::make_unique<SafetensorsFile>(shard.string()));
+      }
+      const size_t k = file_index[f];
+      if (!files_[k]->contains(name))
+        fail_input(files_[k]->path(), name, "tensor listed in " + index.filename().string() + " is missing");
+      where_[name] = k;
+    }
+    // A tensor must live in exactly one shard.
+    for (size_t k = 0; k < files_.size(); ++k)
+      for (auto& [name, e] : files_[k]->entries()) {
+        auto it = where_.find(name);
+        if (it != where_.end() && it->second != k)
+          fail_input(files_[k]->path(), name, "tensor also present in " + files_[it->second]->path());
+      }
+    return;
+  }
+  const fs::path single = d / "model.safetensors";
+  if (!fs::exists(single))
+    fail_input(dir, "no model.safetensors or model.safetensors.index.json in the model folder");
+  files_.push_back(std::make_unique<SafetensorsFile>(single.string()));
+  for (auto& [name, e] : files_[0]->entries()) where_[name] = 0;
+}
+
+at::Tensor SafetensorsCheckpoint::get(const std::string& name, const std::vector<int64_t>& shape) const {
+  auto it = where_.find(name);
+  if (it == where_.end()) {
+    std::string where = files_.size() == 1 ? files_[0]->path() : dir_ + "/model.safetensors.index.json";
+    fail_input(where, name, "tensor is missing");
+  }
+  const auto& f = *files_[it->second];
+  const auto& e = f.entries().at(name);
+  if (e.dtype != "BF16" && e.dtype != "F16" && e.dtype != "F32")
+    fail_input(f.path(), name, "dtype " + e.dtype + " is not a weight dtype (BF16, F16 or F32)");
+  if (!shape.empty() && e.shape != shape)
+    fail_input(f.path(), name, "shape " + shape_str(e.shape) + ", expected " + shape_str(shape));
+  return f.tensor(name);
+}
+
+uint64_t SafetensorsCheckpoint::weight_bytes() const {
+  uint64_t total = 0;
+  for (auto& f : files_)
+    for (auto& [n, e] : f->entries()) total += e.end - e.begin;
+  return total;
+}
+
+void write_safetensors(const std::string& path, const std::vector<SafetensorsSpec>& specs,
+                       const std::function<at::Tensor(const std::string& name)>& make) {
+  auto sorted = specs;
+  std::sort(sorted.begin(), sorted.end(), [](auto& a, auto& b) { return a.name < b.name; });
+  nlohmann::ordered_json header;
+  header["__metadata__"] = {{"format", "pt"}};
+  uint64_t offset = 0;
+  for (auto& s : sorted) {
+    uint64_t bytes = dtype_size(s.dtype);
+    if (bytes == 0) throw UnsupportedError("cannot write dtype " + s.dtype + " to safetensors");
+    for (auto d : s.shape) bytes *= uint64_t(d);
+    header[s.name] = {{"dtype", s.dtype}, {"shape", s.shape}, {"data_offsets", {offset, offset + bytes}}};
+    offset += bytes;
+  }
+  std::string h = header.dump();
+  while (h.size() % 8) h += ' ';
+  std::ofstream out(path, std::ios::binary);
+  if (!out) fail_input(path, "cannot write");
+  const uint64_t n = h.size();
+  unsigned char len[8];
+  for (int i = 0; i < 8; ++i) len[i] = (n >> (8 * i)) & 0xff;
+  out.write(reinterpret_cast<const char*>(len), 8);
+  out.write(h.data(), std::streamsize(h.size()));
+  for (auto& s : sorted) {
+    auto t = make(s.name).contiguous();
+    if (dtype_name(t.scalar_type()) != s.dtype || t.sizes().vec() != s.shape)
+      fail_input(path, s.name, "tensor does not match its declared " + s.dtype + " " + shape_str(s.shape));
+    out.write(static_cast<const char*>(t.data_ptr()), std::streamsize(uint64_t(t.numel()) * t.element_size()));
+  }
+  if (!out) fail_input(path, "write failed");
+}
+
+void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors) {
+  std::vector<SafetensorsSpec> specs;
+  std::map<std::string, at::Tensor> by_name;
+  for (auto& [name, t] : tensors) {
+    specs.push_back({name, dtype_name(t.scalar_type()), t.sizes().vec()});
+    by_name[name] = t;
+  }
+  write_safetensors(path, specs, [&](const std::string& name) { return by_name.at(name); });
+}
+
+}  // namespace bmx

@@ -1,0 +1,398 @@
+// Run-time choice of the instruction set, the thread split over N, and the bandwidth probe.
+#include <emmintrin.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "bmx/core/nn/kernels.h"
+#include "bmx/core/util/thread_pool.h"
+#include "kernels_impl.h"
+
+namespace bmx::kernels {
+
+namespace {
+
+Isa detect() {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+  const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+  if (avx512 && __builtin_cpu_supports("avx512bf16")) return Isa::avx512_bf16;
+  if (avx512) return Isa::avx512;
+  if (avx2) return Isa::avx2;
+#endif
+  return Isa::scalar;
+}
+
+const detail::IsaKernels& kernels_for(Isa isa);
+Isa verified(Isa isa);
+
+const Isa g_detected = detect();
+std::atomic<Isa> g_active{g_detected};
+std::once_flag g_checked;  // the detected level is checked on first use, not in every program's start-up
+std::atomic<Precision> g_precision{Precision::float32};
+
+std::mutex g_pool_mutex;
+std::unique_ptr<ThreadPool> g_pool;
+int g_threads = 0;
+
+ThreadPool& pool() {
+  std::lock_guard<std::mutex> lock(g_pool_mutex);
+  if (!g_pool) {
+    if (g_threads <= 0) g_threads = int(std::max(1u, std::thread::hardware_concurrency()));
+    g_pool = std::make_unique<ThreadPool>(g_threads);
+  }
+  return *g_pool;
+}
+
+const detail::IsaKernels& kernels_for(Isa isa) {
+  static const detail::IsaKernels table[] = {detail::scalar_kernels(), detail::avx2_kernels(),
+                                             detail::avx2_bf16_emulated_kernels(), detail::avx512_kernels(),
+                                             detail::avx512_bf16_kernels()};
+  return table[int(isa)];
+}
+
+// One small problem at `isa` against float64 sums; bf16_pairs uses the GEMM on bf16-rounded activations.
+bool agrees(const detail::IsaKernels& ks, WeightType wt, int64_t M, int64_t N, int64_t K, bool bf16_pairs) {
+  uint32_t state = 12345u + uint32_t(M * 131 + N * 7 + K);
+  auto next = [&] {
+    state = state * 1664525u + 1013904223u;
+    return float(int32_t(state >> 8) % 2001 - 1000) / 1000.0f;
+  };
+  std::vector<float> x(static_cast<size_t>(M * K)), bias(static_cast<size_t>(N)), y(static_cast<size_t>(M * N), -7.0f);
+  std::vector<uint16_t> w(size_t(N * K));
+  for (auto& v : x) v = next();
+  for (auto& v : bias) v = next();
+  for (auto& v : w) {
+    float f = next();
+    if (wt == WeightType::bf16) {
+      v = float_to_bf16(f);
+    } else {  // an f16 of f: its bf16 bits are exact in f16's range here
+      float g = bf16_to_float(float_to_bf16(f));
+      uint32_t u;
+      std::memcpy(&u, &g, 4);
+      const uint32_t sign = (u >> 16) & 0x8000u;
+      const int exp = int((u >> 23) & 0xFF) - 127 + 15;
+      v = (u & 0x7FFFFFFFu) == 0 || exp <= 0 ? uint16_t(sign) : uint16_t(sign | (exp << 10) | ((u >> 13) & 0x3FFu));
+    }
+  }
+  auto wval = [&](int64_t n, int64_t k) {
+    uint16_t h = w[size_t(n * K + k)];
+    return wt == WeightType::bf16 ? bf16_to_float(h) : f16_to_float(h);
+  };
+  std::vector<uint32_t> pairs;
+  detail::Problem p{{x.data(), K, w.data(), K, wt, y.data(), N, M, N, K, bias.data()}};
+  if (bf16_pairs) {
+    const int64_t kp = (K + 1) / 2;
+    pairs.assign(size_t(M * kp), 0);
+    for (int64_t m = 0; m < M; ++m) detail::to_pairs_portable(x.data() + m * K, K, pairs.data() + m * kp);
+    p.xpairs = pairs.data();
+    p.ldxp = kp;
+    ks.gemm_bf16(p, 0, N);
+  } else {
+    (M <= ks.gemv_max_rows ? ks.gemv : ks.gemm)(p, 0, N);
+  }
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) {
+      double sum = bias[size_t(n)], mag = std::abs(bias[size_t(n)]);
+      for (int64_t k = 0; k < K; ++k) {
+        double xv = x[size_t(m * K + k)];
+        if (bf16_pairs) xv = bf16_to_float(float_to_bf16(float(xv)));
+        sum += xv * wval(n, k);
+        mag += std::abs(xv * wval(n, k));
+      }
+      const double got = y[size_t(m * N + n)];
+      if (!(std::abs(got - sum) <= 1e-5 * mag + 1e-6)) return false;
+    }
+  return true;
+}
+
+Isa verified(Isa isa) {
+  while (isa != Isa::scalar && !kernels_agree(isa)) {
+    Isa lower = isa == Isa::avx512_bf16 ? Isa::avx512 : isa == Isa::avx512 ? Isa::avx2 : Isa::scalar;
+    std::fprintf(stderr, "bmx: kernels: the %s level disagrees with the reference sums on this CPU; using %s\n",
+                 isa_name(isa), isa_name(lower));
+    isa = lower;
+  }
+  return isa;
+}
+
+bool runs_on(Isa isa, Isa best) {
+  switch (isa) {
+    case Isa::scalar: return true;
+    case Isa::avx2:
+    case Isa::avx2_bf16_emulated: return best != Isa::scalar;
+    case Isa::avx512: return best == Isa::avx512 || best == Isa::avx512_bf16;
+    case Isa::avx512_bf16: return best == Isa::avx512_bf16;
+  }
+  return false;
+}
+
+struct Scratch {
+  void* p = nullptr;
+  std::size_t cap = 0;
+  ~Scratch() { std::free(p); }
+};
+
+}  // namespace
+
+namespace detail {
+
+void to_pairs_portable(const float* x, int64_t K, uint32_t* dst) {
+  for (int64_t j = 0; j < K / 2; ++j)
+    dst[j] = uint32_t(float_to_bf16(x[2 * j])) | (uint32_t(float_to_bf16(x[2 * j + 1])) << 16);
+  if (K & 1) dst[K / 2] = float_to_bf16(x[K - 1]);
+}
+
+void* thread_scratch(std::size_t bytes) {
+  thread_local Scratch s;
+  if (s.cap < bytes) {
+    std::free(s.p);
+    const std::size_t rounded = (bytes + 63) / 64 * 64;
+    s.p = std::aligned_alloc(64, rounded);
+    if (!s.p) throw std::bad_alloc();
+    s.cap = rounded;
+  }
+  return s.p;
+}
+
+}  // namespace detail
+
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::scalar: return "scalar";
+    case Isa::avx2: return "avx2";
+    case Isa::avx2_bf16_emulated: return "avx2-bf16-emulated";
+    case Isa::avx512: return "avx512";
+    case Isa::avx512_bf16: return "avx512-bf16";
+  }
+  return "?";
+}
+
+bool kernels_agree(Isa isa) {
+  const detail::IsaKernels& ks = kernels_for(isa);
+  const int64_t g = std::min<int64_t>(ks.gemv_max_rows, 24);  // the scalar level has no GEMM switch
+  // Ragged shapes: odd K (short and long rows), N off every tile width, M on both sides of the GEMV/GEMM
+  // switch and of a tile.
+  const int64_t shapes[][3] = {{1, 37, 70},      {1, 19, 4133},     {2, 64, 129},
+                               {g, 33, 255},     {g + 1, 67, 300},  {g + 13, 129, 517}};
+  for (WeightType wt : {WeightType::bf16, WeightType::f16})
+    for (const auto& s : shapes) {
+      if (s[0] <= 0) continue;
+      if (!agrees(ks, wt, s[0], s[1], s[2], false)) return false;
+      if (wt == WeightType::bf16 && ks.gemm_bf16 && s[0] > g && !agrees(ks, wt, s[0], s[1], s[2], true)) return false;
+    }
+  return true;
+}
+
+Isa detected_isa() { return g_detected; }
+Isa active_isa() {
+  std::call_once(g_checked, [] {
+    Isa expected = g_detected;  // a level forced before first use stays forced
+    g_active.compare_exchange_strong(expected, verified(g_detected));
+  });
+  return g_active.load();
+}
+
+std::vector<Isa> available_isas() {
+  std::vector<Isa> out;
+  for (Isa i : {Isa::scalar, Isa::avx2, Isa::avx2_bf16_emulated, Isa::avx512, Isa::avx512_bf16})
+    if (runs_on(i, g_detected)) out.push_back(i);
+  return out;
+}
+
+void force_isa(Isa isa) {
+  if (!runs_on(isa, g_detected))
+    throw std::invalid_argument(std::string("kernels: this CPU cannot run the ") + isa_name(isa) + " level");
+  g_active.store(isa);
+}
+
+void set_precision(Precision p) { g_precision.store(p); }
+Precision precision() { return g_precision.load(); }
+
+bool rounds_activations(int64_t M, WeightType wtype) {
+  const detail::IsaKernels& ks = kernels_for(active_isa());
+  return wtype == WeightType::bf16 && M > ks.gemv_max_rows && ks.gemm_bf16 &&
+         precision() == Precision::bf16_activations;
+}
+
+void set_threads(int n) {
+  std::lock_guard<std::mutex> lock(g_pool_mutex);
+  const int want = n > 0 ? n : int(std::max(1u, std::thread::hardware_concurrency()));
+  if (want == g_threads && g_pool) return;  // keep the running workers
+  g_threads = want;
+  g_pool.reset();
+}
+
+ThreadPool& thread_pool() { return pool(); }
+
+int threads() {
+  pool();
+  std::lock_guard<std::mutex> lock(g_pool_mutex);
+  return g_threads;
+}
+
+uint16_t float_to_bf16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  if ((u & 0x7FFFFFFFu) > 0x7F800000u) return uint16_t((u >> 16) | 0x40);  // quiet NaN
+  return uint16_t((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);
+}
+
+float bf16_to_float(uint16_t h) { return detail::bf16_bits_to_float(h); }
+
+float f16_to_float(uint16_t h) {
+  const uint32_t sign = uint32_t(h & 0x8000u) << 16;
+  uint32_t exp = (h >> 10) & 0x1Fu, man = h & 0x3FFu, u;
+  if (exp == 0x1F) {
+    u = sign | 0x7F800000u | (man << 13);
+  } else if (exp == 0) {
+    if (man == 0) {
+      u = sign;
+    } else {  // subnormal: normalise
+      int e = -1;
+      do {
+        man <<= 1;
+        ++e;
+      } while (!(man & 0x400u));
+      u = sign | (uint32_t(127 - 15 - e) << 23) | ((man & 0x3FFu) << 13);
+    }
+  } else {
+    u = sign | ((exp + 127 - 15) << 23) | (man << 13);
+  }
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+void matmul(const float* x, int64_t ldx, const uint16_t* w, int64_t ldw, WeightType wtype, float* y,
+            int64_t ldy, int64_t M, int64_t N, int64_t K, const float* bias) {
+  if (M <= 0 || N <= 0) return;
+  detail::Problem p{{x, ldx, w, ldw, wtype, y, ldy, M, N, K, bias}};
+  const detail::IsaKernels& ks = kernels_for(active_isa());
+  ThreadPool& tp = pool();
+  const bool small_m = M <= ks.gemv_max_rows;
+  detail::RangeFn fn = small_m ? ks.gemv : ks.gemm;
+  std::vector<uint32_t> pairs;
+  if (rounds_activations(M, wtype) && K > 0) {
+    fn = ks.gemm_bf16;
+    const int64_t kp = (K + 1) / 2;
+    pairs.resize(std::size_t(M * kp));
+    tp.run(M, [&](int64_t m, int) {
+      const float* xr = x + m * ldx;
+      uint32_t* dst = pairs.data() + m * kp;
+      (ks.to_pairs ? ks.to_pairs : detail::to_pairs_portable)(xr, K, dst);
+    });
+    p.xpairs = pairs.data();
+    p.ldxp = kp;
+  }
+  const int64_t chunk = small_m ? ks.gemv_chunk : ks.gemm_chunk;
+  const int64_t tasks = (N + chunk - 1) / chunk;
+  if (M * N * std::max<int64_t>(K, 1) < (int64_t(1) << 16) || tasks == 1) {
+    fn(p, 0, N);
+    return;
+  }
+  tp.run(tasks, [&](int64_t t, int) { fn(p, t * chunk, std::min(N, (t + 1) * chunk)); });
+}
+
+namespace {
+
+// Best-of-`repeats` time to read n 16-byte vectors at buf with the kernels' threads.
+double read_gbs(const __m128* buf, std::size_t n, int repeats) {
+  ThreadPool& tp = pool();
+  const int64_t tasks = 64;
+  const std::size_t per = n / tasks;
+  std::vector<float> sink(tasks);
+  double best = 0;
+  for (int r = 0; r < std::max(1, repeats); ++r) {
+    auto t0 = std::chrono::steady_clock::now();
+    tp.run(tasks, [&](int64_t t, int) {
+      const __m128* p = buf + t * per;
+      __m128 a0 = _mm_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+      for (std::size_t i = 0; i + 8 <= per; i += 8) {
+        a0 = _mm_add_ps(a0, _mm_load_ps(reinterpret_cast<const float*>(p + i)));
+        a1 = _mm_add_ps(a1, _mm_load_ps(reinterpret_cast<const float*>(p + i + 1)));
+        a2 = _mm_add_ps(a2, _mm_load_ps(reinterpret_cast<const float*>(p + i + 2)));
+        a3 = _mm_add_ps(a3, _mm_load_ps(reinterpret_cast<const float*>(p + i + 3)));
+        a4 = _mm_add_ps(a4, _mm_load_ps(reinterpret_cast<const float*>(p + i + 4)));
+        a5 = _mm_add_ps(a5, _mm_load_ps(reinterpret_cast<const float*>(p + i + 5)));
+        a6 = _mm_add_ps(a6, _mm_load_ps(reinterpret_cast<const float*>(p + i + 6)));
+        a7 = _mm_add_ps(a7, _mm_load_ps(reinterpret_cast<const float*>(p + i + 7)));
+      }
+      __m128 s = _mm_add_ps(_mm_add_ps(_mm_add_ps(a0, a1), _mm_add_ps(a2, a3)),
+                            _mm_add_ps(_mm_add_ps(a4, a5), _mm_add_ps(a6, a7)));
+      sink[t] = _mm_cvtss_f32(s);
+    });
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = std::max(best, double(per * tasks * 16) / s / 1e9);
+  }
+  volatile float keep = 0;
+  for (float v : sink) keep = keep + v;
+  (void)keep;
+  return best;
+}
+
+}  // namespace
+
+void matmul_many(const MatmulJob* jobs, int count) {
+  const detail::IsaKernels& ks = kernels_for(active_isa());
+  struct Piece {
+    detail::Problem p;
+    int64_t n0, n1;
+  };
+  std::vector<Piece> pieces;
+  for (int i = 0; i < count; ++i) {
+    const MatmulJob& j = jobs[i];
+    if (j.M <= 0 || j.N <= 0) continue;
+    if (j.M > ks.gemv_max_rows) {
+      matmul(j.x, j.ldx, j.w, j.ldw, j.wtype, j.y, j.ldy, j.M, j.N, j.K, j.bias);
+      continue;
+    }
+    const detail::Problem p{j};
+    for (int64_t n = 0; n < j.N; n += ks.gemv_chunk) pieces.push_back({p, n, std::min(j.N, n + ks.gemv_chunk)});
+  }
+  if (pieces.empty()) return;
+  pool().run(int64_t(pieces.size()), [&](int64_t t, int) {
+    const Piece& c = pieces[size_t(t)];
+    ks.gemv(c.p, c.n0, c.n1);
+  });
+}
+
+double measure_read_bandwidth_gbs(std::size_t bytes, int repeats) {
+  const std::size_t n = std::max<std::size_t>(bytes / 16, 1024) / 1024 * 1024;  // 16-byte vectors
+  auto* buf = static_cast<__m128*>(std::aligned_alloc(64, n * 16));
+  if (!buf) throw std::bad_alloc();
+  std::unique_ptr<void, void (*)(void*)> hold(buf, std::free);
+  const int64_t tasks = 64;
+  const std::size_t per = n / tasks;
+  // Pages are first touched by the threads that will read them.
+  pool().run(tasks, [&](int64_t t, int) {
+    for (std::size_t i = t * per; i < (t + 1) * per; ++i) buf[i] = _mm_set1_ps(1.0f);
+  });
+  return read_gbs(buf, n, repeats);
+}
+
+double measure_read_bandwidth_gbs(const void* data, std::size_t bytes, int repeats) {
+  // Whole 64-byte lines inside [data, data + bytes); one untimed pass brings mapped pages in.
+  const auto begin = (reinterpret_cast<std::uintptr_t>(data) + 63) / 64 * 64;
+  const auto end = (reinterpret_cast<std::uintptr_t>(data) + bytes) / 64 * 64;
+  if (end <= begin) return 0;
+  const std::size_t n = (end - begin) / 16 / 256 * 256;
+  if (n == 0) return 0;
+  const auto* buf = reinterpret_cast<const __m128*>(begin);
+  read_gbs(buf, n, 1);
+  return read_gbs(buf, n, repeats);
+}
+
+}  // namespace bmx::kernels

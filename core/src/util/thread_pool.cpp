@@ -1,0 +1,108 @@
+#include "bmx/core/util/thread_pool.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define BMX_PAUSE() _mm_pause()
+#else
+#define BMX_PAUSE() std::this_thread::yield()
+#endif
+
+namespace bmx {
+
+namespace {
+// Workers spin this long after a job before sleeping: in a decode step the gap between two matrix products
+// (a norm, RoPE, attention) is usually shorter, and a futex wake-up costs more than the spin.
+constexpr auto kSpin = std::chrono::microseconds(100);
+}  // namespace
+
+struct ThreadPool::State {
+  int n = 1;
+  std::vector<std::thread> workers;
+  // The current job; written by the caller before `generation` is bumped (release), read after (acquire).
+  const std::function<void(int64_t, int)>* fn = nullptr;
+  int64_t tasks = 0;
+  std::atomic<int64_t> next{0};
+  std::atomic<int> pending{0};
+  std::atomic<uint64_t> generation{0};
+  std::atomic<int> sleepers{0};
+  std::atomic<bool> stop{false};
+  std::atomic<bool> busy{false};
+  std::mutex mutex;
+  std::condition_variable cv;
+
+  void work(int thread) {
+    for (int64_t t; (t = next.fetch_add(1, std::memory_order_relaxed)) < tasks;) (*fn)(t, thread);
+  }
+
+  void worker_loop(int thread) {
+    uint64_t seen = 0;
+    for (;;) {
+      auto start = std::chrono::steady_clock::now();
+      for (unsigned i = 0; generation.load(std::memory_order_acquire) == seen && !stop.load(); ++i) {
+        BMX_PAUSE();
+        if ((i & 255) == 255 && std::chrono::steady_clock::now() - start > kSpin) {
+          std::unique_lock<std::mutex> lock(mutex);
+          sleepers.fetch_add(1);
+          cv.wait(lock, [&] { return generation.load() != seen || stop.load(); });
+          sleepers.fetch_sub(1);
+          break;
+        }
+      }
+      if (stop.load()) return;
+      seen = generation.load(std::memory_order_acquire);
+      work(thread);
+      pending.fetch_sub(1, std::memory_order_release);
+    }
+  }
+};
+
+ThreadPool::ThreadPool(int threads) : state_(std::make_unique<State>()) {
+  state_->n = threads < 1 ? 1 : threads;
+  for (int t = 1; t < state_->n; ++t) state_->workers.emplace_back([s = state_.get(), t] { s->worker_loop(t); });
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    state_->stop.store(true);
+  }
+  state_->cv.notify_all();
+  for (auto& w : state_->workers) w.join();
+}
+
+int ThreadPool::size() const { return state_->n; }
+
+void ThreadPool::run(int64_t tasks, const std::function<void(int64_t, int)>& fn) {
+  State& s = *state_;
+  if (tasks <= 0) return;
+  bool expected = false;
+  if (s.n == 1 || tasks == 1 || !s.busy.compare_exchange_strong(expected, true)) {
+    for (int64_t t = 0; t < tasks; ++t) fn(t, 0);
+    return;
+  }
+  s.fn = &fn;
+  s.tasks = tasks;
+  s.next.store(0, std::memory_order_relaxed);
+  s.pending.store(s.n - 1, std::memory_order_relaxed);
+  s.generation.fetch_add(1);  // seq_cst: pairs with the sleepers/generation checks of the workers
+  if (s.sleepers.load() > 0) {
+    { std::lock_guard<std::mutex> lock(s.mutex); }
+    s.cv.notify_all();
+  }
+  s.work(0);
+  // Spin briefly, then yield: on a loaded machine a worker that lost its core gets it back sooner.
+  for (unsigned i = 0; s.pending.load(std::memory_order_acquire) > 0; ++i) {
+    if (i < 4096) BMX_PAUSE();
+    else std::this_thread::yield();
+  }
+  s.busy.store(false);
+}
+
+}  // namespace bmx
