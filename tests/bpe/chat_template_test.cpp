@@ -77,6 +77,18 @@ TEST_CASE("chat template: expressions, filters, tests, loops and scoping") {
   CHECK(render("{{ {'k': [1, 2.0]} | tojson(indent=2) }}") == "{\n  \"k\": [\n    1,\n    2.0\n  ]\n}");
 }
 
+TEST_CASE("chat template: filters, methods and globals looked up by name") {
+  CHECK(render("{{ 'aaa' | replace('a', 'b', 2) }}|{{ 'a-b c'.title() }}|{{ 'hELLO' | capitalize }}|"
+               "{{ [1, 2, 1, 'a', 'a'] | unique }}|{{ '' | default('z', true) }}") == "bba|A-B C|Hello|[1, 2, 'a']|z");
+  CHECK(render("{{ {'a': 1}.get('b', 2) }}|{{ {'b': 1, 'a': 2}.keys() | list }}|{{ ' a  b '.split() }}|"
+               "{{ 'a,b,c'.split(',', 1) }}|{{ range(5, 0, -2) }}|{{ dict(k=[1]) | tojson }}") ==
+        "2|['b', 'a']|['a', 'b']|['a', 'b,c']|[5, 3, 1]|{\"k\": [1]}");
+  // A name in no table fails when it is reached, not when the template is parsed.
+  CHECK(render("{% if false %}{{ x | nosuchfilter }}{{ x is nosuchtest }}{% endif %}ok") == "ok");
+  CHECK_THROWS_WITH_AS(render("{{ 'abc'.frob() }}"), doctest::Contains("unknown method frob()"), bmx::InputError);
+  CHECK_THROWS_WITH_AS(render("{{ 1 is frob }}"), doctest::Contains("unknown test 'frob'"), bmx::InputError);
+}
+
 TEST_CASE("chat template: errors are one-line InputErrors with the line") {
   CHECK_THROWS_AS(bmx::ChatTemplate("{% if x %}no end"), bmx::InputError);
   CHECK_THROWS_WITH_AS(bmx::ChatTemplate("a\n{% frobnicate %}"), doctest::Contains("line 2"), bmx::InputError);
