@@ -15,6 +15,7 @@
 #include "bmx/mol3d/sdf_writer.h"
 #include "bmx/prot3d/gcp_vqvae.h"
 #include "bmx/prot3d/structure_writer.h"
+#include "bmx/prot3d/token_record.h"
 #include "bmx/tokenizers/segment_json.h"
 #include "bmx/tokenizers/segments.h"
 
@@ -199,19 +200,14 @@ class SegmentWriter {
       if (s.codes[i] >= gcp.codebook_size())
         throw InputError("token " + std::to_string(i + 1) + " <S " + std::to_string(s.codes[i]) +
                          "> is outside the GCP-VQVAE codebook 0.." + std::to_string(gcp.codebook_size() - 1));
-    const auto xyz = gcp.decode(s.codes);
-    r.checks["residues_match_tokens"] = xyz.size() == s.codes.size();
-    const std::string letters = residue_names(index, xyz.size(), r);
-    prot3d::BackboneChain chain;
-    chain.id = stem;
-    chain.chain = "A";
-    chain.coords.assign(xyz.begin(), xyz.end());
-    for (std::size_t i = 0; i < xyz.size(); ++i) {
-      prot3d::Residue res;
-      res.one_letter = letters[i];
-      res.seq_num = static_cast<int>(i + 1);
-      chain.residues.push_back(res);
-    }
+    const prot3d::Decoding decoded = gcp.decode(s.codes);
+    r.checks["residues_match_tokens"] = decoded.n_ca_c.size() == s.codes.size();
+    prot3d::TokenRecord record;  // numbered 1..n
+    record.id = stem;
+    record.chain = "A";
+    record.tokens = s.codes;
+    record.sequence = residue_names(index, decoded.n_ca_c.size(), r);
+    const prot3d::BackboneChain chain = prot3d::decoded_chain(record, decoded);
     for (const char* ext : {".pdb", ".cif"}) {
       prot3d::write_backbones(path(stem + ext), {chain});
       r.files.push_back(stem + ext);

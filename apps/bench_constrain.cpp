@@ -16,6 +16,7 @@
 #include "bmx/tokenizers/bpe_tokenizer.h"
 #include "bmx/tokenizers/modality_constraint.h"
 #include "bmx/tokenizers/tasks.h"
+#include "bmx/tokenizers/text_generation.h"
 #include "commands.h"
 #include "llm_common.h"
 #include "measure.h"
@@ -45,7 +46,7 @@ class TimedConstraint final : public TokenConstraint {
     inner_->mask(scores, remaining);
     *seconds_ += seconds_since(t0);
   }
-  void accept(int64_t id) override {
+  void accept(TokenId id) override {
     const auto t0 = std::chrono::steady_clock::now();
     inner_->accept(id);
     *seconds_ += seconds_since(t0);
@@ -82,7 +83,7 @@ std::vector<InputValue> bench_inputs(const TaskPreset& task, int codebook) {
 }
 
 struct Prepared {
-  std::vector<int64_t> ids;
+  std::vector<TokenId> ids;
   TaskPrompt prompt;
   GenerationOptions options;
 };
@@ -93,8 +94,8 @@ Prepared prepare(const Qwen3Model& model, const Tokenizer& tok, const TaskPreset
   p.prompt = build_task_prompt(task, bench_inputs(task, codebook));
   auto messages = ordered_json::array();
   messages.push_back(message("user", p.prompt.user_turn));
-  p.ids = to64(tok.encode(render(tok, messages, false)));
-  p.options = default_generation_options(model);
+  p.ids = tok.encode(render(tok, messages, false));
+  p.options = text_generation_options(model, tok);
   const Sampling s = default_sampling(task, o.samples);
   p.options.sampling.temperature = s.greedy() ? 1.0 : s.temperature;  // rows must differ to count anything
   p.options.sampling.top_p = s.top_p;
@@ -129,13 +130,13 @@ TaskFigures measure_task(const Qwen3Model& model, const Tokenizer& tok, std::sha
       g.constraint = [vocab, a](size_t) { return make_modality_constraint(vocab, a); };
     }
     const auto t0 = std::chrono::steady_clock::now();
-    const auto gens = generate(model, std::vector<std::vector<int64_t>>(size_t(o.samples), p.ids), g);
+    const auto gens = generate(model, std::vector<std::vector<TokenId>>(size_t(o.samples), p.ids), g);
     (constrained ? f.seconds_constrained : f.seconds_free) = seconds_since(t0);
     int& decodable = constrained ? f.decodable_constrained : f.decodable_free;
     for (size_t i = 0; i < gens.size(); ++i) {
       const fs::path dir = fs::path(o.scratch) / task.name / (constrained ? "constrained" : "free") / std::to_string(i);
       fs::remove_all(dir);
-      const AnswerOutcome out = extract_answer(tok.decode(to32(gens[i].ids)), p.prompt.user_turn, dir.string(), decoders, settings);
+      const AnswerOutcome out = extract_answer(tok.decode(gens[i].ids), p.prompt.user_turn, dir.string(), decoders, settings);
       decodable += out.decodable && out.length_match.value_or(true);
     }
   }
@@ -152,7 +153,7 @@ struct MaskCost {
 MaskCost measure_mask_cost(const std::string& dir, const ConstrainBenchOptions& o) {
   const Qwen3Model model = load_qwen3(dir);
   const auto tok = load_tokenizer(dir, "bench constrain needs the tokenizer");
-  const auto vocab = analyse_vocabulary(*tok, model.generation.eos_token_ids);
+  const auto vocab = analyse_vocabulary(*tok, eos_token_ids(model, *tok));
   ConstrainBenchOptions greedy = o;
   greedy.samples = 1;
   Prepared p = prepare(model, *tok, find_task("mol3d"), greedy, kProt3dCodebookSize);
@@ -187,7 +188,7 @@ void run_bench(const ConstrainBenchOptions& o) {
   set_llm_threads(o.threads);
   const Qwen3Model model = load_qwen3(o.model);
   const auto tok = load_tokenizer(o.model, "bench constrain needs the tokenizer");
-  const auto vocab = analyse_vocabulary(*tok, model.generation.eos_token_ids);
+  const auto vocab = analyse_vocabulary(*tok, eos_token_ids(model, *tok));
   StructureDecoders decoders(molstructok_checkpoint("", o.model), [&] { return gcp_vqvae_dir(o.gcp, o.model); });
   const int codebook = decoders.gcp_vqvae().codebook_size();
   std::vector<TaskFigures> figures;
@@ -242,11 +243,9 @@ void add_constrain_bench(CLI::App& bench) {
   auto* c = bench.add_subcommand("constrain", "Decodable answers with and without the modality constraint, and the mask's cost");
   c->add_option("-m,--model", o->model, "Model folder with a BioMatrix tokenizer (e.g. bmx dev random-model --like tiny "
                                         "--tokenizer shared/models/tokenizers/biomatrix)")
-      ->required()
-      ->check(CLI::ExistingDirectory);
+      ->required();
   c->add_option("--gcp-vqvae", o->gcp, kGcpVqvaeHelp);
-  c->add_option("--speed-model", o->speed_model, "Model folder of the shape to time the mask on (e.g. --like qwen3-4b)")
-      ->check(CLI::ExistingDirectory);
+  c->add_option("--speed-model", o->speed_model, "Model folder of the shape to time the mask on (e.g. --like qwen3-4b)");
   c->add_option("--tasks", o->tasks, "Tasks to draw answers for")->delimiter(',');
   c->add_option("--samples", o->samples, "Answers per task and setting")->check(CLI::Range(1, 256));
   c->add_option("-n,--max-new-tokens", o->max_new_tokens, "Token budget of each answer (cut answers count as they decode)")
@@ -257,6 +256,8 @@ void add_constrain_bench(CLI::App& bench) {
   c->add_option("--scratch", o->scratch, "Folder for the decoded files (default: a temporary folder)");
   c->add_flag("--json", o->json, "One JSON object with the same figures");
   c->callback([o] {
+    check_model_folder(o->model);
+    if (!o->speed_model.empty()) check_model_folder(o->speed_model);
     if (o->scratch.empty()) o->scratch = (fs::temp_directory_path() / ("bmx-bench-constrain-" + std::to_string(::getpid()))).string();
     run_bench(*o);
   });

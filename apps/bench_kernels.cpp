@@ -163,7 +163,7 @@ void add_kernel_bench(CLI::App& bench) {
   auto quick = std::make_shared<bool>(false);
   auto no_aten = std::make_shared<bool>(false);
   auto only = std::make_shared<std::string>("all");
-  cmd->add_option("--threads", *threads, "Threads (default: all cores)");
+  cmd->add_option("-t,--threads", *threads, "Threads (default: all cores)");
   cmd->add_flag("--json", *json, "Print one JSON object");
   cmd->add_flag("--quick", *quick, "Fewer repetitions");
   cmd->add_flag("--no-aten", *no_aten, "Skip the ATen comparison (its BF16 GEMM alone takes ~30 s)");

@@ -11,6 +11,7 @@ inline int exit_status = 0;
 void add_mol_commands(CLI::App& app, CLI::App& bench);              // mol_commands.cpp
 void add_mol_bench(CLI::App& bench);                                // bench_mol.cpp
 void add_prot_commands(CLI::App& app, CLI::App& bench);             // prot_commands.cpp
+void add_prot_bench(CLI::App& bench);                               // bench_prot.cpp
 void add_tokenize_commands(CLI::App& app, CLI::App& bench);         // tokenize_commands.cpp
 void add_llm_commands(CLI::App& app, CLI::App& bench, CLI::App& dev);  // llm_commands.cpp
 void add_kernel_bench(CLI::App& bench);                              // bench_kernels.cpp

@@ -10,13 +10,14 @@
 #include "bmx/core/io/read_file.h"
 #include "bmx/mol3d/molecule_io.h"
 #include "commands.h"
+#include "llm_common.h"
 #include "structure_models.h"
 
 namespace bmx::app {
 namespace {
 
 struct ExtractArgs {
-  std::string answer, out, prompt, prompt_file, gcp_vqvae, molstructok;
+  std::string answer, out, prompt, prompt_file, gcp_vqvae, molstructok, model;
   bool no_3d = false;
   int threads = 0;
 };
@@ -29,6 +30,7 @@ std::string read_input(const std::string& path) {
 }
 
 int run_extract(const ExtractArgs& a) {
+  if (!a.model.empty()) check_model_folder(a.model, false);
   mol3d::silence_rdkit_logs();  // problems are reported per segment, in one line each
   set_math_threads(a.threads);
   const std::string answer = read_input(a.answer);
@@ -37,7 +39,8 @@ int run_extract(const ExtractArgs& a) {
   settings.no_3d = a.no_3d;
   settings.inputs = {a.answer};
   if (!a.prompt_file.empty()) settings.inputs.push_back(a.prompt_file);
-  StructureDecoders decoders(molstructok_checkpoint(a.molstructok), [&] { return gcp_vqvae_dir(a.gcp_vqvae); });
+  StructureDecoders decoders(molstructok_checkpoint(a.molstructok, a.model),
+                             [&] { return gcp_vqvae_dir(a.gcp_vqvae, a.model); });
   return extract_to_folder("bmx extract", answer, prompt, a.out, decoders, settings);
 }
 
@@ -53,9 +56,12 @@ void add_extract_commands(CLI::App& app) {
                                                   "of a structure of the same length");
   c->add_option("--prompt-file", a->prompt_file, "The prompt, from a file")->excludes(p)->check(CLI::ExistingFile);
   c->add_flag("--no-3d", a->no_3d, "SMILES/SELFIES segments: 2D depiction only (no ETKDG conformer, no MMFF94)");
+  c->add_option("-m,--model", a->model, "Decoder model folder whose molstructok/ and gcp_vqvae/ decode the segments "
+                                        "(as bmx run; optional)");
   c->add_option("--gcp-vqvae", a->gcp_vqvae, kGcpVqvaeHelp);
   c->add_option("--molstructok", a->molstructok,
-                "MolStrucTok checkpoint (default: the one installed with bmx, or $BMX_MOLSTRUCTOK)");
+                "MolStrucTok checkpoint (default: MODEL/molstructok/, else the one installed with bmx, or "
+                "$BMX_MOLSTRUCTOK)");
   c->add_option("-t,--threads", a->threads, "Threads (default: all cores)");
   c->callback([a] { exit_status = run_extract(*a); });
 }

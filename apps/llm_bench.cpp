@@ -12,6 +12,7 @@
 
 #include "bmx/core/nn/kernels.h"
 #include "bmx/core/llm/qwen3.h"
+#include "bmx/tokenizers/text_generation.h"
 #include "llm_common.h"
 #include "measure.h"
 
@@ -51,6 +52,7 @@ bool bf16_prefill(const std::string& precision) {
 }
 
 void run_bench(const BenchOptions& o) {
+  check_model_folder(o.model);
   set_llm_threads(o.threads);
   const bool bf16 = bf16_prefill(o.bf16_prefill ? std::string("bf16") : o.precision);
   kernels::set_precision(bf16 ? kernels::Precision::bf16_activations : kernels::Precision::float32);
@@ -58,10 +60,12 @@ void run_bench(const BenchOptions& o) {
   auto model = load_qwen3(o.model);
   const double load_s = seconds_since(t_load);
   const auto& c = model.config;
-  const int64_t ids_max = model.tokenizer_size > 0 ? model.tokenizer_size : c.vocab_size;
+  // Random prompt ids among the tokenizer's (rows past it are padding), all rows without a tokenizer.
+  const int64_t tokenizer_ids = tokenizer_size(o.model);
+  const int64_t ids_max = tokenizer_ids > 0 ? std::min(tokenizer_ids, c.vocab_size) : c.vocab_size;
   std::mt19937_64 rng(1);
-  std::vector<int64_t> prompt(size_t(o.pp));
-  for (auto& id : prompt) id = int64_t(rng() % uint64_t(ids_max));
+  std::vector<TokenId> prompt(size_t(o.pp));
+  for (auto& id : prompt) id = TokenId(rng() % uint64_t(ids_max));
 
   // Bytes a decoded token reads: every layer weight and the LM head (the embedding only one row unless tied).
   uint64_t per_token = model.weight_bytes;
@@ -91,7 +95,7 @@ void run_bench(const BenchOptions& o) {
       const double bw = read_bandwidth(model);  // right before decoding: the host drifts
       auto cache = make_kv_cache(c, 1, o.tg);
       kv_bytes = std::max(kv_bytes, cache.bytes());
-      int64_t id = prompt.empty() ? 0 : prompt[0];
+      TokenId id = prompt.empty() ? 0 : prompt[0];
       std::vector<double> token_s;
       const double c0 = cpu_seconds();
       const auto t0 = std::chrono::steady_clock::now();
@@ -100,7 +104,7 @@ void run_bench(const BenchOptions& o) {
         auto ids = at::full({1, 1}, id, at::kLong);
         auto pos = at::full({1, 1}, int64_t(t), at::kLong);
         auto logits = qwen3_forward(model, ids, pos, {}, &cache, true);
-        id = std::min<int64_t>(logits.reshape({-1}).narrow(0, 0, ids_max).argmax().item<int64_t>(), ids_max - 1);
+        id = TokenId(std::min<int64_t>(logits.reshape({-1}).narrow(0, 0, ids_max).argmax().item<int64_t>(), ids_max - 1));
         token_s.push_back(seconds_since(t1));
       }
       const double wall = seconds_since(t0);
@@ -167,10 +171,10 @@ void run_bench(const BenchOptions& o) {
 void add_llm_bench(CLI::App& bench) {
   auto o = std::make_shared<BenchOptions>();
   auto* c = bench.add_subcommand("llm", "Decoder speed: prefill pp512 and decode tg128 tokens/s, peak RSS, bandwidth ceiling");
-  c->add_option("-m,--model", o->model, "Model folder (e.g. from bmx dev random-model)")->required()->check(CLI::ExistingDirectory);
+  c->add_option("-m,--model", o->model, "Decoder model folder (e.g. from bmx dev random-model)")->required();
   c->add_option("-t,--threads", o->threads, "Threads (default: all cores)");
-  c->add_option("-p,--pp", o->pp, "Prompt tokens for the prefill test (0 = skip)")->check(CLI::NonNegativeNumber);
-  c->add_option("-n,--tg", o->tg, "Tokens for the decode test (0 = skip)")->check(CLI::NonNegativeNumber);
+  c->add_option("-p,--pp", o->pp, "Prompt tokens for the prefill test, as llama-bench (0 = skip)")->check(CLI::NonNegativeNumber);
+  c->add_option("-n,--tg", o->tg, "Tokens for the decode test, as llama-bench (0 = skip)")->check(CLI::NonNegativeNumber);
   c->add_option("-r,--repetitions", o->repetitions, "Runs; the best is reported")->check(CLI::PositiveNumber);
   c->add_option("--prefill-precision", o->precision,
                  "Activations of the prefill GEMM: f32 (exact), bf16 (as llama.cpp's BF16), auto (bf16 on AVX-512 BF16 CPUs)")

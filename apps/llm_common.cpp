@@ -8,8 +8,30 @@
 #include "bmx/tokenizers/bpe_tokenizer.h"
 #include "bmx/tokenizers/chat_template.h"
 #include "bmx/tokenizers/tasks.h"
+#include "bmx/tokenizers/text_generation.h"
 
 namespace bmx::app {
+
+const char* const kWeightsHint =
+    "BioMatrix's weights are the Hugging Face repositories QizhiPei/BioMatrix-4B-SFT and QizhiPei/BioMatrix-1.7B-SFT: "
+    "on a machine with internet, `huggingface-cli download QizhiPei/BioMatrix-4B-SFT --local-dir BioMatrix-4B` (or "
+    "`git lfs clone https://huggingface.co/QizhiPei/BioMatrix-4B-SFT BioMatrix-4B`), copy that folder here and pass "
+    "it with -m";
+
+const char* const kModelHelp =
+    "Decoder model folder, Hugging Face layout (config.json, *.safetensors, tokenizer.json, ...), e.g. BioMatrix-4B "
+    "downloaded from QizhiPei/BioMatrix-4B-SFT";
+
+void check_model_folder(const std::string& dir, bool need_config) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (dir.empty()) throw InputError(std::string("no model folder given (-m DIR); ") + kWeightsHint);
+  if (!fs::exists(dir, ec)) throw InputError(dir + ": no such model folder; " + kWeightsHint);
+  if (!fs::is_directory(dir, ec))
+    throw InputError(dir + ": not a folder (-m takes a model folder in the Hugging Face layout); " + kWeightsHint);
+  if (need_config && !fs::exists(fs::path(dir) / "config.json", ec))
+    throw InputError(dir + ": no config.json, so not a model folder in the Hugging Face layout; " + kWeightsHint);
+}
 
 void apply_runtime_options(const LlmOptions& o) {
   set_llm_threads(o.threads);
@@ -25,7 +47,8 @@ void add_sampling_flags(CLI::App* c, LlmOptions& o) {
   c->add_option("--repeat-penalty,--repetition-penalty", o.repeat_penalty, "Repetition penalty (1 = off)");
   c->add_option("-s,--seed", o.seed, "Random seed for sampling (default 0)");
   c->add_option("--stop", o.stop, "Stop string (repeatable); the string stays in the output");
-  c->add_option("-c,--ctx", o.ctx, "Context limit in tokens (default: max_position_embeddings)");
+  c->add_option("-c,--ctx", o.ctx, "Context limit in tokens, prompt included (default or 0: max_position_embeddings "
+                                   "of config.json)");
   c->add_option("-t,--threads", o.threads, "Threads (default: all cores)");
   c->add_flag("--bf16-prefill", o.bf16_prefill,
               "Prefill with activations rounded to BF16 (faster on AVX-512 BF16 CPUs, as llama.cpp; not exact)");
@@ -55,17 +78,38 @@ void apply_sampling_flags(GenerationOptions& g, const Qwen3Model& m, const LlmOp
   if (o.min_p) g.sampling.min_p = *o.min_p;
   if (o.repeat_penalty) g.sampling.repetition_penalty = *o.repeat_penalty;
   if (o.seed) g.seed = uint64_t(*o.seed);
+  if (o.ctx && *o.ctx < 0) throw InputError("-c must not be negative (0: the model's max_position_embeddings)");
   if (o.ctx) g.context_length = *o.ctx;
-  for (auto& s : o.stop) g.stop_strings.push_back(s);
   if (g.sampling.top_p < 0 || g.sampling.top_p > 1) throw InputError("--top-p must lie in [0, 1]");
   if (g.sampling.repetition_penalty <= 0) throw InputError("--repeat-penalty must be positive");
   if (g.sampling.min_p && (*g.sampling.min_p < 0 || *g.sampling.min_p > 1)) throw InputError("--min-p must lie in [0, 1]");
   if (g.max_new_tokens < 0) throw InputError("--max-new-tokens must not be negative");
 }
 
-GenerationOptions generation_options(const Qwen3Model& m, const LlmOptions& o) {
-  auto g = default_generation_options(m);
+ContextLimit context_limit(const GenerationOptions& g, const Qwen3Model& m) {
+  if (g.context_length > 0) return {g.context_length, "-c " + std::to_string(g.context_length)};
+  return {m.config.max_position_embeddings, "max_position_embeddings of config.json"};
+}
+
+void check_prompt_fits(std::size_t prompt_tokens, const GenerationOptions& g, const Qwen3Model& m) {
+  const ContextLimit c = context_limit(g, m);
+  if (static_cast<int64_t>(prompt_tokens) >= c.tokens)
+    throw InputError("the prompt has " + std::to_string(prompt_tokens) + " tokens, which leaves no room in the context of " +
+                     std::to_string(c.tokens) + " tokens (" + c.source + ")");
+}
+
+void apply_stop_strings(GenerationOptions& g, const Qwen3Model& m, const Tokenizer* tok, const LlmOptions& o) {
+  std::vector<std::string> stops = m.generation.stop_strings;
+  stops.insert(stops.end(), o.stop.begin(), o.stop.end());
+  if (stops.empty()) return;
+  if (!tok) throw InputError("stop strings need the model's tokenizer.json");
+  g.stop = stop_at_strings(std::move(stops), *tok);
+}
+
+GenerationOptions generation_options(const Qwen3Model& m, const Tokenizer* tok, const LlmOptions& o) {
+  auto g = tok ? text_generation_options(m, *tok) : default_generation_options(m);
   apply_sampling_flags(g, m, o);
+  apply_stop_strings(g, m, tok, o);
   return g;
 }
 
@@ -75,8 +119,10 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& dir, const char* wh
   return std::make_unique<Tokenizer>(Tokenizer::from_dir(dir));
 }
 
-std::vector<int32_t> to32(const std::vector<int64_t>& v) { return std::vector<int32_t>(v.begin(), v.end()); }
-std::vector<int64_t> to64(const std::vector<int32_t>& v) { return std::vector<int64_t>(v.begin(), v.end()); }
+std::unique_ptr<Tokenizer> load_tokenizer_if_present(const std::string& dir) {
+  if (!std::filesystem::exists(std::filesystem::path(dir) / "tokenizer.json")) return nullptr;
+  return std::make_unique<Tokenizer>(Tokenizer::from_dir(dir));
+}
 
 nlohmann::ordered_json message(const std::string& role, const std::string& content) {
   nlohmann::ordered_json m;

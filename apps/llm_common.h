@@ -21,6 +21,14 @@ namespace bmx::app {
 
 void add_llm_bench(CLI::App& bench);       // llm_bench.cpp: bmx bench llm
 void add_random_model(CLI::App& dev);      // llm_random_model.cpp: bmx dev random-model
+
+// Where BioMatrix's weights come from, in one sentence (errors about a missing model folder end with it).
+extern const char* const kWeightsHint;
+// Help of -m/--model on every decoder command.
+extern const char* const kModelHelp;
+// InputError, one line naming DIR and where the weights come from, unless DIR is a folder (with config.json when
+// `need_config`; a tokenizer-only folder does for bmx tokenize).
+void check_model_folder(const std::string& dir, bool need_config = true);
 // Threads for ATen and the kernels (n <= 0: all hardware threads).
 void set_llm_threads(int n);
 
@@ -29,6 +37,7 @@ struct LlmOptions {
   std::string prompt, ids, system;
   bool chat = false, print_ids = false, no_think = false, bf16_prefill = false;
   bool no_constrain = false;  // --no-constrain: sample without the modality grammar
+  bool quiet = false;         // -q: no progress, notes or timing line on stderr (errors still)
   int threads = 0;
   std::optional<int64_t> max_new_tokens, top_k, seed, ctx;
   std::optional<double> temp, top_p, min_p, repeat_penalty;
@@ -41,18 +50,31 @@ void apply_runtime_options(const LlmOptions& o);
 // -n --temp --top-k --top-p --min-p --repeat-penalty -s --stop -c -t --bf16-prefill (llama.cpp's names).
 void add_sampling_flags(CLI::App* c, LlmOptions& o);
 // The flags given on the command line applied over `g` (the model's defaults, or a task's); InputError for
-// values out of range.
+// values out of range. Stop strings are text: apply_stop_strings.
 void apply_sampling_flags(GenerationOptions& g, const Qwen3Model& m, const LlmOptions& o);
+// The context limit in force and which setting it is: "-c N" or "max_position_embeddings of config.json".
+struct ContextLimit {
+  int64_t tokens = 0;
+  std::string source;
+};
+ContextLimit context_limit(const GenerationOptions& g, const Qwen3Model& m);
+// InputError when a prompt of `prompt_tokens` leaves no room for a new token, naming the limit and its source.
+void check_prompt_fits(std::size_t prompt_tokens, const GenerationOptions& g, const Qwen3Model& m);
+// The folder's stop strings (generation_config.json) and --stop, matched through the tokenizer; InputError when
+// there are some and no tokenizer (tok null).
+void apply_stop_strings(GenerationOptions& g, const Qwen3Model& m, const Tokenizer* tok, const LlmOptions& o);
 // The modality grammar (tokenizers/modality_constraint.h) for every row, with `answer`'s requirements, unless
 // --no-constrain or the tokenizer has no BioMatrix control tokens (a plain Qwen3 model: nothing to constrain).
 void apply_constraint(GenerationOptions& g, const Tokenizer& tok, const LlmOptions& o, const AnswerConstraint& answer = {});
-// The model's defaults (generation_config.json) with the command-line flags over them.
-GenerationOptions generation_options(const Qwen3Model& m, const LlmOptions& o);
+// The model's defaults (generation_config.json, and with its tokenizer: tokenizer eos, vocabulary limit, stop
+// strings) with the command-line flags over them. tok may be null (a folder without tokenizer.json).
+GenerationOptions generation_options(const Qwen3Model& m, const Tokenizer* tok, const LlmOptions& o);
 
 // DIR/tokenizer.json, or an InputError that ends with `why` (what to do without one).
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& dir, const char* why);
-std::vector<int32_t> to32(const std::vector<int64_t>& v);
-std::vector<int64_t> to64(const std::vector<int32_t>& v);
+// DIR/tokenizer.json when the folder has one, else null: generating ids needs no tokenizer, but when there is
+// one it says which ids end a turn and which rows are padding.
+std::unique_ptr<Tokenizer> load_tokenizer_if_present(const std::string& dir);
 
 nlohmann::ordered_json message(const std::string& role, const std::string& content);
 // The messages through the model's chat template with the generation prompt (the assistant turn opened).

@@ -15,6 +15,7 @@
 #include "bmx/core/nn/kernels.h"
 #include "bmx/core/llm/model_config.h"
 #include "bmx/core/io/safetensors.h"
+#include "bmx/tokenizers/text_generation.h"
 #include "llm_common.h"
 
 namespace bmx::app {
@@ -76,14 +77,14 @@ void run_random_model(const RandomModelOptions& o) {
       const fs::path src = fs::path(o.tokenizer) / f;
       if (fs::exists(src)) fs::copy_file(src, out / f, fs::copy_options::overwrite_existing);
     }
-    tok_size = read_tokenizer_size(o.tokenizer);
+    tok_size = tokenizer_size(o.tokenizer);
     if (tok_size == 0) throw InputError(o.tokenizer + ": no tokenizer.json");
     // Rows for every tokenizer id (multiple of 128); the real shapes keep their 151,936 when that is enough.
     s.V = std::max(s.V, (tok_size + 127) / 128 * 128);
   }
   // Special ids: Qwen's when the tokenizer has them, else the last ids of a tiny vocabulary.
-  int64_t bos = s.V > 151643 ? 151643 : 1, eos = bos;
-  std::vector<int64_t> eos_ids{eos};
+  TokenId bos = s.V > 151643 ? 151643 : 1, eos = bos;
+  std::vector<TokenId> eos_ids{eos};
   if (tok_size > 151645) eos_ids.push_back(151645);  // <|im_end|> ends chat turns
 
   nlohmann::ordered_json cfg;

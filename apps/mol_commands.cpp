@@ -84,46 +84,16 @@ class Output {
   std::ostream* out_;
 };
 
-struct BatchCount {
-  int total = 0, failed = 0;
-};
-
-// Items from `next(item)` (false: no more) in chunks: `work(item, result)` on a chunk's items in parallel (it sets
-// result.error on failure), then, in input order, `emit(item, result)` for the good ones and one stderr line for
-// each failure. Only one chunk is held, so batches of any size stream.
-template <typename Item, typename Result, typename Next, typename Work, typename Emit>
-BatchCount for_each_chunk(Next next, int threads, Progress& progress, Work work, Emit emit) {
-  const size_t chunk = 64 * static_cast<size_t>(threads > 0 ? threads : hardware_threads());
-  std::vector<Item> items(chunk);
-  std::vector<Result> results(chunk);
-  BatchCount count;
-  while (true) {
-    size_t n = 0;
-    while (n < chunk && next(items[n])) ++n;
-    if (n == 0) break;
-    parallel_for(n, threads, [&](size_t i) {
-      results[i] = Result{};
-      work(items[i], results[i]);
-    });
-    for (size_t i = 0; i < n; ++i) {
-      ++count.total;
-      if (results[i].error.empty()) {
-        emit(items[i], results[i]);
-      } else {
-        ++count.failed;
-        std::fprintf(stderr, "bmx: %s\n", results[i].error.c_str());
-      }
-      progress.tick();
-    }
-    if (n < chunk) break;
-  }
-  return count;
+// A bad record is one line on stderr, as its message says it (naming file, record and problem).
+template <typename Item, typename Result>
+void report_failure(const Item&, const Result& res) {
+  std::fprintf(stderr, "bmx: %s\n", res.error.c_str());
 }
 
-// for_each_chunk over a reader's records; a record the reader could not make is reported as it said.
+// run_batch over a reader's records; a record the reader could not make is reported as it said.
 template <typename Result, typename Work, typename Emit>
 BatchCount for_each_record(mol3d::MolReader& reader, int threads, Progress& progress, Work work, Emit emit) {
-  return for_each_chunk<mol3d::MolRecord, Result>(
+  return run_batch<mol3d::MolRecord, Result>(
       [&](mol3d::MolRecord& r) { return reader.next(r); }, threads, progress,
       [&](mol3d::MolRecord& r, Result& res) {  // work may take the molecule (refine edits it)
         if (!r.ok()) {
@@ -136,15 +106,17 @@ BatchCount for_each_record(mol3d::MolReader& reader, int threads, Progress& prog
           res.error = r.where() + ": " + e.what();
         }
       },
-      emit);
+      emit, report_failure<mol3d::MolRecord, Result>);
 }
 
-int report_failures(int failed, int total, const char* what) {
-  if (failed) std::fprintf(stderr, "bmx: %d of %d %s failed (reported above); the others were written\n", failed, total, what);
-  return failed ? 1 : 0;
+// The exit status of a batch, as for bmx prot: 1 when any record failed (each was reported), after every good
+// record was written.
+int report_failures(const BatchCount& c, const char* what) {
+  if (c.failed)
+    std::fprintf(stderr, "bmx: %zu of %zu %s failed (reported above); the others were written\n", c.failed, c.total,
+                 what);
+  return c.failed ? 1 : 0;
 }
-
-int report_failures(const BatchCount& c, const char* what) { return report_failures(c.failed, c.total, what); }
 
 // ---------------------------------------------------------------------------------------------------------
 struct EncodeOptions : CommonOptions, FileInputs {
@@ -300,7 +272,7 @@ int run_decode(const DecodeOptions& o) {
   struct Result {
     std::string record, error;
   };
-  auto count = for_each_chunk<TokenLine, Result>(
+  auto count = run_batch<TokenLine, Result>(
       [&](TokenLine& t) { return lines.next(t); }, o.threads, progress,
       [&](TokenLine& job, Result& res) {
         try {
@@ -317,10 +289,10 @@ int run_decode(const DecodeOptions& o) {
           res.error = job.where + " (" + job.name + "): " + e.what();
         }
       },
-      [&](const TokenLine&, Result& res) { writer.write_record(res.record); });
+      [&](const TokenLine&, Result& res) { writer.write_record(res.record); }, report_failure<TokenLine, Result>);
   writer.flush();
   progress.finish();
-  return report_failures(count.failed, count.total, "token strings");
+  return report_failures(count, "token strings");
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -443,7 +415,7 @@ int run_eval(const EvalOptions& o) {
         }
       });
   progress.finish();
-  const int total = count.total, failed = count.failed, ok = total - failed;
+  const int total = static_cast<int>(count.total), failed = static_cast<int>(count.failed), ok = total - failed;
   double pct_stereo = stereo_total ? 100.0 * stereo_kept / stereo_total : 100.0;
   double pct_stereo_ref = stereo_total ? 100.0 * stereo_kept_ref / stereo_total : 100.0;
   double pct_codes = codes_total ? 100.0 * codes_same / codes_total : 100.0;

@@ -24,6 +24,7 @@
 #include "bmx/tokenizers/bpe_tokenizer.h"
 #include "bmx/tokenizers/modality_constraint.h"
 #include "bmx/tokenizers/tasks.h"
+#include "bmx/tokenizers/text_generation.h"
 #include "commands.h"
 #include "llm_common.h"
 #include "structure_models.h"
@@ -38,7 +39,7 @@ struct RunArgs : LlmOptions {
   std::string task, out, instruction, list, chain, gcp_vqvae, molstructok, smiles, selfies, text, property;
   std::vector<std::string> sequences, structures, molecules;
   int samples = 1;
-  bool list_tasks = false, no_3d = false, quiet = false;
+  bool list_tasks = false, no_3d = false;
 };
 
 bool outputs(const TaskPreset& t, Modality m) { return std::find(t.outputs.begin(), t.outputs.end(), m) != t.outputs.end(); }
@@ -84,7 +85,7 @@ InputValue structure_input(const std::string& path, const std::string& chain, co
       reasons += "; chain " + prot3d::chain_label(c.chain) + ": " + c.message;
       continue;
     }
-    const prot3d::Encoded e = gcp.encode(c.backbone);
+    const prot3d::Encoding e = gcp.encode(c.backbone);
     InputValue v;
     v.kind = InputKind::protein_structure;
     v.structure = e.tokens;
@@ -153,9 +154,9 @@ bool run_one(Session& s, const std::vector<InputValue>& values, const std::strin
   const TaskPrompt prompt = build_task_prompt(s.task, values, a.instruction);
   auto messages = ordered_json::array();
   messages.push_back(message("user", prompt.user_turn));
-  const std::vector<int64_t> ids = to64(s.tok->encode(render(*s.tok, messages, false)));
+  const std::vector<TokenId> ids = s.tok->encode(render(*s.tok, messages, false));
 
-  GenerationOptions g = default_generation_options(s.model);
+  GenerationOptions g = text_generation_options(s.model, *s.tok);
   const Sampling sampling = default_sampling(s.task, a.samples);
   g.sampling.temperature = sampling.temperature;
   g.sampling.top_p = sampling.top_p;
@@ -164,12 +165,8 @@ bool run_one(Session& s, const std::vector<InputValue>& values, const std::strin
   if (s.model.generation.max_new_tokens <= 0) g.max_new_tokens = 2048;  // the card's max_new_tokens
   if (prompt.expected_length) g.max_new_tokens = std::max<int64_t>(g.max_new_tokens, *prompt.expected_length + 64);
   apply_sampling_flags(g, s.model, a);
-  const Tokenizer* t = s.tok.get();
-  g.decode = [t](const std::vector<int64_t>& v) { return t->decode(to32(v)); };
-  const int64_t context = g.context_length > 0 ? g.context_length : s.model.config.max_position_embeddings;
-  if (static_cast<int64_t>(ids.size()) >= context)
-    throw InputError("the prompt has " + std::to_string(ids.size()) + " tokens, more than the context of " +
-                     std::to_string(context) + " tokens leaves room for (-c)");
+  apply_stop_strings(g, s.model, s.tok.get(), a);
+  check_prompt_fits(ids.size(), g, s.model);
   if (prompt.expected_length && !a.no_constrain && g.max_new_tokens < *prompt.expected_length + 2)
     throw InputError("-n " + std::to_string(g.max_new_tokens) + " is too small for an answer of " +
                      std::to_string(*prompt.expected_length) + " residues (needs at least " +
@@ -181,7 +178,7 @@ bool run_one(Session& s, const std::vector<InputValue>& values, const std::strin
     g.constraint = [vocabulary, constraint](size_t) { return make_modality_constraint(vocabulary, constraint); };
   }
   const std::vector<Generation> gens =
-      generate(s.model, std::vector<std::vector<int64_t>>(static_cast<std::size_t>(a.samples), ids), g);
+      generate(s.model, std::vector<std::vector<TokenId>>(static_cast<std::size_t>(a.samples), ids), g);
 
   ExtractSettings settings;
   settings.no_3d = a.no_3d;
@@ -199,7 +196,7 @@ bool run_one(Session& s, const std::vector<InputValue>& values, const std::strin
 
   std::vector<SampleOutcome> samples(gens.size());
   for (std::size_t i = 0; i < gens.size(); ++i) {
-    std::vector<int64_t> answer_ids = gens[i].ids;
+    std::vector<TokenId> answer_ids = gens[i].ids;
     while (!answer_ids.empty() &&
            std::find(g.eos_token_ids.begin(), g.eos_token_ids.end(), answer_ids.back()) != g.eos_token_ids.end())
       answer_ids.pop_back();
@@ -207,7 +204,7 @@ bool run_one(Session& s, const std::vector<InputValue>& values, const std::strin
     char name[32];
     std::snprintf(name, sizeof name, "sample_%02zu", i + 1);
     so.folder = gens.size() == 1 ? outdir : (fs::path(outdir) / name).string();
-    so.answer = extract_answer(s.tok->decode(to32(answer_ids)), prompt.user_turn, so.folder, s.decoders, settings);
+    so.answer = extract_answer(s.tok->decode(answer_ids), prompt.user_turn, so.folder, s.decoders, settings);
     so.tokens = gens[i].ids.size();
     so.finish = to_string(gens[i].finish);
     double sum = 0;
@@ -302,8 +299,9 @@ int run_list(Session& s) {
   }
   summary["records"] = rows;
   write_json_file((fs::path(a.out) / "summary.json").string(), summary, s.input_files);
-  std::fprintf(stderr, "bmx run: %zu of %zu record(s) done, %d failed; results in %s\n", records.size() - failed,
-               records.size(), failed, a.out.c_str());
+  if (failed || !a.quiet)
+    std::fprintf(stderr, "bmx run: %zu of %zu record(s) done, %d failed; results in %s\n", records.size() - failed,
+                 records.size(), failed, a.out.c_str());
   return failed ? 1 : 0;
 }
 
@@ -314,8 +312,8 @@ int run_task(const RunArgs& a) {
   }
   if (a.task.empty()) throw InputError("bmx run: --task TASK is required (bmx run --list-tasks shows them)");
   const TaskPreset& task = find_task(a.task);
-  if (a.model.empty()) throw InputError("bmx run: -m MODEL is required");
   if (a.out.empty()) throw InputError("bmx run: -o OUTDIR is required");
+  check_model_folder(a.model);
   if (a.samples < 1) throw InputError("bmx run: --samples must be at least 1");
   mol3d::silence_rdkit_logs();
   apply_runtime_options(a);
@@ -344,7 +342,7 @@ int run_task(const RunArgs& a) {
                      std::to_string(missing.size() - 1) + " more missing); bmx run needs a BioMatrix model");
   s.model = load_qwen3(a.model);
   if (!a.no_constrain) {
-    s.vocabulary = analyse_vocabulary(*s.tok, default_generation_options(s.model).eos_token_ids);
+    s.vocabulary = analyse_vocabulary(*s.tok, eos_token_ids(s.model, *s.tok));
     // The tiny test GCP-VQVAE has 512 codes, the vocabulary 4096: answers keep to what can be decoded.
     if (outputs(task, Modality::prot3d)) s.structure_codebook = int(s.decoders.gcp_vqvae().codebook_size());
   }
@@ -353,7 +351,7 @@ int run_task(const RunArgs& a) {
     std::fprintf(stderr, "bmx run: no decodable answer (see %s/summary.json)\n", a.out.c_str());
     return 1;
   }
-  std::fprintf(stderr, "bmx run: %s done; results in %s\n", task.name.c_str(), a.out.c_str());
+  if (!a.quiet) std::fprintf(stderr, "bmx run: %s done; results in %s\n", task.name.c_str(), a.out.c_str());
   return 0;
 }
 
@@ -363,8 +361,7 @@ void add_run_commands(CLI::App& app) {
   auto a = std::make_shared<RunArgs>();
   auto* c = app.add_subcommand("run", "One BioMatrix task end to end: prompt from a preset, generation (modality-"
                                       "constrained), answer segments to SDF / PDB + mmCIF / FASTA and summary.json");
-  c->add_option("-m,--model", a->model, "BioMatrix model folder (Hugging Face layout; may hold molstructok/ and "
-                                        "gcp_vqvae/)");
+  c->add_option("-m,--model", a->model, std::string(kModelHelp) + "; may hold molstructok/ and gcp_vqvae/");
   c->add_option("--task", a->task, "Task preset (bmx run --list-tasks)");
   c->add_flag("--list-tasks", a->list_tasks, "Print every preset with its inputs, output and default sampling");
   c->add_option("-o,--output", a->out, "Output folder (summary.json, segment files; sample_NN/ or one folder per "
@@ -386,7 +383,7 @@ void add_run_commands(CLI::App& app) {
   c->add_option("--gcp-vqvae", a->gcp_vqvae, kGcpVqvaeHelp);
   c->add_option("--molstructok", a->molstructok, "MolStrucTok checkpoint (default: MODEL/molstructok/, else the one "
                                                  "installed with bmx)");
-  c->add_flag("-q,--quiet", a->quiet, "No progress on stderr");
+  c->add_flag("-q,--quiet", a->quiet, "No progress or per-sample notes on stderr (errors still)");
   add_sampling_flags(c, *a);
   c->callback([a] { exit_status = run_task(*a); });
 }

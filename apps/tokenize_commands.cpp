@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -17,6 +18,7 @@
 #include "bmx/core/io/read_file.h"
 #include "bmx/tokenizers/bpe_tokenizer.h"
 #include "commands.h"
+#include "llm_common.h"
 #include "measure.h"
 
 namespace bmx::app {
@@ -68,11 +70,12 @@ std::string encode_line(const Tokenizer& tok, const std::string& text, bool piec
   auto ids = tok.encode(text);
   if (!pieces) return json(ids).dump();
   json out = json::array();
-  for (int32_t id : ids) out.push_back(tok.id_to_token(id).value_or(""));
+  for (TokenId id : ids) out.push_back(tok.id_to_token(id).value_or(""));
   return out.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 void run_tokenize(const TokenizeOptions& o) {
+  check_model_folder(o.model, false);
   Tokenizer tok = Tokenizer::from_dir(o.model);
   if (o.text) {
     print_line(encode_line(tok, *o.text, o.pieces));
@@ -101,16 +104,16 @@ void run_tokenize(const TokenizeOptions& o) {
 }
 
 // "[1, 2, 3]" or "1 2 3" / "1,2,3".
-std::vector<int32_t> parse_ids(const std::string& s, const std::string& where) {
+std::vector<TokenId> parse_ids(const std::string& s, const std::string& where) {
   std::string t = s;
   size_t a = t.find_first_not_of(" \t\r\n");
   if (a != std::string::npos && t[a] == '[') {
     try {
       json v = json::parse(t);
-      std::vector<int32_t> ids;
+      std::vector<TokenId> ids;
       for (const auto& x : v) {
         if (!x.is_number_integer()) throw json::type_error::create(302, "not an integer", nullptr);
-        ids.push_back(x.get<int32_t>());
+        ids.push_back(x.get<TokenId>());
       }
       return ids;
     } catch (const json::exception&) {
@@ -120,14 +123,15 @@ std::vector<int32_t> parse_ids(const std::string& s, const std::string& where) {
   for (char& c : t)
     if (c == ',') c = ' ';
   std::istringstream in(t);
-  std::vector<int32_t> ids;
+  std::vector<TokenId> ids;
   std::string word;
   while (in >> word) {
     try {
       size_t used = 0;
       long long v = std::stoll(word, &used);
-      if (used != word.size() || v < INT32_MIN || v > INT32_MAX) throw std::invalid_argument("id");
-      ids.push_back(int32_t(v));
+      if (used != word.size() || v < std::numeric_limits<TokenId>::min() || v > std::numeric_limits<TokenId>::max())
+        throw std::invalid_argument("id");
+      ids.push_back(TokenId(v));
     } catch (const std::exception&) {
       fail_input(where, "'" + word + "' is not a token id");
     }
@@ -135,16 +139,17 @@ std::vector<int32_t> parse_ids(const std::string& s, const std::string& where) {
   return ids;
 }
 
-void check_ids(const Tokenizer& tok, const std::vector<int32_t>& ids, const std::string& where) {
-  for (int32_t id : ids)
+void check_ids(const Tokenizer& tok, const std::vector<TokenId>& ids, const std::string& where) {
+  for (TokenId id : ids)
     if (!tok.id_to_token(id))
       fail_input(where, "token id " + std::to_string(id) + " is not in the vocabulary (size " +
                             std::to_string(tok.vocab_size()) + ")");
 }
 
 void run_detokenize(const DetokenizeOptions& o) {
+  check_model_folder(o.model, false);
   Tokenizer tok = Tokenizer::from_dir(o.model);
-  auto emit = [&](const std::vector<int32_t>& ids) {
+  auto emit = [&](const std::vector<TokenId>& ids) {
     std::string text = tok.decode(ids, o.skip_special);
     print_line(o.jsonl ? json(text).dump() : text);
   };
@@ -206,6 +211,7 @@ std::vector<std::string> default_corpus(double max_mb, std::vector<std::string>&
 }
 
 void run_bench(const BenchOptions& o) {
+  for (const auto& model : o.models) check_model_folder(model, false);
   std::vector<std::string> docs, names;
   if (o.files.empty()) {
     docs = default_corpus(o.max_mb, names);
@@ -232,7 +238,7 @@ void run_bench(const BenchOptions& o) {
       best = std::min(best, t.wall());
       best_cpu = std::min(best_cpu, t.cpu());
     }
-    std::vector<std::vector<int32_t>> all;
+    std::vector<std::vector<TokenId>> all;
     for (const auto& d : docs) all.push_back(tok.encode(d));
     Timer dec_timer;
     size_t out_bytes = 0;
@@ -279,7 +285,7 @@ void add_tokenize_commands(CLI::App& app, CLI::App& bench) {
   auto* t = app.add_subcommand("tokenize",
                                "Text to token ids with a Hugging Face tokenizer folder (tokenizer.json). Without "
                                "TEXT, one input per stdin line, one JSON array of ids per output line.");
-  t->add_option("--model", topt->model, "Folder with tokenizer.json (a model folder or tokenizer files only)")
+  t->add_option("-m,--model", topt->model, "Folder with tokenizer.json (a model folder or tokenizer files only)")
       ->required();
   t->add_option("text", topt->text, "Text to tokenize (default: stdin lines)");
   t->add_flag("--jsonl", topt->jsonl, "Each stdin line is a JSON string (for inputs with newlines)");
@@ -290,7 +296,7 @@ void add_tokenize_commands(CLI::App& app, CLI::App& bench) {
   auto* d = app.add_subcommand("detokenize",
                                "Token ids to text. IDS as \"1 2 3\" or \"[1,2,3]\"; without IDS, one JSON array "
                                "per stdin line, one text per output line.");
-  d->add_option("--model", dopt->model, "Folder with tokenizer.json")->required();
+  d->add_option("-m,--model", dopt->model, "Folder with tokenizer.json")->required();
   d->add_option("ids", dopt->ids, "Token ids (default: stdin lines)");
   d->add_flag("--skip-special", dopt->skip_special, "Drop special tokens (skip_special_tokens=True)");
   d->add_flag("--jsonl", dopt->jsonl, "Print each text as a JSON string (keeps newlines on one line)");
@@ -300,7 +306,7 @@ void add_tokenize_commands(CLI::App& app, CLI::App& bench) {
   auto* b = bench.add_subcommand("tokenize",
                                  "Encode speed on one thread (MB/s). Default corpus: license texts and C headers of "
                                  "this machine; several --model folders are measured side by side.");
-  b->add_option("--model", bopt->models, "Tokenizer folder (repeat to compare)")->required()->allow_extra_args(false);
+  b->add_option("-m,--model", bopt->models, "Tokenizer folder (repeat to compare)")->required()->allow_extra_args(false);
   b->add_option("files", bopt->files, "Documents to encode (default: a corpus from this machine)");
   b->add_option("--passes", bopt->passes, "Warm passes after the cold one (the best is reported)")->check(CLI::Range(1, 100));
   b->add_option("--max-mb", bopt->max_mb, "Size of the default corpus in MB")->check(CLI::Range(0.01, 100.0));

@@ -10,7 +10,7 @@
 #include <cmath>
 #include <vector>
 
-#include "bmx/forcefield/mmff.h"
+#include "mmff_flat.h"
 
 #define BMX_CLONES __attribute__((target_clones("avx2", "default")))
 
@@ -472,16 +472,17 @@ void nonbonded_geometry(const MmffTerms& t, const double* pos, bool vectors, Scr
     else
       pair_distances(pos, t.vdw.i.data(), t.vdw.j.data(), t.vdw.i.size(), s.vdw.dx.data(), s.vdw.dist.data());
   }
-  if (!t.ele.i.empty()) {
-    if (!t.ele.vdw_index.empty()) {
-      shared_geometry(s.vdw, t.ele.vdw_index, vectors, s.ele);
+  const MmffTerms::Electrostatic& el = t.electrostatic;
+  if (!el.i.empty()) {
+    if (!el.vdw_index.empty()) {
+      shared_geometry(s.vdw, el.vdw_index, vectors, s.ele);
     } else {
-      s.ele.resize(t.ele.i.size());
+      s.ele.resize(el.i.size());
       if (vectors)
-        pair_geometry(pos, t.ele.i.data(), t.ele.j.data(), t.ele.i.size(), s.ele.dx.data(), s.ele.dy.data(),
+        pair_geometry(pos, el.i.data(), el.j.data(), el.i.size(), s.ele.dx.data(), s.ele.dy.data(),
                       s.ele.dz.data(), s.ele.dist.data());
       else
-        pair_distances(pos, t.ele.i.data(), t.ele.j.data(), t.ele.i.size(), s.ele.dx.data(), s.ele.dist.data());
+        pair_distances(pos, el.i.data(), el.j.data(), el.i.size(), s.ele.dx.data(), s.ele.dist.data());
     }
   }
 }
@@ -712,7 +713,7 @@ void torsions_gradient(const MmffTerms::Torsion* tor, std::size_t n, const doubl
 // ---- out-of-plane bends, in chunks: vector arithmetic around a scalar asin ----
 
 // Rows 0-11 the atoms i j k l, row 12 koop; row 13 receives chi.
-void gather_oops(const MmffTerms::Oop* oop, std::size_t count, const double* pos, Chunk4& c) {
+void gather_oops(const MmffTerms::OutOfPlane* oop, std::size_t count, const double* pos, Chunk4& c) {
   for (int t = 0; t < kChunk; ++t) {
     const auto& x = oop[static_cast<std::size_t>(t) < count ? t : 0];
     const int atoms[4] = {x.i, x.j, x.k, x.l};
@@ -801,7 +802,7 @@ __attribute__((always_inline)) inline void oop_gradient_lanes(Chunk4& c) {
 BMX_CLONES void oop_sin_chi_gradient(Chunk4& c) { oop_gradient_lanes<false>(c); }
 BMX_CLONES void oop_gradients(Chunk4& c) { oop_gradient_lanes<true>(c); }
 
-double oops_energy(const MmffTerms::Oop* oop, std::size_t n, const double* pos, double res) {
+double oops_energy(const MmffTerms::OutOfPlane* oop, std::size_t n, const double* pos, double res) {
   double const c2 = MDYNE_A_TO_KCAL_MOL * DEG2RAD * DEG2RAD;
   Chunk4 c;
   for (std::size_t begin = 0; begin < n; begin += kChunk) {
@@ -816,7 +817,7 @@ double oops_energy(const MmffTerms::Oop* oop, std::size_t n, const double* pos, 
   return res;
 }
 
-void oops_gradient(const MmffTerms::Oop* oop, std::size_t n, const double* pos, double* grad) {
+void oops_gradient(const MmffTerms::OutOfPlane* oop, std::size_t n, const double* pos, double* grad) {
   Chunk4 c;
   for (std::size_t begin = 0; begin < n; begin += kChunk) {
     std::size_t count = std::min<std::size_t>(kChunk, n - begin);
@@ -863,8 +864,8 @@ double mmff_energy(const MmffTerms& t, const double* pos) {
             res += stretch_bend_energy(sb, energy_geometry(sb.i, sb.j, sb.k, pos));
         }
         break;
-      case Kind::oop:
-        res = oops_energy(&t.oops[b.begin], n, pos, res);
+      case Kind::out_of_plane:
+        res = oops_energy(&t.out_of_planes[b.begin], n, pos, res);
         break;
       case Kind::torsion:
         res = torsions_energy(&t.torsions[b.begin], n, pos, res);
@@ -872,9 +873,9 @@ double mmff_energy(const MmffTerms& t, const double* pos) {
       case Kind::vdw:
         res = vdw_energy_sum(&s.vdw.dist[b.begin], &t.vdw.r_star[b.begin], &t.vdw.well_depth[b.begin], n, res);
         break;
-      case Kind::ele:
-        res = ele_energy_sum(&s.ele.dist[b.begin], &t.ele.charge_term[b.begin], &t.ele.one_four[b.begin],
-                             t.ele.diel_model == 2, n, res);
+      case Kind::electrostatic:
+        res = ele_energy_sum(&s.ele.dist[b.begin], &t.electrostatic.charge_term[b.begin],
+                             &t.electrostatic.one_four[b.begin], t.electrostatic.diel_model == 2, n, res);
         break;
     }
   }
@@ -901,8 +902,8 @@ void mmff_gradient(const MmffTerms& t, const double* pos, double* grad) {
       case Kind::stretch_bend:
         stretch_bends_gradient(&t.stretch_bends[b.begin], n, pos, s.angles, s.angles_done, grad);
         break;
-      case Kind::oop:
-        oops_gradient(&t.oops[b.begin], n, pos, grad);
+      case Kind::out_of_plane:
+        oops_gradient(&t.out_of_planes[b.begin], n, pos, grad);
         break;
       case Kind::torsion:
         torsions_gradient(&t.torsions[b.begin], n, pos, grad);
@@ -913,12 +914,13 @@ void mmff_gradient(const MmffTerms& t, const double* pos, double* grad) {
                    &t.vdw.r_star[b.begin], &t.vdw.well_depth[b.begin], n, s.fx.data(), s.fy.data(), s.fz.data());
         scatter_pairs(&t.vdw.i[b.begin], &t.vdw.j[b.begin], s.fx.data(), s.fy.data(), s.fz.data(), n, grad);
         break;
-      case Kind::ele:
+      case Kind::electrostatic:
         s.resize(n);
         ele_forces(&s.ele.dx[b.begin], &s.ele.dy[b.begin], &s.ele.dz[b.begin], &s.ele.dist[b.begin],
-                   &t.ele.charge_term[b.begin], &t.ele.one_four[b.begin], t.ele.diel_model, n, s.fx.data(), s.fy.data(),
-                   s.fz.data());
-        scatter_pairs(&t.ele.i[b.begin], &t.ele.j[b.begin], s.fx.data(), s.fy.data(), s.fz.data(), n, grad);
+                   &t.electrostatic.charge_term[b.begin], &t.electrostatic.one_four[b.begin],
+                   t.electrostatic.diel_model, n, s.fx.data(), s.fy.data(), s.fz.data());
+        scatter_pairs(&t.electrostatic.i[b.begin], &t.electrostatic.j[b.begin], s.fx.data(), s.fy.data(), s.fz.data(),
+                      n, grad);
         break;
     }
   }

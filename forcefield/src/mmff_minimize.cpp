@@ -3,7 +3,7 @@
 #include <vector>
 
 #include "bfgs.h"
-#include "bmx/forcefield/mmff.h"
+#include "mmff_flat.h"
 
 namespace bmx::forcefield {
 

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <unordered_map>
 
-#include "bmx/forcefield/mmff.h"
+#include "mmff_flat.h"
 
 namespace bmx::forcefield {
 namespace {
@@ -111,8 +111,8 @@ bool mmff_terms(const ForceFields::ForceField& ff, MmffTerms& t) {
                                  get<StbnTheta0>(*s), k.first, k.second, -1});
       extend(t, Kind::stretch_bend, t.stretch_bends.size() - 1);
     } else if (const auto* o = dynamic_cast<const M::OopBendContrib*>(c)) {
-      t.oops.push_back({get<OopI>(*o), get<OopJ>(*o), get<OopK>(*o), get<OopL>(*o), get<OopKoop>(*o)});
-      extend(t, Kind::oop, t.oops.size() - 1);
+      t.out_of_planes.push_back({get<OopI>(*o), get<OopJ>(*o), get<OopK>(*o), get<OopL>(*o), get<OopKoop>(*o)});
+      extend(t, Kind::out_of_plane, t.out_of_planes.size() - 1);
     } else if (const auto* r = dynamic_cast<const M::TorsionAngleContrib*>(c)) {
       t.torsions.push_back(
           {get<TorI>(*r), get<TorJ>(*r), get<TorK>(*r), get<TorL>(*r), get<TorV1>(*r), get<TorV2>(*r), get<TorV3>(*r)});
@@ -125,14 +125,14 @@ bool mmff_terms(const ForceFields::ForceField& ff, MmffTerms& t) {
       extend(t, Kind::vdw, t.vdw.i.size() - 1);
     } else if (const auto* e = dynamic_cast<const M::EleContrib*>(c)) {
       std::uint8_t diel = get<EleDiel>(*e);
-      if (have_ele && diel != t.ele.diel_model) return false;
+      if (have_ele && diel != t.electrostatic.diel_model) return false;
       have_ele = true;
-      t.ele.diel_model = diel;
-      t.ele.i.push_back(get<EleI>(*e));
-      t.ele.j.push_back(get<EleJ>(*e));
-      t.ele.charge_term.push_back(get<EleCharge>(*e));
-      t.ele.one_four.push_back(get<Ele14>(*e) ? 1 : 0);
-      extend(t, Kind::ele, t.ele.i.size() - 1);
+      t.electrostatic.diel_model = diel;
+      t.electrostatic.i.push_back(get<EleI>(*e));
+      t.electrostatic.j.push_back(get<EleJ>(*e));
+      t.electrostatic.charge_term.push_back(get<EleCharge>(*e));
+      t.electrostatic.one_four.push_back(get<Ele14>(*e) ? 1 : 0);
+      extend(t, Kind::electrostatic, t.electrostatic.i.size() - 1);
     } else {
       return false;
     }
@@ -152,13 +152,13 @@ bool mmff_terms(const ForceFields::ForceField& ff, MmffTerms& t) {
   vdw_pairs.reserve(t.vdw.i.size());
   for (std::size_t p = 0; p < t.vdw.i.size(); ++p)
     vdw_pairs.emplace(std::int64_t(t.vdw.i[p]) * t.num_atoms + t.vdw.j[p], static_cast<int>(p));
-  for (std::size_t p = 0; p < t.ele.i.size(); ++p) {
-    auto it = vdw_pairs.find(std::int64_t(t.ele.i[p]) * t.num_atoms + t.ele.j[p]);
+  for (std::size_t p = 0; p < t.electrostatic.i.size(); ++p) {
+    auto it = vdw_pairs.find(std::int64_t(t.electrostatic.i[p]) * t.num_atoms + t.electrostatic.j[p]);
     if (it == vdw_pairs.end()) {
-      t.ele.vdw_index.clear();
+      t.electrostatic.vdw_index.clear();
       break;
     }
-    t.ele.vdw_index.push_back(it->second);
+    t.electrostatic.vdw_index.push_back(it->second);
   }
   return true;
 }

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "bmx/core/util/error.h"
-#include "bmx/forcefield/mmff.h"
+#include "mmff_flat.h"
 
 namespace bmx::forcefield {
 namespace {
@@ -149,14 +149,14 @@ double energy(RDKit::ROMol& mol, ForceField force_field, const RefineOptions& op
 RefineResult refine(RDKit::ROMol& mol, const RefineOptions& options) {
   check_coordinates(mol, options.conf_id);
   RefineResult result;
-  result.used = options.force_field;
+  result.force_field = options.force_field;
   std::string why;
   auto ff = build(mol, options.force_field, options, why);
   if (!ff && options.force_field != ForceField::uff && options.uff_fallback) {
     std::string uff_why;
     ff = build(mol, ForceField::uff, options, uff_why);
     if (ff) {
-      result.used = ForceField::uff;
+      result.force_field = ForceField::uff;
       why += "; UFF used" + (uff_why.empty() ? std::string() : " (" + uff_why + ")");
     } else {
       why += "; " + uff_why;
@@ -169,9 +169,9 @@ RefineResult refine(RDKit::ROMol& mol, const RefineOptions& options) {
     return result;
   }
   const unsigned max_iters = static_cast<unsigned>(std::max(options.max_iters, 0));  // -1 must not mean 4e9
-  // MMFF: RDKit's terms, minimised over flat arrays with RDKit's arithmetic (mmff.h).
+  // MMFF: RDKit's terms, minimised over flat arrays with RDKit's arithmetic (mmff_flat.h).
   MmffTerms terms;
-  if (result.used != ForceField::uff && mmff_terms(*ff, terms)) {
+  if (result.force_field != ForceField::uff && mmff_terms(*ff, terms)) {
     auto& points = ff->positions();
     std::vector<double> pos(3 * points.size());
     for (std::size_t i = 0; i < points.size(); ++i)
@@ -195,7 +195,7 @@ RefineResult refine(RDKit::ROMol& mol, const RefineOptions& options) {
 }
 
 std::string describe(const RefineResult& result) {
-  std::string s = std::string(name(result.used)) + " " + name(result.status);
+  std::string s = std::string(name(result.force_field)) + " " + name(result.status);
   return result.message.empty() ? s : s + " (" + result.message + ")";
 }
 

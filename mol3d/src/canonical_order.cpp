@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "bmx/core/util/error.h"
+#include "bmx/mol3d/testing.h"
 
 namespace bmx::mol3d {
 
@@ -187,7 +188,7 @@ CanonicalOrder canonical_order(const RDKit::ROMol& mol) {
   }
 }
 
-CanonicalOrder canonical_order_rdkit(const RDKit::ROMol& mol) {
+CanonicalOrder testing::canonical_order_via_mol_to_smiles(const RDKit::ROMol& mol) {
   try {
     return via_mol_to_smiles(mol);
   } catch (const InputError&) {

@@ -34,7 +34,7 @@ std::vector<ReferenceAtoms> reference_atoms_from_focus(const std::vector<int>& f
     else if (f == 0)
       refs[i] = {f, 1, 2};
     else
-      refs[i] = {f, refs[f][0], refs[f][1]};
+      refs[i] = {f, refs[f].focus, refs[f].axis};
   }
   return refs;
 }
@@ -74,12 +74,12 @@ Frame from_axes(const Vec3& u, const Vec3& v) { return Frame{u, v, cross(u, v)};
 // atom i itself (phi = 0) and the decoder may take any perpendicular. Either way the descriptors do not
 // depend on how the molecule is oriented.
 Frame degenerate_frame(const std::vector<Vec3>& p, const ReferenceAtoms& r, int i, const Vec3* self) {
-  const Vec3& a = p[r[0]];
-  Vec3 u = unit_or_x(sub(p[r[1]], a)), v;
+  const Vec3& a = p[r.focus];
+  Vec3 u = unit_or_x(sub(p[r.axis], a)), v;
   for (int j = 0; j < i; ++j)
-    if (j != r[0] && perpendicular(a, u, p[j], v)) return from_axes(u, v);
+    if (j != r.focus && perpendicular(a, u, p[j], v)) return from_axes(u, v);
   if (self && perpendicular(a, u, *self, v)) return from_axes(u, v);
-  return local_frame(a, p[r[1]], p[r[2]]);
+  return local_frame(a, p[r.axis], p[r.plane]);
 }
 
 bool collinear(const Vec3& a, const Vec3& b, const Vec3& c) {
@@ -105,14 +105,14 @@ Frame local_frame(const Vec3& a, const Vec3& b, const Vec3& c) {
   return from_axes(u, {v[0] / nv, v[1] / nv, v[2] / nv});
 }
 
-std::vector<std::array<double, 4>> descriptors(const std::vector<Vec3>& p, const std::vector<ReferenceAtoms>& refs) {
+std::vector<AtomDescriptor> descriptors(const std::vector<Vec3>& p, const std::vector<ReferenceAtoms>& refs) {
   int n = int(p.size());
-  std::vector<std::array<double, 4>> out(n);
+  std::vector<AtomDescriptor> out(n);
   for (int i = 0; i < n; ++i) {
     if (i == 0) {
-      out[i] = {kFirstRadius, kPlaceholderTheta, kPlaceholderPhi, 0.0};
+      out[i] = {kFirstAtomDistance, kPlaceholderPolarAngle, kPlaceholderAzimuth, 0.0};
     } else if (i == 1) {
-      out[i] = {norm(sub(p[1], p[0])), kPlaceholderTheta, kPlaceholderPhi, 0.0};
+      out[i] = {norm(sub(p[1], p[0])), kPlaceholderPolarAngle, kPlaceholderAzimuth, 0.0};
     } else if (i == 2) {
       double d01 = norm(sub(p[0], p[1]));
       double d02 = norm(sub(p[0], p[2]));
@@ -124,11 +124,12 @@ std::vector<std::array<double, 4>> descriptors(const std::vector<Vec3>& p, const
         double y = yy > 0.0 ? std::sqrt(yy) : 0.0;  // exactly collinear: rounding may make yy < 0
         a = std::atan2(y, x);
       }
-      out[i] = {d02, kPlaceholderTheta, a, 0.0};
+      out[i] = {d02, kPlaceholderPolarAngle, a, 0.0};  // a: the angle 1-0-2 at atom 0
     } else {
       const ReferenceAtoms& r = refs[i];
-      const Vec3& A = p[r[0]];
-      Frame fr = collinear(A, p[r[1]], p[r[2]]) ? degenerate_frame(p, r, i, &p[i]) : local_frame(A, p[r[1]], p[r[2]]);
+      const Vec3& A = p[r.focus];
+      Frame fr = collinear(A, p[r.axis], p[r.plane]) ? degenerate_frame(p, r, i, &p[i])
+                                                     : local_frame(A, p[r.axis], p[r.plane]);
       Vec3 da = sub(p[i], A);
       double lx = dot(fr.u, da), ly = dot(fr.v, da), lz = dot(fr.w, da);
       double rad = std::sqrt(lx * lx + ly * ly + lz * lz);
@@ -143,21 +144,21 @@ std::vector<std::array<double, 4>> descriptors(const std::vector<Vec3>& p, const
   return out;
 }
 
-std::vector<Vec3> reconstruct(const std::vector<std::array<double, 4>>& in, const std::vector<ReferenceAtoms>& refs) {
+std::vector<Vec3> reconstruct(const std::vector<AtomDescriptor>& in, const std::vector<ReferenceAtoms>& refs) {
   int n = int(in.size());
   std::vector<Vec3> x(n, Vec3{0.0, 0.0, 0.0});
   for (int i = 1; i < n; ++i) {
-    double r = in[i][0];
+    double r = in[i].distance;
     if (i == 1) {
       x[i] = {r, 0.0, 0.0};
     } else if (i == 2) {
-      x[i] = {r * std::cos(in[i][2]), r * std::sin(in[i][2]), 0.0};
+      x[i] = {r * std::cos(in[i].azimuth), r * std::sin(in[i].azimuth), 0.0};
     } else {
       const ReferenceAtoms& rf = refs[i];
-      const Vec3& A = x[rf[0]];
-      Frame fr = collinear(A, x[rf[1]], x[rf[2]]) ? degenerate_frame(x, rf, i, nullptr)
-                                                  : local_frame(A, x[rf[1]], x[rf[2]]);
-      double theta = in[i][1], phi = in[i][2] * in[i][3];
+      const Vec3& A = x[rf.focus];
+      Frame fr = collinear(A, x[rf.axis], x[rf.plane]) ? degenerate_frame(x, rf, i, nullptr)
+                                                       : local_frame(A, x[rf.axis], x[rf.plane]);
+      double theta = in[i].polar_angle, phi = in[i].signed_azimuth();
       double ox = r * std::sin(theta) * std::cos(phi);
       double oy = r * std::sin(theta) * std::sin(phi);
       double oz = r * std::cos(theta);

@@ -82,18 +82,17 @@ MolStrucTok& MolStrucTok::operator=(MolStrucTok&&) noexcept = default;
 
 int MolStrucTok::codebook_size() const { return net_->codebook_size(); }
 
-std::vector<int> MolStrucTok::codes_of(const std::vector<std::array<double, 4>>& descriptors) const {
+std::vector<int> MolStrucTok::codes_of(const std::vector<AtomDescriptor>& descriptors) const {
   std::vector<CodeChoice> c = net_->encode(descriptors);
   std::vector<int> out(c.size());
   for (std::size_t i = 0; i < c.size(); ++i) out[i] = c[i].code;
   return out;
 }
 
-std::array<double, 4> MolStrucTok::descriptors_of(int code) const {
+AtomDescriptor MolStrucTok::descriptor_of(int code) const {
   if (code < 0 || code >= codebook_size())
     throw InputError("code " + std::to_string(code) + " is outside 0.." + std::to_string(codebook_size() - 1));
-  const std::array<float, 4>& t = net_->decode(code);
-  return {t[0], t[1], t[2], t[3]};
+  return net_->decode(code);
 }
 
 Encoding MolStrucTok::encode(const RDKit::ROMol& mol) const {
@@ -173,7 +172,7 @@ Encoding MolStrucTok::encode(const RDKit::ROMol& mol) const {
   for (int k = 0; k < n; ++k) {
     e.codes[k] = choice[k].code;
     e.code_distance[k] = choice[k].distance;
-    e.code_margin[k] = choice[k].second_distance - choice[k].distance;
+    e.code_margin[k] = choice[k].runner_up_distance - choice[k].distance;
   }
 
   e.struct_sfi.reserve(symbols.size() * 8);
@@ -248,10 +247,7 @@ Decoding MolStrucTok::decode_detail(const std::string& text) const {
 
   out.reference_atoms = reference_atoms_from_focus(focus_of(*out.mol, nullptr));
   out.descriptors.resize(n);
-  for (int i = 0; i < n; ++i) {
-    const std::array<float, 4>& t = net_->decode(out.codes[i]);
-    out.descriptors[i] = {t[0], t[1], t[2], t[3]};
-  }
+  for (int i = 0; i < n; ++i) out.descriptors[i] = net_->decode(out.codes[i]);
   std::vector<Vec3> x = reconstruct(out.descriptors, out.reference_atoms);
   auto conf = std::make_unique<RDKit::Conformer>(n);
   for (int i = 0; i < n; ++i) {

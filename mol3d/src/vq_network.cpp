@@ -62,7 +62,7 @@ VqNetwork::VqNetwork(const std::string& path) {
   const float* codebook = w.get("quantizer.embedding.weight", {size, latent});
 
   Mlp3 encoder(w, "encoder.", 4, hidden, latent);
-  for (int k = 0; k < 3; ++k) enc_[k] = encoder.l[k];
+  for (int k = 0; k < 3; ++k) encoder_[k] = encoder.l[k];
   quantizer_ = NearestF32(codebook, size, latent);
 
   // The decoder runs once per code, here, so it is evaluated with ATen exactly as PyTorch does (BatchNorm not
@@ -89,17 +89,19 @@ VqNetwork::VqNetwork(const std::string& path) {
   };
   std::vector<float> len = branch("gen_len_branch", 1), ang = branch("gen_ang_branch", 1),
                      tor = branch("gen_tor_branch", 1), sgn = branch("sign_branch", 3);
-  table_.resize(size);
+  decoded_.resize(size);
   for (int k = 0; k < size; ++k) {
     const float* s = &sgn[3 * k];
     int arg = 0;
     for (int j = 1; j < 3; ++j)
       if (s[j] > s[arg]) arg = j;
-    table_[k] = {std::exp(len[k]) - 1.f, ang[k] * kPi, tor[k] * kPi, float(arg - 1)};
+    // Computed in float32 as the reference's network does; widening to double is exact.
+    const float distance = std::exp(len[k]) - 1.f, polar_angle = ang[k] * kPi, azimuth = tor[k] * kPi;
+    decoded_[k] = {distance, polar_angle, azimuth, double(arg - 1)};
   }
 }
 
-std::vector<CodeChoice> VqNetwork::encode(const std::vector<std::array<double, 4>>& desc) const {
+std::vector<CodeChoice> VqNetwork::encode(const std::vector<AtomDescriptor>& desc) const {
   const std::size_t n = desc.size();
   // Scratch reused across calls (per thread): see NearestF32::search.
   struct Scratch {
@@ -112,17 +114,18 @@ std::vector<CodeChoice> VqNetwork::encode(const std::vector<std::array<double, 4
   std::vector<int>&best = scratch.best, &second = scratch.second;
   x.resize(n * 4);
   for (std::size_t i = 0; i < n; ++i) {
-    x[4 * i + 0] = std::log(float(desc[i][0]) + 1.f);
-    x[4 * i + 1] = float(desc[i][1]) / kPi;
-    x[4 * i + 2] = float(desc[i][2]) / kPi;
-    x[4 * i + 3] = float(desc[i][3]);
+    // Normalised in float32 as the reference does (spec §4).
+    x[4 * i + 0] = std::log(float(desc[i].distance) + 1.f);
+    x[4 * i + 1] = float(desc[i].polar_angle) / kPi;
+    x[4 * i + 2] = float(desc[i].azimuth) / kPi;
+    x[4 * i + 3] = float(desc[i].azimuth_sign);
   }
-  h1.resize(n * enc_[0].out);
-  h2.resize(n * enc_[1].out);
-  z.resize(n * enc_[2].out);
-  enc_[0].forward(x.data(), n, h1.data(), true);
-  enc_[1].forward(h1.data(), n, h2.data(), true);
-  enc_[2].forward(h2.data(), n, z.data(), false);
+  h1.resize(n * encoder_[0].out);
+  h2.resize(n * encoder_[1].out);
+  z.resize(n * encoder_[2].out);
+  encoder_[0].forward(x.data(), n, h1.data(), true);
+  encoder_[1].forward(h1.data(), n, h2.data(), true);
+  encoder_[2].forward(h2.data(), n, z.data(), false);
   best.resize(n);
   second.resize(n);
   bd.resize(n);

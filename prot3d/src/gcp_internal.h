@@ -52,16 +52,16 @@ at::Tensor transformer_forward(const TransformerWeights& w, const at::Tensor& x,
                                const QuantizedTransformer* quantized = nullptr);
 
 struct GcpWeights {
-  std::map<std::string, at::Tensor> t;  // canonical names under "encoder."
+  std::map<std::string, at::Tensor> by_name;  // GCPNet's tensors by canonical name (all under "encoder.")
   const at::Tensor& operator()(const std::string& name) const;
-  bool has(const std::string& name) const { return t.count(name) != 0; }
+  bool has(const std::string& name) const { return by_name.count(name) != 0; }
 };
 // §3: node embeddings [L, 128].
 at::Tensor gcpnet_forward(const GcpWeights& w, const GcpVqvaeConfig& config, const GcpFeatures& f);
 
 struct GcpVqvae::Impl {
   GcpVqvaeConfig config;
-  Precision precision = Precision::float32;
+  ModelPrecision precision = ModelPrecision::float32;
   at::ScalarType dtype;
   GcpWeights gcp;
   at::Tensor tail_w, tail_b, head_w, head_b;  // Conv1d(k=1) as linear

@@ -72,13 +72,13 @@ TransformerWeights take_transformer(std::map<std::string, at::Tensor>& m, const 
 
 // `m` holds exactly the tensors of gcp_vqvae_tensor_shapes(config), already in the model dtype.
 std::shared_ptr<GcpVqvae::Impl> build(const GcpVqvaeConfig& config, std::map<std::string, at::Tensor> m,
-                                      Precision precision) {
+                                      ModelPrecision precision) {
   auto impl = std::make_shared<GcpVqvae::Impl>();
   impl->config = config;
   impl->precision = precision;
-  impl->dtype = precision == Precision::float64 ? at::kDouble : at::kFloat;
+  impl->dtype = precision == ModelPrecision::float64 ? at::kDouble : at::kFloat;
   for (auto it = m.begin(); it != m.end(); ++it)
-    if (it->first.rfind("encoder.", 0) == 0) impl->gcp.t.emplace(it->first, it->second);
+    if (it->first.rfind("encoder.", 0) == 0) impl->gcp.by_name.emplace(it->first, it->second);
   impl->tail_w = m.at("vqvae.encoder_tail.0.weight").squeeze(-1);
   impl->tail_b = m.at("vqvae.encoder_tail.0.bias");
   impl->head_w = m.at("vqvae.encoder_head.0.weight").squeeze(-1);
@@ -98,11 +98,11 @@ std::shared_ptr<GcpVqvae::Impl> build(const GcpVqvaeConfig& config, std::map<std
   return impl;
 }
 
-at::ScalarType dtype_of(Precision p) { return p == Precision::float64 ? at::kDouble : at::kFloat; }
+at::ScalarType dtype_of(ModelPrecision p) { return p == ModelPrecision::float64 ? at::kDouble : at::kFloat; }
 
 }  // namespace
 
-GcpVqvae GcpVqvae::load(const std::string& dir, Precision precision) {
+GcpVqvae GcpVqvae::load(const std::string& dir, ModelPrecision precision) {
   namespace fs = std::filesystem;
   if (!fs::is_directory(dir))
     throw UnsupportedError(dir + ": not a GCP-VQVAE model directory (expected config_vqvae.yaml, "
@@ -142,7 +142,7 @@ GcpVqvae GcpVqvae::load(const std::string& dir, Precision precision) {
   return GcpVqvae(build(config, std::move(used), precision));
 }
 
-GcpVqvae GcpVqvae::random(const GcpVqvaeConfig& config, uint64_t seed, Precision precision) {
+GcpVqvae GcpVqvae::random(const GcpVqvaeConfig& config, uint64_t seed, ModelPrecision precision) {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   std::map<std::string, at::Tensor> m;
   const auto dt = dtype_of(precision);
@@ -168,7 +168,7 @@ GcpVqvae GcpVqvae::random(const GcpVqvaeConfig& config, uint64_t seed, Precision
   return GcpVqvae(build(config, std::move(m), precision));
 }
 
-GcpVqvae GcpVqvae::random(const std::string& arch, uint64_t seed, Precision precision) {
+GcpVqvae GcpVqvae::random(const std::string& arch, uint64_t seed, ModelPrecision precision) {
   if (arch == "large") return random(GcpVqvaeConfig::large(), seed, precision);
   if (arch == "lite") return random(GcpVqvaeConfig::lite(), seed, precision);
   throw UnsupportedError("unknown GCP-VQVAE architecture '" + arch + "' (large or lite)");
@@ -177,7 +177,7 @@ GcpVqvae GcpVqvae::random(const std::string& arch, uint64_t seed, Precision prec
 int64_t GcpVqvae::max_length() const { return impl_->config.max_length; }
 int64_t GcpVqvae::codebook_size() const { return impl_->config.codebook_size; }
 const GcpVqvaeConfig& GcpVqvae::config() const { return impl_->config; }
-Precision GcpVqvae::precision() const { return impl_->precision; }
+ModelPrecision GcpVqvae::precision() const { return impl_->precision; }
 
 namespace {
 
@@ -220,23 +220,26 @@ std::string chain_name(const BackboneChain& c) {
 
 }  // namespace
 
-Encoded GcpVqvae::encode(const BackboneChain& chain, const EncodeOptions& options, EncodeTrace* trace) const {
+Encoding GcpVqvae::encode(const BackboneChain& chain, const EncodeOptions& options, EncodeTrace* trace) const {
   const Impl& m = *impl_;
   const int64_t L = static_cast<int64_t>(chain.coords.size());
   const std::string what = chain_name(chain);
+  const auto bad_input = [&](const std::string& problem) {
+    return EncodeError(EncodeProblem::bad_input, what + ": " + problem);
+  };
   if (static_cast<int64_t>(chain.residues.size()) != L)
-    throw InputError(what + ": " + std::to_string(chain.residues.size()) + " residues but " + std::to_string(L) +
-                     " coordinate rows");
-  if (L == 0) throw InputError(what + ": no residues to encode");
+    throw bad_input(std::to_string(chain.residues.size()) + " residues but " + std::to_string(L) + " coordinate rows");
+  if (L == 0) throw bad_input("no residues to encode");
   for (int64_t i = 0; i < L; ++i)
     for (const auto& atom : chain.coords[i])
       for (double x : atom)
         if (!std::isfinite(x))
-          throw InputError(what + ": residue " + std::to_string(i) + " has a non-finite coordinate (impute first)");
+          throw bad_input("residue " + std::to_string(i) + " has a non-finite coordinate (impute first)");
   const int64_t W = m.config.max_length;
   if (L > W && !options.window && !options.truncate)
-    throw InputError(what + ": " + std::to_string(L) + " residues, more than the model maximum of " +
-                     std::to_string(W) + " (the original silently drops residues beyond it; use windowed encoding)");
+    throw EncodeError(EncodeProblem::too_long,
+                      what + ": " + std::to_string(L) + " residues, more than the model maximum of " + std::to_string(W) +
+                          " (the original silently drops residues beyond it; use windowed encoding)");
   if (options.window && (options.window_overlap < 0 || options.window_overlap >= W))
     throw UnsupportedError("window overlap must be in [0, " + std::to_string(W) + ")");
 
@@ -291,7 +294,7 @@ Encoded GcpVqvae::encode(const BackboneChain& chain, const EncodeOptions& option
         margin[s + j] = q.margin[j];
       }
   }
-  Encoded out;
+  Encoding out;
   out.windows = static_cast<int>(starts.size());
   out.truncated = L > W && !options.window;
   for (int64_t i = 0; i < L; ++i)
@@ -303,20 +306,20 @@ Encoded GcpVqvae::encode(const BackboneChain& chain, const EncodeOptions& option
   return out;
 }
 
-std::vector<std::array<std::array<double, 3>, 3>> GcpVqvae::decode(const std::vector<int>& tokens,
-                                                                   DecodeArithmetic arithmetic) const {
+Decoding GcpVqvae::decode(const std::vector<int>& tokens, DecodeArithmetic arithmetic) const {
   const Impl& m = *impl_;
   const QuantizedTransformer* quantized = nullptr;
   if (arithmetic == DecodeArithmetic::int16) {
-    if (m.precision != Precision::float32)
+    if (m.precision != ModelPrecision::float32)
       throw std::invalid_argument("int16 decoding needs a float32 model");
     std::call_once(m.decoder_int16_once,
                    [&] { m.decoder_int16 = std::make_unique<const QuantizedTransformer>(m.decoder); });
     quantized = m.decoder_int16.get();
   }
   const int64_t n = static_cast<int64_t>(tokens.size());
-  std::vector<std::array<std::array<double, 3>, 3>> out;
-  if (n == 0) return out;
+  Decoding decoded;
+  std::vector<std::array<Vec3, 3>>& out = decoded.n_ca_c;
+  if (n == 0) return decoded;
   if (n > m.config.max_length)
     throw InputError(std::to_string(n) + " structure tokens, more than the model maximum of " +
                      std::to_string(m.config.max_length));
@@ -366,7 +369,7 @@ std::vector<std::array<std::array<double, 3>, 3>> GcpVqvae::decode(const std::ve
         out[i][atom][a] = (e0[a] * local[atom][0] + e1[a] * local[atom][1] + e2[a] * local[atom][2] + t[a]) *
                           m.config.output_scale;
   }
-  return out;
+  return decoded;
 }
 
 }  // namespace bmx::prot3d

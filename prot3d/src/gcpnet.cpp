@@ -9,8 +9,8 @@
 namespace bmx::prot3d {
 
 const at::Tensor& GcpWeights::operator()(const std::string& name) const {
-  auto it = t.find(name);
-  if (it == t.end()) throw std::logic_error("GCP-VQVAE: missing weight " + name);
+  auto it = by_name.find(name);
+  if (it == by_name.end()) throw std::logic_error("GCP-VQVAE: missing weight " + name);
   return it->second;
 }
 

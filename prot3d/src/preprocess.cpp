@@ -142,8 +142,8 @@ PreprocessedChain preprocess_chain(const std::vector<RawResidue>& raw, const Cha
                                      Vec3{kNaN, kNaN, kNaN}};
   // Step 5, walked forwards: the upstream backward walk compares original neighbours only, so it is the same.
   for (std::size_t i = 0; i < raw.size(); ++i) {
-    if (i > 0 && raw[i].seq_num > raw[i - 1].seq_num + 1) {
-      const int gap = raw[i].seq_num - raw[i - 1].seq_num - 1;
+    if (i > 0 && raw[i].id.number > raw[i - 1].id.number + 1) {
+      const int gap = raw[i].id.number - raw[i - 1].id.number - 1;
       int ins = gap;
       if (gap > 5) {
         const int est = estimate_missing(raw[i - 1].atoms[1], raw[i].atoms[1]);
@@ -151,12 +151,12 @@ PreprocessedChain preprocess_chain(const std::vector<RawResidue>& raw, const Cha
       }
       for (int j = 1; j <= ins; ++j) {
         Residue r;
-        r.seq_num = raw[i - 1].seq_num + j;
+        r.id.number = raw[i - 1].id.number + j;
         r.one_letter = 'X';
         r.observed = false;
         if (ins == gap)  // numbering is exact: a HETATM residue with this number is what left the hole
           for (const HetResidue& h : het)
-            if (h.seq_num == r.seq_num) r.name = h.name;
+            if (h.number == r.id.number) r.name = h.name;
         res.push_back(r);
         pos.push_back(blank);
       }
@@ -164,8 +164,7 @@ PreprocessedChain preprocess_chain(const std::vector<RawResidue>& raw, const Cha
     Residue r;
     r.name = raw[i].name;
     r.one_letter = one_letter_code(raw[i].name);
-    r.seq_num = raw[i].seq_num;
-    r.icode = raw[i].icode;
+    r.id = raw[i].id;
     res.push_back(r);
     pos.push_back(raw[i].atoms);
   }
@@ -190,7 +189,7 @@ PreprocessedChain preprocess_chain(const std::vector<RawResidue>& raw, const Cha
     }
   }
   if (L < limits.min_len || (limits.max_len > 0 && L > limits.max_len))
-    out.status = ChainStatus::length;
+    out.status = ChainStatus::length_out_of_range;
   else if (static_cast<double>(out.n_missing_ca) / L > limits.max_missing_ratio)
     out.status = ChainStatus::missing_ratio_exceeded;
   else if (out.longest_missing_block > limits.max_missing_block)

@@ -190,8 +190,7 @@ ChainResult process_chain(const gemmi::Model& model, const std::string& name, co
     }
     RawResidue rr;
     rr.name = r->name;
-    rr.seq_num = r->seqid.num.value;
-    rr.icode = r->seqid.icode ? r->seqid.icode : ' ';
+    rr.id = {r->seqid.num.value, r->seqid.icode ? r->seqid.icode : ' '};
     rr.atoms = {pick_atom(*r, "N"), pick_atom(*r, "CA"), pick_atom(*r, "C"), pick_atom(*r, "O")};
     n_aa_atom += is_amino_acid_name(r->name);
     n_bb += has_backbone(*r);
@@ -213,7 +212,10 @@ ChainResult process_chain(const gemmi::Model& model, const std::string& name, co
                          " positions imputed (numbering gaps, HETATM residues, missing backbone atoms): no token");
     return cr;
   }
-  // Say why in the user's terms rather than the reference's filter names where the cause is plain.
+  // Say why in the user's terms rather than the reference's filter names where the cause is plain. Chains with
+  // no amino-acid chain in ATOM records are not_protein: nothing a protein tokenizer failed at.
+  const bool not_protein = raw.empty() || (n_aa_atom == 0 && n_bb == 0 && (n_nucleic > 0 || n_water == n_all || n_ca == 0));
+  if (not_protein) cr.status = ChainStatus::not_protein;
   if (raw.empty()) {
     if (n_all > 0 && n_water == n_all) cr.message = "water only";
     else if (n_nucleic > 0) cr.message = "nucleic acid";
@@ -226,11 +228,11 @@ ChainResult process_chain(const gemmi::Model& model, const std::string& name, co
     cr.message = "water only";
   } else if (n_aa_atom == 0 && n_bb == 0 && n_ca == 0) {
     cr.message = "no amino-acid residues (ligand/other)";
-  } else if (n_bb == 0 && n_ca > 0 && pc.status != ChainStatus::length) {
+  } else if (n_bb == 0 && n_ca > 0 && pc.status != ChainStatus::length_out_of_range) {
     cr.message = n_ca * 2 >= static_cast<int>(raw.size()) ? "CA-only trace, no N/C" : "no residue has N, CA and C";
-  } else if (n_bb == 0 && pc.status != ChainStatus::length) {
+  } else if (n_bb == 0 && pc.status != ChainStatus::length_out_of_range) {
     cr.message = "no residue has N, CA and C";
-  } else if (pc.status == ChainStatus::length) {
+  } else if (pc.status == ChainStatus::length_out_of_range) {
     cr.message = "length " + std::to_string(L) + " outside " + std::to_string(limits.min_len) + ".." +
                  std::to_string(limits.max_len) + " (after gap filling)";
   } else if (pc.status == ChainStatus::missing_ratio_exceeded) {

@@ -67,11 +67,11 @@ gemmi::Structure build(const std::vector<BackboneChain>& chains, const WriteOpti
       const auto& x = bc.coords[i];
       for (const Vec3& p : x)
         if (!finite(p))
-          throw InputError("chain " + name + " residue " + std::to_string(r.seq_num) +
+          throw InputError("chain " + name + " residue " + to_string(r.id) +
                            ": coordinates are not finite (NaN is never written)");
       gemmi::Residue res;
       res.name = r.name.empty() || r.name.size() > 3 ? three_letter_code(r.one_letter) : r.name;
-      res.seqid = gemmi::SeqId(r.seq_num, r.icode == '\0' ? ' ' : r.icode);
+      res.seqid = gemmi::SeqId(r.id.number, r.id.icode == '\0' ? ' ' : r.id.icode);
       res.het_flag = 'A';
       res.entity_type = gemmi::EntityType::Polymer;
       res.atoms.push_back(make_atom("N", "N", x[0], ++serial));
@@ -161,11 +161,11 @@ Vec3 ideal_cb(const Vec3& n, const Vec3& ca, const Vec3& c) {
   return add(add(add(scale(a, -0.58273431), scale(b, 0.56802827)), scale(cc, -0.54067466)), ca);
 }
 
-std::string backbones_to_string(const std::vector<BackboneChain>& chains, OutputFormat format,
+std::string backbones_to_string(const std::vector<BackboneChain>& chains, StructureFormat format,
                                 const WriteOptions& options) {
   gemmi::Structure st = build(chains, options);
   std::ostringstream os;
-  if (format == OutputFormat::mmcif) {
+  if (format == StructureFormat::mmcif) {
     gemmi::MmcifOutputGroups groups(true);
     groups.entity_poly = true;
     groups.group_pdb = true;
@@ -179,8 +179,8 @@ std::string backbones_to_string(const std::vector<BackboneChain>& chains, Output
 }
 
 void write_backbones(const std::string& path, const std::vector<BackboneChain>& chains, const WriteOptions& options) {
-  OutputFormat f = options.format;
-  if (f == OutputFormat::from_extension) f = is_cif_path(path) ? OutputFormat::mmcif : OutputFormat::pdb;
+  StructureFormat f = options.format;
+  if (f == StructureFormat::from_extension) f = is_cif_path(path) ? StructureFormat::mmcif : StructureFormat::pdb;
   const std::string text = backbones_to_string(chains, f, options);
   std::ofstream out(path, std::ios::binary);
   if (!out) throw InputError(path + ": cannot write");

@@ -1,6 +1,7 @@
 // End to end: `bmx tokenize`, `bmx detokenize` and `bmx bench tokenize` against the reference vectors.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -78,6 +79,10 @@ TEST_CASE("bmx tokenize TEXT, --pieces, detokenize IDS and errors") {
   CHECK(out == "[9707,1879]\n");
   REQUIRE(bmx::test::run(exe + " tokenize --model " + qwen3 + " '' < /dev/null", &out) == 0);
   CHECK(out == "[]\n");  // an empty TEXT is a text, not "read stdin"
+  REQUIRE(bmx::test::run(exe + " tokenize -m " + qwen3 + " 'Hello world'", &out) == 0);  // -m as on generate
+  CHECK(out == "[9707,1879]\n");
+  REQUIRE(bmx::test::run(exe + " detokenize -m " + qwen3 + " '[9707, 1879]'", &out) == 0);
+  CHECK(out == "Hello world\n");
   REQUIRE(bmx::test::run(exe + " tokenize --pieces --model " + qwen3 + " 'Hello world'", &out) == 0);
   CHECK(out == "[\"Hello\",\"\xC4\xA0world\"]\n");
   REQUIRE(bmx::test::run(exe + " detokenize --model " + qwen3 + " '[9707, 1879, 151645]'", &out) == 0);
@@ -99,6 +104,10 @@ TEST_CASE("bmx tokenize TEXT, --pieces, detokenize IDS and errors") {
   auto empty = bmx::test::scratch_dir("bpe_cli_empty");
   CHECK(bmx::test::run(exe + " tokenize --model " + quote(empty) + " x", &out, true) != 0);
   CHECK(out.find("tokenizer.json") != std::string::npos);
+  CHECK(bmx::test::run(exe + " tokenize -m " + quote(empty / "missing") + " x", &out, true) != 0);
+  CHECK(out.find("missing: no such model folder") != std::string::npos);
+  CHECK(out.find("QizhiPei/BioMatrix-4B-SFT") != std::string::npos);
+  CHECK(std::count(out.begin(), out.end(), '\n') == 1);
 }
 
 TEST_CASE("bmx bench tokenize --json reports MB/s for each model") {

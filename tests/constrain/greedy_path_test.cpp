@@ -10,6 +10,7 @@
 #include "bmx/tokenizers/bpe_tokenizer.h"
 #include "bmx/tokenizers/modality_constraint.h"
 #include "bmx/tokenizers/segments.h"
+#include "bmx/tokenizers/text_generation.h"
 #include "shared.h"
 
 using namespace bmx;
@@ -34,7 +35,7 @@ const Tokenizer& tokenizer() {
 }
 
 // The tiny model rewired so that greedy decoding from path[0] produces path[1], path[2], ...
-Qwen3Model path_model(const std::vector<int32_t>& path) {
+Qwen3Model path_model(const std::vector<TokenId>& path) {
   Qwen3Model m = load_qwen3(model_dir());
   const int64_t V = m.config.vocab_size, H = m.config.hidden_size;
   REQUIRE(int64_t(path.size()) <= H);
@@ -53,8 +54,8 @@ Qwen3Model path_model(const std::vector<int32_t>& path) {
   return m;
 }
 
-std::vector<int32_t> ids_of(const std::vector<std::string>& pieces) {
-  std::vector<int32_t> ids;
+std::vector<TokenId> ids_of(const std::vector<std::string>& pieces) {
+  std::vector<TokenId> ids;
   for (const std::string& p : pieces) {
     const auto id = tokenizer().token_to_id(p);
     REQUIRE_MESSAGE(id.has_value(), p);
@@ -63,8 +64,8 @@ std::vector<int32_t> ids_of(const std::vector<std::string>& pieces) {
   return ids;
 }
 
-std::vector<int64_t> greedy(const Qwen3Model& m, int32_t first, const AnswerConstraint* a, int64_t n = 40) {
-  GenerationOptions g = default_generation_options(m);
+std::vector<TokenId> greedy(const Qwen3Model& m, TokenId first, const AnswerConstraint* a, int64_t n = 40) {
+  GenerationOptions g = text_generation_options(m, tokenizer());
   g.sampling = SamplingParams{};
   g.max_new_tokens = n;
   g.eos_token_ids = {*tokenizer().token_to_id("<|im_end|>")};
@@ -76,9 +77,7 @@ std::vector<int64_t> greedy(const Qwen3Model& m, int32_t first, const AnswerCons
   return generate(m, {{first}}, g)[0].ids;
 }
 
-std::string text_of(const std::vector<int64_t>& ids) {
-  return tokenizer().decode(std::vector<int32_t>(ids.begin(), ids.end()));
-}
+std::string text_of(const std::vector<TokenId>& ids) { return tokenizer().decode(ids); }
 
 }  // namespace
 
@@ -106,7 +105,7 @@ TEST_CASE("grammatical greedy paths come out unchanged under the constraint") {
     const AnswerConstraint none;
     const auto grammar_only = greedy(m, path[0], &none);
     CAPTURE(text_of(free));
-    CHECK(free == std::vector<int64_t>(path.begin() + 1, path.end()));  // the model does walk its path
+    CHECK(free == std::vector<TokenId>(path.begin() + 1, path.end()));  // the model does walk its path
     CHECK(constrained == free);
     CHECK(grammar_only == free);
   }
@@ -120,7 +119,7 @@ TEST_CASE("a path whose codes do not follow the derivation is cut where the deri
   const Qwen3Model m = path_model(path);
   const AnswerConstraint mol3d{{{Modality::mol3d, std::nullopt}}};
   const auto constrained = greedy(m, path[0], &mol3d);
-  CHECK(greedy(m, path[0], nullptr) == std::vector<int64_t>(path.begin() + 1, path.end()));
+  CHECK(greedy(m, path[0], nullptr) == std::vector<TokenId>(path.begin() + 1, path.end()));
   const ParsedAnswer p = parse_answer(text_of(constrained));
   CAPTURE(text_of(constrained));
   REQUIRE(p.segments.size() == 1);
@@ -135,7 +134,7 @@ TEST_CASE("an ungrammatical greedy path is changed into one that parses") {
   const auto free = greedy(m, path[0], nullptr);
   const AnswerConstraint fold{{{Modality::prot3d, 3}}};
   const auto constrained = greedy(m, path[0], &fold, 12);
-  CHECK(free == std::vector<int64_t>(path.begin() + 1, path.end()));
+  CHECK(free == std::vector<TokenId>(path.begin() + 1, path.end()));
   CHECK(constrained != free);
   const ParsedAnswer p = parse_answer(text_of(constrained));
   CAPTURE(text_of(constrained));

@@ -1,5 +1,5 @@
-// The flat MMFF evaluation and minimiser (mmff.h) held against RDKit's own force field on the public
-// vector records: energies and gradients at fixed geometries, and whole minimisations.
+// The flat MMFF evaluation and minimiser (forcefield/src/mmff_flat.h, internal) held against RDKit's own force
+// field on the public vector records: energies and gradients at fixed geometries, and whole minimisations.
 #include <doctest/doctest.h>
 
 #include <ForceField/ForceField.h>
@@ -12,8 +12,8 @@
 #include <memory>
 #include <vector>
 
-#include "bmx/forcefield/mmff.h"
 #include "bmx/forcefield/refine.h"
+#include "mmff_flat.h"
 #include "records.h"
 
 using bmx::forcefield::MmffTerms;
@@ -45,8 +45,8 @@ Rdkit rdkit_ff(RDKit::ROMol& mol, const std::string& variant = "MMFF94",
 }
 
 std::size_t num_terms(const MmffTerms& t) {
-  return t.bonds.size() + t.angles.size() + t.stretch_bends.size() + t.oops.size() + t.torsions.size() +
-         t.vdw.i.size() + t.ele.i.size();
+  return t.bonds.size() + t.angles.size() + t.stretch_bends.size() + t.out_of_planes.size() + t.torsions.size() +
+         t.vdw.i.size() + t.electrostatic.i.size();
 }
 
 // Compares energy and gradient at the molecule's coordinates; true when both are bit-identical.
@@ -85,8 +85,8 @@ TEST_CASE("flat MMFF terms: RDKit's energy and gradient at decoded and refined g
     if (!probe.ff) continue;
     MmffTerms terms;
     REQUIRE(bmx::forcefield::mmff_terms(*probe.ff, terms));
-    saw_ele |= !terms.ele.i.empty();
-    saw_oop |= !terms.oops.empty();
+    saw_ele |= !terms.electrostatic.i.empty();
+    saw_oop |= !terms.out_of_planes.empty();
 
     identical += same_energy_and_gradient(*c.mol, "MMFF94", RDKit::MMFF::CONSTANT);
     // The variant and the dielectric model change the oop/torsion parameters and the Coulomb term.
@@ -130,7 +130,7 @@ TEST_CASE("refine's MMFF minimisation follows RDKit's constructForceField + mini
       o.force_field = run.ff;
       o.max_iters = run.max_iters;
       auto res = bmx::forcefield::refine(*ours.mol, o);
-      CHECK(res.used == run.ff);
+      CHECK(res.force_field == run.ff);
       CHECK((res.status == bmx::forcefield::RefineStatus::converged) == (rc == 0));
       not_converged += rc != 0;
 
@@ -200,11 +200,11 @@ TEST_CASE("flat MMFF terms: shared geometry (stretch-bend from angle, Coulomb fr
     MmffTerms shared;
     REQUIRE(bmx::forcefield::mmff_terms(*r.ff, shared));
     for (const auto& sb : shared.stretch_bends) shared_angles += sb.angle >= 0;
-    shared_pairs += shared.ele.vdw_index.size();
+    shared_pairs += shared.electrostatic.vdw_index.size();
     // The same terms computing everything themselves.
     MmffTerms own = shared;
     for (auto& sb : own.stretch_bends) sb.angle = -1;
-    own.ele.vdw_index.clear();
+    own.electrostatic.vdw_index.clear();
     auto pos = positions(*c.mol);
     CHECK(bmx::forcefield::mmff_energy(own, pos.data()) == bmx::forcefield::mmff_energy(shared, pos.data()));
     std::vector<double> g_own(pos.size(), 0.0), g_shared(pos.size(), 0.0);

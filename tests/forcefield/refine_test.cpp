@@ -82,7 +82,7 @@ TEST_CASE("MMFF94 parity with the reference on every converged public record") {
     CHECK(RDKit::MolToSmiles(*c.mol, /*doIsomericSmiles=*/false) == rec["decoded_smiles"].get<std::string>());
     auto res = bmx::forcefield::refine(*c.mol);
     CHECK(res.status == RefineStatus::converged);
-    CHECK(res.used == ForceField::mmff94);
+    CHECK(res.force_field == ForceField::mmff94);
     CHECK(res.energy_after <= res.energy_before);
     double dx = max_deviation(*c.mol, rec["mmff_coords"]);
     double de = std::abs(res.energy_after - rec["mmff_energy"].get<double>());
@@ -136,7 +136,7 @@ TEST_CASE("records the reference could not refine: not converged after 200 itera
       Case again = decoded_case(rec);
       auto fb = bmx::forcefield::refine(*again.mol);
       CHECK(fb.status != RefineStatus::no_parameters);
-      CHECK(fb.used == ForceField::uff);
+      CHECK(fb.force_field == ForceField::uff);
       CHECK(fb.energy_after < fb.energy_before);
       CHECK(fb.message.find("UFF used") != std::string::npos);
     }
@@ -155,7 +155,7 @@ TEST_CASE("UFF takes over where MMFF has no parameters: Se and B; Si has MMFF pa
     auto before = strict_case.mol->getConformer().getPositions();
     auto none = bmx::forcefield::refine(*strict_case.mol, strict);
     CHECK(none.status == RefineStatus::no_parameters);
-    CHECK(none.used == ForceField::mmff94);
+    CHECK(none.force_field == ForceField::mmff94);
     CHECK(none.message.find("MMFF94: no parameters for") != std::string::npos);
     CHECK(std::isnan(bmx::forcefield::energy(*strict_case.mol, ForceField::mmff94)));
     const auto& after = strict_case.mol->getConformer().getPositions();
@@ -163,7 +163,7 @@ TEST_CASE("UFF takes over where MMFF has no parameters: Se and B; Si has MMFF pa
 
     auto res = bmx::forcefield::refine(*c.mol);
     CHECK(res.status == RefineStatus::converged);
-    CHECK(res.used == ForceField::uff);
+    CHECK(res.force_field == ForceField::uff);
     CHECK(res.message.find("UFF used") != std::string::npos);
     CHECK(std::isfinite(res.energy_before));
     CHECK(res.energy_after < res.energy_before);
@@ -177,7 +177,7 @@ TEST_CASE("UFF takes over where MMFF has no parameters: Se and B; Si has MMFF pa
   // MMFF94 types silicon (the reference refines TBDMS ethers with it): no fallback there.
   Case si = file_case("tbdms_ether_si.mol");
   auto rs = bmx::forcefield::refine(*si.mol);
-  CHECK(rs.used == ForceField::mmff94);
+  CHECK(rs.force_field == ForceField::mmff94);
   CHECK(rs.status == RefineStatus::converged);
   CHECK(rs.energy_after < rs.energy_before);
   // UFF can be asked for directly.
@@ -185,7 +185,7 @@ TEST_CASE("UFF takes over where MMFF has no parameters: Se and B; Si has MMFF pa
   RefineOptions uff;
   uff.force_field = ForceField::uff;
   auto ru = bmx::forcefield::refine(*si_uff.mol, uff);
-  CHECK(ru.used == ForceField::uff);
+  CHECK(ru.force_field == ForceField::uff);
   CHECK(ru.status == RefineStatus::converged);
   CHECK(ru.energy_after < ru.energy_before);
 }
@@ -206,8 +206,8 @@ TEST_CASE("MMFF94s differs from MMFF94 at delocalised nitrogens and agrees elsew
                  bmx::forcefield::energy(*amine94, ForceField::mmff94s)) > 0.1);
   auto r94 = bmx::forcefield::refine(*amine94);
   auto r94s = bmx::forcefield::refine(*amine94s, s);
-  CHECK(r94.used == ForceField::mmff94);
-  CHECK(r94s.used == ForceField::mmff94s);
+  CHECK(r94.force_field == ForceField::mmff94);
+  CHECK(r94s.force_field == ForceField::mmff94s);
   CHECK(r94s.energy_after < r94s.energy_before);
   double moved = 0;
   for (unsigned i = 0; i < amine94->getNumAtoms(); ++i)

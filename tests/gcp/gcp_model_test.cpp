@@ -146,7 +146,7 @@ TEST_CASE("chains longer than the model maximum are refused, or encoded in overl
   opt.window = true;
   opt.window_overlap = 40;
   EncodeTrace trace;
-  Encoded enc = model.encode(chain, opt, &trace);
+  Encoding enc = model.encode(chain, opt, &trace);
   CHECK(enc.windows == 8);  // starts 0, 60, ..., 360, 377
   CHECK(enc.tokens.size() == 434);
   CHECK(enc.positions == v["token_positions"].get<std::vector<int>>());
@@ -170,7 +170,7 @@ TEST_CASE("chains longer than the model maximum are refused, or encoded in overl
   // as the first window's.
   EncodeOptions cut;
   cut.truncate = true;
-  Encoded head = model.encode(chain, cut);
+  Encoding head = model.encode(chain, cut);
   CHECK(head.truncated);
   CHECK(head.windows == 1);
   REQUIRE(!head.positions.empty());
@@ -182,8 +182,8 @@ TEST_CASE("chains longer than the model maximum are refused, or encoded in overl
 
   // With a maximum above the length, windowed and plain encodes agree.
   auto full = GcpVqvae::load(test::shared_file("vectors/gcp/tiny_model").string());
-  Encoded plain = full.encode(chain);
-  Encoded windowed = full.encode(chain, opt);
+  Encoding plain = full.encode(chain);
+  Encoding windowed = full.encode(chain, opt);
   CHECK(windowed.windows == 1);
   CHECK(windowed.tokens == plain.tokens);
   CHECK(plain.tokens == v["tokens"].get<std::vector<int>>());
@@ -199,7 +199,7 @@ TEST_CASE("random weights of the released shapes run end to end") {
   CHECK(ta.size() == 129);
   CHECK(ta == b.encode(chain).tokens);  // seeded
   CHECK(ta != c.encode(chain).tokens);
-  auto xyz = a.decode(ta);
+  auto xyz = a.decode(ta).n_ca_c;
   REQUIRE(xyz.size() == 129);
   for (const auto& r : xyz) {
     // N-CA and CA-C bond lengths of the ideal local frame are preserved by the rotation.
@@ -221,15 +221,15 @@ TEST_CASE("tiny chains and chains without observed residues encode without faili
     c.residues.resize(L);
     c.coords.resize(L);
     EncodeTrace trace;
-    Encoded e = model.encode(c, {}, &trace);
+    Encoding e = model.encode(c, {}, &trace);
     CHECK(e.tokens.size() == L);
     CHECK(trace.edge_index.size(1) == static_cast<int64_t>(L * std::min<size_t>(16, L - 1)));
     for (int t : e.tokens) CHECK((t >= 0 && t < 512));
-    CHECK(model.decode(e.tokens).size() == L);
+    CHECK(model.decode(e.tokens).n_ca_c.size() == L);
   }
   BackboneChain none = full;
   for (auto& r : none.residues) r.observed = false;
-  Encoded e = model.encode(none);
+  Encoding e = model.encode(none);
   CHECK(e.tokens.empty());
   CHECK(e.positions.empty());
   // Malformed input: messages name the chain.
@@ -242,7 +242,7 @@ TEST_CASE("tiny chains and chains without observed residues encode without faili
   bad.residues.pop_back();
   CHECK_THROWS_AS(model.encode(bad), InputError);
   CHECK_THROWS_AS(model.encode(BackboneChain{}), InputError);
-  CHECK(model.decode({}).empty());
+  CHECK(model.decode({}).n_ca_c.empty());
   CHECK_THROWS_AS(model.decode(std::vector<int>(513, 0)), InputError);
   CHECK_THROWS_AS(model.decode({-1}), InputError);
 }

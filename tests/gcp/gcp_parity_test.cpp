@@ -36,7 +36,7 @@ void check_chain(const GcpVqvae& model, const std::string& name, bool float64) {
   const double tol = imputed ? 5e-3 : 1e-4;
 
   EncodeTrace trace;
-  Encoded enc = model.encode(chain, {}, &trace);
+  Encoding enc = model.encode(chain, {}, &trace);
 
   // k-NN edges: exact as a set. Edge features compared edge by edge.
   const auto& edges = v["edges"];
@@ -72,7 +72,7 @@ void check_chain(const GcpVqvae& model, const std::string& name, bool float64) {
   CHECK(enc.tokens.size() == v["n_tokens"].get<size_t>());
 
   // Decode: N/CA/C within 1e-4 Å.
-  auto xyz = model.decode(v["tokens"].get<std::vector<int>>());
+  auto xyz = model.decode(v["tokens"].get<std::vector<int>>()).n_ca_c;
   const auto want = gcptest::flatten(v["decoded_N_CA_C"]);
   REQUIRE(want.size() == xyz.size() * 9);
   double d_xyz = 0;
@@ -85,7 +85,7 @@ void check_chain(const GcpVqvae& model, const std::string& name, bool float64) {
 }  // namespace
 
 TEST_CASE("tiny model, float64: features, k-NN, GCPNet, quantizer input, tokens and decode match the reference") {
-  auto model = GcpVqvae::load(test::shared_file("vectors/gcp/tiny_model").string(), Precision::float64);
+  auto model = GcpVqvae::load(test::shared_file("vectors/gcp/tiny_model").string(), ModelPrecision::float64);
   CHECK(model.max_length() == 512);
   CHECK(model.codebook_size() == 512);
   size_t total = 0;
@@ -97,12 +97,12 @@ TEST_CASE("tiny model, float64: features, k-NN, GCPNet, quantizer input, tokens 
 }
 
 TEST_CASE("tiny model, float32: the same 903 tokens within the README tolerances") {
-  auto model = GcpVqvae::load(test::shared_file("vectors/gcp/tiny_model").string(), Precision::float32);
+  auto model = GcpVqvae::load(test::shared_file("vectors/gcp/tiny_model").string(), ModelPrecision::float32);
   for (const char* name : {"1A8O_A", "1aki_A", "7CFN_R", "1igy_B"}) check_chain(model, name, false);
 }
 
 TEST_CASE("rotation + translation keeps every token, the mirror image keeps almost none") {
-  auto model = GcpVqvae::load(test::shared_file("vectors/gcp/tiny_model").string(), Precision::float32);
+  auto model = GcpVqvae::load(test::shared_file("vectors/gcp/tiny_model").string(), ModelPrecision::float32);
   const json rc = json::parse(test::read_file(test::shared_file("vectors/gcp/tiny_rotation_check.json")));
   BackboneChain chain = gcptest::chain_from_vector(gcptest::vector_json("1aki_A"));
   const auto original = rc["tokens_original_pose"].get<std::vector<int>>();
@@ -129,11 +129,11 @@ TEST_CASE("rotation + translation keeps every token, the mirror image keeps almo
 }
 
 TEST_CASE("int16 decoding stays within hundredths of an angstrom of the reference decode") {
-  auto model = GcpVqvae::load(test::shared_file("vectors/gcp/tiny_model").string(), Precision::float32);
+  auto model = GcpVqvae::load(test::shared_file("vectors/gcp/tiny_model").string(), ModelPrecision::float32);
   double worst = 0;
   for (const char* name : {"1A8O_A", "1aki_A", "7CFN_R", "1igy_B"}) {
     const json v = gcptest::vector_json(name);
-    const auto xyz = model.decode(v["tokens"].get<std::vector<int>>(), DecodeArithmetic::int16);
+    const auto xyz = model.decode(v["tokens"].get<std::vector<int>>(), DecodeArithmetic::int16).n_ca_c;
     const auto want = gcptest::flatten(v["decoded_N_CA_C"]);
     REQUIRE(want.size() == xyz.size() * 9);
     for (size_t i = 0; i < xyz.size(); ++i)
@@ -146,6 +146,6 @@ TEST_CASE("int16 decoding stays within hundredths of an angstrom of the referenc
   MESSAGE("int16 decode: largest atom deviation from the reference " << worst << " A");
   CHECK(worst < 0.01);
   CHECK(worst > 0);  // the integer path really ran
-  auto f64 = GcpVqvae::load(test::shared_file("vectors/gcp/tiny_model").string(), Precision::float64);
+  auto f64 = GcpVqvae::load(test::shared_file("vectors/gcp/tiny_model").string(), ModelPrecision::float64);
   CHECK_THROWS_AS(f64.decode({1, 2, 3}, DecodeArithmetic::int16), std::invalid_argument);
 }

@@ -55,7 +55,7 @@ inline bmx::prot3d::BackboneChain chain_from_vector(const nlohmann::json& v) {
     bmx::prot3d::Residue r;
     r.one_letter = seq[i];
     r.observed = valid[i];
-    r.seq_num = static_cast<int>(i + 1);
+    r.id.number = static_cast<int>(i + 1);
     c.residues.push_back(r);
     std::array<std::array<double, 3>, 3> x{};
     for (int a = 0; a < 3; ++a) {

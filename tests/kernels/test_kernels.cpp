@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "bmx/core/nn/kernels.h"
+#include "bmx/core/nn/testing.h"
 #include "bmx/core/util/thread_pool.h"
 
 namespace k = bmx::kernels;
@@ -20,7 +21,7 @@ namespace {
 // Restores the default level, precision and threads when a test ends.
 struct Restore {
   ~Restore() {
-    k::force_isa(k::detected_isa());
+    k::testing::force_isa(k::detected_isa());
     k::set_precision(k::Precision::float32);
     k::set_threads(0);
   }
@@ -111,10 +112,11 @@ TEST_CASE("the detected level and the override") {
   for (k::Isa i : levels) CHECK(int(i) <= int(k::detected_isa()) + (i == k::Isa::avx2_bf16_emulated));
   CHECK(k::active_isa() == k::detected_isa());
   for (k::Isa i : levels) {
-    k::force_isa(i);
+    k::testing::force_isa(i);
     CHECK(k::active_isa() == i);
   }
-  if (k::detected_isa() != k::Isa::avx512_bf16) CHECK_THROWS_AS(k::force_isa(k::Isa::avx512_bf16), std::invalid_argument);
+  if (k::detected_isa() != k::Isa::avx512_bf16)
+    CHECK_THROWS_AS(k::testing::force_isa(k::Isa::avx512_bf16), std::invalid_argument);
   MESSAGE("levels on this machine: " << levels.size() << ", best " << std::string(k::isa_name(k::detected_isa())));
 }
 
@@ -125,7 +127,7 @@ TEST_CASE("matmul equals the float64 product at every level, odd shapes") {
   const std::vector<int64_t> Ks = {1, 7, 31, 33, 67, 300};
   unsigned seed = 1;
   for (k::Isa isa : k::available_isas()) {
-    k::force_isa(isa);
+    k::testing::force_isa(isa);
     for (k::Precision prec : {k::Precision::float32, k::Precision::bf16_activations}) {
     k::set_precision(prec);
     if (prec == k::Precision::bf16_activations && !k::rounds_activations(512)) continue;  // nothing changes
@@ -151,7 +153,7 @@ TEST_CASE("one-row GEMV with long rows (the down projection's path: eight rows p
   Restore restore;
   unsigned seed = 1000;
   for (k::Isa isa : k::available_isas()) {
-    k::force_isa(isa);
+    k::testing::force_isa(isa);
     for (k::WeightType wt : {k::WeightType::bf16, k::WeightType::f16})
       for (int64_t N : {1, 7, 8, 9, 17, 67})
         for (int64_t K : {4096, 4097, 9731}) {
@@ -167,7 +169,7 @@ TEST_CASE("prefill-sized GEMM (M = 512) at every level and both precisions") {
   k::set_threads(2);
   bool rounded_somewhere = false;
   for (k::Isa isa : k::available_isas()) {
-    k::force_isa(isa);
+    k::testing::force_isa(isa);
     for (k::Precision prec : {k::Precision::float32, k::Precision::bf16_activations}) {
       k::set_precision(prec);
       rounded_somewhere |= k::rounds_activations(512);
@@ -190,7 +192,7 @@ TEST_CASE("bf16 activations really are rounded (the reference would notice other
   Restore restore;
   bool tested = false;
   for (k::Isa isa : k::available_isas()) {
-    k::force_isa(isa);
+    k::testing::force_isa(isa);
     k::set_precision(k::Precision::bf16_activations);
     if (!k::rounds_activations(64)) continue;
     tested = true;
@@ -249,7 +251,7 @@ TEST_CASE("read bandwidth probe over existing memory") {
 TEST_CASE("matmul_many equals one matmul per job (decode-sized jobs share a pass, prefill-sized run alone)") {
   Restore restore;
   for (auto isa : k::available_isas()) {
-    k::force_isa(isa);
+    k::testing::force_isa(isa);
     k::set_threads(2);
     INFO(k::isa_name(isa));
     std::vector<Data> data;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "bmx/core/nn/kernels.h"
+#include "bmx/core/nn/testing.h"
 #include "bmx/core/nn/quantized_matmul.h"
 
 namespace k = bmx::kernels;
@@ -55,7 +56,7 @@ TEST_CASE("quantized_matmul is exact when both operands are 14-bit integers") {
   CHECK(q.cols_padded == 96);
   CHECK(q.dequantized() == w);
   for (bool portable : {false, true}) {
-    k::force_isa(portable ? k::Isa::scalar : k::detected_isa());
+    k::testing::force_isa(portable ? k::Isa::scalar : k::detected_isa());
     const auto p = run(x, K, q, M, bias.data(), /*accumulate=*/true, 3.f);
     for (int64_t m = 0; m < M; ++m) {
       for (int64_t n = 0; n < N; ++n) {
@@ -66,7 +67,7 @@ TEST_CASE("quantized_matmul is exact when both operands are 14-bit integers") {
       for (int64_t n = N; n < p.ldy; ++n) CHECK(p.y[std::size_t(m * p.ldy + n)] == 3.f);  // past N: untouched
     }
   }
-  k::force_isa(k::detected_isa());
+  k::testing::force_isa(k::detected_isa());
 }
 
 TEST_CASE("quantized_matmul stays within the rounding bound of the float64 product") {
@@ -121,7 +122,7 @@ TEST_CASE("AVX2 and portable paths agree bit for bit; results do not depend on t
         std::vector<Product> results;
         for (bool portable : {false, true})
           for (int threads : {1, 2}) {
-            k::force_isa(portable ? k::Isa::scalar : k::detected_isa());
+            k::testing::force_isa(portable ? k::Isa::scalar : k::detected_isa());
             k::set_threads(threads);
             results.push_back(run(x, K, q, M, bias.data(), true));
           }
@@ -129,7 +130,7 @@ TEST_CASE("AVX2 and portable paths agree bit for bit; results do not depend on t
       }
     }
   }
-  k::force_isa(k::detected_isa());
+  k::testing::force_isa(k::detected_isa());
   k::set_threads(0);
 }
 
@@ -144,7 +145,7 @@ TEST_CASE("zero rows give the bias; a row with inf or NaN gives NaN in that row 
   for (int64_t c = 0; c < K; ++c) x[std::size_t(4 * K + c)] = c % 3 ? 0.f : 1e-38f;  // 1 / step would overflow
   const auto q = k::QuantizedMatrix::from_rows(w.data(), K, N, K);
   for (bool portable : {false, true}) {
-    k::force_isa(portable ? k::Isa::scalar : k::detected_isa());
+    k::testing::force_isa(portable ? k::Isa::scalar : k::detected_isa());
     const auto p = run(x, K, q, M, bias.data(), false);
     for (int64_t n = 0; n < N; ++n) {
       CHECK(std::isfinite(p.y[std::size_t(n)]));
@@ -154,5 +155,5 @@ TEST_CASE("zero rows give the bias; a row with inf or NaN gives NaN in that row 
       CHECK(std::isnan(p.y[std::size_t(3 * p.ldy + n)]));
     }
   }
-  k::force_isa(k::detected_isa());
+  k::testing::force_isa(k::detected_isa());
 }

@@ -36,10 +36,11 @@ std::string heavy_smiles(const RDKit::ROMol& mol) {
   return RDKit::MolToSmiles(*h, /*doIsomericSmiles=*/false);
 }
 
-bool finite(const std::vector<std::array<double, 4>>& d) {
-  for (const auto& v : d)
-    for (double x : v)
-      if (!std::isfinite(x)) return false;
+bool finite(const std::vector<mol3d::AtomDescriptor>& d) {
+  for (const mol3d::AtomDescriptor& a : d)
+    if (!std::isfinite(a.distance) || !std::isfinite(a.polar_angle) || !std::isfinite(a.azimuth) ||
+        !std::isfinite(a.azimuth_sign))
+      return false;
   return true;
 }
 
@@ -138,8 +139,13 @@ TEST_CASE("exactly collinear frame atoms give finite descriptors that do not dep
       auto again = test::model().encode(moved);
       CHECK(finite(again.descriptors));
       CHECK(again.struct_sfi == e.struct_sfi);
-      for (size_t k = 0; k < e.descriptors.size(); ++k)
-        for (int c = 0; c < 4; ++c) CHECK(again.descriptors[k][c] == doctest::Approx(e.descriptors[k][c]).epsilon(1e-6));
+      for (size_t k = 0; k < e.descriptors.size(); ++k) {
+        const mol3d::AtomDescriptor &a = again.descriptors[k], &b = e.descriptors[k];
+        CHECK(a.distance == doctest::Approx(b.distance).epsilon(1e-6));
+        CHECK(a.polar_angle == doctest::Approx(b.polar_angle).epsilon(1e-6));
+        CHECK(a.azimuth == doctest::Approx(b.azimuth).epsilon(1e-6));
+        CHECK(a.azimuth_sign == doctest::Approx(b.azimuth_sign).epsilon(1e-6));
+      }
     }
   }
 }

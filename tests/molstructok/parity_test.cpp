@@ -78,21 +78,25 @@ TEST_CASE("descriptors and reference atoms equal the reference's on every public
     auto desc = mol3d::descriptors(pos, refs);
     for (int k = 0; k < n; ++k) {
       std::vector<int> ref = r["reference_atoms"][k];
-      if (k >= 3) CHECK(ref == std::vector<int>(refs[k].begin(), refs[k].end()));
+      if (k >= 3) CHECK(ref == std::vector<int>{refs[k].focus, refs[k].axis, refs[k].plane});
       // Which descriptors rounding cannot move much: r always; theta where the frame is well defined;
       // |phi| also needs the atom off the frame's w axis; the sign also needs |phi| away from 0 and pi.
       const double pi = 3.14159265358979323846;
       bool frame_ok = k < 2 || (k == 2 ? std::min(dist(pos[0], pos[1]), dist(pos[0], pos[2])) > 0.1
-                                         : sin_angle(pos[refs[k][0]], pos[refs[k][1]], pos[refs[k][2]]) > 0.05);
-      double theta = r["descriptors"][k][1], abs_phi = r["descriptors"][k][2];
-      bool phi_ok = frame_ok && (k == 2 || std::sin(theta) > 0.05);
-      bool sign_ok = phi_ok && abs_phi > 1e-2 && abs_phi < pi - 1e-2;
-      for (int j = 0; j < 4; ++j) {
-        if (is_rounded && ((j == 1 && !frame_ok) || (j == 2 && !phi_ok) || (j == 3 && !sign_ok))) continue;
-        double d = std::fabs(desc[k][j] - r["descriptors"][k][j].get<double>());
+                                         : sin_angle(pos[refs[k].focus], pos[refs[k].axis], pos[refs[k].plane]) > 0.05);
+      const mol3d::AtomDescriptor want = test::descriptor_from_json(r["descriptors"][k]);
+      bool phi_ok = frame_ok && (k == 2 || std::sin(want.polar_angle) > 0.05);
+      bool sign_ok = phi_ok && want.azimuth > 1e-2 && want.azimuth < pi - 1e-2;
+      auto compare = [&](double got, double expected, bool survives_rounding) {
+        if (is_rounded && !survives_rounding) return;
+        double d = std::fabs(got - expected);
         (is_rounded ? worst_rounded : worst_exact) = std::max(is_rounded ? worst_rounded : worst_exact, d);
         CHECK(d <= (is_rounded ? 2e-3 : 1e-6));
-      }
+      };
+      compare(desc[k].distance, want.distance, true);
+      compare(desc[k].polar_angle, want.polar_angle, frame_ok);
+      compare(desc[k].azimuth, want.azimuth, phi_ok);
+      compare(desc[k].azimuth_sign, want.azimuth_sign, sign_ok);
     }
     ++(is_rounded ? rounded : exact);
   }
@@ -107,7 +111,8 @@ TEST_CASE("codes of the reference descriptors equal the reference's codes") {
   for (const json& r : test::public_records()) {
     if (!encoded_by_reference(r)) continue;
     INFO(r["name"].get<std::string>());
-    std::vector<std::array<double, 4>> desc = r["descriptors"];
+    std::vector<mol3d::AtomDescriptor> desc;
+    for (const json& row : r["descriptors"]) desc.push_back(test::descriptor_from_json(row));
     std::vector<int> codes = test::model().codes_of(desc);
     REQUIRE(codes.size() == desc.size());
     for (std::size_t k = 0; k < codes.size(); ++k) {
@@ -128,16 +133,22 @@ TEST_CASE("decoded descriptors and coordinates (1e-4 Å, before refinement) equa
     INFO(r["name"].get<std::string>());
     std::vector<int> codes = r["codes"];
     const int n = int(codes.size());
-    std::vector<std::array<double, 4>> internal(n);
+    std::vector<mol3d::AtomDescriptor> decoded(n);
     for (int k = 0; k < n; ++k) {
-      internal[k] = test::model().descriptors_of(codes[k]);
-      for (int j = 0; j < 4; ++j)
-        CHECK(std::fabs(internal[k][j] - r["decoded_descriptors"][k][j].get<double>()) <= 1e-5);
+      decoded[k] = test::model().descriptor_of(codes[k]);
+      const mol3d::AtomDescriptor want = test::descriptor_from_json(r["decoded_descriptors"][k]);
+      CHECK(std::fabs(decoded[k].distance - want.distance) <= 1e-5);
+      CHECK(std::fabs(decoded[k].polar_angle - want.polar_angle) <= 1e-5);
+      CHECK(std::fabs(decoded[k].azimuth - want.azimuth) <= 1e-5);
+      CHECK(std::fabs(decoded[k].azimuth_sign - want.azimuth_sign) <= 1e-5);
     }
     // The decoded graph is the input graph in SELFIES order: reference atoms as recorded.
     std::vector<mol3d::ReferenceAtoms> refs(n);
-    for (int k = 0; k < n; ++k) refs[k] = {r["reference_atoms"][k][0], r["reference_atoms"][k][1], r["reference_atoms"][k][2]};
-    auto x = mol3d::reconstruct(internal, refs);
+    for (int k = 0; k < n; ++k) {
+      const json& ref = r["reference_atoms"][k];
+      refs[k] = {ref[0].get<int>(), ref[1].get<int>(), ref[2].get<int>()};
+    }
+    auto x = mol3d::reconstruct(decoded, refs);
     for (int k = 0; k < n; ++k)
       for (int j = 0; j < 3; ++j) {
         double d = std::fabs(x[k][j] - r["decoded_coords"][k][j].get<double>());

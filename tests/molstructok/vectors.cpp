@@ -12,7 +12,6 @@
 
 namespace bmx::test {
 
-
 const std::vector<nlohmann::json>& public_records() {
   static const std::vector<nlohmann::json> r = shared_jsonl("vectors/molstructok/public.jsonl");
   return r;
@@ -46,5 +45,9 @@ std::unique_ptr<RDKit::RWMol> from_smiles_3d(const std::string& smiles) {
 }
 
 std::string rdkit_smiles(const RDKit::ROMol& mol) { return RDKit::MolToSmiles(mol); }
+
+mol3d::AtomDescriptor descriptor_from_json(const nlohmann::json& row) {
+  return {row.at(0).get<double>(), row.at(1).get<double>(), row.at(2).get<double>(), row.at(3).get<double>()};
+}
 
 }  // namespace bmx::test

@@ -21,5 +21,7 @@ const mol3d::MolStrucTok& model();
 std::unique_ptr<RDKit::RWMol> read_molblock(const std::string& molblock);
 std::unique_ptr<RDKit::RWMol> from_smiles_3d(const std::string& smiles);  // explicit H, ETKDG + fixed seed
 std::string rdkit_smiles(const RDKit::ROMol& mol);  // RDKit canonical SMILES, default options
+// A descriptor as the vectors store it: [r, theta, |phi|, sign phi].
+mol3d::AtomDescriptor descriptor_from_json(const nlohmann::json& row);
 
 }  // namespace bmx::test

@@ -38,8 +38,9 @@ TEST_CASE("bmx prot encode over the whole data/proteins corpus") {
   for (const std::string& line : bmx::test::read_lines(dir / "manifest.tsv"))
     if (line.rfind("file\t", 0) != 0) files.push_back(line.substr(0, line.find('\t')));
   REQUIRE(files.size() == 121);
-  // What the reader says, file by file: the CLI must account for every chain.
-  int ok_chains = 0, skipped_chains = 0, unreadable = 0;
+  // What the reader says, file by file: the CLI must account for every chain. Protein chains that give no tokens
+  // and unreadable files are bad records; chains that hold no protein are only named.
+  int ok_chains = 0, skipped_chains = 0, refused_chains = 0, unreadable = 0;
   std::string args;
   for (const std::string& f : files) {
     args += " " + q(dir / f);
@@ -47,10 +48,13 @@ TEST_CASE("bmx prot encode over the whole data/proteins corpus") {
       const auto sc = bmx::prot3d::read_protein_chains((dir / f).string());
       ok_chains += sc.n_ok();
       skipped_chains += static_cast<int>(sc.chains.size()) - sc.n_ok();
+      for (const auto& c : sc.chains)
+        refused_chains += c.status != bmx::prot3d::ChainStatus::ok && c.status != bmx::prot3d::ChainStatus::not_protein;
     } catch (const std::exception&) {
       ++unreadable;
     }
   }
+  REQUIRE(refused_chains + unreadable > 0);  // the corpus has both: the exit status must say so
   std::string log;
   const int rc = bmx::test::run(bmx::test::bmx_exe().string() + " prot encode" + args + " --model " + tiny() +
                                     " --window --threads 2 -q -o " + q(out / "all.jsonl") + " --csv " + q(out / "all.csv") +
@@ -58,7 +62,7 @@ TEST_CASE("bmx prot encode over the whole data/proteins corpus") {
                                 &log);
   const std::string err = bmx::test::read_file(out / "stderr.txt");
   INFO(err.substr(0, 3000));
-  CHECK(rc == 0);
+  CHECK(rc == 1);  // after writing every good chain (below)
   const std::vector<json> recs = read_jsonl(out / "all.jsonl");
   CHECK(static_cast<int>(recs.size()) == ok_chains);
   CHECK(count_lines_with(err, "skipped:") == skipped_chains);
@@ -147,8 +151,7 @@ TEST_CASE("bmx prot encode gives the reference tokens on the 4 vector chains; de
     double max_d = 0;
     for (std::size_t i = 0; i < obs.size(); ++i) {
       const auto& res = bb.residues[obs[i]];
-      CHECK(std::to_string(res.seq_num) + (res.icode == ' ' ? "" : std::string(1, res.icode)) ==
-            recs[0]["residues"][i].get<std::string>());
+      CHECK(to_string(res.id) == recs[0]["residues"][i].get<std::string>());
       // Reading back re-imputes the holes, and step 9.4 moves the N that follows an imputed residue.
       const bool after_hole = obs[i] > 0 && !bb.residues[obs[i] - 1].observed;
       for (int a = after_hole ? 1 : 0; a < 3; ++a)
@@ -211,6 +214,16 @@ TEST_CASE("bmx prot encode gives the reference tokens on the 4 vector chains; de
   }
   REQUIRE(bmx::test::run(base + "-i " + q(out / "twice.jsonl") + " -o " + q(out / "dec2") + "/", &log, true) == 0);
   for (const char* f : {"1aki_A.pdb", "1aki_A_2.pdb", "1A8O_A.pdb", "1A8O_A_2.pdb"}) CHECK(fs::exists(out / "dec2" / f));
+  // A bad record is one line naming file and line; every good one is written, and the exit status is 1.
+  {
+    std::ofstream mixed(out / "mixed.jsonl");
+    const std::string good = bmx::test::read_lines(out / "two.jsonl").at(0);
+    mixed << good << "\n{\"tokens\": [1, 999]}\n" << good << "\n";
+  }
+  CHECK(bmx::test::run(base + "-i " + q(out / "mixed.jsonl") + " -o " + q(out / "dec3") + "/", &log, true) == 1);
+  CHECK(log.find("mixed.jsonl:2: token 999 is not a code in 0..511") != std::string::npos);
+  CHECK(log.find("2 of 3 record(s) written") != std::string::npos);
+  for (const char* f : {"1aki_A.pdb", "1aki_A_2.pdb"}) CHECK(fs::exists(out / "dec3" / f));
 
   // eval: one line per chain and a summary with CA-RMSD and TM-score.
   REQUIRE(bmx::test::run(bmx::test::bmx_exe().string() + " prot eval " + q(inputs / "1aki.pdb") + " " +

@@ -70,7 +70,7 @@ TEST_CASE("PDB and mmCIF written by bmx read back identically and DSSP accepts t
     REQUIRE(back.size() == in.size());
     double max_d = 0, o_sum = 0;
     for (std::size_t i = 0; i < in.size(); ++i) {
-      CHECK(back.residues[i].seq_num == in.residues[i].seq_num);
+      CHECK(back.residues[i].id == in.residues[i].id);
       CHECK(back.residues[i].name == in.residues[i].name);
       for (int a = 0; a < 3; ++a) max_d = std::max(max_d, dist(back.coords[i][a], in.coords[i][a]));
       o_sum += dist(back.oxygen[i], in.oxygen[i]);
@@ -104,12 +104,12 @@ TEST_CASE("decoded-like chains: names from the sequence, blank chain ids, impute
   for (int i = 0; i < 5; ++i) {
     Residue r;
     r.one_letter = seq[i];
-    r.seq_num = i + 1;
+    r.id.number = i + 1;
     c.residues.push_back(r);
     const double x = 3.8 * i;
     c.coords.push_back({Vec3{x - 0.5, 1.2, 0.3}, Vec3{x, 0, 0}, Vec3{x + 1.5, 0.2, -0.1}});
   }
-  const std::string text = backbones_to_string({c}, OutputFormat::pdb);
+  const std::string text = backbones_to_string({c}, StructureFormat::pdb);
   CHECK(text.find("MET A   1") != std::string::npos);
   CHECK(text.find("LYS A   2") != std::string::npos);
   CHECK(text.find("UNK A   4") != std::string::npos);
@@ -130,5 +130,5 @@ TEST_CASE("decoded-like chains: names from the sequence, blank chain ids, impute
   CHECK(back.residues[3].name == "UNK");
 
   c.coords[1][1][0] = std::nan("");
-  CHECK_THROWS_AS(backbones_to_string({c}, OutputFormat::pdb), bmx::InputError);
+  CHECK_THROWS_AS(backbones_to_string({c}, StructureFormat::pdb), bmx::InputError);
 }

@@ -1,6 +1,8 @@
 // The command line end to end: `bmx generate --ids ... --print-ids` equals the greedy vectors, errors are one
 // line, `bmx dev random-model` writes a loadable (sharded) checkpoint. Needs the bmx target built.
 #include "bmx/core/llm/generation.h"
+#include "bmx/tokenizers/bpe_tokenizer.h"
+#include "bmx/tokenizers/text_generation.h"
 #include "common.h"
 // after ATen (via common.h): glog defines CHECK too, doctest's must win
 #include <doctest/doctest.h>
@@ -52,14 +54,106 @@ TEST_CASE("cli: errors are one line with a non-zero exit") {
   CHECK(out.find("'abc' is not a token id") != std::string::npos);
   CHECK(run(base + " --ids \"1 2 99999\" --print-ids", &out, true) != 0);
   CHECK(out.find("99999") != std::string::npos);
+  // A prompt that fills the context: the message says which limit it was, -c or the model's config.
   CHECK(run(base + " --ids \"1 2 3\" --print-ids --ctx 3", &out, true) != 0);
-  CHECK(out.find("context") != std::string::npos);
+  CHECK(out.find("the prompt has 3 tokens, which leaves no room in the context of 3 tokens (-c 3)") != std::string::npos);
+  CHECK(out.find("max_position_embeddings") == std::string::npos);
+  CHECK(std::count(out.begin(), out.end(), '\n') == 1);
+  CHECK(tiny_model("tiny-tied").config.max_position_embeddings == 512);
+  std::vector<int64_t> long_prompt(512, 7);
+  CHECK(run(base + " --ids \"" + join(long_prompt) + "\" --print-ids", &out, true) != 0);
+  CHECK(out.find("context of 512 tokens (max_position_embeddings of config.json)") != std::string::npos);
+  CHECK(std::count(out.begin(), out.end(), '\n') == 1);
+  CHECK(run(base + " --ids \"1 2 3\" --print-ids -c -1", &out, true) != 0);
+  CHECK(out.find("-c must not be negative") != std::string::npos);
   CHECK(run(base + " --prompt hello", &out, true) != 0);
   CHECK(out.find("tokenizer.json") != std::string::npos);
   CHECK(std::count(out.begin(), out.end(), '\n') == 1);
   // Reaching the context limit stops with a message, keeping what was generated.
   CHECK(run(base + " --ids \"1 2 3\" --print-ids --ctx 8 -n 32", &out, true) == 0);
-  CHECK(out.find("context limit of 8") != std::string::npos);
+  CHECK(out.find("context limit of 8 tokens (-c 8)") != std::string::npos);
+}
+
+TEST_CASE("cli: a missing model folder is one line naming it and where BioMatrix's weights come from") {
+  const std::string missing = (scratch_dir("qwen3_missing_model") / "BioMatrix-4B").string();
+  const std::string tok = shared_file("models/tokenizers/qwen3/tokenizer.json").parent_path().string();
+  for (const std::string& args :
+       {"generate -m " + missing + " -p hi", "chat -m " + missing, "bench llm -m " + missing,
+        "run -m " + missing + " --task fold --sequence MKV -o " + missing + "_out", "tokenize -m " + missing + " hi",
+        "detokenize --model " + missing + " 1", "extract - -o " + missing + "_x -m " + missing,
+        "bench tokenize -m " + missing, "bench constrain -m " + missing, "generate -m " + tok + " -p hi"}) {
+    INFO(args);
+    std::string out;
+    CHECK(run("echo | " + bmx_exe().string() + " " + args, &out, true) != 0);
+    INFO(out);
+    CHECK(std::count(out.begin(), out.end(), '\n') == 1);
+    CHECK(out.rfind("bmx: ", 0) == 0);
+    CHECK(out.find(args.rfind("generate -m " + tok, 0) == 0 ? tok + ": no config.json" : missing + ": no such model folder") !=
+          std::string::npos);
+    CHECK(out.find("QizhiPei/BioMatrix-4B-SFT") != std::string::npos);
+    CHECK(out.find("QizhiPei/BioMatrix-1.7B-SFT") != std::string::npos);
+    CHECK(out.find("huggingface-cli download") != std::string::npos);
+    CHECK(out.find("Directory does not exist") == std::string::npos);
+  }
+}
+
+namespace {
+// A tiny random model with the Qwen3 tokenizer and its chat template, made once per test run.
+std::string tiny_chat_model() {
+  static const std::string dir = [] {
+    const auto d = scratch_dir("qwen3_chat_model") / "model";
+    const auto tok = shared_file("models/tokenizers/qwen3/tokenizer.json").parent_path();
+    std::string out;
+    if (run(bmx_exe().string() + " dev random-model --like tiny --tokenizer " + tok.string() + " -o " + d.string(), &out,
+            true) != 0)
+      throw std::runtime_error("bmx dev random-model failed: " + out);
+    return d.string();
+  }();
+  return dir;
+}
+
+struct Chat {
+  int status;
+  std::string out, err;
+};
+
+// `bmx chat` with `input` on stdin (printf format), stdout and stderr apart.
+Chat chat(const std::string& input, const std::string& flags) {
+  const auto err_file = fs::path(tiny_chat_model()).parent_path() / "stderr.txt";
+  Chat c;
+  c.status = run("printf '" + input + "' | " + bmx_exe().string() + " chat -m " + tiny_chat_model() + " " + flags +
+                     " 2>" + err_file.string(),
+                 &c.out);
+  c.err = read_file(err_file);
+  return c;
+}
+}  // namespace
+
+TEST_CASE("cli: bmx chat's commands /help /reset /exit never reach the model") {
+  // -n 0: each turn sent to the model prints one empty answer line, so stdout counts the turns. One "hello" turn
+  // renders to 9 tokens, two turns to 20: with -c 16 a second turn fits only after /reset.
+  SUBCASE("/help lists the commands; /reset clears; /exit ends before the last line") {
+    const Chat c = chat("/help\nhello\n/reset\nhello\n/exit\nhello\n", "-n 0 -c 16 -t 1");
+    INFO(c.err);
+    CHECK(c.status == 0);
+    CHECK(c.out == "\n\n");  // two turns: /help, /reset, /exit and the line after /exit were not sent
+    for (const char* cmd : {"/help", "/reset", "/exit", "/quit"}) CHECK(c.err.find(cmd) != std::string::npos);
+    CHECK(c.err.find("conversation cleared") != std::string::npos);
+    CHECK(c.err.find("context") == std::string::npos);
+  }
+  SUBCASE("without /reset the history grows: the second turn exceeds -c 16, said with the flag") {
+    const Chat c = chat("hello\nhello\n/quit\n", "-n 0 -c 16 -t 1 -q");
+    CHECK(c.status == 0);
+    CHECK(c.out == "\n");
+    CHECK(c.err == "bmx: the prompt has 20 tokens, which leaves no room in the context of 16 tokens (-c 16); /reset to "
+                   "start again\n");
+  }
+  SUBCASE("an unknown command is refused; // sends a line that starts with /") {
+    const Chat c = chat("/bogus\n//etc\n/bye\n", "-n 0 -t 1 -q");
+    CHECK(c.status == 0);
+    CHECK(c.out == "\n");
+    CHECK(c.err.find("unknown command /bogus") != std::string::npos);
+  }
 }
 
 TEST_CASE("cli: bmx dev random-model writes a checkpoint the runtime loads (single file and shards)") {
@@ -82,9 +176,10 @@ TEST_CASE("cli: bmx dev random-model writes a checkpoint the runtime loads (sing
   CHECK(fs::exists(dir / "tok" / "tokenizer.json"));
   auto t = bmx::load_qwen3((dir / "tok").string());
   CHECK(t.config.vocab_size == 151680);
-  CHECK(t.tokenizer_size == 151669);
   CHECK(t.checkpoint != nullptr);
-  auto g = bmx::default_generation_options(t);
+  const auto qwen = bmx::Tokenizer::from_dir(dir / "tok");
+  CHECK(bmx::vocab_limit(t, qwen) == 151669);
+  auto g = bmx::text_generation_options(t, qwen);
   CHECK(g.vocab_limit == 151669);
   g.max_new_tokens = 4;
   CHECK(bmx::generate(t, {{9707, 11, 1879}}, g)[0].ids.size() <= 4);

@@ -65,10 +65,9 @@ TEST_CASE("load: configs, tied and untied heads, sharded files, weights mapped i
   CHECK(tied.layers.size() == 2);
   CHECK(tied.lm_head.data_ptr() == tied.embed_tokens.data_ptr());
   CHECK((tied.embed_tokens.scalar_type() == at::kBFloat16));
-  CHECK(tied.generation.eos_token_ids == std::vector<int64_t>{2});
+  CHECK(tied.generation.eos_token_ids == std::vector<bmx::TokenId>{2});
   CHECK(tied.generation.max_new_tokens == 32);
   CHECK(tied.generation.top_k == 50);  // transformers' default when absent
-  CHECK(tied.tokenizer_size == 0);
 
   const auto& sharded = bmx::test::tiny_model("tiny-untied-sharded");
   CHECK(sharded.lm_head.data_ptr() != sharded.embed_tokens.data_ptr());
@@ -76,7 +75,7 @@ TEST_CASE("load: configs, tied and untied heads, sharded files, weights mapped i
   CHECK(sharded.config.rope_theta == doctest::Approx(1e4));
   CHECK(sharded.layers.size() == 3);
   const auto& padded = bmx::test::tiny_model("tiny-padded-vocab");
-  CHECK(padded.generation.eos_token_ids == std::vector<int64_t>{998, 999});
+  CHECK(padded.generation.eos_token_ids == std::vector<bmx::TokenId>{998, 999});
   CHECK(padded.config.num_kv_heads == 1);
 
   // Weights are views of the mapping: the embedding's bytes lie inside the file's mapped range.
@@ -209,11 +208,12 @@ TEST_CASE("load errors: other architectures and unsupported options are refused 
   CHECK(bmx::load_qwen3(dir.string()).config.rope_theta == 1e6);
 }
 
-TEST_CASE("generation config: defaults, eos list, tokenizer_config eos, sampling fields") {
+TEST_CASE("generation config: defaults, eos list, sampling fields; tokenizer files are not read") {
   auto dir = copy_model("tiny-tied", "qwen3_genconf");
   write_text(dir / "generation_config.json",
              R"({"do_sample": true, "temperature": 0.6, "top_p": 0.95, "top_k": 20, "min_p": 0.0,
                  "eos_token_id": [7, 8], "max_new_tokens": 12, "stop_strings": ["END"]})");
+  // The tokenizer's eos is the tokenizer's to add (bmx/tokenizers/text_generation.h): core ignores this file.
   write_text(dir / "tokenizer_config.json",
              R"({"eos_token": "<|im_end|>", "added_tokens_decoder": {"9": {"content": "<|im_end|>", "special": true}}})");
   auto m = bmx::load_qwen3(dir.string());
@@ -221,7 +221,7 @@ TEST_CASE("generation config: defaults, eos list, tokenizer_config eos, sampling
   CHECK(m.generation.temperature == doctest::Approx(0.6));
   CHECK(m.generation.top_k == 20);
   CHECK(m.generation.min_p.has_value());
-  CHECK(m.generation.eos_token_ids == std::vector<int64_t>{7, 8, 9});
+  CHECK(m.generation.eos_token_ids == std::vector<bmx::TokenId>{7, 8});
   CHECK(m.generation.pad_token_id == 7);
   CHECK(m.generation.stop_strings == std::vector<std::string>{"END"});
   // Without generation_config.json: config.json's eos, transformers' defaults.
@@ -229,7 +229,7 @@ TEST_CASE("generation config: defaults, eos list, tokenizer_config eos, sampling
   fs::remove(dir / "tokenizer_config.json");
   m = bmx::load_qwen3(dir.string());
   CHECK(!m.generation.do_sample);
-  CHECK(m.generation.eos_token_ids == std::vector<int64_t>{2});
+  CHECK(m.generation.eos_token_ids == std::vector<bmx::TokenId>{2});
   CHECK(m.generation.max_new_tokens == -1);
   CHECK(m.generation.max_length == 20);
 }

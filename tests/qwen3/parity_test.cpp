@@ -6,7 +6,9 @@
 #include <cmath>
 
 #include "bmx/core/llm/generation.h"
+#include "bmx/core/llm/testing.h"
 #include "bmx/core/nn/kernels.h"
+#include "bmx/core/nn/testing.h"
 #include "common.h"
 
 using bmx::test::logits_vectors;
@@ -59,7 +61,7 @@ TEST_CASE("qwen3 parity: single prompts, full forward and KV cache, greedy paths
     const auto& model = tiny_model(v["model"]);
     const std::string name = v["case"];
     INFO(name);
-    auto prompt = v["input_ids"].get<std::vector<int64_t>>();
+    auto prompt = v["input_ids"].get<std::vector<bmx::TokenId>>();
     const int64_t T = int64_t(prompt.size());
     auto ids = at::tensor(prompt, at::kLong).view({1, T});
     auto pos = at::arange(T, at::kLong).view({1, T});
@@ -78,12 +80,10 @@ TEST_CASE("qwen3 parity: single prompts, full forward and KV cache, greedy paths
       last = bmx::qwen3_forward(model, ids.narrow(1, t, 1), pos.narrow(1, t, 1), {}, &cache, true);
     CHECK(max_abs_diff(last[0][0], v["last_logits"]) <= 1e-3);
 
-    const auto expected = v["greedy_new_ids"].get<std::vector<int64_t>>();
-    auto with_cache = greedy_options(int64_t(expected.size()));
-    CHECK(bmx::generate(model, {prompt}, with_cache)[0].ids == expected);
-    auto without_cache = with_cache;
-    without_cache.use_cache = false;
-    CHECK(bmx::generate(model, {prompt}, without_cache)[0].ids == expected);
+    const auto expected = v["greedy_new_ids"].get<std::vector<bmx::TokenId>>();
+    const auto o = greedy_options(int64_t(expected.size()));
+    CHECK(bmx::generate(model, {prompt}, o)[0].ids == expected);
+    CHECK(bmx::testing::generate_without_cache(model, {prompt}, o)[0].ids == expected);
     ++cases;
   }
   CHECK(cases == 30);
@@ -130,15 +130,15 @@ TEST_CASE("qwen3 parity: all single prompts of a model generated as one left-pad
     if (v["kind"] == "single") by_model[v["model"]].push_back(v);
   for (auto& [name, cases] : by_model) {
     INFO(name);
-    std::vector<std::vector<int64_t>> prompts;
-    for (auto& v : cases) prompts.push_back(v["input_ids"].get<std::vector<int64_t>>());
+    std::vector<std::vector<bmx::TokenId>> prompts;
+    for (auto& v : cases) prompts.push_back(v["input_ids"].get<std::vector<bmx::TokenId>>());
     for (bool cache : {true, false}) {
-      auto o = greedy_options(32);
-      o.use_cache = cache;
-      auto out = bmx::generate(tiny_model(name), prompts, o);
+      const auto o = greedy_options(32);
+      auto out = cache ? bmx::generate(tiny_model(name), prompts, o)
+                       : bmx::testing::generate_without_cache(tiny_model(name), prompts, o);
       for (size_t i = 0; i < cases.size(); ++i) {
         INFO(cases[i]["case"].get<std::string>() << " cache " << cache);
-        CHECK(out[i].ids == cases[i]["greedy_new_ids"].get<std::vector<int64_t>>());
+        CHECK(out[i].ids == cases[i]["greedy_new_ids"].get<std::vector<bmx::TokenId>>());
       }
     }
   }
@@ -148,12 +148,12 @@ TEST_CASE("qwen3 parity: every kernel level (portable loops included), one and t
   namespace k = bmx::kernels;
   struct Restore {
     ~Restore() {
-      k::force_isa(k::detected_isa());
+      k::testing::force_isa(k::detected_isa());
       k::set_threads(0);
     }
   } restore;
   for (auto isa : k::available_isas()) {
-    k::force_isa(isa);
+    k::testing::force_isa(isa);
     for (int threads : {1, 2}) {
       k::set_threads(threads);
       for (auto& v : logits_vectors()) {

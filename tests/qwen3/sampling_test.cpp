@@ -26,7 +26,7 @@ TEST_CASE("sampling: processed logits and probabilities equal the vectors") {
     if (s.contains("min_tokens_to_keep")) p.min_tokens_to_keep = s["min_tokens_to_keep"];
     CHECK(p.greedy() == v["greedy"].get<bool>());
     const auto logits = v["logits"].get<std::vector<float>>();
-    const auto prev = v["previous_ids"].get<std::vector<int64_t>>();
+    const auto prev = v["previous_ids"].get<std::vector<bmx::TokenId>>();
 
     auto processed = logits;
     bmx::process_logits(processed, prev, p);
@@ -42,18 +42,18 @@ TEST_CASE("sampling: processed logits and probabilities equal the vectors") {
 
     const auto probs = bmx::next_token_probs(logits, prev, p);
     const auto ref_probs = v["probs"].get<std::vector<double>>();
-    std::vector<int64_t> kept;
+    std::vector<bmx::TokenId> kept;
     for (size_t i = 0; i < probs.size(); ++i) {
       CHECK(std::abs(probs[i] - ref_probs[i]) <= 1e-6);
-      if (probs[i] > 0) kept.push_back(int64_t(i));
+      if (probs[i] > 0) kept.push_back(bmx::TokenId(i));
     }
     // The file follows the bmx tie rule (stable sort), so kept ids match exactly in every case.
-    CHECK(kept == v["kept_ids"].get<std::vector<int64_t>>());
+    CHECK(kept == v["kept_ids"].get<std::vector<bmx::TokenId>>());
 
     // Draws only ever pick kept ids, and greedy draws the argmax.
     std::mt19937_64 rng(n);
     for (int k = 0; k < 20; ++k) {
-      const int64_t id = bmx::sample_token(logits, prev, p, rng);
+      const bmx::TokenId id = bmx::sample_token(logits, prev, p, rng);
       CHECK(std::binary_search(kept.begin(), kept.end(), id));
     }
     ++n;

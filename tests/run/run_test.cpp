@@ -207,6 +207,16 @@ TEST_CASE("bmx generate --extract: the generated answer's segments to files") {
   CHECK(s["prompt"] == "Describe water.");
   CHECK(s["answer"].get<std::string>() + "\n" == r.out);
   CHECK(s["segments"].is_array());
+  // -o is --extract (the output folder, as on bmx run and extract); -q drops the timing line.
+  const fs::path out2 = bmx::test::scratch_dir("run_generate_extract_o");
+  const auto q = run_bmx("generate -m " + quote(bmx::test::tiny_biomatrix_model()) + " --chat -p 'Describe water.' -n 6 "
+                     "-t 1 -q -o " + quote(out2));
+  INFO(q.err);
+  CHECK(q.status == 0);
+  CHECK(q.out == r.out);
+  CHECK(q.err.find("prompt tokens") == std::string::npos);
+  CHECK(r.err.find("prompt tokens") != std::string::npos);
+  CHECK(bmx::test::read_json(out2 / "summary.json")["answer"] == s["answer"]);
 }
 
 TEST_CASE("bmx run: each bad input is one line naming the problem, and a non-zero exit") {
@@ -233,7 +243,11 @@ TEST_CASE("bmx run: each bad input is one line naming the problem, and a non-zer
       {run_args("fold") + "-i " + quote(out / "not_fasta.fa") + " -o " + quote(out / "e") + gcp(),
        "not_fasta.fa:1: not FASTA"},
       {run_args("fold") + "-i " + quote(out / "missing.fa") + " -o " + quote(out / "f") + gcp(), "missing.fa"},
-      {run_args("fold") + "--sequence MKTAYIAKQRQISFVKSHFSRQ -c 20 -o " + quote(out / "g") + gcp(), "context"},
+      {run_args("fold") + "--sequence MKTAYIAKQRQISFVKSHFSRQ -c 20 -o " + quote(out / "g") + gcp(),
+       "leaves no room in the context of 20 tokens (-c 20)"},
+      {"run -m " + quote(out / "BioMatrix-4B") + " --task fold --sequence MKV -o " + quote(out / "g2") + gcp(),
+       "BioMatrix-4B: no such model folder; BioMatrix's weights are the Hugging Face repositories "
+       "QizhiPei/BioMatrix-4B-SFT and QizhiPei/BioMatrix-1.7B-SFT"},
       {run_args("mol3d") + "--property homo=high -o " + quote(out / "h"), "'high' is not a number"},
       {run_args("mol3d") + "--property zpve=1 -o " + quote(out / "h2"), "unknown property 'zpve'"},
       {run_args("fold") + "--sequence MKV -o " + quote(out / "i") + " --gcp-vqvae " + quote(out / "no_such_model"),

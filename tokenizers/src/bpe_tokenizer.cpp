@@ -14,7 +14,7 @@
 
 #include "added_token_matcher.h"
 #include "bmx/core/util/error.h"
-#include "bmx/core/io/read_file.h"
+#include "bmx/core/io/json_file.h"
 #include "pretokenizer.h"
 #include "tokenizer_json.h"
 #include "unicode.h"
@@ -148,13 +148,14 @@ private:
   size_t count_ = 0;
 };
 
-json parse_json_file(const std::filesystem::path& path) {
-  std::string text = read_file(path.string());
-  try {
-    return json::parse(text);
-  } catch (const json::exception& e) {
-    fail_input(path.string(), std::string("not valid JSON: ") + e.what());
-  }
+// The steps of a tokenizer.json section: one step, or {"type": "Sequence", list_key: [steps]}; none for null.
+std::vector<json> steps_of(const json& section, const char* list_key) {
+  std::vector<json> list;
+  if (section.is_object() && section.value("type", "") == "Sequence" && section.contains(list_key))
+    list = section[list_key].get<std::vector<json>>();
+  else if (!section.is_null())
+    list.push_back(section);
+  return list;
 }
 
 // tokenizer_config.json writes special tokens as a string or as {"content": ...}.
@@ -168,17 +169,17 @@ std::string token_string(const json& v) {
 
 struct Tokenizer::Impl {
   std::string source;  // file name for messages
-  std::unordered_map<std::string, int32_t> vocab;  // model vocabulary, byte-level strings
+  std::unordered_map<std::string, TokenId> vocab;  // model vocabulary, byte-level strings
   std::vector<std::string> id_to_token;            // model and added tokens
   std::vector<std::string> id_bytes;               // what decode emits per id
   std::vector<uint8_t> id_special;
   std::vector<AddedToken> added;
-  std::unordered_map<std::string, int32_t> added_by_content;
+  std::unordered_map<std::string, TokenId> added_by_content;
   AddedTokenMatcher raw_matcher, normalized_matcher;
   std::vector<int32_t> raw_ids, normalized_ids;  // matcher pattern -> index into `added`
   bool nfc = false;
-  std::vector<int32_t> template_single;  // post-processor template: ids, -1 where the text goes
-  int32_t byte_id[256];
+  std::vector<TokenId> template_single;  // post-processor template: ids, -1 where the text goes
+  TokenId byte_id[256];
   MergeTable merges;
   bool ignore_merges = false;     // a word that is itself in the vocabulary is one token
   std::string byte_symbol[256];   // GPT-2 byte symbol of each byte, UTF-8
@@ -187,26 +188,60 @@ struct Tokenizer::Impl {
 
   std::string chat_template, eos_token, pad_token, bos_token;
 
+  // tokenizer.json, one function per section, in this order (the first problem found is the one reported).
   void load(TokenizerJson&& file);
+  bool load_model(const TokenizerJson& file);  // returns whether the model names an unk_token
+  void load_normalizer(const json& n);
+  void load_post_processor(const json& p);
+  void check_decoder(const json& d) const;
+  void check_pre_tokenizer(const json& p) const;
+  TokenId load_vocab(TokenizerJson& file);  // returns the highest id
+  TokenId load_added_tokens(const json& list, TokenId max_id);
+  // Tables derived from the sections above.
+  void build_id_tables(TokenId max_id, bool has_unk);
+  void build_merges(const TokenizerJson& file);
+  void build_added_token_matchers();
+  // tokenizer_config.json: chat template and special-token names.
+  void load_config(const json& c);
+  [[noreturn]] void bad(const std::string& msg) const { fail_input(source, msg); }
+  [[noreturn]] void unsupported(const std::string& what) const {
+    throw UnsupportedError(source + ": " + what + " is not supported");
+  }
   void split_added(std::string_view text, const AddedTokenMatcher& m, const std::vector<int32_t>& ids,
-                   std::vector<std::pair<std::string_view, int32_t>>& out) const;
-  void encode_piece(std::string_view piece, std::vector<int32_t>& out) const;
-  void bpe(std::string_view word, std::vector<int32_t>& out) const;
+                   std::vector<std::pair<std::string_view, TokenId>>& out) const;
+  void encode_piece(std::string_view piece, std::vector<TokenId>& out) const;
+  void bpe(std::string_view word, std::vector<TokenId>& out) const;
 };
 
 void Tokenizer::Impl::load(TokenizerJson&& file) {
-  auto bad = [&](const std::string& msg) { fail_input(source, msg); };
   const json& j = file.rest;
   if (!j.is_object()) bad("not a tokenizer.json (top level is not an object)");
+  const bool has_unk = load_model(file);
+  auto section = [&](const char* key) -> const json& {
+    static const json none;
+    return j.contains(key) ? j[key] : none;
+  };
+  load_normalizer(section("normalizer"));
+  load_post_processor(section("post_processor"));
+  check_decoder(section("decoder"));
+  check_pre_tokenizer(section("pre_tokenizer"));
+  TokenId max_id = load_vocab(file);
+  if (j.contains("added_tokens")) max_id = load_added_tokens(j["added_tokens"], max_id);
+  build_id_tables(max_id, has_unk);
+  build_merges(file);
+  build_added_token_matchers();
+}
+
+// "model": BPE and the options that change its output. ignore_merges is followed; byte fallback, word affixes and
+// dropout (random segmentation) are refused rather than silently ignored.
+bool Tokenizer::Impl::load_model(const TokenizerJson& file) {
+  const json& j = file.rest;
   if (!j.contains("model") || !j["model"].is_object()) bad("no \"model\" object");
   const json& model = j["model"];
   std::string type = model.value("type", "BPE");
   if (type != "BPE") throw UnsupportedError(source + ": model type " + type + " is not supported (only BPE)");
   if (model.contains("byte_fallback") && model["byte_fallback"].is_boolean() && model["byte_fallback"].get<bool>())
     throw UnsupportedError(source + ": byte_fallback BPE is not supported");
-  // Options of the BPE model that change the output: ignore_merges is followed; word affixes and dropout
-  // (random segmentation) are refused rather than silently ignored.
-  auto unsupported = [&](const std::string& what) { throw UnsupportedError(source + ": " + what + " is not supported"); };
   if (model.contains("dropout") && !model["dropout"].is_null() &&
       !(model["dropout"].is_number() && model["dropout"].get<double>() == 0.0))
     unsupported("BPE dropout");
@@ -214,122 +249,120 @@ void Tokenizer::Impl::load(TokenizerJson&& file) {
     if (model.contains(key) && !model[key].is_null() && !(model[key].is_string() && model[key].get<std::string>().empty()))
       unsupported(std::string("BPE ") + key);
   ignore_merges = model.contains("ignore_merges") && model["ignore_merges"].is_boolean() && model["ignore_merges"].get<bool>();
-  bool has_unk = model.contains("unk_token") && !model["unk_token"].is_null();
+  const bool has_unk = model.contains("unk_token") && !model["unk_token"].is_null();
   if (!file.has_vocab) bad("model has no \"vocab\" object");
   if (!file.has_merges) bad("model has no \"merges\" array");
   if (!file.problem.empty()) bad(file.problem);
+  return has_unk;
+}
 
-  // Normalizer: none or NFC (alone or in a Sequence).
-  if (j.contains("normalizer") && !j["normalizer"].is_null()) {
-    const json& n = j["normalizer"];
-    std::vector<json> list;
-    if (n.value("type", "") == "Sequence" && n.contains("normalizers")) list = n["normalizers"].get<std::vector<json>>();
-    else list.push_back(n);
-    for (const json& x : list) {
-      std::string t = x.value("type", "");
-      if (t == "NFC") nfc = true;
-      else throw UnsupportedError(source + ": normalizer " + t + " is not supported (only NFC)");
-    }
+// "normalizer": none or NFC (alone or in a Sequence).
+void Tokenizer::Impl::load_normalizer(const json& n) {
+  for (const json& x : steps_of(n, "normalizers")) {
+    std::string t = x.value("type", "");
+    if (t == "NFC") nfc = true;
+    else throw UnsupportedError(source + ": normalizer " + t + " is not supported (only NFC)");
   }
-  // Post-processor: ByteLevel adds nothing; TemplateProcessing's single-sequence template adds its special
-  // tokens around the text when add_special_tokens is set.
-  if (j.contains("post_processor") && !j["post_processor"].is_null()) {
-    const json& p = j["post_processor"];
-    std::vector<json> list;
-    if (p.value("type", "") == "Sequence" && p.contains("processors")) list = p["processors"].get<std::vector<json>>();
-    else list.push_back(p);
-    for (const json& x : list) {
-      std::string t = x.value("type", "");
-      if (t == "ByteLevel") continue;
-      if (t != "TemplateProcessing" || !x.contains("single") || !x["single"].is_array())
-        throw UnsupportedError(source + ": post-processor " + t + " is not supported");
-      for (const json& piece : x["single"]) {
-        if (piece.contains("Sequence")) {
-          template_single.push_back(-1);
-        } else if (piece.contains("SpecialToken")) {
-          std::string name = piece["SpecialToken"].value("id", "");
-          const json* st = nullptr;
-          if (x.contains("special_tokens") && x["special_tokens"].contains(name)) st = &x["special_tokens"][name];
-          if (!st || !st->contains("ids") || !(*st)["ids"].is_array())
-            bad("post-processor special token " + name + " has no ids");
-          for (const json& id : (*st)["ids"]) template_single.push_back(id.get<int32_t>());
-        } else {
-          bad("post-processor template piece " + piece.dump() + " is neither Sequence nor SpecialToken");
-        }
-      }
-    }
-  }
-  if (j.contains("decoder") && !j["decoder"].is_null()) {
-    const json& d = j["decoder"];
-    std::string t = d.value("type", "");
-    if (t != "ByteLevel") throw UnsupportedError(source + ": decoder " + t + " is not supported (only ByteLevel)");
-  }
+}
 
-  // Pre-tokenizer: the Qwen2 Split followed by ByteLevel without its own regex.
-  {
-    bool split = false, byte_level = false;
-    const json& p = j.contains("pre_tokenizer") ? j["pre_tokenizer"] : json();
-    std::vector<json> list;
-    if (p.is_object() && p.value("type", "") == "Sequence" && p.contains("pretokenizers"))
-      list = p["pretokenizers"].get<std::vector<json>>();
-    else if (!p.is_null())
-      list.push_back(p);
-    for (const json& x : list) {
-      std::string t = x.value("type", "");
-      if (t == "Split" && !split) {
-        std::string pattern;
-        if (x.contains("pattern") && x["pattern"].is_object() && x["pattern"].contains("Regex"))
-          pattern = x["pattern"]["Regex"].get<std::string>();
-        if (pattern != pretok::qwen2_pattern || x.value("behavior", "") != "Isolated" || x.value("invert", false))
-          throw UnsupportedError(source + ": pre-tokenizer Split pattern is not the Qwen2 pattern (unsupported)");
-        split = true;
-      } else if (t == "ByteLevel" && !byte_level) {
-        if (x.value("use_regex", true) || x.value("add_prefix_space", false))
-          throw UnsupportedError(source + ": ByteLevel pre-tokenizer with its own regex or prefix space is not supported");
-        byte_level = true;
+// "post_processor": ByteLevel adds nothing; TemplateProcessing's single-sequence template adds its special tokens
+// around the text when add_special_tokens is set.
+void Tokenizer::Impl::load_post_processor(const json& p) {
+  for (const json& x : steps_of(p, "processors")) {
+    std::string t = x.value("type", "");
+    if (t == "ByteLevel") continue;
+    if (t != "TemplateProcessing" || !x.contains("single") || !x["single"].is_array())
+      throw UnsupportedError(source + ": post-processor " + t + " is not supported");
+    for (const json& piece : x["single"]) {
+      if (piece.contains("Sequence")) {
+        template_single.push_back(-1);
+      } else if (piece.contains("SpecialToken")) {
+        std::string name = piece["SpecialToken"].value("id", "");
+        const json* st = nullptr;
+        if (x.contains("special_tokens") && x["special_tokens"].contains(name)) st = &x["special_tokens"][name];
+        if (!st || !st->contains("ids") || !(*st)["ids"].is_array())
+          bad("post-processor special token " + name + " has no ids");
+        for (const json& id : (*st)["ids"]) template_single.push_back(id.get<TokenId>());
       } else {
-        throw UnsupportedError(source + ": pre-tokenizer " + t + " is not supported");
+        bad("post-processor template piece " + piece.dump() + " is neither Sequence nor SpecialToken");
       }
     }
-    if (!split || !byte_level)
-      throw UnsupportedError(source + ": only the Qwen2 pre-tokenizer (Split + ByteLevel) is supported");
   }
+}
 
-  // Vocabulary.
-  int32_t max_id = -1;
+// "decoder": ByteLevel (decode() maps the byte symbols back to bytes).
+void Tokenizer::Impl::check_decoder(const json& d) const {
+  if (d.is_null()) return;
+  std::string t = d.value("type", "");
+  if (t != "ByteLevel") throw UnsupportedError(source + ": decoder " + t + " is not supported (only ByteLevel)");
+}
+
+// "pre_tokenizer": the Qwen2 Split followed by ByteLevel without its own regex (pretokenizer.h implements it).
+void Tokenizer::Impl::check_pre_tokenizer(const json& p) const {
+  bool split = false, byte_level = false;
+  for (const json& x : steps_of(p, "pretokenizers")) {
+    std::string t = x.value("type", "");
+    if (t == "Split" && !split) {
+      std::string pattern;
+      if (x.contains("pattern") && x["pattern"].is_object() && x["pattern"].contains("Regex"))
+        pattern = x["pattern"]["Regex"].get<std::string>();
+      if (pattern != pretok::qwen2_pattern || x.value("behavior", "") != "Isolated" || x.value("invert", false))
+        throw UnsupportedError(source + ": pre-tokenizer Split pattern is not the Qwen2 pattern (unsupported)");
+      split = true;
+    } else if (t == "ByteLevel" && !byte_level) {
+      if (x.value("use_regex", true) || x.value("add_prefix_space", false))
+        throw UnsupportedError(source + ": ByteLevel pre-tokenizer with its own regex or prefix space is not supported");
+      byte_level = true;
+    } else {
+      throw UnsupportedError(source + ": pre-tokenizer " + t + " is not supported");
+    }
+  }
+  if (!split || !byte_level)
+    throw UnsupportedError(source + ": only the Qwen2 pre-tokenizer (Split + ByteLevel) is supported");
+}
+
+// "model.vocab", streamed by read_tokenizer_json into file.vocab (released here).
+TokenId Tokenizer::Impl::load_vocab(TokenizerJson& file) {
+  TokenId max_id = -1;
   vocab.reserve(file.vocab.size() * 2);
   for (auto& [token, id] : file.vocab) {
     if (id > 50'000'000) bad("vocab entry \"" + token + "\" has id " + std::to_string(id) + " out of range");
-    max_id = std::max<int32_t>(max_id, int32_t(id));
-    vocab.emplace(std::move(token), int32_t(id));
+    max_id = std::max<TokenId>(max_id, TokenId(id));
+    vocab.emplace(std::move(token), TokenId(id));
   }
   file.vocab = {};
-  // Added tokens.
-  if (j.contains("added_tokens")) {
-    if (!j["added_tokens"].is_array()) bad("\"added_tokens\" is not an array");
-    for (const json& a : j["added_tokens"]) {
-      AddedToken t;
-      if (!a.is_object() || !a.contains("id") || !a["id"].is_number_integer() || !a.contains("content") ||
-          !a["content"].is_string())
-        bad("added token without integer id and string content: " + a.dump().substr(0, 80));
-      t.id = a["id"].get<int32_t>();
-      if (t.id < 0 || t.id > 50'000'000) bad("added token id " + std::to_string(t.id) + " out of range");
-      t.content = a["content"].get<std::string>();
-      t.special = a.value("special", false);
-      t.normalized = a.value("normalized", !t.special);
-      t.lstrip = a.value("lstrip", false);
-      t.rstrip = a.value("rstrip", false);
-      t.single_word = a.value("single_word", false);
-      max_id = std::max(max_id, t.id);
-      added_by_content.emplace(t.content, t.id);
-      added.push_back(std::move(t));
-    }
+  return max_id;
+}
+
+// "added_tokens": special and ordinary tokens cut out of the text before BPE.
+TokenId Tokenizer::Impl::load_added_tokens(const json& list, TokenId max_id) {
+  if (!list.is_array()) bad("\"added_tokens\" is not an array");
+  for (const json& a : list) {
+    AddedToken t;
+    if (!a.is_object() || !a.contains("id") || !a["id"].is_number_integer() || !a.contains("content") ||
+        !a["content"].is_string())
+      bad("added token without integer id and string content: " + a.dump().substr(0, 80));
+    t.id = a["id"].get<TokenId>();
+    if (t.id < 0 || t.id > 50'000'000) bad("added token id " + std::to_string(t.id) + " out of range");
+    t.content = a["content"].get<std::string>();
+    t.special = a.value("special", false);
+    t.normalized = a.value("normalized", !t.special);
+    t.lstrip = a.value("lstrip", false);
+    t.rstrip = a.value("rstrip", false);
+    t.single_word = a.value("single_word", false);
+    max_id = std::max(max_id, t.id);
+    added_by_content.emplace(t.content, t.id);
+    added.push_back(std::move(t));
   }
+  return max_id;
+}
+
+// Per id: its token string, the bytes decode() emits, whether it is special; per byte: its GPT-2 symbol and id.
+void Tokenizer::Impl::build_id_tables(TokenId max_id, bool has_unk) {
   id_to_token.assign(size_t(max_id + 1), std::string());
   for (const auto& [tok, id] : vocab) id_to_token[id] = tok;
   for (const AddedToken& t : added) id_to_token[t.id] = t.content;
 
-  // Byte-level symbols.
   auto b2u = bytes_to_unicode();
   std::unordered_map<uint32_t, uint8_t> u2b;
   for (int b = 0; b < 256; ++b) {
@@ -361,8 +394,10 @@ void Tokenizer::Impl::load(TokenizerJson&& file) {
     id_bytes[id] = all_mapped ? bytes : tok;
     id_special[id] = special_contents.count(tok) ? 1 : 0;
   }
+}
 
-  // Merges: "left right" strings or ["left", "right"] pairs, in rank order.
+// "model.merges" ("left right" strings or ["left", "right"] pairs, split by read_tokenizer_json), in rank order.
+void Tokenizer::Impl::build_merges(const TokenizerJson& file) {
   merges.reserve(file.merges.size());
   std::string joined;
   for (size_t rank = 0; rank < file.merges.size(); ++rank) {
@@ -373,8 +408,10 @@ void Tokenizer::Impl::load(TokenizerJson&& file) {
       bad("merge " + std::to_string(rank) + " (" + left + " " + right + ") uses a token not in the vocabulary");
     merges.insert(a->second, b->second, uint32_t(rank), c->second);
   }
+}
 
-  // Added-token matchers: tokens with normalized=false are found in the raw text, the others after NFC.
+// Added-token matchers: tokens with normalized=false are found in the raw text, the others after NFC.
+void Tokenizer::Impl::build_added_token_matchers() {
   std::vector<std::string> raw_patterns, norm_patterns;
   for (size_t i = 0; i < added.size(); ++i) {
     if (added[i].normalized) {
@@ -404,7 +441,7 @@ uint32_t last_cp(std::string_view s) {
 // Cuts `text` at added-token matches; pieces of ordinary text get id -1. Mirrors
 // AddedVocabulary::find_matches of the Rust library (single_word, lstrip, rstrip).
 void Tokenizer::Impl::split_added(std::string_view text, const AddedTokenMatcher& m, const std::vector<int32_t>& ids,
-                                  std::vector<std::pair<std::string_view, int32_t>>& out) const {
+                                  std::vector<std::pair<std::string_view, TokenId>>& out) const {
   if (m.empty()) {
     out.emplace_back(text, -1);
     return;
@@ -447,9 +484,9 @@ void Tokenizer::Impl::split_added(std::string_view text, const AddedTokenMatcher
   if (start_offset < text.size()) out.emplace_back(text.substr(start_offset), -1);
 }
 
-void Tokenizer::Impl::bpe(std::string_view word, std::vector<int32_t>& out) const {
+void Tokenizer::Impl::bpe(std::string_view word, std::vector<TokenId>& out) const {
   if (word.size() == 1) {
-    int32_t id = byte_id[static_cast<unsigned char>(word[0])];
+    TokenId id = byte_id[static_cast<unsigned char>(word[0])];
     if (id >= 0) out.push_back(id);
     return;
   }
@@ -528,7 +565,7 @@ void Tokenizer::Impl::bpe(std::string_view word, std::vector<int32_t>& out) cons
   cache.put(word, h, out.data() + first, out.size() - first);
 }
 
-void Tokenizer::Impl::encode_piece(std::string_view piece, std::vector<int32_t>& out) const {
+void Tokenizer::Impl::encode_piece(std::string_view piece, std::vector<TokenId>& out) const {
   for (size_t pos = 0; pos < piece.size();) {
     size_t end = pretok::qwen2_match(piece, pos);
     bpe(piece.substr(pos, end - pos), out);
@@ -548,42 +585,47 @@ Tokenizer Tokenizer::from_file(const std::filesystem::path& tokenizer_json) {
   return Tokenizer(std::move(impl));
 }
 
+// tokenizer_config.json: the chat template (a string, or a list of named templates) and the special tokens' names.
+void Tokenizer::Impl::load_config(const json& c) {
+  if (c.contains("chat_template")) {
+    const json& ct = c["chat_template"];
+    if (ct.is_string()) {
+      chat_template = ct.get<std::string>();
+    } else if (ct.is_array()) {  // [{"name": "default", "template": ...}, ...]
+      for (const json& e : ct)
+        if (e.is_object() && e.value("name", "") == "default" && e.contains("template") && e["template"].is_string())
+          chat_template = e["template"].get<std::string>();
+    }
+  }
+  if (c.contains("eos_token")) eos_token = token_string(c["eos_token"]);
+  if (c.contains("pad_token")) pad_token = token_string(c["pad_token"]);
+  if (c.contains("bos_token")) bos_token = token_string(c["bos_token"]);
+}
+
 Tokenizer Tokenizer::from_dir(const std::filesystem::path& dir) {
   if (!std::filesystem::is_directory(dir)) fail_input(dir.string(), "not a directory");
   Tokenizer t = from_file(dir / "tokenizer.json");
-  auto config_path = dir / "tokenizer_config.json";
+  const auto config_path = dir / "tokenizer_config.json";
   if (std::filesystem::exists(config_path)) {
-    json c = parse_json_file(config_path);
+    const json c = read_json_file(config_path.string());
     if (!c.is_object()) fail_input(config_path.string(), "top level is not an object");
-    if (c.contains("chat_template")) {
-      const json& ct = c["chat_template"];
-      if (ct.is_string()) {
-        t.impl_->chat_template = ct.get<std::string>();
-      } else if (ct.is_array()) {  // [{"name": "default", "template": ...}, ...]
-        for (const json& e : ct)
-          if (e.is_object() && e.value("name", "") == "default" && e.contains("template") && e["template"].is_string())
-            t.impl_->chat_template = e["template"].get<std::string>();
-      }
-    }
-    if (c.contains("eos_token")) t.impl_->eos_token = token_string(c["eos_token"]);
-    if (c.contains("pad_token")) t.impl_->pad_token = token_string(c["pad_token"]);
-    if (c.contains("bos_token")) t.impl_->bos_token = token_string(c["bos_token"]);
+    t.impl_->load_config(c);
   }
   return t;
 }
 
-std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special_tokens) const {
+std::vector<TokenId> Tokenizer::encode(std::string_view text, bool add_special_tokens) const {
   if (add_special_tokens && !impl_->template_single.empty()) {
-    std::vector<int32_t> body = encode(text, false), ids;
-    for (int32_t id : impl_->template_single) {
+    std::vector<TokenId> body = encode(text, false), ids;
+    for (TokenId id : impl_->template_single) {
       if (id >= 0) ids.push_back(id);
       else ids.insert(ids.end(), body.begin(), body.end());
     }
     return ids;
   }
-  std::vector<int32_t> ids;
+  std::vector<TokenId> ids;
   ids.reserve(text.size() / 3 + 4);
-  std::vector<std::pair<std::string_view, int32_t>> pieces, sub;
+  std::vector<std::pair<std::string_view, TokenId>> pieces, sub;
   impl_->split_added(text, impl_->raw_matcher, impl_->raw_ids, pieces);
   std::string normalized;
   for (const auto& [piece, id] : pieces) {
@@ -610,9 +652,9 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special_t
   return ids;
 }
 
-std::string Tokenizer::decode(const std::vector<int32_t>& ids, bool skip_special_tokens) const {
+std::string Tokenizer::decode(const std::vector<TokenId>& ids, bool skip_special_tokens) const {
   std::string bytes;
-  for (int32_t id : ids) {
+  for (TokenId id : ids) {
     if (id < 0 || size_t(id) >= impl_->id_bytes.size() || impl_->id_to_token[size_t(id)].empty()) continue;
     if (skip_special_tokens && impl_->id_special[size_t(id)]) continue;
     bytes += impl_->id_bytes[size_t(id)];
@@ -620,34 +662,34 @@ std::string Tokenizer::decode(const std::vector<int32_t>& ids, bool skip_special
   return unicode::utf8_lossy(bytes);
 }
 
-std::optional<int32_t> Tokenizer::token_to_id(std::string_view token) const {
+std::optional<TokenId> Tokenizer::token_to_id(std::string_view token) const {
   std::string key(token);
   if (auto it = impl_->added_by_content.find(key); it != impl_->added_by_content.end()) return it->second;
   if (auto it = impl_->vocab.find(key); it != impl_->vocab.end()) return it->second;
   return std::nullopt;
 }
 
-std::optional<std::string> Tokenizer::id_to_token(int32_t id) const {
+std::optional<std::string> Tokenizer::id_to_token(TokenId id) const {
   if (id < 0 || size_t(id) >= impl_->id_to_token.size() || impl_->id_to_token[size_t(id)].empty()) return std::nullopt;
   return impl_->id_to_token[size_t(id)];
 }
 
 int32_t Tokenizer::vocab_size() const { return int32_t(impl_->id_to_token.size()); }
 const std::vector<AddedToken>& Tokenizer::added_tokens() const { return impl_->added; }
-bool Tokenizer::is_special(int32_t id) const {
+bool Tokenizer::is_special(TokenId id) const {
   return id >= 0 && size_t(id) < impl_->id_special.size() && impl_->id_special[size_t(id)];
 }
 const std::string& Tokenizer::chat_template() const { return impl_->chat_template; }
 const std::string& Tokenizer::eos_token() const { return impl_->eos_token; }
 const std::string& Tokenizer::pad_token() const { return impl_->pad_token; }
 const std::string& Tokenizer::bos_token() const { return impl_->bos_token; }
-std::optional<int32_t> Tokenizer::eos_id() const {
+std::optional<TokenId> Tokenizer::eos_id() const {
   return impl_->eos_token.empty() ? std::nullopt : token_to_id(impl_->eos_token);
 }
-std::optional<int32_t> Tokenizer::pad_id() const {
+std::optional<TokenId> Tokenizer::pad_id() const {
   return impl_->pad_token.empty() ? std::nullopt : token_to_id(impl_->pad_token);
 }
-std::optional<int32_t> Tokenizer::bos_id() const {
+std::optional<TokenId> Tokenizer::bos_id() const {
   return impl_->bos_token.empty() ? std::nullopt : token_to_id(impl_->bos_token);
 }
 

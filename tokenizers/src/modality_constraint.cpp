@@ -60,7 +60,7 @@ class ModalityConstraint final : public TokenConstraint {
     }
   }
 
-  void accept(int64_t id) override {
+  void accept(TokenId id) override {
     if (finished_) return;
     const auto start = modality_of(v_->start_id, id), end = modality_of(v_->end_id, id);
     const bool terminator = std::find(v_->end_of_answer.begin(), v_->end_of_answer.end(), id) != v_->end_of_answer.end();
@@ -88,12 +88,12 @@ class ModalityConstraint final : public TokenConstraint {
   }
 
  private:
-  static std::optional<Modality> modality_of(const std::array<int64_t, kModalityCount>& ids, int64_t id) {
+  static std::optional<Modality> modality_of(const std::array<TokenId, kModalityCount>& ids, TokenId id) {
     for (int m = 0; m < kModalityCount; ++m)
       if (ids[size_t(m)] == id) return Modality(m);
     return std::nullopt;
   }
-  const std::string& text_of(int64_t id) const {
+  const std::string& text_of(TokenId id) const {
     static const std::string none;
     return id >= 0 && id < int64_t(v_->texts.size()) ? v_->texts[size_t(id)] : none;
   }

@@ -8,7 +8,7 @@
 
 namespace bmx {
 
-void TokenTrie::build(std::vector<std::pair<std::string, int32_t>> texts) {
+void TokenTrie::build(std::vector<std::pair<std::string, TokenId>> texts) {
   std::sort(texts.begin(), texts.end());
   nodes.assign(1, Node{});
   // Sorted texts share prefixes with their predecessor: walk down the path of the previous text.
@@ -86,7 +86,7 @@ bool usable(const selfies::detail::Symbol& s) {
 }  // namespace
 
 std::shared_ptr<const ModalityVocabulary> analyse_vocabulary(const Tokenizer& tok,
-                                                             const std::vector<int64_t>& end_of_answer_ids) {
+                                                             const std::vector<TokenId>& end_of_answer_ids) {
   auto v = std::make_shared<ModalityVocabulary>();
   v->vocab_size = tok.vocab_size();
   for (int m = 0; m < kModalityCount; ++m) {
@@ -104,7 +104,7 @@ std::shared_ptr<const ModalityVocabulary> analyse_vocabulary(const Tokenizer& to
 
   bool whole_residue = false, whole_structure = false, whole_sfi_atom = false, whole_sfi_index = false;
   bool whole_3d_atom = false, whole_3d_index = false;
-  std::vector<std::pair<std::string, int32_t>> texts;
+  std::vector<std::pair<std::string, TokenId>> texts;
   texts.reserve(size_t(v->vocab_size));
   v->texts.resize(size_t(v->vocab_size));
   auto add_symbol = [&](std::string_view body) {
@@ -115,7 +115,7 @@ std::shared_ptr<const ModalityVocabulary> analyse_vocabulary(const Tokenizer& to
     if (is_index_symbol(text)) v->index_symbols.add(std::string(body), s);
     return s;
   };
-  for (int32_t id = 0; id < v->vocab_size; ++id) {
+  for (TokenId id = 0; id < v->vocab_size; ++id) {
     if (tok.is_special(id)) continue;
     std::string text = tok.decode({id});
     if (text.empty()) continue;

@@ -17,11 +17,11 @@ namespace bmx {
 struct TokenTrie {
   struct Node {
     int32_t first_child = -1, next_sibling = -1;
-    int32_t token = -1;  // the token whose text ends here
+    TokenId token = -1;  // the token whose text ends here
     unsigned char byte = 0;
   };
   std::vector<Node> nodes;  // nodes[0] is the root
-  void build(std::vector<std::pair<std::string, int32_t>> texts);
+  void build(std::vector<std::pair<std::string, TokenId>> texts);
 };
 
 // The SELFIES symbols (without brackets) the vocabulary writes, each classified by the derivation.
@@ -52,9 +52,9 @@ class ModalityVocabulary {
   std::vector<std::string> texts; // per id: the token's text (empty for special tokens)
   SymbolTrie all_symbols;         // symbols that may stand where the derivation reads an atom, branch or ring
   SymbolTrie index_symbols;       // the 16 symbols that spell branch and ring lengths
-  std::array<int64_t, kModalityCount> start_id{}, end_id{};
-  std::vector<int64_t> end_of_answer;  // eos / <|im_end|> / <|endoftext|>
-  std::vector<int32_t> smiles_tokens;  // tokens made only of SMILES characters
+  std::array<TokenId, kModalityCount> start_id{}, end_id{};
+  std::vector<TokenId> end_of_answer;  // eos / <|im_end|> / <|endoftext|>
+  std::vector<TokenId> smiles_tokens;  // tokens made only of SMILES characters
   int64_t vocab_size = 0;
   // Fewest tokens that write one more modality token of a kind (1 when the vocabulary has it whole).
   int cost_residue = 1, cost_structure = 1, cost_selfies_atom = 1, cost_selfies_index = 1;

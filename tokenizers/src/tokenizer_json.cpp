@@ -1,5 +1,6 @@
 #include "tokenizer_json.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -220,7 +221,65 @@ private:
   int skip_depth_ = 0;
 };
 
+// The highest id under model.vocab (values) and added_tokens[].id.
+struct MaxIdScan : nlohmann::json_sax<json> {
+  struct Level {
+    std::string key;  // the key this container sits under ("[]" inside an array)
+    bool array;
+  };
+  std::vector<Level> stack;
+  std::string last_key;
+  int64_t max_id = -1;
+  std::string error;
+
+  bool in_vocab() const {
+    return stack.size() == 3 && !stack[2].array && stack[1].key == "model" && stack[2].key == "vocab";
+  }
+  bool in_added_token() const { return stack.size() == 3 && stack[1].key == "added_tokens" && stack[1].array; }
+  bool id(int64_t v) {
+    if (in_vocab() || (in_added_token() && last_key == "id")) max_id = std::max(max_id, v);
+    return true;
+  }
+  bool open(bool array) {
+    stack.push_back({!stack.empty() && stack.back().array ? "[]" : last_key, array});
+    return true;
+  }
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t v) override { return id(v); }
+  bool number_unsigned(number_unsigned_t v) override { return id(int64_t(v)); }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return open(false); }
+  bool key(string_t& k) override {
+    last_key = k;
+    return true;
+  }
+  bool end_object() override {
+    stack.pop_back();
+    return true;
+  }
+  bool start_array(std::size_t) override { return open(true); }
+  bool end_array() override {
+    stack.pop_back();
+    return true;
+  }
+  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& ex) override {
+    error = std::string(ex.what()) + " (byte " + std::to_string(position) + ")";
+    return false;
+  }
+};
+
 }  // namespace
+
+int64_t scan_tokenizer_size(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail_input(path, "cannot open file");
+  MaxIdScan scan;
+  if (!json::sax_parse(in, &scan)) fail_input(path, "not valid JSON: " + scan.error);
+  return scan.max_id + 1;
+}
 
 TokenizerJson read_tokenizer_json(const std::string& path) {
   const std::string text = read_file(path);

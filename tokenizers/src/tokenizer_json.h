@@ -22,4 +22,8 @@ struct TokenizerJson {
 // Throws bmx::InputError naming `path` when the file cannot be read or is not valid JSON.
 TokenizerJson read_tokenizer_json(const std::string& path);
 
+// Highest id + 1 of model.vocab and added_tokens, keeping nothing of the file: for tools that need only the
+// size (bmx bench llm, bmx dev random-model), where building the tokenizer would cost its memory. Same errors.
+int64_t scan_tokenizer_size(const std::string& path);
+
 }  // namespace bmx

@@ -1,5 +1,6 @@
 #include "bmx/core/io/safetensors.h"
 
+#include "bmx/core/io/json_file.h"
 #include "bmx/core/io/mapped_file.h"
 
 #include <ATen/ATen.h>
@@ -130,13 +131,7 @@ SafetensorsCheckpoint::SafetensorsCheckpoint(const std::string& dir) : dir_(dir)
   const fs::path d(dir);
   const fs::path index = d / "model.safetensors.index.json";
   if (fs::exists(index)) {
-    nlohmann::json j;
-    try {
-      std::ifstream in(index);
-      j = nlohmann::json::parse(in);
-    } catch (const std::exception& e) {
-      fail_input(index.string(), std::string("bad JSON: ") + e.what());
-    }
+    const nlohmann::json j = read_json_file(index.string());
     if (!j.contains("weight_map") || !j["weight_map"].is_object())
       fail_input(index.string(), "no weight_map object");
     std::map<std::string, size_t> file_index;

@@ -3,8 +3,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 
+#include "bmx/core/io/json_file.h"
 #include "bmx/core/util/error.h"
 
 namespace bmx {
@@ -21,14 +21,8 @@ std::string user_config_file() {
 std::string user_config_value(const std::string& key) {
   const std::string file = user_config_file();
   if (file.empty()) return "";
-  std::ifstream in(file);
-  if (!in) return "";
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const std::exception& e) {
-    throw InputError(file + ": not valid JSON (" + e.what() + ")");
-  }
+  if (!std::ifstream(file)) return "";  // no config file: nothing set
+  const nlohmann::json j = read_json_file(file);
   if (!j.is_object()) throw InputError(file + ": expected a JSON object of settings");
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return "";

@@ -7,8 +7,9 @@
 #include <memory>
 #include <stdexcept>
 
-#include "bmx/core/util/error.h"
 #include "bmx/core/llm/qwen3.h"
+#include "bmx/core/llm/testing.h"
+#include "bmx/core/util/error.h"
 
 namespace bmx {
 
@@ -25,8 +26,6 @@ GenerationOptions default_generation_options(const Qwen3Model& model) {
   if (g.max_new_tokens > 0) o.max_new_tokens = g.max_new_tokens;
   o.eos_token_ids = g.eos_token_ids;
   if (g.pad_token_id >= 0) o.pad_token_id = g.pad_token_id;
-  o.stop_strings = g.stop_strings;
-  o.vocab_limit = model.tokenizer_size;
   return o;
 }
 
@@ -42,23 +41,9 @@ const char* to_string(FinishReason r) {
 
 namespace {
 
-bool ends_with_stop(const GenerationOptions& o, const std::vector<int64_t>& ids) {
-  if (o.stop_strings.empty() || !o.decode) return false;
-  size_t longest = 0;
-  for (auto& s : o.stop_strings) longest = std::max(longest, s.size());
-  // Every token decodes to at least one byte, so the last longest+2 tokens hold any stop string that ends
-  // the text (the extra ones absorb a multi-byte character split at the start of the tail).
-  const size_t n = std::min(ids.size(), longest + 2);
-  const std::string tail = o.decode(std::vector<int64_t>(ids.end() - long(n), ids.end()));
-  for (auto& s : o.stop_strings)
-    if (!s.empty() && tail.size() >= s.size() && tail.compare(tail.size() - s.size(), s.size(), s) == 0) return true;
-  return false;
-}
-
-}  // namespace
-
-std::vector<Generation> generate(const Qwen3Model& model, const std::vector<std::vector<int64_t>>& prompts,
-                                 const GenerationOptions& o, const TokenCallback& on_token) {
+// use_cache false: the whole sequence again each step (testing::generate_without_cache).
+std::vector<Generation> generate_rows(const Qwen3Model& model, const std::vector<std::vector<TokenId>>& prompts,
+                                      const GenerationOptions& o, const TokenCallback& on_token, bool use_cache) {
   const int64_t B = int64_t(prompts.size());
   std::vector<Generation> out(prompts.size());
   if (B == 0) return out;
@@ -69,7 +54,7 @@ std::vector<Generation> generate(const Qwen3Model& model, const std::vector<std:
     const auto& p = prompts[size_t(b)];
     const std::string what = B > 1 ? "prompt " + std::to_string(b + 1) : "prompt";
     if (p.empty()) throw InputError(what + " is empty: give at least one token");
-    for (int64_t id : p)
+    for (TokenId id : p)
       if (id < 0 || id >= V)
         throw InputError(what + ": token id " + std::to_string(id) + " is outside the vocabulary (0.." +
                          std::to_string(V - 1) + ")");
@@ -96,11 +81,11 @@ std::vector<Generation> generate(const Qwen3Model& model, const std::vector<std:
   }
   auto positions = positions_from_mask(mask);
   KVCache cache;
-  if (o.use_cache) cache = make_kv_cache(model.config, B, maxlen + steps);
-  auto logits = qwen3_forward(model, ids, positions, padded ? mask : at::Tensor(), o.use_cache ? &cache : nullptr,
+  if (use_cache) cache = make_kv_cache(model.config, B, maxlen + steps);
+  auto logits = qwen3_forward(model, ids, positions, padded ? mask : at::Tensor(), use_cache ? &cache : nullptr,
                               /*last_only=*/true);
 
-  std::vector<std::vector<int64_t>> history(prompts.begin(), prompts.end());
+  std::vector<std::vector<TokenId>> history(prompts.begin(), prompts.end());
   std::vector<char> done(size_t(B), 0);
   std::vector<std::unique_ptr<TokenConstraint>> rules(static_cast<size_t>(B));
   if (o.constraint)
@@ -111,7 +96,7 @@ std::vector<Generation> generate(const Qwen3Model& model, const std::vector<std:
   for (int64_t step = 0;; ++step) {
     auto scores_all = logits.select(1, 0).to(at::kFloat).contiguous();  // [B, V]
     const float* sp = scores_all.data_ptr<float>();
-    std::vector<int64_t> next(size_t(B), o.pad_token_id);
+    std::vector<TokenId> next(size_t(B), o.pad_token_id);
     for (int64_t b = 0; b < B; ++b) {
       if (done[size_t(b)]) continue;
       auto& g = out[size_t(b)];
@@ -123,7 +108,7 @@ std::vector<Generation> generate(const Qwen3Model& model, const std::vector<std:
       double sum = 0;  // log-softmax of the chosen token at temperature 1, for ranking samples
       for (float x : scores) sum += std::isfinite(x) ? std::exp(double(x) - top) : 0.0;
       const std::vector<float> raw = scores;
-      const int64_t id = sample_token(std::move(scores), history[size_t(b)], o.sampling, rng);
+      const TokenId id = sample_token(std::move(scores), history[size_t(b)], o.sampling, rng);
       g.logprobs.push_back(float(double(raw[size_t(id)]) - top - std::log(sum)));
       if (rule) rule->accept(id);
       next[size_t(b)] = id;
@@ -133,7 +118,7 @@ std::vector<Generation> generate(const Qwen3Model& model, const std::vector<std:
       const int64_t len = int64_t(prompts[size_t(b)].size() + g.ids.size());
       if (std::find(o.eos_token_ids.begin(), o.eos_token_ids.end(), id) != o.eos_token_ids.end()) {
         g.finish = FinishReason::eos;
-      } else if (ends_with_stop(o, g.ids)) {
+      } else if (o.stop && o.stop(size_t(b), g.ids)) {
         g.finish = FinishReason::stop_string;
       } else if (int64_t(g.ids.size()) >= budget) {
         g.finish = FinishReason::max_new_tokens;
@@ -148,7 +133,7 @@ std::vector<Generation> generate(const Qwen3Model& model, const std::vector<std:
     auto next_ids = at::tensor(next, at::kLong).view({B, 1});
     last_pos = last_pos + 1;
     mask = at::cat({mask, at::ones({B, 1}, at::kLong)}, 1);
-    if (o.use_cache) {
+    if (use_cache) {
       logits = qwen3_forward(model, next_ids, last_pos.view({B, 1}), padded ? mask : at::Tensor(), &cache, true);
     } else {
       ids = at::cat({ids, next_ids}, 1);
@@ -156,6 +141,19 @@ std::vector<Generation> generate(const Qwen3Model& model, const std::vector<std:
     }
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<Generation> generate(const Qwen3Model& model, const std::vector<std::vector<TokenId>>& prompts,
+                                 const GenerationOptions& options, const TokenCallback& on_token) {
+  return generate_rows(model, prompts, options, on_token, /*use_cache=*/true);
+}
+
+std::vector<Generation> testing::generate_without_cache(const Qwen3Model& model,
+                                                        const std::vector<std::vector<TokenId>>& prompts,
+                                                        const GenerationOptions& options) {
+  return generate_rows(model, prompts, options, {}, /*use_cache=*/false);
 }
 
 }  // namespace bmx

@@ -1,32 +1,21 @@
 #include "bmx/core/llm/model_config.h"
 
-#include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "bmx/core/io/json_file.h"
 #include "bmx/core/util/error.h"
 
 namespace bmx {
 namespace {
 
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) fail_input(path, "cannot open");
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const std::exception& e) {
-    fail_input(path, std::string("bad JSON: ") + e.what());
-  }
-}
-
 // int or list of ints (eos_token_id); null/absent -> empty.
-std::vector<int64_t> id_list(const nlohmann::json& v) {
-  std::vector<int64_t> out;
-  if (v.is_number_integer()) out.push_back(v.get<int64_t>());
+std::vector<TokenId> id_list(const nlohmann::json& v) {
+  std::vector<TokenId> out;
+  if (v.is_number_integer()) out.push_back(v.get<TokenId>());
   if (v.is_array())
     for (auto& x : v)
-      if (x.is_number_integer()) out.push_back(x.get<int64_t>());
+      if (x.is_number_integer()) out.push_back(x.get<TokenId>());
   return out;
 }
 
@@ -40,7 +29,7 @@ int64_t positive(const nlohmann::json& j, const std::string& key, const std::str
 }  // namespace
 
 Qwen3Config read_qwen3_config(const std::string& file) {
-  const auto j = read_json(file);
+  const auto j = read_json_file(file);
   const std::string type = j.value("model_type", "");
   if (type != "qwen3") {
     std::string arch = j.contains("architectures") ? j["architectures"].dump() : "none";
@@ -104,8 +93,7 @@ GenerationConfig read_generation_config(const std::string& dir, const Qwen3Confi
   g.bos_token_id = config.bos_token_id;
   const auto gpath = fs::path(dir) / "generation_config.json";
   if (fs::exists(gpath)) {
-    const auto j = read_json(gpath.string());
-    const std::string f = gpath.string();
+    const auto j = read_json_file(gpath.string());
     auto num = [&](const char* k, double& v) {
       if (j.contains(k) && j[k].is_number()) v = j[k].get<double>();
     };
@@ -120,8 +108,11 @@ GenerationConfig read_generation_config(const std::string& dir, const Qwen3Confi
     num("repetition_penalty", g.repetition_penalty);
     integer("max_new_tokens", g.max_new_tokens);
     integer("max_length", g.max_length);
-    integer("pad_token_id", g.pad_token_id);
-    integer("bos_token_id", g.bos_token_id);
+    auto id = [&](const char* k, TokenId& v) {
+      if (j.contains(k) && j[k].is_number_integer()) v = j[k].get<TokenId>();
+    };
+    id("pad_token_id", g.pad_token_id);
+    id("bos_token_id", g.bos_token_id);
     if (j.contains("eos_token_id") && !id_list(j["eos_token_id"]).empty()) g.eos_token_ids = id_list(j["eos_token_id"]);
     if (j.contains("stop_strings")) {
       if (j["stop_strings"].is_string()) g.stop_strings.push_back(j["stop_strings"]);
@@ -130,89 +121,8 @@ GenerationConfig read_generation_config(const std::string& dir, const Qwen3Confi
           if (s.is_string()) g.stop_strings.push_back(s);
     }
   }
-  const auto tpath = fs::path(dir) / "tokenizer_config.json";
-  if (fs::exists(tpath)) {
-    const auto j = read_json(tpath.string());
-    std::string eos;
-    if (j.contains("eos_token")) {
-      if (j["eos_token"].is_string()) eos = j["eos_token"];
-      if (j["eos_token"].is_object()) eos = j["eos_token"].value("content", "");
-    }
-    if (!eos.empty() && j.contains("added_tokens_decoder") && j["added_tokens_decoder"].is_object())
-      for (auto& [id, tok] : j["added_tokens_decoder"].items())
-        if (tok.is_object() && tok.value("content", "") == eos) {
-          const int64_t v = std::stoll(id);
-          if (std::find(g.eos_token_ids.begin(), g.eos_token_ids.end(), v) == g.eos_token_ids.end())
-            g.eos_token_ids.push_back(v);
-        }
-  }
   if (g.pad_token_id < 0 && !g.eos_token_ids.empty()) g.pad_token_id = g.eos_token_ids.front();
   return g;
-}
-
-namespace {
-
-// Highest token id in tokenizer.json (model.vocab values, added_tokens[].id) without building the document tree:
-// the file is megabytes and the tokenizer parses it again for itself.
-struct MaxIdScan : nlohmann::json_sax<nlohmann::json> {
-  struct Level {
-    std::string key;  // the key this container sits under ("[]" inside an array)
-    bool array;
-  };
-  std::vector<Level> stack;
-  std::string last_key;
-  int64_t max_id = -1;
-
-  bool in_vocab() const {
-    return stack.size() == 3 && !stack[2].array && stack[1].key == "model" && stack[2].key == "vocab";
-  }
-  bool in_added_token() const { return stack.size() == 3 && stack[1].key == "added_tokens" && stack[1].array; }
-  bool id(int64_t v) {
-    if (in_vocab() || (in_added_token() && last_key == "id")) max_id = std::max(max_id, v);
-    return true;
-  }
-  bool open(bool array) {
-    stack.push_back({!stack.empty() && stack.back().array ? "[]" : last_key, array});
-    return true;
-  }
-  bool null() override { return true; }
-  bool boolean(bool) override { return true; }
-  bool number_integer(number_integer_t v) override { return id(v); }
-  bool number_unsigned(number_unsigned_t v) override { return id(int64_t(v)); }
-  bool number_float(number_float_t, const string_t&) override { return true; }
-  bool string(string_t&) override { return true; }
-  bool binary(binary_t&) override { return true; }
-  bool start_object(std::size_t) override { return open(false); }
-  bool key(string_t& k) override {
-    last_key = k;
-    return true;
-  }
-  bool end_object() override {
-    stack.pop_back();
-    return true;
-  }
-  bool start_array(std::size_t) override { return open(true); }
-  bool end_array() override {
-    stack.pop_back();
-    return true;
-  }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) override {
-    error = e.what();
-    return false;
-  }
-  std::string error;
-};
-
-}  // namespace
-
-int64_t read_tokenizer_size(const std::string& dir) {
-  const auto path = std::filesystem::path(dir) / "tokenizer.json";
-  if (!std::filesystem::exists(path)) return 0;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail_input(path.string(), "cannot open");
-  MaxIdScan scan;
-  if (!nlohmann::json::sax_parse(in, &scan)) fail_input(path.string(), "bad JSON: " + scan.error);
-  return scan.max_id + 1;
 }
 
 }  // namespace bmx

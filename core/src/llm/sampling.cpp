@@ -11,11 +11,11 @@ namespace {
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 }
 
-void apply_repetition_penalty(std::vector<float>& scores, const std::vector<int64_t>& previous, double penalty) {
+void apply_repetition_penalty(std::vector<float>& scores, const std::vector<TokenId>& previous, double penalty) {
   if (penalty == 1.0) return;
   const float pen = float(penalty);
-  std::unordered_set<int64_t> seen;
-  for (int64_t id : previous) {
+  std::unordered_set<TokenId> seen;
+  for (TokenId id : previous) {
     if (id < 0 || id >= int64_t(scores.size()) || !seen.insert(id).second) continue;
     float& s = scores[size_t(id)];
     s = s < 0 ? s * pen : s / pen;
@@ -77,7 +77,7 @@ void apply_min_p(std::vector<float>& scores, double min_p, int64_t min_tokens_to
     if (probs[i] < thr && !protect[i]) scores[i] = kNegInf;
 }
 
-void process_logits(std::vector<float>& scores, const std::vector<int64_t>& previous, const SamplingParams& p) {
+void process_logits(std::vector<float>& scores, const std::vector<TokenId>& previous, const SamplingParams& p) {
   apply_repetition_penalty(scores, previous, p.repetition_penalty);
   if (p.greedy()) return;
   apply_temperature(scores, p.temperature);
@@ -100,11 +100,11 @@ std::vector<float> softmax(const std::vector<float>& scores) {
   return out;
 }
 
-int64_t argmax(const std::vector<float>& scores) {
-  return int64_t(std::max_element(scores.begin(), scores.end()) - scores.begin());  // first maximum
+TokenId argmax(const std::vector<float>& scores) {
+  return TokenId(std::max_element(scores.begin(), scores.end()) - scores.begin());  // first maximum
 }
 
-std::vector<float> next_token_probs(std::vector<float> scores, const std::vector<int64_t>& previous,
+std::vector<float> next_token_probs(std::vector<float> scores, const std::vector<TokenId>& previous,
                                     const SamplingParams& p) {
   process_logits(scores, previous, p);
   if (!p.greedy()) return softmax(scores);
@@ -113,7 +113,7 @@ std::vector<float> next_token_probs(std::vector<float> scores, const std::vector
   return one_hot;
 }
 
-int64_t sample_token(std::vector<float> scores, const std::vector<int64_t>& previous, const SamplingParams& p,
+TokenId sample_token(std::vector<float> scores, const std::vector<TokenId>& previous, const SamplingParams& p,
                      std::mt19937_64& rng) {
   process_logits(scores, previous, p);
   if (p.greedy()) return argmax(scores);
@@ -122,10 +122,10 @@ int64_t sample_token(std::vector<float> scores, const std::vector<int64_t>& prev
   for (float q : probs) total += q;
   const double u = std::uniform_real_distribution<double>(0.0, total)(rng);
   double cum = 0;
-  int64_t last = -1;
+  TokenId last = -1;
   for (size_t i = 0; i < probs.size(); ++i) {
     if (probs[i] <= 0) continue;
-    last = int64_t(i);
+    last = TokenId(i);
     cum += probs[i];
     if (u < cum) return last;
   }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bmx/core/nn/kernels.h"
+#include "bmx/core/nn/testing.h"
 #include "bmx/core/util/thread_pool.h"
 #include "kernels_impl.h"
 
@@ -212,7 +213,7 @@ std::vector<Isa> available_isas() {
   return out;
 }
 
-void force_isa(Isa isa) {
+void testing::force_isa(Isa isa) {
   if (!runs_on(isa, g_detected))
     throw std::invalid_argument(std::string("kernels: this CPU cannot run the ") + isa_name(isa) + " level");
   g_active.store(isa);

@@ -288,8 +288,8 @@ void store_tile_avx2(const float (&acc)[kMR][kNR], const float* sx, const float*
 }
 #pragma GCC pop_options
 
-// Follows the kernels' instruction-set level, so that kernels::force_isa(Isa::scalar) in tests covers the
-// portable loops too.
+// Follows the kernels' instruction-set level, so that kernels::testing::force_isa(Isa::scalar) in tests covers
+// the portable loops too.
 bool use_avx2() { return active_isa() >= Isa::avx2; }
 #else
 bool use_avx2() { return false; }

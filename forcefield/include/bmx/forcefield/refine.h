@@ -3,8 +3,8 @@
 // ignoreInterfragInteractions true), MMFF94s, or UFF — by default UFF takes over where MMFF has no
 // parameters (Se, Si, most metals). The coordinates are changed in place; a molecule no force field can
 // type is left as it was. Thread-safe for distinct molecules (call it from parallel_for).
-// MMFF94 and MMFF94s minimise RDKit's own terms with mmff.h's flat evaluation and RDKit's BFGS steps: the
-// same coordinates, energies and status as ForceField::minimize, about three times faster.
+// MMFF94 and MMFF94s minimise RDKit's own terms, evaluated over flat arrays (src/mmff_flat.h), with RDKit's
+// BFGS steps: the same coordinates, energies and status as ForceField::minimize, about three times faster.
 #pragma once
 #include <GraphMol/ROMol.h>
 
@@ -30,8 +30,8 @@ struct RefineOptions {
 
 struct RefineResult {
   RefineStatus status = RefineStatus::no_parameters;
-  ForceField used = ForceField::mmff94;  // the force field that ran (or was tried last)
-  double energy_before = 0;  // kcal/mol in the force field `used`; NaN when no_parameters
+  ForceField force_field = ForceField::mmff94;  // the force field that ran (or was tried last)
+  double energy_before = 0;  // kcal/mol in `force_field`; NaN when no_parameters
   double energy_after = 0;
   std::string message;  // e.g. "MMFF94: no parameters for Se1; UFF used"
 };

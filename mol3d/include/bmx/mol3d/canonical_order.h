@@ -18,8 +18,4 @@ struct CanonicalOrder {
 // Throws InputError when RDKit cannot write the molecule (e.g. it cannot be kekulized).
 CanonicalOrder canonical_order(const RDKit::ROMol& mol);
 
-// The same by calling MolToSmiles itself, which also stores _smilesAtomOutputOrder on `mol` (for checks:
-// canonical_order takes a shorter path through the same RDKit functions for connected molecules).
-CanonicalOrder canonical_order_rdkit(const RDKit::ROMol& mol);
-
 }  // namespace bmx::mol3d

@@ -11,7 +11,6 @@
 #pragma once
 #include <GraphMol/RWMol.h>
 
-#include <array>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,7 +34,7 @@ struct Encoding {
   std::vector<int> atom_order;  // atom_order[k] = input atom index of token atom k
   std::vector<int> codes;       // per atom, in token order
   std::vector<ReferenceAtoms> reference_atoms;
-  std::vector<std::array<double, 4>> descriptors;  // (r, theta, |phi|, sign phi), float64
+  std::vector<AtomDescriptor> descriptors;  // measured, float64
   std::vector<float> code_distance;  // squared latent distance to the chosen code
   std::vector<float> code_margin;    // runner-up distance minus chosen distance (small: fragile code)
   int num_fragments = 1;
@@ -46,7 +45,7 @@ struct Decoding {
   std::string selfies;                // the SELFIES the tokens spell
   std::vector<int> codes;
   std::vector<ReferenceAtoms> reference_atoms;
-  std::vector<std::array<double, 4>> descriptors;  // decoded (r, theta, |phi|, sign)
+  std::vector<AtomDescriptor> descriptors;  // decoded from the codes
   bool sanitized = true;  // false: RDKit sanitization failed (kept as parsed, like the reference)
 };
 
@@ -67,9 +66,10 @@ class MolStrucTok {
   Decoding decode_detail(const std::string& tokens) const;
   std::unique_ptr<RDKit::RWMol> decode(const std::string& tokens) const { return decode_detail(tokens).mol; }
 
-  // The network alone (for checks and tools): codes of raw descriptors, decoded descriptors of a code.
-  std::vector<int> codes_of(const std::vector<std::array<double, 4>>& descriptors) const;
-  std::array<double, 4> descriptors_of(int code) const;
+  // The network alone (for checks and tools): codes of raw descriptors, the decoded descriptor of a code
+  // (InputError outside 0..codebook_size()-1).
+  std::vector<int> codes_of(const std::vector<AtomDescriptor>& descriptors) const;
+  AtomDescriptor descriptor_of(int code) const;
   int codebook_size() const;
   const std::string& checkpoint() const { return checkpoint_; }
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "bmx/core/geom/vec3.h"
+#include "bmx/prot3d/residue_id.h"
 
 namespace bmx::prot3d {
 
@@ -15,8 +16,8 @@ struct Residue {
   std::string name;      // three-letter code as read (e.g. "ALA"); for an imputed position the HETATM residue that
                          // sat there (e.g. "MSE"), or empty for a numbering gap
   char one_letter = 'X'; // sequence letter used by the model (spec §1 steps 4 and 8: only the 20 standard + X)
-  int seq_num = 0;       // author numbering (inserted gap residues continue the numbering of the residue before)
-  char icode = ' ';      // insertion code
+  ResidueId id;          // author number + insertion code (inserted gap residues continue the numbering of the
+                         // residue before, without insertion code)
   bool observed = true;  // false: imputed (gap, missing backbone atom, HETATM hole): gets no token
 };
 

@@ -10,7 +10,9 @@
 #include <utility>
 #include <vector>
 
+#include "bmx/core/util/error.h"
 #include "bmx/prot3d/backbone.h"
+#include "bmx/prot3d/encoding.h"
 
 namespace bmx::prot3d {
 
@@ -52,12 +54,15 @@ struct EncodeOptions {
   bool truncate = false;
 };
 
-struct Encoded {
-  std::vector<int> tokens;          // one per tokenized residue, in chain order
-  std::vector<int> positions;       // residue index (into BackboneChain::residues) of each token
-  std::vector<float> margins;       // distance to the 2nd-nearest code minus distance to the nearest
-  int windows = 1;                  // transformer windows used (1: the whole chain at once)
-  bool truncated = false;           // residues beyond max_length() were left without a token (options.truncate)
+
+// What encode() refused, as a type, so that a front end can name the way out without reading the message.
+enum class EncodeProblem {
+  bad_input,  // residues and coordinates disagree, no residues, a non-finite coordinate
+  too_long,   // more residues than max_length() and neither options.window nor options.truncate
+};
+struct EncodeError : InputError {
+  EncodeError(EncodeProblem problem, const std::string& message) : InputError(message), problem(problem) {}
+  EncodeProblem problem;
 };
 
 // Intermediate values of one encode, for tests and debugging (model dtype; shapes as in the test vectors).
@@ -70,7 +75,9 @@ struct EncodeTrace {
   at::Tensor quantizer_input;        // [min(L, max), d_vq] (first window when windowed)
 };
 
-enum class Precision { float32, float64 };
+// The floating-point type the whole network holds its weights and computes in: float32 as the reference runs;
+// float64 for tests, which then meet the reference's vectors far inside the float32 tolerances at every stage.
+enum class ModelPrecision { float32, float64 };
 
 // How decode computes the decoder transformer's matrix products (about 95% of its arithmetic).
 //   float32: as the reference does.
@@ -83,21 +90,22 @@ class GcpVqvae {
  public:
   // Model directory: config_vqvae.yaml, config_gcpnet_encoder.yaml, config_geometric_decoder.yaml and
   // checkpoints/best_valid.pth. Strict: every expected tensor present with its shape, every tensor used.
-  static GcpVqvae load(const std::string& dir, Precision precision = Precision::float32);
+  static GcpVqvae load(const std::string& dir, ModelPrecision precision = ModelPrecision::float32);
   // Seeded random weights of a given shape (benchmarks; tokens are meaningless).
-  static GcpVqvae random(const GcpVqvaeConfig& config, uint64_t seed, Precision precision = Precision::float32);
+  static GcpVqvae random(const GcpVqvaeConfig& config, uint64_t seed,
+                         ModelPrecision precision = ModelPrecision::float32);
   // "large" or "lite".
-  static GcpVqvae random(const std::string& arch, uint64_t seed, Precision precision = Precision::float32);
+  static GcpVqvae random(const std::string& arch, uint64_t seed, ModelPrecision precision = ModelPrecision::float32);
 
-  Encoded encode(const BackboneChain& chain, const EncodeOptions& options = {}, EncodeTrace* trace = nullptr) const;
-  // N, CA, C per token (Å), positions 0..n-1; the pose is arbitrary (SE(3)-invariant training).
-  std::vector<std::array<std::array<double, 3>, 3>> decode(
-      const std::vector<int>& tokens, DecodeArithmetic arithmetic = DecodeArithmetic::float32) const;
+  // Throws EncodeError (an InputError) for a chain it cannot take.
+  Encoding encode(const BackboneChain& chain, const EncodeOptions& options = {}, EncodeTrace* trace = nullptr) const;
+  // At most max_length() tokens, each in [0, codebook_size()); throws InputError otherwise.
+  Decoding decode(const std::vector<int>& tokens, DecodeArithmetic arithmetic = DecodeArithmetic::float32) const;
 
   int64_t max_length() const;
   int64_t codebook_size() const;
   const GcpVqvaeConfig& config() const;
-  Precision precision() const;
+  ModelPrecision precision() const;
 
   struct Impl;
 

@@ -12,18 +12,26 @@ namespace bmx::prot3d {
 // One ATOM residue of a chain as read from the file (spec §1 steps 3-4), in file order.
 struct RawResidue {
   std::string name;  // three-letter code
-  int seq_num = 0;
-  char icode = ' ';
+  ResidueId id;
   std::array<Vec3, 4> atoms;  // N, CA, C, O as float32 values; NaN where the atom is missing
 };
 
 // A HETATM residue of the chain, remembered so that the hole it leaves can be named in the output.
 struct HetResidue {
   std::string name;
-  int seq_num = 0;
+  int number = 0;  // author residue number (a hole is matched by number alone)
 };
 
-enum class ChainStatus { ok, no_atom_residues, length, missing_ratio_exceeded, missing_block_exceeded };
+// Whether a chain gives tokens, and if not which of the reference pipeline's filters (spec §1 step 7) refused it.
+enum class ChainStatus {
+  ok,
+  no_atom_residues,         // preprocess_chain: no residue given (read_protein_chains says not_protein)
+  length_out_of_range,      // length after gap filling outside [min_len, max_len] (the reference calls it "length")
+  missing_ratio_exceeded,   // too many positions without CA
+  missing_block_exceeded,   // too long a run of positions without CA
+  not_protein,              // read_protein_chains: no amino-acid chain in ATOM records (nucleic acid, water,
+                            // ligands, amino acids only as HETATM): reported, but not a protein that failed
+};
 
 struct ChainLimits {
   int min_len = 0;        // the BioMatrix wrapper's defaults

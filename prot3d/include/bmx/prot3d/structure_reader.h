@@ -6,14 +6,13 @@
 #include <vector>
 
 #include "bmx/prot3d/preprocess.h"
+#include "bmx/prot3d/structure_format.h"
 
 namespace bmx::prot3d {
 
-enum class StructureFormat { from_extension, pdb, mmcif };
-
 struct ReadOptions {
   std::string chain;          // only this chain ("_" = blank chain id); empty: every chain
-  StructureFormat format = StructureFormat::from_extension;  // .cif/.mmcif (optionally .gz) = mmCIF, else PDB
+  StructureFormat format = StructureFormat::from_extension;
   ChainLimits limits;
 };
 

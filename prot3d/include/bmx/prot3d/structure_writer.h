@@ -7,13 +7,12 @@
 #include <vector>
 
 #include "bmx/prot3d/backbone.h"
+#include "bmx/prot3d/structure_format.h"
 
 namespace bmx::prot3d {
 
-enum class OutputFormat { from_extension, pdb, mmcif };  // .cif/.mmcif = mmCIF, anything else PDB
-
 struct WriteOptions {
-  OutputFormat format = OutputFormat::from_extension;
+  StructureFormat format = StructureFormat::from_extension;
   bool add_oxygen = true;     // O of every residue: the chain's own O where known, else ideal geometry
   bool add_cb = false;        // ideal CB on every residue except glycine
   bool observed_only = false; // leave out imputed positions
@@ -22,7 +21,7 @@ struct WriteOptions {
 
 // Writes all chains into one model. Throws InputError on non-finite coordinates or a duplicate chain name.
 void write_backbones(const std::string& path, const std::vector<BackboneChain>& chains, const WriteOptions& options = {});
-std::string backbones_to_string(const std::vector<BackboneChain>& chains, OutputFormat format,
+std::string backbones_to_string(const std::vector<BackboneChain>& chains, StructureFormat format,
                                 const WriteOptions& options = {});
 
 // Three-letter residue name for a one-letter code (the 20 standard; B ASX, Z GLX, U SEC, O PYL; else UNK).

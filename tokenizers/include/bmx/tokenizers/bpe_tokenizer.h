@@ -23,10 +23,12 @@
 #include <string_view>
 #include <vector>
 
+#include "bmx/core/llm/token.h"
+
 namespace bmx {
 
 struct AddedToken {
-  int32_t id = -1;
+  TokenId id = -1;
   std::string content;
   bool special = false;
   bool normalized = false;
@@ -38,7 +40,8 @@ struct AddedToken {
 class Tokenizer {
 public:
   // Reads DIR/tokenizer.json (and DIR/tokenizer_config.json for eos/pad/bos and the chat template,
-  // when present).
+  // when present). The only reader of these files: generation takes eos and the vocabulary size from here
+  // (bmx/tokenizers/text_generation.h).
   static Tokenizer from_dir(const std::filesystem::path& dir);
   static Tokenizer from_file(const std::filesystem::path& tokenizer_json);
 
@@ -48,22 +51,22 @@ public:
 
   // add_special_tokens applies the post-processor: a TemplateProcessing template adds its tokens (e.g. a
   // BOS); Qwen's ByteLevel post-processor adds none.
-  std::vector<int32_t> encode(std::string_view text, bool add_special_tokens = true) const;
-  std::string decode(const std::vector<int32_t>& ids, bool skip_special_tokens = false) const;
+  std::vector<TokenId> encode(std::string_view text, bool add_special_tokens = true) const;
+  std::string decode(const std::vector<TokenId>& ids, bool skip_special_tokens = false) const;
 
   // Token strings as stored in the vocabulary (byte-level symbols, e.g. "Ġthe"), or an added token's content.
-  std::optional<int32_t> token_to_id(std::string_view token) const;
-  std::optional<std::string> id_to_token(int32_t id) const;
+  std::optional<TokenId> token_to_id(std::string_view token) const;
+  std::optional<std::string> id_to_token(TokenId id) const;
   // Highest id + 1 (model vocabulary and added tokens together).
   int32_t vocab_size() const;
   const std::vector<AddedToken>& added_tokens() const;
-  bool is_special(int32_t id) const;
+  bool is_special(TokenId id) const;
 
   // From tokenizer_config.json, when the folder had one (empty / nullopt otherwise).
   const std::string& chat_template() const;
-  std::optional<int32_t> eos_id() const;
-  std::optional<int32_t> pad_id() const;
-  std::optional<int32_t> bos_id() const;
+  std::optional<TokenId> eos_id() const;
+  std::optional<TokenId> pad_id() const;
+  std::optional<TokenId> bos_id() const;
   const std::string& eos_token() const;
   const std::string& pad_token() const;
   const std::string& bos_token() const;

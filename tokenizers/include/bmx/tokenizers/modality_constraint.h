@@ -34,7 +34,7 @@ struct AnswerConstraint {
 // tokenizer has no BioMatrix control tokens (e.g. the plain Qwen3 tokenizer).
 class ModalityVocabulary;
 std::shared_ptr<const ModalityVocabulary> analyse_vocabulary(const Tokenizer& tokenizer,
-                                                             const std::vector<int64_t>& end_of_answer_ids);
+                                                             const std::vector<TokenId>& end_of_answer_ids);
 
 std::unique_ptr<TokenConstraint> make_modality_constraint(std::shared_ptr<const ModalityVocabulary> vocabulary,
                                                           const AnswerConstraint& answer);

@@ -1,10 +1,14 @@
-// What a Hugging Face model folder says about a Qwen3 decoder: config.json (the network),
-// generation_config.json and tokenizer_config.json (how to generate). See specs/qwen3_runtime.md §1, §4.
+// What a Hugging Face model folder says about a Qwen3 decoder: config.json (the network) and
+// generation_config.json (how to generate). See specs/qwen3_runtime.md §1, §4. The tokenizer files are not read
+// here: the runtime is ids in, logits out, and what only the tokenizer knows (its eos token, its size, stop
+// strings as text) is added by bmx::tokenizers (bmx/tokenizers/text_generation.h).
 #pragma once
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "bmx/core/llm/token.h"
 
 namespace bmx {
 
@@ -21,8 +25,8 @@ struct Qwen3Config {
   bool tie_word_embeddings = false;
   int64_t max_position_embeddings = 0;  // context limit used by generation
   std::string dtype;                    // torch_dtype / dtype, informative
-  int64_t bos_token_id = -1;
-  std::vector<int64_t> eos_token_ids;   // from config.json (fallback for generation)
+  TokenId bos_token_id = -1;
+  std::vector<TokenId> eos_token_ids;   // from config.json (fallback for generation)
 };
 
 // Reads and checks config.json; refuses other architectures, rope scaling and sliding windows with an
@@ -39,19 +43,16 @@ struct GenerationConfig {
   double repetition_penalty = 1.0;
   int64_t max_new_tokens = -1;  // -1: not given (then max_length - prompt length applies)
   int64_t max_length = 20;
-  std::vector<int64_t> eos_token_ids;
-  int64_t pad_token_id = -1;
-  int64_t bos_token_id = -1;
-  std::vector<std::string> stop_strings;
+  std::vector<TokenId> eos_token_ids;
+  TokenId pad_token_id = -1;  // given, else the first eos id (as transformers' generate()); -1: neither
+  TokenId bos_token_id = -1;
+  std::vector<std::string> stop_strings;  // read here as part of the file; applied by the tokenizers layer
 };
 
 // The generation settings of a model folder: generation_config.json when present (eos falling back to
-// config.json's), plus the eos token of tokenizer_config.json (resolved through its added_tokens_decoder),
-// which chat models end their turns with.
+// config.json's). This file stays in core although it names stop strings: it belongs to the model folder, not to
+// the tokenizer (transformers writes it next to config.json with GenerationConfig), and all but stop_strings are
+// ids and numbers that the runtime applies without a tokenizer.
 GenerationConfig read_generation_config(const std::string& model_dir, const Qwen3Config& config);
-
-// Number of token ids the folder's tokenizer.json defines (max id + 1), or 0 without tokenizer.json.
-// Ids from this up to vocab_size are padding rows of the embedding.
-int64_t read_tokenizer_size(const std::string& model_dir);
 
 }  // namespace bmx

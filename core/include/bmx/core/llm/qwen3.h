@@ -24,15 +24,14 @@ struct Qwen3Layer {
 struct Qwen3Model {
   Qwen3Config config;
   GenerationConfig generation;
-  int64_t tokenizer_size = 0;  // ids the tokenizer defines (0: no tokenizer.json); rows past it are padding
   at::Tensor embed_tokens, norm, lm_head;  // lm_head is embed_tokens when tied
   std::vector<Qwen3Layer> layers;
   uint64_t weight_bytes = 0;               // bytes of tensor data in the checkpoint files
   std::shared_ptr<const SafetensorsCheckpoint> checkpoint;
 };
 
-// Loads config.json, generation_config.json, tokenizer_config.json and the safetensors of `dir`. Every
-// tensor is checked against the config (one-line InputError naming tensor and file).
+// Loads config.json, generation_config.json and the safetensors of `dir` (the tokenizer files are the tokenizer's:
+// bmx::Tokenizer). Every tensor is checked against the config (one-line InputError naming tensor and file).
 Qwen3Model load_qwen3(const std::string& dir);
 
 // One forward step. ids, positions: int64 [B, T]. key_mask: undefined (every key real) or bool/int

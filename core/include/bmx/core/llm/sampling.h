@@ -7,6 +7,8 @@
 #include <random>
 #include <vector>
 
+#include "bmx/core/llm/token.h"
+
 namespace bmx {
 
 struct SamplingParams {
@@ -20,7 +22,7 @@ struct SamplingParams {
 };
 
 // Each distinct id of `previous` once: negative scores times penalty, others divided by it.
-void apply_repetition_penalty(std::vector<float>& scores, const std::vector<int64_t>& previous, double penalty);
+void apply_repetition_penalty(std::vector<float>& scores, const std::vector<TokenId>& previous, double penalty);
 void apply_temperature(std::vector<float>& scores, double temperature);
 // Scores strictly below the k-th largest become -inf (ties with it are kept).
 void apply_top_k(std::vector<float>& scores, int64_t top_k, int64_t min_tokens_to_keep = 1);
@@ -31,18 +33,18 @@ void apply_top_p(std::vector<float>& scores, double top_p, int64_t min_tokens_to
 void apply_min_p(std::vector<float>& scores, double min_p, int64_t min_tokens_to_keep = 1);
 
 // All enabled processors in order, in place. In greedy mode only the repetition penalty.
-void process_logits(std::vector<float>& scores, const std::vector<int64_t>& previous, const SamplingParams& p);
+void process_logits(std::vector<float>& scores, const std::vector<TokenId>& previous, const SamplingParams& p);
 
 // softmax (float32 result; -inf -> 0).
 std::vector<float> softmax(const std::vector<float>& scores);
-// First index of the maximum.
-int64_t argmax(const std::vector<float>& scores);
+// The token with the highest score (the first on ties, as torch.argmax).
+TokenId argmax(const std::vector<float>& scores);
 // The probabilities the next token is drawn from (one-hot at the argmax when greedy).
-std::vector<float> next_token_probs(std::vector<float> scores, const std::vector<int64_t>& previous,
+std::vector<float> next_token_probs(std::vector<float> scores, const std::vector<TokenId>& previous,
                                     const SamplingParams& p);
 
 // Picks the next token: argmax when greedy, else a draw from next_token_probs with `rng`.
-int64_t sample_token(std::vector<float> scores, const std::vector<int64_t>& previous, const SamplingParams& p,
+TokenId sample_token(std::vector<float> scores, const std::vector<TokenId>& previous, const SamplingParams& p,
                      std::mt19937_64& rng);
 
 }  // namespace bmx

@@ -7,6 +7,8 @@
 #include <memory>
 #include <vector>
 
+#include "bmx/core/llm/token.h"
+
 namespace bmx {
 
 class TokenConstraint {
@@ -16,7 +18,7 @@ class TokenConstraint {
   // may still produce (this one included), so a rule can keep room to finish what it has opened.
   virtual void mask(std::vector<float>& scores, int64_t remaining) = 0;
   // The token the row produced (always one that mask() allowed).
-  virtual void accept(int64_t id) = 0;
+  virtual void accept(TokenId id) = 0;
 };
 
 // Makes the rule of one row (rows never share a rule's state).

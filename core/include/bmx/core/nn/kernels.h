@@ -25,16 +25,13 @@ enum class Isa { scalar, avx2, avx2_bf16_emulated, avx512, avx512_bf16 };
 
 const char* isa_name(Isa isa);
 Isa detected_isa();                    // the best level this CPU (and OS) supports
-Isa active_isa();                      // the level in use (detected unless forced)
+Isa active_isa();                      // the level in use (detected unless a test forced another)
 // Whether the `isa` level's GEMV, GEMM and bf16-pair GEMM agree with a float64 loop on small problems with
 // ragged edges. The detected level is checked this way on first use (~25 ms, once per process): a level that
 // disagrees (a CPU the code was never run on) is passed over for the next lower one, with a line on stderr,
 // rather than trusted.
 bool kernels_agree(Isa isa);
 std::vector<Isa> available_isas();     // every level this CPU can run, scalar first
-// Test hook: run at `isa` (must be in available_isas(), else std::invalid_argument); force_isa(detected_isa())
-// restores the default.
-void force_isa(Isa isa);
 
 // How the large-M (prefill) GEMM treats the activations:
 //   float32: x is used in float32; results equal a float64 product within float32 rounding (default).

@@ -2,7 +2,8 @@
 // builder made (RDKit::MMFF::constructForceField): the same terms in the same order with the same
 // arithmetic as RDKit's contribs, so energies and gradients equal RDKit's calcEnergy / calcGrad to the
 // last bit, but without a virtual call, distance-cache look-up and range check per term. refine() uses
-// it for MMFF94 and MMFF94s; it is public so that tests can hold it against RDKit.
+// it for MMFF94 and MMFF94s. Internal (refine.h is the API): tests/forcefield includes it to hold it against
+// RDKit term by term.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -31,7 +32,7 @@ struct MmffTerms {
     double r1, r2, theta0, k_ijk, k_kji;
     int angle = -1;  // the angle term on the same atoms in the same order (shares its geometry), or -1
   };
-  struct Oop {
+  struct OutOfPlane {  // bending of j-l out of the plane i-j-k (j the centre)
     int i, j, k, l;
     double koop;
   };
@@ -44,7 +45,7 @@ struct MmffTerms {
     std::vector<int> i, j;
     std::vector<double> r_star, well_depth;
   };
-  struct Ele {
+  struct Electrostatic {
     std::vector<int> i, j;
     std::vector<double> charge_term;  // q_i q_j / D
     std::vector<std::uint8_t> one_four;
@@ -52,7 +53,7 @@ struct MmffTerms {
     std::vector<int> vdw_index;   // each pair's place among the vdW pairs when all are there (shared geometry)
   };
 
-  enum class Kind : std::uint8_t { bond, angle, stretch_bend, oop, torsion, vdw, ele };
+  enum class Kind : std::uint8_t { bond, angle, stretch_bend, out_of_plane, torsion, vdw, electrostatic };
   // Runs of terms of one kind in the order RDKit's force field holds its contribs: energies are summed and
   // gradients accumulated in that order, as RDKit does.
   struct Block {
@@ -64,10 +65,10 @@ struct MmffTerms {
   std::vector<Bond> bonds;
   std::vector<Angle> angles;
   std::vector<StretchBend> stretch_bends;
-  std::vector<Oop> oops;
+  std::vector<OutOfPlane> out_of_planes;
   std::vector<Torsion> torsions;
   VdW vdw;
-  Ele ele;
+  Electrostatic electrostatic;
   std::vector<Block> blocks;
 };
 
