@@ -1,8 +1,11 @@
 // bmx mol encode | decode | refine | eval: molecules with 3D coordinates <-> MolStrucTok tokens, checked
 // SD files out. Batches stream: records are read in chunks, processed on --threads, written in input order.
+#include <GraphMol/MolOps.h>
 #include <GraphMol/RWMol.h>
 
+#include <cctype>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -111,10 +114,17 @@ BatchCount for_each_record(mol3d::MolReader& reader, int threads, Progress& prog
 
 // The exit status of a batch, as for bmx prot: 1 when any record failed (each was reported), after every good
 // record was written.
-int report_failures(const BatchCount& c, const char* what) {
-  if (c.failed)
-    std::fprintf(stderr, "bmx: %zu of %zu %s failed (reported above); the others were written\n", c.failed, c.total,
-                 what);
+// `written`: records in the output (-1: every good one, as for JSON lines); with none written the output file
+// was removed, and the message says so.
+int report_failures(const BatchCount& c, const char* what, long written = -1, const std::string& output = {}) {
+  if (c.failed) {
+    const std::size_t w = written < 0 ? c.total - c.failed : std::size_t(written);
+    if (w == 0)
+      std::fprintf(stderr, "bmx: %zu of %zu %s failed (reported above); 0 written%s\n", c.failed, c.total, what,
+                   output.empty() || output == "-" ? "" : (", no file " + output + " left").c_str());
+    else
+      std::fprintf(stderr, "bmx: %zu of %zu %s failed (reported above); %zu written\n", c.failed, c.total, what, w);
+  }
   return c.failed ? 1 : 0;
 }
 
@@ -159,14 +169,14 @@ int run_encode(const EncodeOptions& o) {
 // ---------------------------------------------------------------------------------------------------------
 struct RefineFlags {
   std::string forcefield = "mmff94";
-  int max_iters = 200;
+  int max_iters = 2000;  // the reference's 200 leaves some decoded molecules unconverged; converged ones stop early
   bool no_uff = false;
 };
 
 void add_refine_flags(CLI::App* cmd, RefineFlags& f) {
   cmd->add_option("--ff", f.forcefield, "Force field: mmff94 (reference), mmff94s or uff")
       ->check(CLI::IsMember({"mmff94", "mmff94s", "uff"}));
-  cmd->add_option("--max-iters", f.max_iters, "Refinement iterations (reference: 200)");
+  cmd->add_option("--max-iters", f.max_iters, "Refinement iterations (default 2000; the reference uses 200)");
   cmd->add_flag("--no-uff", f.no_uff, "Leave molecules MMFF has no parameters for unrefined instead of using UFF");
 }
 
@@ -176,6 +186,13 @@ forcefield::RefineOptions refine_options(const RefineFlags& f) {
   r.max_iters = f.max_iters;
   r.uff_fallback = !f.no_uff;
   return r;
+}
+
+// The batch summary's line on refinement: how many molecules stopped before converging.
+void report_unconverged(int unconverged, int refined, int max_iters) {
+  if (unconverged)
+    std::fprintf(stderr, "bmx: %d of %d refined molecules not converged after %d iterations (raise --max-iters)\n",
+                 unconverged, refined, max_iters);
 }
 
 void add_refine_fields(const forcefield::RefineResult& rr, mol3d::SdFields& fields) {
@@ -199,6 +216,7 @@ struct DecodeOptions : CommonOptions {
 // One decode job: a token string and a name, from a bare line, a wrapped line or a JSON line of `bmx mol encode`.
 struct TokenLine {
   std::string name, tokens, where;
+  std::vector<int> atom_order;  // from a JSON line of `bmx mol encode`: input atom of each token atom
 };
 
 // The decode jobs, one per non-blank line: the argument first, then -i FILE (- for stdin), read as they are needed.
@@ -245,6 +263,7 @@ class TokenLineReader {
         if (j.contains("struct_sfi")) t.tokens = j["struct_sfi"].get<std::string>();
         else if (j.contains("tokens")) t.tokens = j["tokens"].get<std::string>();
         if (j.contains("name")) t.name = j["name"].get<std::string>();
+        if (j.contains("atom_order") && j["atom_order"].is_array()) t.atom_order = j["atom_order"].get<std::vector<int>>();
       } catch (const std::exception&) {
         t.tokens.clear();
       }
@@ -270,8 +289,10 @@ int run_decode(const DecodeOptions& o) {
   mol3d::SdfWriter writer(o.output);
   Progress progress("decode", 0, "molecules", !o.quiet && !o.input.empty());
   struct Result {
-    std::string record, error;
+    std::string record, error, note;
+    bool refined = false, unconverged = false;
   };
+  int refined = 0, unconverged = 0;
   auto count = run_batch<TokenLine, Result>(
       [&](TokenLine& t) { return lines.next(t); }, o.threads, progress,
       [&](TokenLine& job, Result& res) {
@@ -279,8 +300,29 @@ int run_decode(const DecodeOptions& o) {
           if (job.tokens.empty()) throw InputError("no tokens");
           auto d = model.decode_detail(job.tokens);
           mol3d::SdFields fields{{"bmx_tokens", job.tokens}};
+          // Tokens without their hydrogens ('[C 1][C 2]') spell a molecule the model never makes: completed with
+          // hydrogens at 3D positions, as encode does with such input, and said so (stderr and an SD field).
+          int implicit_h = 0;
+          if (d.sanitized)
+            for (const auto* a : d.mol->atoms()) implicit_h += int(a->getNumImplicitHs());
+          if (implicit_h > 0) {
+            RDKit::MolOps::addHs(*d.mol, /*explicitOnly=*/false, /*addCoords=*/true);
+            res.note = job.where + " (" + job.name + "): the tokens carry no hydrogens for " +
+                       std::to_string(implicit_h) + " H; added with 3D coordinates";
+            fields.emplace_back("bmx_hydrogens_added", std::to_string(implicit_h));
+          }
+          // The input atom (0-based, as in the JSON line) of each output atom, -1 for a hydrogen added here.
+          if (!job.atom_order.empty() && job.atom_order.size() == d.codes.size()) {
+            std::string order;
+            for (unsigned k = 0; k < d.mol->getNumAtoms(); ++k)
+              order += (k ? " " : "") + std::to_string(k < job.atom_order.size() ? job.atom_order[k] : -1);
+            fields.emplace_back("atom_order", order);
+          }
           if (!o.no_refine) {
-            add_refine_fields(forcefield::refine(*d.mol, ropts), fields);
+            auto rr = forcefield::refine(*d.mol, ropts);
+            res.refined = rr.status != forcefield::RefineStatus::no_parameters;
+            res.unconverged = rr.status == forcefield::RefineStatus::not_converged;
+            add_refine_fields(rr, fields);
           } else {
             fields.emplace_back("bmx_refinement", "not refined");
           }
@@ -289,10 +331,29 @@ int run_decode(const DecodeOptions& o) {
           res.error = job.where + " (" + job.name + "): " + e.what();
         }
       },
-      [&](const TokenLine&, Result& res) { writer.write_record(res.record); }, report_failure<TokenLine, Result>);
-  writer.flush();
+      [&](const TokenLine&, Result& res) {
+        if (!res.note.empty() && !o.quiet) std::fprintf(stderr, "bmx: %s\n", res.note.c_str());
+        refined += res.refined;
+        unconverged += res.unconverged;
+        writer.write_record(res.record);
+      },
+      report_failure<TokenLine, Result>);
+  const int written = writer.finish();
   progress.finish();
-  return report_failures(count, "token strings");
+  report_unconverged(unconverged, refined, ropts.max_iters);
+  return report_failures(count, "token strings", written, o.output);
+}
+
+// An SD field holding an energy, score or minimisation state of the coordinates
+// (r_mmffld_Potential_Energy-OPLS_2005, b_mmffld_Minimization_Converged-OPLS_2005, minimizedAffinity,
+// bmx_energy_after, ...): stale once the coordinates are refined.
+bool is_stale_energy_field(const std::string& key) {
+  std::string k;
+  for (char c : key) k += char(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* w : {"energy", "affinity", "potential", "enthalpy", "strain", "mmffld", "minimiz", "converged",
+                        "derivative", "bmx_refinement", "bmx_dropped_fields", "bmx_hydrogens_added"})
+    if (k.find(w) != std::string::npos) return true;
+  return false;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -308,24 +369,48 @@ int run_refine(const RefineCmdOptions& o) {
   auto ropts = refine_options(o.refine);
   Progress progress("refine", 0, "molecules", !o.quiet);
   struct Result {
-    std::string record, error;
+    std::string record, error, note;
+    bool refined = false, unconverged = false;
   };
+  int refined = 0, unconverged = 0;
   auto count = for_each_record<Result>(
       reader, o.threads, progress,
       [&](mol3d::MolRecord& r, Result& res) {
-        mol3d::SdFields fields = r.fields;
-        add_refine_fields(forcefield::refine(*r.mol, ropts), fields);
+        // The input's energy fields (docking or force-field energies, a previous bmx refinement) describe the
+        // coordinates before this refinement: dropped, and listed in bmx_dropped_fields.
+        mol3d::SdFields fields;
+        std::string dropped;
+        for (const auto& [key, value] : r.fields)
+          if (is_stale_energy_field(key)) dropped += (dropped.empty() ? "" : " ") + key;
+          else fields.emplace_back(key, value);
+        if (!dropped.empty()) fields.emplace_back("bmx_dropped_fields", dropped);
+        if (r.hydrogens_added > 0) {
+          fields.emplace_back("bmx_hydrogens_added", std::to_string(r.hydrogens_added));
+          res.note = r.where() + ": " + std::to_string(r.hydrogens_added) +
+                     " hydrogens added with 3D coordinates (the input had none for them)";
+        }
+        auto rr = forcefield::refine(*r.mol, ropts);
+        res.refined = rr.status != forcefield::RefineStatus::no_parameters;
+        res.unconverged = rr.status == forcefield::RefineStatus::not_converged;
+        add_refine_fields(rr, fields);
         res.record = mol3d::sdf_record(*r.mol, r.name, fields, r.where());
       },
-      [&](mol3d::MolRecord&, Result& res) { writer.write_record(res.record); });
-  writer.flush();
+      [&](mol3d::MolRecord&, Result& res) {
+        if (!res.note.empty() && !o.quiet) std::fprintf(stderr, "bmx: %s\n", res.note.c_str());
+        refined += res.refined;
+        unconverged += res.unconverged;
+        writer.write_record(res.record);
+      });
+  const int written = writer.finish();
   progress.finish();
-  return report_failures(count, "molecules");
+  report_unconverged(unconverged, refined, ropts.max_iters);
+  return report_failures(count, "molecules", written, o.output);
 }
 
 // ---------------------------------------------------------------------------------------------------------
 struct EvalOptions : CommonOptions, FileInputs {
   bool json = false;
+  std::string output;
   RefineFlags refine;
 };
 
@@ -343,7 +428,19 @@ EvalRow evaluate(const mol3d::MolStrucTok& model, const mol3d::MolRecord& r, con
   auto e = model.encode(*r.mol);
   row.atoms = static_cast<int>(e.codes.size());
   auto d = model.decode_detail(e.struct_sfi);
-  row.decoded = mol3d::compare_round_trip(*r.mol, *d.mol, e.atom_order);
+  // Stereo is compared as a reader of the written SD file sees it (E/Z and R/S from the file's bond block and
+  // parity as RDKit reads them), so a file that loses E/Z shows here.
+  // A molecule RDKit cannot read back (failed sanitization) is compared as it is in memory.
+  auto compare_written = [&](const RDKit::ROMol& m) {
+    std::unique_ptr<RDKit::RWMol> back;
+    try {
+      back = mol3d::mol_from_molblock(mol3d::sdf_record(m, r.name, {}, r.where()), r.where());
+    } catch (const std::exception&) {
+      return mol3d::compare_round_trip(*r.mol, m, e.atom_order);
+    }
+    return mol3d::compare_round_trip(*r.mol, *back, e.atom_order, /*decoded_as_tagged=*/true);
+  };
+  row.decoded = compare_written(*d.mol);
   try {
     // What a user asks is whether encode(decode(t)) gives t back: with the same SELFIES the token positions
     // correspond (even where a symmetric molecule is traversed from the mirror-image atom); otherwise atoms
@@ -359,12 +456,17 @@ EvalRow evaluate(const mol3d::MolStrucTok& model, const mol3d::MolRecord& r, con
   RDKit::RWMol refined(*d.mol);
   auto rr = forcefield::refine(refined, ro);
   row.refinement = forcefield::describe(rr);
-  row.refined = mol3d::compare_round_trip(*r.mol, refined, e.atom_order);
+  row.refined = compare_written(refined);
   return row;
 }
 
 int run_eval(const EvalOptions& o) {
   auto model = load_model(o);
+  // -o FILE: the table (or JSON lines) goes there instead of stdout, as with the other commands.
+  if (!o.output.empty() && o.output != "-") {
+    std::cout.flush();
+    if (!std::freopen(o.output.c_str(), "w", stdout)) throw InputError(o.output + ": cannot create output file");
+  }
   mol3d::MolReader reader(o.inputs, read_options(o));
   auto ro = refine_options(o.refine);
   Progress progress("eval", 0, "molecules", !o.quiet);
@@ -372,7 +474,7 @@ int run_eval(const EvalOptions& o) {
   int stereo_total = 0, stereo_kept = 0, stereo_kept_ref = 0, codes_total = 0,
       codes_same = 0, same_graph = 0;
   if (!o.json)
-    std::printf("%-32s %5s %9s %9s %9s %9s %7s %7s  %s\n", "name", "atoms", "rmsd_dec", "rmsd_ref", "bond_dev",
+    std::printf("%-28s %-28s %5s %9s %9s %9s %9s %7s %7s  %s\n", "file:record", "name", "atoms", "rmsd_dec", "rmsd_ref", "bond_dev",
                 "bond_max", "stereo", "codes", "refinement");
   auto count = for_each_record<EvalRow>(
       reader, o.threads, progress, [&](mol3d::MolRecord& r, EvalRow& row) { row = evaluate(model, r, ro); },
@@ -409,7 +511,10 @@ int run_eval(const EvalOptions& o) {
           std::string stereo = std::to_string(row.decoded.stereo_kept) + "/" + std::to_string(row.decoded.stereo_centres);
           char codes[32];
           std::snprintf(codes, sizeof codes, "%.0f%%", row.codes_total ? 100.0 * row.codes_same / row.codes_total : 100.0);
-          std::printf("%-32.32s %5d %9.3f %9.3f %9.4f %9.4f %7s %7s  %s\n", row.name.c_str(), row.atoms,
+          // file:record tells apart two records with one name; a long path keeps its tail.
+          std::string place = (r.file == "-" ? std::string("stdin") : std::filesystem::path(r.file).filename().string()) +
+                              ":" + std::to_string(r.index);
+          std::printf("%-28s %-28.28s %5d %9.3f %9.3f %9.4f %9.4f %7s %7s  %s\n", place.c_str(), row.name.c_str(), row.atoms,
                       row.decoded.heavy_rmsd, row.refined.heavy_rmsd, row.decoded.bond_dev_mean,
                       row.decoded.bond_dev_max, stereo.c_str(), codes, row.refinement.c_str());
         }
@@ -492,6 +597,7 @@ void add_mol_commands(CLI::App& app, CLI::App& bench) {
             "the decoded geometry is encoded again. Then a summary over all molecules.");
   add_file_inputs(v, ev);
   v->add_flag("--json", ev.json, "One JSON object per molecule, then a summary object");
+  v->add_option("-o,--output", ev.output, "Output file for the table or JSON lines (default: stdout, also '-')");
   add_refine_flags(v, ev.refine);
   add_common(v, ev);
   v->callback([] { exit_status = run_eval(ev); });

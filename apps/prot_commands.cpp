@@ -18,6 +18,7 @@
 #include "bmx/core/util/math_threads.h"
 #include "bmx/core/util/parallel.h"
 #include "bmx/core/util/progress.h"
+#include "bmx/prot3d/decode_pieces.h"
 #include "bmx/prot3d/gcp_vqvae.h"
 #include "bmx/prot3d/read_token_records.h"
 #include "bmx/prot3d/roundtrip.h"
@@ -128,9 +129,9 @@ Inputs read_inputs(const std::vector<std::string>& paths, const ReadOptions& opt
 // A chain the model could not take: one line naming file, chain and problem, and the way out where there is one.
 void report_chain_failure(const char* command, const ChainJob& job, const std::string& error, bool show_way_out,
                           const char* way_out) {
-  std::fprintf(stderr, "bmx prot %s: %s chain %s: %s%s%s%s\n", command, job.path.c_str(),
-               chain_label(job.chain.chain).c_str(), error.c_str(), show_way_out ? " (" : "",
-               show_way_out ? way_out : "", show_way_out ? ")" : "");
+  std::fprintf(stderr, "bmx prot %s: %s chain %s: %s%s%s\n", command, job.path.c_str(),
+               chain_label(job.chain.chain).c_str(), error.c_str(), show_way_out ? "; " : "",
+               show_way_out ? way_out : "");
 }
 
 // ------------------------------------------------------------------------------------------------------------
@@ -175,6 +176,11 @@ int run_encode(const EncodeArgs& a) {
           throw;
         }
         res.record.file = job.path;
+        // HETATM amino acids beyond the graph's ends get no token either: every position without one is listed.
+        std::vector<UntokenizedPosition> outside;
+        for (const auto& [id, name] : job.chain.het_before) outside.push_back({id, name});
+        res.record.untokenized.insert(res.record.untokenized.begin(), outside.begin(), outside.end());
+        for (const auto& [id, name] : job.chain.het_after) res.record.untokenized.push_back({id, name});
         res.record.notes = job.chain.notes;
       },
       [&](std::size_t i, const Result& res) {
@@ -198,7 +204,9 @@ int run_encode(const EncodeArgs& a) {
   check_written(a.out, jsonl);
   if (csv_file.is_open()) check_written(a.csv, csv_file.flush());
   const std::size_t ok = count.total - count.failed;
-  std::fprintf(stderr,
+  // -q: silent on success, as bmx mol; the summary still comes when something failed.
+  if (!a.quiet || ok == 0 || count.failed || in.failed())
+    std::fprintf(stderr,
                "bmx prot encode: %zu chain(s) encoded (%zu tokens%s) from %d file(s); %d chain(s) skipped (%d not "
                "protein), %zu failed, %d file(s) unreadable\n",
                ok, tokens, windowed ? (", " + std::to_string(windowed) + " windowed").c_str() : "", in.files,
@@ -225,7 +233,7 @@ std::string read_all(const std::string& path) {
 struct DecodeArgs {
   std::string tokens, input, model, sequence, out, format, chain;
   bool cb = false, no_oxygen = false, quiet = false, int16 = false;
-  int threads = 0;
+  int threads = 0, overlap = 128;
 };
 
 int run_decode(const DecodeArgs& a) {
@@ -251,7 +259,14 @@ int run_decode(const DecodeArgs& a) {
   wopt.add_oxygen = !a.no_oxygen;
   wopt.format = structure_format(a.format);
   const bool many = recs.size() > 1;
-  const bool to_dir = many || fs::is_directory(a.out) || a.out.back() == '/';
+  const bool to_stdout = a.out == "-";
+  const bool to_dir = !to_stdout && (fs::is_directory(a.out) || a.out.back() == '/' ||
+                                     (many && fs::path(a.out).extension().empty()));
+  if (many && !to_dir)
+    throw InputError("bmx prot decode: the input has " + std::to_string(recs.size()) + " records and -o " + a.out +
+                     " names one " + (to_stdout ? "stream" : "file") +
+                     ": give a folder (-o OUT/) to get one file per record, or pick one record");
+  if (to_stdout && wopt.format == StructureFormat::from_extension) wopt.format = StructureFormat::pdb;
   if (to_dir) fs::create_directories(a.out);
   const std::string ext = wopt.format == StructureFormat::mmcif ? ".cif" : ".pdb";
   if (to_dir && wopt.format == StructureFormat::from_extension) wopt.format = StructureFormat::pdb;
@@ -280,7 +295,20 @@ int run_decode(const DecodeArgs& a) {
           return;
         }
         try {
-          write_backbones(paths[i], {decoded_chain(r, model.decode(r.tokens, arithmetic))}, wopt);
+          const PiecewiseDecoding d = decode_in_pieces(model, r.tokens, a.overlap, arithmetic);
+          if (d.pieces > 1 && !a.quiet)
+            std::fprintf(stderr,
+                         "bmx prot decode: %s: %zu tokens decoded in %d overlapping pieces (largest overlap RMSD "
+                         "%.2f A)\n",
+                         r.where.c_str(), r.tokens.size(), d.pieces, d.overlap_rmsd);
+          const BackboneChain chain = decoded_chain(r, d.decoding);
+          if (to_stdout) {
+            std::cout << backbones_to_string({chain}, wopt.format, wopt);
+            std::cout.flush();
+            if (!std::cout) throw InputError("stdout: write failed");
+          } else {
+            write_backbones(paths[i], {chain}, wopt);
+          }
         } catch (const std::exception& e) {
           res.error = r.where + ": " + e.what();
         }
@@ -293,8 +321,9 @@ int run_decode(const DecodeArgs& a) {
   if (unnamed && !a.quiet)
     std::fprintf(stderr, "bmx prot decode: %zu record(s) without a sequence: residues written as UNK (--sequence)\n",
                  unnamed);
-  std::fprintf(stderr, "bmx prot decode: %zu of %zu record(s) written to %s\n", count.total - count.failed,
-               count.total, a.out.c_str());
+  if (!a.quiet || count.failed)  // -q: silent on success, as bmx mol
+    std::fprintf(stderr, "bmx prot decode: %zu of %zu record(s) written to %s\n", count.total - count.failed,
+                 count.total, to_stdout ? "stdout" : a.out.c_str());
   return count.failed ? 1 : 0;
 }
 
@@ -385,8 +414,8 @@ void add_prot_commands(CLI::App& app, CLI::App& bench) {
                                        "instead of refusing them");
     c->add_option("--window-overlap", a->overlap, "residues shared by neighbouring windows")->default_val(128);
     c->add_option("--format", a->format, "input format: auto (by extension), pdb or cif")->default_val("auto");
-    c->add_option("--threads", a->threads, "threads (default: all cores)");
-    c->add_flag("-q,--quiet", a->quiet, "no progress or notes on stderr");
+    c->add_option("-t,--threads", a->threads, "threads (default: all cores)");
+    c->add_flag("-q,--quiet", a->quiet, "no progress, notes or summary on stderr (errors only)");
     c->callback([a] { exit_status = run_encode(*a); });
   }
   {
@@ -396,15 +425,19 @@ void add_prot_commands(CLI::App& app, CLI::App& bench) {
     c->add_option("-i,--input", a->input, "file: JSON lines from bmx prot encode, vq_indices.csv, or tokens (- = stdin)");
     c->add_option("--model", a->model, kGcpVqvaeHelp);
     c->add_option("--sequence", a->sequence, "residue letters (plain or <|prot_aa_start|>...) for residue names");
-    c->add_option("-o,--output", a->out, "OUT.pdb or OUT.cif; a folder when the input has several records")->required();
+    c->add_option("-o,--output", a->out, "OUT.pdb or OUT.cif (- for stdout, PDB unless --format cif); a folder (OUT/) when the input has several records")->required();
     c->add_option("--format", a->format, "pdb or cif (default: from the output extension)");
     c->add_option("--chain", a->chain, "chain id to write (default: the record's, else A)");
+    c->add_option("--window-overlap", a->overlap, "records longer than the model maximum (512; from encode --window) "
+                                                  "are decoded in pieces sharing this many residues, superposed on "
+                                                  "them into one chain")
+        ->default_val(128);
     c->add_flag("--cb", a->cb, "add ideal CB atoms (not on glycine)");
     c->add_flag("--no-oxygen", a->no_oxygen, "write N, CA, C only (no ideal carbonyl O; DSSP needs O)");
     c->add_flag("--int16", a->int16, "decode with 14-bit integer matrix products: ~1.4x faster on AVX2 CPUs; atoms "
                                      "move by a few thousandths of an angstrom (default: float32, as the original)");
-    c->add_option("--threads", a->threads, "threads (default: all cores)");
-    c->add_flag("-q,--quiet", a->quiet, "no progress on stderr");
+    c->add_option("-t,--threads", a->threads, "threads (default: all cores)");
+    c->add_flag("-q,--quiet", a->quiet, "no progress, notes or summary on stderr (errors only)");
     c->callback([a] { exit_status = run_decode(*a); });
   }
   {
@@ -420,8 +453,8 @@ void add_prot_commands(CLI::App& app, CLI::App& bench) {
     c->add_flag("--int16", a->int16, "decode with 14-bit integer matrix products: ~1.4x faster on AVX2 CPUs; atoms "
                                      "move by a few thousandths of an angstrom (default: float32, as the original)");
     c->add_option("--format", a->format, "input format: auto, pdb or cif")->default_val("auto");
-    c->add_option("--threads", a->threads, "threads (default: all cores)");
-    c->add_flag("-q,--quiet", a->quiet, "no progress on stderr");
+    c->add_option("-t,--threads", a->threads, "threads (default: all cores)");
+    c->add_flag("-q,--quiet", a->quiet, "no progress, notes or summary on stderr (errors only)");
     c->callback([a] { exit_status = run_eval(*a); });
   }
   add_prot_bench(bench);

@@ -443,6 +443,9 @@ void MolReader::Impl::finish(MolRecord& rec, RawRecord& raw) {
   auto fail = [&](const std::string& problem) {
     rec.mol.reset();
     rec.error = rec.where() + ": " + problem;
+    // stdin has no name to tell the format by: a first record that is not SDF is most likely another format.
+    if (path == "-" && options.format.empty() && rec.index == 1 && kind == MolFormat::sdf)
+      rec.error += " (stdin is read as SDF; -f sets the format, e.g. -f xyz)";
   };
   if (!raw.error.empty()) return fail(raw.error);
   if (!raw.mol || raw.mol->getNumAtoms() == 0) return fail("no atoms");
@@ -454,10 +457,12 @@ void MolReader::Impl::finish(MolRecord& rec, RawRecord& raw) {
     if (!std::isfinite(p.x) || !std::isfinite(p.y) || !std::isfinite(p.z)) return fail("non-finite coordinates");
     if (std::abs(p.z) > kFlatZ) flat = false;
   }
-  // Up to three atoms always lie in a plane: only a file's own 2D flag makes those 2D.
-  if (options.require_3d && flat && (raw.says_2d || mol.getNumAtoms() >= 4))
+  // Up to three atoms always lie in a plane, so their x, y are a whole geometry, even in a file flagged 2D (bmx
+  // writes flat molecules so, as RDKit expects of z = 0).
+  if (options.require_3d && flat && mol.getNumAtoms() >= 4)
     return fail(std::string("2D coordinates only (") + (raw.says_2d ? "flagged 2D, " : "") +
                 "every z = 0): 3D coordinates are required");
+  if (flat && raw.says_2d && mol.getNumAtoms() < 4) rec.notes.push_back("flagged 2D; up to 3 atoms are planar, read as 3D");
   conf.set3D(true);
   if (options.add_hydrogens) {
     int missing = 0;

@@ -29,10 +29,13 @@ struct StereoLabels {
   std::vector<int> bond;          // per bond: 0 none, 1 E/trans, 2 Z/cis
 };
 
-StereoLabels perceive(const RDKit::ROMol& mol) {
+StereoLabels perceive(const RDKit::ROMol& mol, bool from_3d = true) {
   RDKit::RWMol copy(mol);
   try {
-    RDKit::MolOps::assignStereochemistryFrom3D(copy, -1, /*replaceExistingTags=*/true);
+    if (from_3d)
+      RDKit::MolOps::assignStereochemistryFrom3D(copy, -1, /*replaceExistingTags=*/true);
+    else
+      RDKit::MolOps::assignStereochemistry(copy, /*cleanIt=*/true, /*force=*/true);
   } catch (const std::exception&) {
     // Perception failing (odd valences in a decoded molecule) means no stereo information to compare.
   }
@@ -53,7 +56,7 @@ StereoLabels perceive(const RDKit::ROMol& mol) {
 }  // namespace
 
 RoundTripMetrics compare_round_trip(const RDKit::ROMol& input, const RDKit::ROMol& decoded,
-                                    const std::vector<int>& atom_order) {
+                                    const std::vector<int>& atom_order, bool decoded_as_tagged) {
   const unsigned n = input.getNumAtoms();
   if (decoded.getNumAtoms() != n || atom_order.size() != n)
     throw InputError("round trip: input has " + std::to_string(n) + " atoms, decoded molecule " +
@@ -91,7 +94,7 @@ RoundTripMetrics compare_round_trip(const RDKit::ROMol& input, const RDKit::ROMo
   if (decoded.getNumBonds() != input.getNumBonds()) m.same_graph = false;
   m.bond_dev_mean = input.getNumBonds() ? sum / input.getNumBonds() : 0.0;
 
-  StereoLabels si = perceive(input), sd = perceive(decoded);
+  StereoLabels si = perceive(input), sd = perceive(decoded, !decoded_as_tagged);
   for (unsigned i = 0; i < n; ++i) {
     if (si.atom[i].empty()) continue;
     ++m.stereo_centres;

@@ -1,12 +1,15 @@
 #include "bmx/mol3d/sdf_writer.h"
 
 #include <GraphMol/FileParsers/FileParsers.h>
+#include <GraphMol/MolOps.h>
 #include <GraphMol/RWMol.h>
 #include <RDGeneral/RDLog.h>
 
 #include <cmath>
 #include <fstream>
 #include <iostream>
+#include <sstream>
+#include <cstdlib>
 
 #include "bmx/core/util/error.h"
 
@@ -35,6 +38,41 @@ std::string field_value(const std::string& v) {
   return out;
 }
 
+// RDKit writes bond stereo 3 ("either") on every open-chain double bond it has no E/Z for, including those
+// whose substituents make E/Z meaningless (=CH2). The coordinates we write decide the geometry, so "either"
+// is kept only where the molecule says STEREOANY explicitly.
+void drop_either_double_bonds(std::string& block, const RDKit::ROMol& mol) {
+  std::vector<std::size_t> starts{0};
+  for (std::size_t i = 0; i < block.size(); ++i)
+    if (block[i] == '\n' && i + 1 < block.size()) starts.push_back(i + 1);
+  if (starts.size() < 4) return;
+  const std::string counts = block.substr(starts[3], 40);
+  if (counts.find("V3000") != std::string::npos) {
+    // "M  V30 idx type a1 a2 CFG=2": CFG=2 on a double bond is "either".
+    for (std::size_t s : starts) {
+      if (block.compare(s, 7, "M  V30 ") != 0) continue;
+      std::size_t e = block.find('\n', s);
+      std::string line = block.substr(s, e - s);
+      std::istringstream in(line.substr(7));
+      int idx = 0, type = 0;
+      if (!(in >> idx >> type) || type != 2) continue;
+      if (line.find("CFG=2") == std::string::npos || idx < 1 || idx > int(mol.getNumBonds())) continue;
+      if (mol.getBondWithIdx(idx - 1)->getStereo() == RDKit::Bond::STEREOANY) continue;
+      std::size_t at = block.find(" CFG=2", s);
+      if (at != std::string::npos && at < e) block.erase(at, 6);
+    }
+    return;
+  }
+  const int natoms = std::atoi(counts.substr(0, 3).c_str()), nbonds = std::atoi(counts.substr(3, 3).c_str());
+  for (int b = 0; b < nbonds && 4 + natoms + b < int(starts.size()); ++b) {
+    std::size_t s = starts[4 + natoms + b];
+    if (block.size() < s + 12 || std::atoi(block.substr(s + 6, 3).c_str()) != 2) continue;
+    if (std::atoi(block.substr(s + 9, 3).c_str()) != 3) continue;
+    if (b < int(mol.getNumBonds()) && mol.getBondWithIdx(b)->getStereo() == RDKit::Bond::STEREOANY) continue;
+    block.replace(s + 9, 3, "  0");
+  }
+}
+
 }  // namespace
 
 std::string sdf_record(const RDKit::ROMol& mol, const std::string& name, const SdFields& fields,
@@ -46,9 +84,22 @@ std::string sdf_record(const RDKit::ROMol& mol, const std::string& name, const S
     if (!std::isfinite(p.x) || !std::isfinite(p.y) || !std::isfinite(p.z))
       fail_input(where, "atom " + std::to_string(i + 1) + " has non-finite coordinates; not written");
   }
-  // Write a copy holding only this conformer, flagged as asked (the decoder's conformer may carry a 2D flag).
+  // Write a copy holding only this conformer, flagged as asked (the decoder's conformer may carry a 2D flag),
+  // with E/Z and R/S taken from the coordinates. A conformer whose z are all 0 (decoded water, ethane without
+  // H) is flagged 2D, as RDKit expects of flat coordinates.
   RDKit::RWMol copy(mol, /*quickCopy=*/false, conf_id);
-  copy.getConformer().set3D(three_d);
+  bool flat = true;
+  for (unsigned i = 0; i < copy.getNumAtoms() && flat; ++i) flat = std::abs(copy.getConformer().getAtomPos(i).z) < 1e-4;
+  copy.getConformer().set3D(true);
+  if (three_d && copy.getNumAtoms() > 0) {
+    try {
+      copy.updatePropertyCache(false);
+      RDKit::MolOps::assignStereochemistryFrom3D(copy, -1, /*replaceExistingTags=*/true);
+    } catch (const std::exception&) {
+      // a molecule RDKit cannot perceive stereo on is written with the tags it has
+    }
+  }
+  copy.getConformer().set3D(three_d && !flat);
   std::string title = one_line(name.empty() ? (mol.hasProp(RDKit::common_properties::_Name)
                                                     ? mol.getProp<std::string>(RDKit::common_properties::_Name)
                                                     : std::string())
@@ -59,6 +110,7 @@ std::string sdf_record(const RDKit::ROMol& mol, const std::string& name, const S
   try {
     bool v3000 = copy.getNumAtoms() > 999 || copy.getNumBonds() > 999;
     block = RDKit::MolToMolBlock(copy, /*includeStereo=*/true, -1, /*kekulize=*/true, v3000);
+    if (three_d) drop_either_double_bonds(block, copy);
   } catch (const std::exception& e) {
     fail_input(where, std::string("cannot write molblock: ") + e.what());
   }
@@ -88,11 +140,22 @@ void SdfWriter::write(const RDKit::ROMol& mol, const std::string& name, const Sd
 }
 
 void SdfWriter::write_record(const std::string& record) {
+  if (!out_) fail_input(path_, "write after finish()");
   *out_ << record;
   if (!*out_) fail_input(path_, "write failed");
   ++count_;
 }
 
 void SdfWriter::flush() { out_->flush(); }
+
+int SdfWriter::finish() {
+  if (out_) out_->flush();
+  if (file_) {
+    file_.reset();
+    out_ = nullptr;
+    if (count_ == 0) std::remove(path_.c_str());
+  }
+  return count_;
+}
 
 }  // namespace bmx::mol3d

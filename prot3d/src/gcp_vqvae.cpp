@@ -239,7 +239,7 @@ Encoding GcpVqvae::encode(const BackboneChain& chain, const EncodeOptions& optio
   if (L > W && !options.window && !options.truncate)
     throw EncodeError(EncodeProblem::too_long,
                       what + ": " + std::to_string(L) + " residues, more than the model maximum of " + std::to_string(W) +
-                          " (the original silently drops residues beyond it; use windowed encoding)");
+                          ", which the original silently truncates");
   if (options.window && (options.window_overlap < 0 || options.window_overlap >= W))
     throw UnsupportedError("window overlap must be in [0, " + std::to_string(W) + ")");
 

@@ -65,6 +65,12 @@ void read_json_record(const std::string& line, int codebook, TokenRecord& r) {
   if (j.contains("residues") && j["residues"].is_array() && j["residues"].size() == r.tokens.size())
     for (const auto& id : j["residues"])
       r.residues.push_back(parse_residue_id(id.is_string() ? id.get<std::string>() : id.dump(), w));
+  if (j.contains("residue_names") && j["residue_names"].is_array() && j["residue_names"].size() == r.tokens.size())
+    for (const auto& n : j["residue_names"]) {
+      std::string name = n.is_string() ? n.get<std::string>() : std::string();
+      if (name.size() > 3 || name.find_first_of(" \t") != std::string::npos) name.clear();  // 3-letter names only
+      r.names.push_back(name);
+    }
   if (j.contains("id") && j["id"].is_string()) r.id = j["id"];
   if (j.contains("chain") && j["chain"].is_string()) r.chain = j["chain"];
   if (j.contains("file") && j["file"].is_string()) r.file = j["file"];

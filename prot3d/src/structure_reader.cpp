@@ -204,6 +204,11 @@ ChainResult process_chain(const gemmi::Model& model, const std::string& name, co
     cr.backbone = std::move(pc.backbone);
     int imputed = 0;
     for (const Residue& r : cr.backbone.residues) imputed += !r.observed;
+    if (L > 0)
+      for (const HetResidue& h : het) {
+        if (h.number < cr.backbone.residues.front().id.number) cr.het_before.push_back({ResidueId{h.number, ' '}, h.name});
+        else if (h.number > cr.backbone.residues.back().id.number) cr.het_after.push_back({ResidueId{h.number, ' '}, h.name});
+      }
     if (n_het_aa)
       cr.notes.push_back(std::to_string(n_het_aa) + " amino acid(s) stored as HETATM (" + join(het_aa_names) +
                          ") get no token, as in the reference pipeline");

@@ -110,6 +110,7 @@ gemmi::Structure build(const std::vector<BackboneChain>& chains, const WriteOpti
   }
   gemmi::assign_label_seq_id(st, false);
   st.info["_entry.id"] = st.name;
+  st.spacegroup_hm = "P 1";  // no crystal: the PDB's convention for a model (CRYST1 1 1 1 ... P 1)
   return st;
 }
 
@@ -171,8 +172,12 @@ std::string backbones_to_string(const std::vector<BackboneChain>& chains, Struct
     groups.group_pdb = true;
     gemmi::cif::Document doc = gemmi::make_mmcif_document(st, groups);
     add_poly_seq_scheme(st, doc.blocks[0]);
+    doc.blocks[0].set_pair("_audit_conform.dict_name", "mmcif_pdbx.dic");
     gemmi::cif::write_cif_to_stream(os, doc);
   } else {
+    // HEADER holds a 4-character PDB id in columns 63-66: a longer id (an AlphaFold name, a file stem) would run
+    // past them, so it goes to no HEADER and the id is left to the file name.
+    if (st.name.size() > 4) st.info.erase("_entry.id");
     gemmi::write_pdb(st, os);
   }
   return os.str();

@@ -12,6 +12,7 @@ TokenRecord token_record(const BackboneChain& chain, const Encoding& encoding) {
   for (int p : encoding.positions) {
     r.sequence += chain.residues[p].one_letter;
     r.residues.push_back(chain.residues[p].id);
+    r.names.push_back(chain.residues[p].name);
   }
   r.positions = chain.size();
   for (std::size_t i = 0, k = 0; i < chain.size(); ++i) {
@@ -36,6 +37,7 @@ BackboneChain decoded_chain(const TokenRecord& record, const Decoding& decoding)
   };
   check(record.sequence.size(), "sequence");
   check(record.residues.size(), "the residue id list");
+  check(record.names.size(), "the residue name list");
   BackboneChain c;
   c.id = record.id;
   c.chain = record.chain;
@@ -45,6 +47,7 @@ BackboneChain decoded_chain(const TokenRecord& record, const Decoding& decoding)
     Residue& res = c.residues[i];
     res.id = record.residues.empty() ? ResidueId{static_cast<int>(i + 1), ' '} : record.residues[i];
     res.one_letter = record.sequence.empty() ? 'X' : record.sequence[i];
+    if (!record.names.empty()) res.name = record.names[i];
   }
   return c;
 }

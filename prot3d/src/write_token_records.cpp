@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bmx/prot3d/structure_writer.h"
 #include "bmx/prot3d/token_text.h"
 
 namespace bmx::prot3d {
@@ -20,6 +21,12 @@ std::string token_record_json(const TokenRecord& r) {
   j["sequence"] = r.sequence;
   j["tokens"] = r.tokens;
   j["residues"] = residues;
+  // The input's residue names, only where one is not the standard name of its letter (NLE, HIP, MSE as ATOM...):
+  // decoding writes them instead of UNK.
+  bool nonstandard = false;
+  for (std::size_t i = 0; i < r.names.size() && i < r.sequence.size(); ++i)
+    nonstandard |= !r.names[i].empty() && r.names[i] != three_letter_code(r.sequence[i]);
+  if (nonstandard && r.names.size() == r.tokens.size()) j["residue_names"] = r.names;
   j["aa"] = format_aa_segment(r.sequence);
   j["struct"] = format_struct_segment(r.tokens);
   j["length"] = r.positions;

@@ -18,8 +18,10 @@ struct RoundTripMetrics {
   bool same_graph = true;       // decoded bonds pair with input bonds one to one (same orders)
 };
 
-// Throws InputError when atom counts differ or a molecule has no conformer.
+// Throws InputError when atom counts differ or a molecule has no conformer. `decoded_as_tagged`: take the
+// decoded molecule's stereo from its tags as they are (a molecule read back from a written SD file: what a
+// reader of that file sees, e.g. "either" double bonds as unkept) instead of perceiving it from 3D.
 RoundTripMetrics compare_round_trip(const RDKit::ROMol& input, const RDKit::ROMol& decoded,
-                                    const std::vector<int>& atom_order);
+                                    const std::vector<int>& atom_order, bool decoded_as_tagged = false);
 
 }  // namespace bmx::mol3d

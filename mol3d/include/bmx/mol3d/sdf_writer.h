@@ -1,6 +1,8 @@
 // Molecules out: SD files that RDKit and Open Babel read back. V2000, or V3000 when a molecule has more
 // than 999 atoms or bonds; the conformer is written flagged 3D ("3D" in the header line) whatever its flag
-// in memory, unless the caller writes a 2D depiction. Coordinates that are not finite are refused (InputError naming the record): NaN never reaches
+// in memory, unless the caller writes a 2D depiction or every z is 0 (a flat decoded molecule: flagged 2D, as
+// RDKit expects). E/Z and R/S are assigned from the 3D coordinates before writing, and bond stereo 3
+// ("either") is written only on a double bond marked STEREOANY, never where the coordinates decide it. Coordinates that are not finite are refused (InputError naming the record): NaN never reaches
 // a file.
 #pragma once
 #include <GraphMol/ROMol.h>
@@ -35,6 +37,9 @@ class SdfWriter {
              const std::string& where = {});
   void write_record(const std::string& record);  // a record from sdf_record()
   void flush();
+  // Flushes and closes; a file that got no record is removed (no empty SD file is left behind). Returns the
+  // number of records written.
+  int finish();
   int records_written() const { return count_; }
 
  private:

@@ -22,6 +22,9 @@ struct ChainResult {
   std::string message;        // why the chain gives no tokens (empty when ok); also notes for accepted chains
   std::vector<std::string> notes;  // accepted chains: things worth saying (HETATM amino acids, imputed residues)
   BackboneChain backbone;     // filled when status is ok
+  // Accepted chains: HETATM amino acids before the first / after the last residue of the graph (e.g. an
+  // N-terminal MSE). They get no token and no graph position, but belong to the chain: records list them.
+  std::vector<std::pair<ResidueId, std::string>> het_before, het_after;
 };
 
 struct StructureChains {

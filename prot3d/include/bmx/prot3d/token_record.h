@@ -24,6 +24,8 @@ struct TokenRecord {
   std::vector<int> tokens;            // one code per tokenized residue, in chain order
   std::string sequence;               // one letter per token; empty when unknown
   std::vector<ResidueId> residues;    // author id of each token's residue; empty when unknown
+  std::vector<std::string> names;     // 3-letter name of each token's residue as in the input (NLE, HIP, ...);
+                                      // empty when unknown (names then follow the sequence's letters)
   std::size_t positions = 0;          // graph positions after gap filling: tokens + untokenized (0: unknown)
   std::vector<UntokenizedPosition> untokenized;
   int windows = 1;                    // encoder windows (bmx prot encode --window)
