@@ -1,6 +1,7 @@
 // GCP-VQVAE model: strict loading of the released model directory (spec §6), random weights of the released
 // shapes, encode (§2-§4) and decode (§5).
 #include "bmx/prot3d/gcp_vqvae.h"
+#include "bmx/prot3d/testing.h"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -220,7 +221,16 @@ std::string chain_name(const BackboneChain& c) {
 
 }  // namespace
 
-Encoding GcpVqvae::encode(const BackboneChain& chain, const EncodeOptions& options, EncodeTrace* trace) const {
+Encoding GcpVqvae::encode(const BackboneChain& chain, const EncodeOptions& options) const {
+  return encode(chain, options, nullptr);
+}
+
+Encoding testing::encode_traced(const GcpVqvae& model, const BackboneChain& chain, const EncodeOptions& options,
+                                EncodeTrace& trace) {
+  return model.encode(chain, options, &trace);
+}
+
+Encoding GcpVqvae::encode(const BackboneChain& chain, const EncodeOptions& options, testing::EncodeTrace* trace) const {
   const Impl& m = *impl_;
   const int64_t L = static_cast<int64_t>(chain.coords.size());
   const std::string what = chain_name(chain);

@@ -11,6 +11,7 @@
 #include "bmx/core/util/error.h"
 #include "bmx/core/io/torch_checkpoint.h"
 #include "bmx/prot3d/gcp_vqvae.h"
+#include "bmx/prot3d/testing.h"
 #include "gcp_test_util.h"
 #include "shared.h"
 
@@ -145,8 +146,8 @@ TEST_CASE("chains longer than the model maximum are refused, or encoded in overl
   EncodeOptions opt;
   opt.window = true;
   opt.window_overlap = 40;
-  EncodeTrace trace;
-  Encoding enc = model.encode(chain, opt, &trace);
+  testing::EncodeTrace trace;
+  Encoding enc = testing::encode_traced(model, chain, opt, trace);
   CHECK(enc.windows == 8);  // starts 0, 60, ..., 360, 377
   CHECK(enc.tokens.size() == 434);
   CHECK(enc.positions == v["token_positions"].get<std::vector<int>>());
@@ -220,8 +221,8 @@ TEST_CASE("tiny chains and chains without observed residues encode without faili
     BackboneChain c = full;
     c.residues.resize(L);
     c.coords.resize(L);
-    EncodeTrace trace;
-    Encoding e = model.encode(c, {}, &trace);
+    testing::EncodeTrace trace;
+    Encoding e = testing::encode_traced(model, c, EncodeOptions{}, trace);
     CHECK(e.tokens.size() == L);
     CHECK(trace.edge_index.size(1) == static_cast<int64_t>(L * std::min<size_t>(16, L - 1)));
     for (int t : e.tokens) CHECK((t >= 0 && t < 512));

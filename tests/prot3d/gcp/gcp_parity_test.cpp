@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bmx/prot3d/gcp_vqvae.h"
+#include "bmx/prot3d/testing.h"
 #include "gcp_test_util.h"
 #include "shared.h"
 
@@ -35,8 +36,8 @@ void check_chain(const GcpVqvae& model, const std::string& name, bool float64) {
   // README tolerances vs a float32 port; the float64 port sits far inside them.
   const double tol = imputed ? 5e-3 : 1e-4;
 
-  EncodeTrace trace;
-  Encoding enc = model.encode(chain, {}, &trace);
+  testing::EncodeTrace trace;
+  Encoding enc = testing::encode_traced(model, chain, EncodeOptions{}, trace);
 
   // k-NN edges: exact as a set. Edge features compared edge by edge.
   const auto& edges = v["edges"];

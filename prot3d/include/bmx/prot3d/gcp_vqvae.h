@@ -65,15 +65,6 @@ struct EncodeError : InputError {
   EncodeProblem problem;
 };
 
-// Intermediate values of one encode, for tests and debugging (model dtype; shapes as in the test vectors).
-struct EncodeTrace {
-  at::Tensor h, chi;                 // [L, 49], [L, 2, 3]
-  at::Tensor edge_index;             // int64 [2, E]: row 0 = source j, row 1 = centre i
-  at::Tensor edge_e, edge_xi;        // [E, 1], [E, 1, 3]
-  at::Tensor node_embedding;         // [L, 128] GCPNet output
-  at::Tensor encoder_out;            // [min(L, max), D] transformer output (first window when windowed)
-  at::Tensor quantizer_input;        // [min(L, max), d_vq] (first window when windowed)
-};
 
 // The floating-point type the whole network holds its weights and computes in: float32 as the reference runs;
 // float64 for tests, which then meet the reference's vectors far inside the float32 tolerances at every stage.
@@ -85,6 +76,13 @@ enum class ModelPrecision { float32, float64 };
 //   (bmx/core/nn/quantized_matmul.h), about 1.6x the float32 rate; float32 models only. The rounding moves decoded
 //   atoms by thousandths of an ångström, against the ~1 Å that quantizing a structure into tokens costs.
 enum class DecodeArithmetic { float32, int16 };
+
+class GcpVqvae;
+namespace testing {
+struct EncodeTrace;  // bmx/prot3d/testing.h
+Encoding encode_traced(const GcpVqvae& model, const BackboneChain& chain, const EncodeOptions& options,
+                       EncodeTrace& trace);
+}  // namespace testing
 
 class GcpVqvae {
  public:
@@ -98,7 +96,7 @@ class GcpVqvae {
   static GcpVqvae random(const std::string& arch, uint64_t seed, ModelPrecision precision = ModelPrecision::float32);
 
   // Throws EncodeError (an InputError) for a chain it cannot take.
-  Encoding encode(const BackboneChain& chain, const EncodeOptions& options = {}, EncodeTrace* trace = nullptr) const;
+  Encoding encode(const BackboneChain& chain, const EncodeOptions& options = {}) const;
   // At most max_length() tokens, each in [0, codebook_size()); throws InputError otherwise.
   Decoding decode(const std::vector<int>& tokens, DecodeArithmetic arithmetic = DecodeArithmetic::float32) const;
 
@@ -110,6 +108,10 @@ class GcpVqvae {
   struct Impl;
 
  private:
+  // The encode that also records its intermediate values (testing::encode_traced).
+  Encoding encode(const BackboneChain& chain, const EncodeOptions& options, testing::EncodeTrace* trace) const;
+  friend Encoding testing::encode_traced(const GcpVqvae&, const BackboneChain&, const EncodeOptions&,
+                                         testing::EncodeTrace&);
   explicit GcpVqvae(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
   std::shared_ptr<const Impl> impl_;
 };
