@@ -49,7 +49,9 @@ void write_json_file(const std::string& path, const ordered_json& j, const std::
   refuse_overwriting_input(path, inputs);
   std::ofstream out(path, std::ios::binary);
   // NaN cannot reach the file: nlohmann writes non-finite numbers as null.
-  if (!out || !(out << j.dump(2) << "\n")) throw InputError(path + ": cannot write");
+  // An answer is untrusted text: bytes that are not UTF-8 become U+FFFD rather than an exception mid-write.
+  const std::string text = j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  if (!out || !(out << text << "\n") || !out.flush()) throw InputError(path + ": cannot write (disk full?)");
 }
 
 namespace {

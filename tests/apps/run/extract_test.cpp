@@ -264,6 +264,13 @@ TEST_CASE("bmx extract: 2D only, stdin, bad segments, no model, and never over a
   CHECK(nm["segments"][1]["files"].size() == 1);
   CHECK(r.err.find("segment 1 (prot3d)") != std::string::npos);
 
+  // Bytes that are not UTF-8 around a segment: the summary is still written (U+FFFD), the molecule too.
+  write_file(work / "bin.txt", std::string("\xff\xfe<|mol_smi_start|>CO<|mol_smi_end|>\x80", 37));
+  r = run_bmx("extract " + quote(work / "bin.txt") + " -o " + quote(work / "bin"));
+  INFO(r.err);
+  CHECK(r.status == 0);
+  CHECK(bmx::test::read_json(work / "bin" / "summary.json")["segments"][0]["files"].size() == 1);
+
   // A 3D segment whose SELFIES needs more atoms than it has codes: no file, the problem named.
   write_file(work / "m.txt", "<|mol_3d_start|>[C 3][C -1]<|mol_3d_end|>");
   r = run_bmx("extract " + quote(work / "m.txt") + " -o " + quote(work / "mismatch"));
