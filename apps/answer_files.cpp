@@ -12,6 +12,7 @@
 #include "bmx/forcefield/refine.h"
 #include "bmx/mol3d/conformer.h"
 #include "bmx/mol3d/molstructok.h"
+#include "bmx/core/io/output_file.h"
 #include "bmx/mol3d/sdf_writer.h"
 #include "bmx/prot3d/gcp_vqvae.h"
 #include "bmx/prot3d/structure_writer.h"
@@ -39,19 +40,15 @@ const prot3d::GcpVqvae& StructureDecoders::gcp_vqvae() {
 }
 
 void refuse_overwriting_input(const std::string& path, const std::vector<std::string>& inputs) {
-  std::error_code ec;
-  for (const std::string& in : inputs)
-    if (in != "-" && fs::exists(path, ec) && fs::equivalent(path, in, ec))
-      throw InputError(path + ": is an input file; refusing to overwrite it (choose another output folder)");
+  check_not_an_input(path, inputs);
 }
 
 void write_json_file(const std::string& path, const ordered_json& j, const std::vector<std::string>& inputs) {
-  refuse_overwriting_input(path, inputs);
-  std::ofstream out(path, std::ios::binary);
   // NaN cannot reach the file: nlohmann writes non-finite numbers as null.
   // An answer is untrusted text: bytes that are not UTF-8 become U+FFFD rather than an exception mid-write.
-  const std::string text = j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
-  if (!out || !(out << text << "\n") || !out.flush()) throw InputError(path + ": cannot write (disk full?)");
+  // Through OutputFile: an input is never overwritten, a write error (full disk) is an InputError naming the path,
+  // and a failed write leaves no half-written summary.
+  write_output_file(path, j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n", inputs);
 }
 
 namespace {
@@ -115,9 +112,7 @@ class SegmentWriter {
   }
 
   void write_text(const std::string& name, const std::string& text, SegmentResult& r) const {
-    const std::string p = path(name);
-    std::ofstream out(p, std::ios::binary);
-    if (!out || !(out << text)) throw InputError(p + ": cannot write");
+    write_output_file(path(name), text, settings_.inputs);
     r.files.push_back(name);
   }
 
@@ -211,7 +206,7 @@ class SegmentWriter {
     record.sequence = residue_names(index, decoded.n_ca_c.size(), r);
     const prot3d::BackboneChain chain = prot3d::decoded_chain(record, decoded);
     for (const char* ext : {".pdb", ".cif"}) {
-      prot3d::write_backbones(path(stem + ext), {chain});
+      prot3d::write_backbones(path(stem + ext), {chain}, {}, settings_.inputs);
       r.files.push_back(stem + ext);
     }
   }
@@ -231,9 +226,16 @@ class SegmentWriter {
 
 }  // namespace
 
+void make_output_folder(const std::string& dir) {
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
+    throw InputError(dir + ": not a folder (the output is a folder of files and summary.json)");
+  if (!fs::create_directories(dir, ec) && ec) throw InputError(dir + ": cannot create the output folder: " + ec.message());
+}
+
 AnswerOutcome extract_answer(const std::string& answer, const std::string& prompt, const std::string& outdir,
                              StructureDecoders& decoders, const ExtractSettings& settings) {
-  fs::create_directories(outdir);
+  make_output_folder(outdir);
   const ParsedAnswer parsed = parse_answer(answer);
   SegmentWriter writer(parsed, prompt, outdir, decoders, settings);
   AnswerOutcome out;

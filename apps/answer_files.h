@@ -66,6 +66,9 @@ int extract_to_folder(const std::string& command, const std::string& answer, con
 // Writes JSON (2-space indented) to `path`; refuses to overwrite one of `inputs`.
 void write_json_file(const std::string& path, const nlohmann::ordered_json& j, const std::vector<std::string>& inputs);
 
+// Creates `dir` (and its parents); InputError naming it when it is a file or cannot be made.
+void make_output_folder(const std::string& dir);
+
 // Throws InputError when `path` is one of `inputs` (the same file, whatever the spelling).
 void refuse_overwriting_input(const std::string& path, const std::vector<std::string>& inputs);
 

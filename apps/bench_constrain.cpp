@@ -252,7 +252,7 @@ void add_constrain_bench(CLI::App& bench) {
       ->check(CLI::Range(4, 100000));
   c->add_option("--speed-tokens", o->speed_tokens, "Tokens per timed run on --speed-model")->check(CLI::Range(2, 4096));
   c->add_option("-s,--seed", o->seed, "Sampling seed");
-  c->add_option("-t,--threads", o->threads, "Threads (default: all cores)");
+  add_threads_flag(c, o->threads);
   c->add_option("--scratch", o->scratch, "Folder for the decoded files (default: a temporary folder)");
   c->add_flag("--json", o->json, "One JSON object with the same figures");
   c->callback([o] {

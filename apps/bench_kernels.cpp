@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "bmx/core/nn/block_quant.h"
 #include "bmx/core/nn/kernels.h"
 #include "commands.h"
 
@@ -57,6 +58,7 @@ struct Row {
   std::string name;
   std::string unit;
   double ours = 0, aten = 0;
+  double speedup_vs_bf16 = 0;  // block-quantized GEMV rows: time of the BF16 GEMV / time of this one
 };
 
 void run_bench(int threads, bool json, bool quick, bool aten, const std::string& only) {
@@ -94,6 +96,20 @@ void run_bench(int threads, bool json, bool quick, bool aten, const std::string&
     rows.push_back({"GEMV 1x" + std::to_string(s.k) + " . " + std::to_string(s.n) + "x" + std::to_string(s.k) +
                         "^T (" + s.what + ")",
                     "GB/s", bytes / ours / 1e9, aten ? bytes / t_aten / 1e9 : 0.0});
+    // The same product with 8- and 4-bit weights: fewer bytes per step, what a quantized decode reads.
+    for (k::BlockFormat f : {k::BlockFormat::q8_0, k::BlockFormat::q4_0}) {
+      std::vector<k::BlockMatrix> qs;
+      for (const at::Tensor& w : ws)
+        qs.push_back(k::quantize_rows(f, static_cast<const uint16_t*>(w.data_ptr()), s.k, k::WeightType::bf16, s.n, s.k));
+      const double qbytes = double(qs[0].quants.size() + 2 * qs[0].scales.size());
+      const double tq = best_seconds(
+          [&] { k::matmul_blocks(x.data_ptr<float>(), s.k, qs[std::size_t(turn++ % copies)].view(), y.data_ptr<float>(), s.n, 1); },
+          10, min_s);
+      Row r{std::string("  same, ") + k::format_name(f) + " weights (" + k::block_kernels_name() + ")", "GB/s",
+            qbytes / tq / 1e9, 0.0};
+      r.speedup_vs_bf16 = ours / tq;
+      rows.push_back(r);
+    }
   }
 
   if (only != "gemv") {
@@ -133,7 +149,8 @@ void run_bench(int threads, bool json, bool quick, bool aten, const std::string&
     j["read_bandwidth_gbs"] = bw;
     for (const Row& r : rows)
       j["results"].push_back({{"name", r.name}, {"unit", r.unit}, {"bmx", r.ours},
-                              {"aten", aten ? nlohmann::json(r.aten) : nlohmann::json()}});
+                              {"aten", aten && r.aten > 0 ? nlohmann::json(r.aten) : nlohmann::json()},
+                              {"speedup_vs_bf16", r.speedup_vs_bf16 > 0 ? nlohmann::json(r.speedup_vs_bf16) : nlohmann::json()}});
     std::printf("%s\n", j.dump().c_str());
     return;
   }
@@ -143,7 +160,12 @@ void run_bench(int threads, bool json, bool quick, bool aten, const std::string&
   for (const Row& r : rows) {
     std::string extra;
     if (r.unit == "GB/s") extra = "(" + std::to_string(int(100 * r.ours / bw + 0.5)) + "% of read bandwidth)";
-    if (aten)
+    if (r.speedup_vs_bf16 > 0) {
+      char b[64];
+      std::snprintf(b, sizeof b, ", %.2fx the BF16 GEMV's speed", r.speedup_vs_bf16);
+      extra.insert(extra.size() - 1, b);
+    }
+    if (aten && r.aten > 0)
       std::printf("%-62s %10.1f %10.1f %7.2f %s %s\n", r.name.c_str(), r.ours, r.aten, r.ours / r.aten,
                   r.unit.c_str(), extra.c_str());
     else

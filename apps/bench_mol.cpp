@@ -124,8 +124,9 @@ int run_bench(const BenchOptions& o) {
     });
     return f;
   };
+  const int threads = thread_count(o.threads);  // the one -t rule: 0 = all cores, more than the cores capped
   Figures one = measure(1);
-  Figures many = o.threads > 1 ? measure(o.threads) : one;
+  Figures many = threads > 1 ? measure(threads) : one;
 
   struct Row {
     const char* key;
@@ -142,14 +143,14 @@ int run_bench(const BenchOptions& o) {
     j["molecules"] = mols.size();
     j["skipped"] = all.size() - mols.size();
     j["mean_atoms"] = mean_atoms;
-    j["threads"] = o.threads;
+    j["threads"] = threads;
     for (const auto& r : rows) {
       std::string k = r.key;
       j[k + "_mol_s"] = r.one.wall;
       j[k + "_atoms_s"] = r.one.wall * mean_atoms;
       j[k + "_mol_cpu_s"] = r.one.cpu;
       j[k + "_vs_reference"] = r.one.wall / r.reference;
-      if (o.threads > 1) {
+      if (threads > 1) {
         j[k + "_mol_s_threads"] = r.many.wall;
         j[k + "_speedup"] = r.many.wall / r.one.wall;
       }
@@ -160,12 +161,12 @@ int run_bench(const BenchOptions& o) {
   std::printf("bmx bench mol: %zu molecules (mean %.1f atoms; %zu of the input skipped: they do not encode)\n",
               mols.size(), mean_atoms, all.size() - mols.size());
   std::printf("%-24s %10s %12s %11s %12s", "1 thread", "mol/s", "atoms/s", "mol/CPU-s", "x reference");
-  if (o.threads > 1) std::printf("  %2d threads: %8s %8s", o.threads, "mol/s", "speedup");
+  if (threads > 1) std::printf("  %2d threads: %8s %8s", threads, "mol/s", "speedup");
   std::printf("\n");
   for (const auto& r : rows) {
     std::printf("%-24s %10.0f %12.0f %11.0f %11.1fx", r.label, r.one.wall, r.one.wall * mean_atoms, r.one.cpu,
                 r.one.wall / r.reference);
-    if (o.threads > 1) std::printf("  %12s %8.0f %7.2fx", "", r.many.wall, r.many.wall / r.one.wall);
+    if (threads > 1) std::printf("  %12s %8.0f %7.2fx", "", r.many.wall, r.many.wall / r.one.wall);
     std::printf("\n");
   }
   std::printf("(reference: the Python implementation, 1 thread: %.0f / %.0f / %.0f mol/s)\n", kReferenceEncode,
@@ -184,8 +185,9 @@ void add_mol_bench(CLI::App& bench) {
                 "Molecule files or a JSONL with input_molblock fields (default: "
                 "$BMX_SHARED/vectors/molstructok/public.jsonl, BMX_SHARED defaulting to ../shared)");
   b->add_option("--model", o.model, "MolStrucTok checkpoint (default: installed)");
-  b->add_option("-t,--threads", o.threads, "Threads for the second column (default 1: single thread only)");
-  b->add_option("--seconds", o.seconds, "Minimum time per measurement (default 1)");
+  b->add_option("-t,--threads", o.threads, "Threads for the second column (default 1: single thread only; 0: all cores)")
+      ->check(CLI::NonNegativeNumber);
+  b->add_option("--seconds", o.seconds, "Minimum time per measurement (default 1)")->check(CLI::PositiveNumber);
   b->add_flag("--json", o.json, "One JSON object with the same figures");
   b->callback([] { exit_status = run_bench(o); });
 }

@@ -94,7 +94,7 @@ int run_bench(const BenchArgs& a) {
       lengths.push_back(L);
     }
   }
-  const int threads = a.threads > 0 ? a.threads : hardware_threads();
+  const int threads = thread_count(a.threads);  // the one -t rule (bmx/core/util/parallel.h)
   set_math_threads(threads);
   const auto t_load = std::chrono::steady_clock::now();
   const GcpVqvae model = GcpVqvae::random(a.arch, 20251023);

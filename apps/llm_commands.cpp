@@ -24,8 +24,9 @@
 namespace bmx::app {
 
 void set_llm_threads(int n) {
-  at::set_num_threads(1);  // the decoder runs its own loops on the kernels' threads; ATen only does small work
-  kernels::set_threads(n);
+  // The decoder runs its own loops on the kernels' threads and ATen only does small work: the same set-up as every
+  // other command, under the one thread rule (thread_count: <= 0 all cores, capped to the hardware).
+  set_math_threads(n);
 }
 
 namespace {
@@ -95,7 +96,7 @@ void report(const Generation& g, int64_t prompt_tokens, double prefill_s, double
 void run_generate(const LlmOptions& o) {
   check_model_folder(o.model);
   apply_runtime_options(o);
-  auto model = load_qwen3(o.model);
+  auto model = load_decoder(o);
   // Even --ids --print-ids takes the tokenizer when the folder has one: its eos ends a turn, its size bounds the ids.
   std::unique_ptr<Tokenizer> tok = load_tokenizer_if_present(o.model);
   std::vector<TokenId> prompt;
@@ -134,7 +135,7 @@ void run_generate(const LlmOptions& o) {
   const auto t2 = std::chrono::steady_clock::now();
   if (text) text->finish();
   std::printf("\n");
-  std::fflush(stdout);
+  check_stdout_written();
   if (out[0].finish == FinishReason::context_limit) {
     const ContextLimit c = context_limit(g, model);
     std::fprintf(stderr, "bmx: stopped at the context limit of %lld tokens (%s)\n", (long long)c.tokens, c.source.c_str());
@@ -160,7 +161,7 @@ constexpr const char* kChatHelp =
 void run_chat(const LlmOptions& o) {
   check_model_folder(o.model);
   apply_runtime_options(o);
-  auto model = load_qwen3(o.model);
+  auto model = load_decoder(o);
   auto tok = load_tokenizer(o.model, "bmx chat needs the tokenizer");
   auto g = generation_options(model, tok.get(), o);
   if (!o.max_new_tokens && model.generation.max_new_tokens <= 0) g.max_new_tokens = 2048;

@@ -1,8 +1,15 @@
 #include "llm_common.h"
 
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 #include "bmx/core/util/error.h"
+#include "bmx/core/nn/block_quant.h"
 #include "bmx/core/nn/kernels.h"
 #include "bmx/core/llm/qwen3.h"
 #include "bmx/tokenizers/bpe_tokenizer.h"
@@ -38,18 +45,70 @@ void apply_runtime_options(const LlmOptions& o) {
   if (o.bf16_prefill) kernels::set_precision(kernels::Precision::bf16_activations);
 }
 
+namespace {
+
+// The range of a number flag, checked as CLI11 parses it, so generate, chat, run and bench refuse the same values
+// the same way ("--temp: nan is not a number in [0, inf)"). NaN passes every comparison and CLI::Range lets it
+// through; here a value must be finite and inside [lo, hi] (or (lo, hi] when lo_open).
+CLI::Validator number_in(double lo, double hi, bool lo_open = false) {
+  const std::string range = std::string(lo_open ? "(" : "[") + (lo == -1e300 ? "-inf" : CLI::detail::to_string(lo)) +
+                            ", " + (hi == 1e300 ? "inf)" : CLI::detail::to_string(hi) + "]");
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        errno = 0;
+        char* end = nullptr;
+        const double v = std::strtod(text.c_str(), &end);
+        const bool ok = end != text.c_str() && *end == '\0' && std::isfinite(v) && (lo_open ? v > lo : v >= lo) && v <= hi;
+        return ok ? std::string() : text + " is not a number in " + range;
+      },
+      "NUMBER in " + range);
+}
+
+}  // namespace
+
+void add_threads_flag(CLI::App* c, int& threads) {
+  c->add_option("-t,--threads", threads, "Threads (default or 0: all cores; more than the cores is capped to them)")
+      ->check(number_in(0, 1e300));
+}
+
+void add_weights_flag(CLI::App* c, std::string& weights) {
+  c->add_option("--weights", weights,
+                "Round the decoder's projections at load: q8_0 (8-bit, one scale per block of 32; ~1/2 the bytes per "
+                "token of BF16) or q4_0 (4-bit; ~1/4). Default: the weights as stored")
+      ->check(CLI::IsMember({"q8_0", "q4_0", "q8", "q4"}));
+}
+
+Qwen3Model load_decoder(const LlmOptions& o) {
+  Qwen3Model m = load_qwen3(o.model);
+  if (!o.weights.empty()) {
+    const auto t0 = std::chrono::steady_clock::now();
+    quantize_weights(m, kernels::parse_block_format(o.weights));
+    if (!o.quiet)
+      std::fprintf(stderr, "bmx: weights rounded to %s in %.1f s (%s kernels)\n", m.weights_format.c_str(),
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+                   kernels::block_kernels_name());
+  }
+  return m;
+}
+
 void add_sampling_flags(CLI::App* c, LlmOptions& o) {
-  c->add_option("-n,--max-new-tokens", o.max_new_tokens, "New tokens at most (default: generation_config.json, else 256)");
-  c->add_option("--temp,--temperature", o.temp, "Temperature; 0 = greedy (default: generation_config.json, greedy without it)");
-  c->add_option("--top-k", o.top_k, "Top-k when sampling (0 = off; transformers' default 50)");
-  c->add_option("--top-p", o.top_p, "Nucleus sampling threshold (1 = off)");
-  c->add_option("--min-p", o.min_p, "Min-p filter (relative to the most probable token)");
-  c->add_option("--repeat-penalty,--repetition-penalty", o.repeat_penalty, "Repetition penalty (1 = off)");
+  add_weights_flag(c, o.weights);
+  const double inf = 1e300;
+  c->add_option("-n,--max-new-tokens", o.max_new_tokens, "New tokens at most (default: generation_config.json, else 256)")
+      ->check(number_in(0, inf));
+  c->add_option("--temp,--temperature", o.temp, "Temperature; 0 = greedy (default: generation_config.json, greedy without it)")
+      ->check(number_in(0, inf));
+  c->add_option("--top-k", o.top_k, "Top-k when sampling (0 = off; transformers' default 50)")->check(number_in(0, inf));
+  c->add_option("--top-p", o.top_p, "Nucleus sampling threshold (1 = off)")->check(number_in(0, 1));
+  c->add_option("--min-p", o.min_p, "Min-p filter (relative to the most probable token)")->check(number_in(0, 1));
+  c->add_option("--repeat-penalty,--repetition-penalty", o.repeat_penalty, "Repetition penalty (1 = off)")
+      ->check(number_in(0, inf, /*lo_open=*/true));
   c->add_option("-s,--seed", o.seed, "Random seed for sampling (default 0)");
   c->add_option("--stop", o.stop, "Stop string (repeatable); the string stays in the output");
   c->add_option("-c,--ctx", o.ctx, "Context limit in tokens, prompt included (default or 0: max_position_embeddings "
-                                   "of config.json)");
-  c->add_option("-t,--threads", o.threads, "Threads (default: all cores)");
+                                   "of config.json)")
+      ->check(number_in(0, inf));
+  add_threads_flag(c, o.threads);
   c->add_flag("--bf16-prefill", o.bf16_prefill,
               "Prefill with activations rounded to BF16 (faster on AVX-512 BF16 CPUs, as llama.cpp; not exact)");
   c->add_flag("--no-constrain", o.no_constrain,
@@ -78,12 +137,12 @@ void apply_sampling_flags(GenerationOptions& g, const Qwen3Model& m, const LlmOp
   if (o.min_p) g.sampling.min_p = *o.min_p;
   if (o.repeat_penalty) g.sampling.repetition_penalty = *o.repeat_penalty;
   if (o.seed) g.seed = uint64_t(*o.seed);
-  if (o.ctx && *o.ctx < 0) throw InputError("-c must not be negative (0: the model's max_position_embeddings)");
-  if (o.ctx) g.context_length = *o.ctx;
-  if (g.sampling.top_p < 0 || g.sampling.top_p > 1) throw InputError("--top-p must lie in [0, 1]");
-  if (g.sampling.repetition_penalty <= 0) throw InputError("--repeat-penalty must be positive");
-  if (g.sampling.min_p && (*g.sampling.min_p < 0 || *g.sampling.min_p > 1)) throw InputError("--min-p must lie in [0, 1]");
-  if (g.max_new_tokens < 0) throw InputError("--max-new-tokens must not be negative");
+  if (o.ctx) g.context_length = *o.ctx;  // ranges: checked as the flags are parsed (add_sampling_flags)
+}
+
+void check_stdout_written() {
+  if (std::fflush(stdout) != 0 || std::ferror(stdout))
+    throw InputError(std::string("stdout: write failed: ") + std::strerror(errno ? errno : EIO));
 }
 
 ContextLimit context_limit(const GenerationOptions& g, const Qwen3Model& m) {
@@ -133,7 +192,7 @@ nlohmann::ordered_json message(const std::string& role, const std::string& conte
 
 std::string render(const Tokenizer& tok, const nlohmann::ordered_json& messages, bool no_think) {
   if (tok.chat_template().empty()) throw InputError("the model folder has no chat template (tokenizer_config.json)");
-  ChatTemplate tmpl(tok.chat_template());
+  ChatTemplate tmpl(tok.chat_template(), tok.config_file());
   ChatInput in;
   in.messages = messages;
   in.add_generation_prompt = true;

@@ -43,15 +43,27 @@ struct LlmOptions {
   std::optional<double> temp, top_p, min_p, repeat_penalty;
   std::vector<std::string> stop;
   std::string extract;  // bmx generate --extract OUTDIR
+  std::string weights;  // --weights q8_0|q4_0: projections rounded at load; empty: as stored
 };
+
+// load_qwen3, then the projections rounded to --weights when it is given (with a note on stderr unless quiet).
+Qwen3Model load_decoder(const LlmOptions& o);
+// --weights of every decoder command and bench.
+void add_weights_flag(CLI::App* c, std::string& weights);
 
 // Threads and prefill precision: every decoder command takes the same flags, so they apply them here, once.
 void apply_runtime_options(const LlmOptions& o);
-// -n --temp --top-k --top-p --min-p --repeat-penalty -s --stop -c -t --bf16-prefill (llama.cpp's names).
+// -t/--threads of every decoder command and bench (thread_count's rule: 0 all cores, capped to the hardware).
+void add_threads_flag(CLI::App* c, int& threads);
+// -n --temp --top-k --top-p --min-p --repeat-penalty -s --stop -c -t --bf16-prefill (llama.cpp's names). Each number
+// is checked as it is parsed (finite, in its range), so every command refuses the same values with the same words.
 void add_sampling_flags(CLI::App* c, LlmOptions& o);
 // The flags given on the command line applied over `g` (the model's defaults, or a task's); InputError for
 // values out of range. Stop strings are text: apply_stop_strings.
 void apply_sampling_flags(GenerationOptions& g, const Qwen3Model& m, const LlmOptions& o);
+// InputError when anything printed to stdout was lost (a full disk, /dev/full): commands that stream their output
+// there check it at the end, so a lost output is a non-zero exit.
+void check_stdout_written();
 // The context limit in force and which setting it is: "-c N" or "max_position_embeddings of config.json".
 struct ContextLimit {
   int64_t tokens = 0;

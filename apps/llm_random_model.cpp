@@ -11,6 +11,10 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
+#include "bmx/core/io/output_file.h"
+#include "bmx/core/io/read_file.h"
 #include "bmx/core/util/error.h"
 #include "bmx/core/nn/kernels.h"
 #include "bmx/core/llm/model_config.h"
@@ -59,26 +63,84 @@ at::Tensor random_bf16(const std::vector<int64_t>& shape, double mean, double st
   return t;
 }
 
-void write_json(const fs::path& p, const nlohmann::ordered_json& j) {
-  std::ofstream out(p);
-  if (!out) fail_input(p.string(), "cannot write");
-  out << j.dump(2) << "\n";
-}
+void write_json(const fs::path& p, const nlohmann::ordered_json& j) { write_output_file(p.string(), j.dump(2) + "\n"); }
+
+// The model is written into a hidden folder beside the output and moved into place only when every file is
+// complete, so a failure (full disk, no memory) leaves no half-written model folder behind.
+class StagingFolder {
+ public:
+  explicit StagingFolder(const fs::path& out) : out_(out) {
+    std::error_code ec;
+    if (fs::exists(out_, ec) && !fs::is_directory(out_, ec)) throw InputError(out_.string() + ": not a folder");
+    const fs::path parent = out_.has_parent_path() ? out_.parent_path() : fs::path(".");
+    if (!fs::create_directories(parent, ec) && ec)
+      throw InputError(parent.string() + ": cannot create the folder: " + ec.message());
+    dir_ = parent / ("." + out_.filename().string() + ".partial-" + std::to_string(::getpid()));
+    fs::remove_all(dir_, ec);
+    if (!fs::create_directory(dir_, ec)) throw InputError(dir_.string() + ": cannot create the folder: " + ec.message());
+  }
+  ~StagingFolder() {
+    std::error_code ec;
+    if (!done_) fs::remove_all(dir_, ec);
+  }
+  const fs::path& dir() const { return dir_; }
+
+  // Moves the files into the output folder (created when absent, else each file replaced).
+  void commit() {
+    std::error_code ec;
+    if (!fs::exists(out_, ec)) {
+      fs::rename(dir_, out_, ec);
+      if (ec) throw InputError(out_.string() + ": cannot move the model into place: " + ec.message());
+    } else {
+      for (auto& e : fs::directory_iterator(dir_)) {
+        fs::rename(e.path(), out_ / e.path().filename(), ec);
+        if (ec) throw InputError((out_ / e.path().filename()).string() + ": cannot move into place: " + ec.message());
+      }
+      fs::remove(dir_, ec);
+    }
+    done_ = true;
+  }
+
+ private:
+  fs::path out_, dir_;
+  bool done_ = false;
+};
+
+void write_random_model(const RandomModelOptions& o, const fs::path& out);
 
 void run_random_model(const RandomModelOptions& o) {
+  fs::path target = fs::path(o.out).lexically_normal();
+  if (target.filename().empty()) target = target.parent_path();  // "dir/" -> "dir"
+  StagingFolder staging(target);
+  try {
+    write_random_model(o, staging.dir());
+  } catch (const c10::Error& e) {
+    // ATen's errors carry a C++ stack trace over many lines: one line in bmx's words instead.
+    std::string msg = e.what_without_backtrace();
+    msg = msg.substr(0, msg.find('\n'));
+    throw InputError(o.out + ": cannot make the random model: " + msg);
+  } catch (const std::bad_alloc&) {
+    throw InputError(o.out + ": cannot make the random model: out of memory");
+  }
+  staging.commit();
+}
+
+void write_random_model(const RandomModelOptions& o, const fs::path& out) {
   Shape s = shape_of(o.like);
-  const fs::path out(o.out);
-  fs::create_directories(out);
   int64_t tok_size = 0;
   nlohmann::json tok_config;
   if (!o.tokenizer.empty()) {
     for (const char* f : {"tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt",
                           "special_tokens_map.json", "added_tokens.json"}) {
       const fs::path src = fs::path(o.tokenizer) / f;
-      if (fs::exists(src)) fs::copy_file(src, out / f, fs::copy_options::overwrite_existing);
+      if (fs::exists(src)) write_output_file((out / f).string(), read_file(src.string()));
     }
     tok_size = tokenizer_size(o.tokenizer);
     if (tok_size == 0) throw InputError(o.tokenizer + ": no tokenizer.json");
+    // The loader's bound on vocab_size (core/llm/model_config.cpp): a larger model could not be read back.
+    if (tok_size > (int64_t(1) << 24))
+      throw InputError(o.tokenizer + ": the tokenizer has " + std::to_string(tok_size) +
+                       " ids, more than a decoder's vocabulary may have (16777216)");
     // Rows for every tokenizer id (multiple of 128); the real shapes keep their 151,936 when that is enough.
     s.V = std::max(s.V, (tok_size + 127) / 128 * 128);
   }
@@ -175,7 +237,7 @@ void run_random_model(const RandomModelOptions& o) {
     char name[64];
     std::snprintf(name, sizeof name, "model-%05zu-of-%05zu.safetensors", k + 1, n);
     const std::string file = n == 1 ? "model.safetensors" : name;
-    std::fprintf(stderr, "writing %s (%zu tensors)\n", (out / file).c_str(), shards[k].size());
+    std::fprintf(stderr, "writing %s (%zu tensors)\n", (fs::path(o.out) / file).c_str(), shards[k].size());
     write_safetensors((out / file).string(), shards[k], make);
     for (auto& sp : shards[k]) index["weight_map"][sp.name] = file;
   }

@@ -4,6 +4,8 @@
 #include <GraphMol/RWMol.h>
 
 #include <cctype>
+#include <cmath>
+#include <cstdarg>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -14,10 +16,12 @@
 #include <string>
 #include <vector>
 
+#include "bmx/core/io/output_file.h"
 #include "bmx/core/util/error.h"
 #include "bmx/core/util/parallel.h"
 #include "bmx/core/util/progress.h"
 #include "bmx/forcefield/refine.h"
+#include "bmx/mol3d/fragments.h"
 #include "bmx/mol3d/molecule_io.h"
 #include "bmx/mol3d/molstructok.h"
 #include "bmx/mol3d/roundtrip.h"
@@ -34,13 +38,21 @@ struct CommonOptions {
   std::string model;
   int threads = 0;
   bool quiet = false;
+  int max_atoms = mol3d::kDefaultMaxAtoms;
+  int thread_count() const { return bmx::thread_count(threads); }  // the one -t rule of every command
 };
 
 void add_common(CLI::App* cmd, CommonOptions& o, bool uses_model = true) {
   if (uses_model)
     cmd->add_option("--model", o.model,
                     "MolStrucTok checkpoint (default: the one installed with bmx, or $BMX_MOLSTRUCTOK)");
-  cmd->add_option("-t,--threads", o.threads, "Worker threads (default: all cores)");
+  cmd->add_option("-t,--threads", o.threads, "Worker threads (default: all cores; more than the cores are capped)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--max-atoms", o.max_atoms,
+                  "Refuse molecules with more atoms, hydrogens included (default " +
+                      std::to_string(mol3d::kDefaultMaxAtoms) +
+                      "; refinement's memory and time grow with the square of the atoms)")
+      ->check(CLI::PositiveNumber);
   cmd->add_flag("-q,--quiet", o.quiet, "No progress on stderr");
 }
 
@@ -57,9 +69,10 @@ void add_file_inputs(CLI::App* cmd, FileInputs& f) {
                   "stdin is read as SDF unless given)");
 }
 
-mol3d::ReadOptions read_options(const FileInputs& f) {
+mol3d::ReadOptions read_options(const FileInputs& f, const CommonOptions& o) {
   mol3d::ReadOptions ro;
   ro.format = f.format;
+  ro.max_atoms = o.max_atoms;
   return ro;
 }
 
@@ -67,25 +80,6 @@ mol3d::MolStrucTok load_model(const CommonOptions& o) {
   mol3d::silence_rdkit_logs();  // bmx reports every problem itself, one line per record
   return mol3d::MolStrucTok(o.model.empty() ? mol3d::default_checkpoint() : o.model);
 }
-
-// stdout for "-" or no path, else the file (created or truncated).
-class Output {
- public:
-  explicit Output(const std::string& path) {
-    if (path.empty() || path == "-") {
-      out_ = &std::cout;
-    } else {
-      file_.open(path);
-      if (!file_) throw InputError(path + ": cannot create output file");
-      out_ = &file_;
-    }
-  }
-  std::ostream& stream() { return *out_; }
-
- private:
-  std::ofstream file_;
-  std::ostream* out_;
-};
 
 // A bad record is one line on stderr, as its message says it (naming file, record and problem).
 template <typename Item, typename Result>
@@ -121,7 +115,7 @@ int report_failures(const BatchCount& c, const char* what, long written = -1, co
     const std::size_t w = written < 0 ? c.total - c.failed : std::size_t(written);
     if (w == 0)
       std::fprintf(stderr, "bmx: %zu of %zu %s failed (reported above); 0 written%s\n", c.failed, c.total, what,
-                   output.empty() || output == "-" ? "" : (", no file " + output + " left").c_str());
+                   output.empty() || output == "-" ? "" : (", nothing written to " + output).c_str());
     else
       std::fprintf(stderr, "bmx: %zu of %zu %s failed (reported above); %zu written\n", c.failed, c.total, what, w);
   }
@@ -134,15 +128,15 @@ struct EncodeOptions : CommonOptions, FileInputs {
 };
 
 int run_encode(const EncodeOptions& o) {
+  OutputFile out(o.output, o.inputs);  // before anything is read: an output that is an input is refused
   auto model = load_model(o);
-  mol3d::MolReader reader(o.inputs, read_options(o));
-  Output out(o.output);
+  mol3d::MolReader reader(o.inputs, read_options(o, o));
   Progress progress("encode", 0, "molecules", !o.quiet);
   struct Result {
     std::string line, error;
   };
   auto count = for_each_record<Result>(
-      reader, o.threads, progress,
+      reader, o.thread_count(), progress,
       [&](mol3d::MolRecord& r, Result& res) {
           auto e = model.encode(*r.mol);
           ordered_json j;
@@ -163,6 +157,7 @@ int run_encode(const EncodeOptions& o) {
       },
       [&](mol3d::MolRecord&, Result& res) { out.stream() << res.line << '\n'; });
   progress.finish();
+  out.commit();  // every good record is kept, as the batch rule says; a write error is an error
   return report_failures(count, "molecules");
 }
 
@@ -176,15 +171,17 @@ struct RefineFlags {
 void add_refine_flags(CLI::App* cmd, RefineFlags& f) {
   cmd->add_option("--ff", f.forcefield, "Force field: mmff94 (reference), mmff94s or uff")
       ->check(CLI::IsMember({"mmff94", "mmff94s", "uff"}));
-  cmd->add_option("--max-iters", f.max_iters, "Refinement iterations (default 2000; the reference uses 200)");
+  cmd->add_option("--max-iters", f.max_iters, "Refinement iterations (default 2000; the reference uses 200)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--no-uff", f.no_uff, "Leave molecules MMFF has no parameters for unrefined instead of using UFF");
 }
 
-forcefield::RefineOptions refine_options(const RefineFlags& f) {
+forcefield::RefineOptions refine_options(const RefineFlags& f, const CommonOptions& o) {
   forcefield::RefineOptions r;
   r.force_field = forcefield::parse_force_field(f.forcefield);
   r.max_iters = f.max_iters;
   r.uff_fallback = !f.no_uff;
+  r.max_atoms = o.max_atoms;
   return r;
 }
 
@@ -197,6 +194,7 @@ void report_unconverged(int unconverged, int refined, int max_iters) {
 
 void add_refine_fields(const forcefield::RefineResult& rr, mol3d::SdFields& fields) {
   fields.emplace_back("bmx_refinement", forcefield::describe(rr));
+  if (!rr.atom_types.empty()) fields.emplace_back("bmx_ff_atom_types", forcefield::atom_types_line(rr));
   if (rr.status != forcefield::RefineStatus::no_parameters) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.4f", rr.energy_before);
@@ -282,11 +280,28 @@ class TokenLineReader {
   int lineno_ = 0, count_ = 0;
 };
 
+// The note for a record whose coordinates do not fit V2000's columns (written as V3000 instead).
+std::string v3000_note(const RDKit::ROMol& mol, const std::string& where) {
+  if (mol3d::fits_v2000(mol)) return {};
+  return where + ": coordinates wider than V2000's columns (beyond -9999.9999..99999.9999 Å); written as V3000";
+}
+
+void add_note(std::string& notes, const std::string& note) {
+  if (!note.empty()) notes += (notes.empty() ? "" : "\n") + note;
+}
+
+void print_notes(const std::string& notes, bool quiet) {
+  if (quiet || notes.empty()) return;
+  std::istringstream in(notes);
+  for (std::string line; std::getline(in, line);) std::fprintf(stderr, "bmx: %s\n", line.c_str());
+}
+
 int run_decode(const DecodeOptions& o) {
+  // The output first: one that is the input is refused before anything is read or written.
+  mol3d::SdfWriter writer(o.output, o.input.empty() ? std::vector<std::string>{} : std::vector<std::string>{o.input});
   auto model = load_model(o);
   TokenLineReader lines(o);
-  auto ropts = refine_options(o.refine);
-  mol3d::SdfWriter writer(o.output);
+  auto ropts = refine_options(o.refine, o);
   Progress progress("decode", 0, "molecules", !o.quiet && !o.input.empty());
   struct Result {
     std::string record, error, note;
@@ -294,11 +309,11 @@ int run_decode(const DecodeOptions& o) {
   };
   int refined = 0, unconverged = 0;
   auto count = run_batch<TokenLine, Result>(
-      [&](TokenLine& t) { return lines.next(t); }, o.threads, progress,
+      [&](TokenLine& t) { return lines.next(t); }, o.thread_count(), progress,
       [&](TokenLine& job, Result& res) {
         try {
           if (job.tokens.empty()) throw InputError("no tokens");
-          auto d = model.decode_detail(job.tokens);
+          auto d = model.decode_detail(job.tokens, o.max_atoms);
           mol3d::SdFields fields{{"bmx_tokens", job.tokens}};
           // Tokens without their hydrogens ('[C 1][C 2]') spell a molecule the model never makes: completed with
           // hydrogens at 3D positions, as encode does with such input, and said so (stderr and an SD field).
@@ -306,7 +321,10 @@ int run_decode(const DecodeOptions& o) {
           if (d.sanitized)
             for (const auto* a : d.mol->atoms()) implicit_h += int(a->getNumImplicitHs());
           if (implicit_h > 0) {
+            if (std::string p = mol3d::atom_count_problem(d.mol->getNumAtoms() + implicit_h, o.max_atoms); !p.empty())
+              throw InputError(p + " with the " + std::to_string(implicit_h) + " hydrogens the tokens lack");
             RDKit::MolOps::addHs(*d.mol, /*explicitOnly=*/false, /*addCoords=*/true);
+            mol3d::separate_fragments(*d.mol);  // the new H may reach into another fragment
             res.note = job.where + " (" + job.name + "): the tokens carry no hydrogens for " +
                        std::to_string(implicit_h) + " H; added with 3D coordinates";
             fields.emplace_back("bmx_hydrogens_added", std::to_string(implicit_h));
@@ -326,13 +344,14 @@ int run_decode(const DecodeOptions& o) {
           } else {
             fields.emplace_back("bmx_refinement", "not refined");
           }
+          add_note(res.note, v3000_note(*d.mol, job.where + " (" + job.name + ")"));
           res.record = mol3d::sdf_record(*d.mol, job.name, fields, job.where);
         } catch (const std::exception& e) {
           res.error = job.where + " (" + job.name + "): " + e.what();
         }
       },
       [&](const TokenLine&, Result& res) {
-        if (!res.note.empty() && !o.quiet) std::fprintf(stderr, "bmx: %s\n", res.note.c_str());
+        print_notes(res.note, o.quiet);
         refined += res.refined;
         unconverged += res.unconverged;
         writer.write_record(res.record);
@@ -364,9 +383,9 @@ struct RefineCmdOptions : CommonOptions, FileInputs {
 
 int run_refine(const RefineCmdOptions& o) {
   mol3d::silence_rdkit_logs();
-  mol3d::MolReader reader(o.inputs, read_options(o));
-  mol3d::SdfWriter writer(o.output);
-  auto ropts = refine_options(o.refine);
+  mol3d::SdfWriter writer(o.output, o.inputs);  // before anything is read: an output that is an input is refused
+  mol3d::MolReader reader(o.inputs, read_options(o, o));
+  auto ropts = refine_options(o.refine, o);
   Progress progress("refine", 0, "molecules", !o.quiet);
   struct Result {
     std::string record, error, note;
@@ -374,7 +393,7 @@ int run_refine(const RefineCmdOptions& o) {
   };
   int refined = 0, unconverged = 0;
   auto count = for_each_record<Result>(
-      reader, o.threads, progress,
+      reader, o.thread_count(), progress,
       [&](mol3d::MolRecord& r, Result& res) {
         // The input's energy fields (docking or force-field energies, a previous bmx refinement) describe the
         // coordinates before this refinement: dropped, and listed in bmx_dropped_fields.
@@ -393,10 +412,11 @@ int run_refine(const RefineCmdOptions& o) {
         res.refined = rr.status != forcefield::RefineStatus::no_parameters;
         res.unconverged = rr.status == forcefield::RefineStatus::not_converged;
         add_refine_fields(rr, fields);
+        add_note(res.note, v3000_note(*r.mol, r.where()));
         res.record = mol3d::sdf_record(*r.mol, r.name, fields, r.where());
       },
       [&](mol3d::MolRecord&, Result& res) {
-        if (!res.note.empty() && !o.quiet) std::fprintf(stderr, "bmx: %s\n", res.note.c_str());
+        print_notes(res.note, o.quiet);
         refined += res.refined;
         unconverged += res.unconverged;
         writer.write_record(res.record);
@@ -427,7 +447,7 @@ EvalRow evaluate(const mol3d::MolStrucTok& model, const mol3d::MolRecord& r, con
   row.name = r.name;
   auto e = model.encode(*r.mol);
   row.atoms = static_cast<int>(e.codes.size());
-  auto d = model.decode_detail(e.struct_sfi);
+  auto d = model.decode_detail(e.struct_sfi, ro.max_atoms);
   // Stereo is compared as a reader of the written SD file sees it (E/Z and R/S from the file's bond block and
   // parity as RDKit reads them), so a file that loses E/Z shows here.
   // A molecule RDKit cannot read back (failed sanitization) is compared as it is in memory.
@@ -460,24 +480,32 @@ EvalRow evaluate(const mol3d::MolStrucTok& model, const mol3d::MolRecord& r, con
   return row;
 }
 
+// printf into a stream (the eval table goes to an OutputFile).
+void print_to(std::ostream& out, const char* format, ...) {
+  char buf[1024];
+  va_list args;
+  va_start(args, format);
+  const int n = std::vsnprintf(buf, sizeof buf, format, args);
+  va_end(args);
+  if (n > 0) out.write(buf, std::min<std::streamsize>(n, sizeof buf - 1));
+}
+
 int run_eval(const EvalOptions& o) {
-  auto model = load_model(o);
   // -o FILE: the table (or JSON lines) goes there instead of stdout, as with the other commands.
-  if (!o.output.empty() && o.output != "-") {
-    std::cout.flush();
-    if (!std::freopen(o.output.c_str(), "w", stdout)) throw InputError(o.output + ": cannot create output file");
-  }
-  mol3d::MolReader reader(o.inputs, read_options(o));
-  auto ro = refine_options(o.refine);
+  OutputFile out(o.output, o.inputs);
+  std::ostream& os = out.stream();
+  auto model = load_model(o);
+  mol3d::MolReader reader(o.inputs, read_options(o, o));
+  auto ro = refine_options(o.refine, o);
   Progress progress("eval", 0, "molecules", !o.quiet);
   std::vector<double> rmsd_dec, rmsd_ref, bond_mean, bond_max;
   int stereo_total = 0, stereo_kept = 0, stereo_kept_ref = 0, codes_total = 0,
       codes_same = 0, same_graph = 0;
   if (!o.json)
-    std::printf("%-28s %-28s %5s %9s %9s %9s %9s %7s %7s  %s\n", "file:record", "name", "atoms", "rmsd_dec", "rmsd_ref", "bond_dev",
+    print_to(os, "%-28s %-28s %5s %9s %9s %9s %9s %7s %7s  %s\n", "file:record", "name", "atoms", "rmsd_dec", "rmsd_ref", "bond_dev",
                 "bond_max", "stereo", "codes", "refinement");
   auto count = for_each_record<EvalRow>(
-      reader, o.threads, progress, [&](mol3d::MolRecord& r, EvalRow& row) { row = evaluate(model, r, ro); },
+      reader, o.thread_count(), progress, [&](mol3d::MolRecord& r, EvalRow& row) { row = evaluate(model, r, ro); },
       [&](mol3d::MolRecord& r, EvalRow& row) {
         rmsd_dec.push_back(row.decoded.heavy_rmsd);
         rmsd_ref.push_back(row.refined.heavy_rmsd);
@@ -506,7 +534,7 @@ int run_eval(const EvalOptions& o) {
           j["codes_reencoded_same"] = row.codes_same;
           j["codes_reencoded_total"] = row.codes_total;
           j["refinement"] = row.refinement;
-          std::cout << j.dump() << '\n';
+          os << j.dump() << '\n';
         } else {
           std::string stereo = std::to_string(row.decoded.stereo_kept) + "/" + std::to_string(row.decoded.stereo_centres);
           char codes[32];
@@ -514,7 +542,7 @@ int run_eval(const EvalOptions& o) {
           // file:record tells apart two records with one name; a long path keeps its tail.
           std::string place = (r.file == "-" ? std::string("stdin") : std::filesystem::path(r.file).filename().string()) +
                               ":" + std::to_string(r.index);
-          std::printf("%-28s %-28.28s %5d %9.3f %9.3f %9.4f %9.4f %7s %7s  %s\n", place.c_str(), row.name.c_str(), row.atoms,
+          print_to(os, "%-28s %-28.28s %5d %9.3f %9.3f %9.4f %9.4f %7s %7s  %s\n", place.c_str(), row.name.c_str(), row.atoms,
                       row.decoded.heavy_rmsd, row.refined.heavy_rmsd, row.decoded.bond_dev_mean,
                       row.decoded.bond_dev_max, stereo.c_str(), codes, row.refinement.c_str());
         }
@@ -533,18 +561,19 @@ int run_eval(const EvalOptions& o) {
                     {"stereo_centres", stereo_total}, {"stereo_kept_decoded_pct", pct_stereo},
                     {"stereo_kept_refined_pct", pct_stereo_ref}, {"same_graph", same_graph},
                     {"codes_reencoded_same_pct", pct_codes}};
-    std::cout << s.dump() << '\n';
+    os << s.dump() << '\n';
   } else {
-    std::printf("\nsummary: %d molecules evaluated, %d failed\n", ok, failed);
-    std::printf("  heavy-atom RMSD to input, decoded:  mean %.3f A, median %.3f A\n", mean(rmsd_dec), median(rmsd_dec));
-    std::printf("  heavy-atom RMSD to input, refined:  mean %.3f A, median %.3f A\n", mean(rmsd_ref), median(rmsd_ref));
-    std::printf("  bond-length deviation, decoded:      mean %.4f A, mean of per-molecule max %.4f A\n", mean(bond_mean),
+    print_to(os, "\nsummary: %d molecules evaluated, %d failed\n", ok, failed);
+    print_to(os, "  heavy-atom RMSD to input, decoded:  mean %.3f A, median %.3f A\n", mean(rmsd_dec), median(rmsd_dec));
+    print_to(os, "  heavy-atom RMSD to input, refined:  mean %.3f A, median %.3f A\n", mean(rmsd_ref), median(rmsd_ref));
+    print_to(os, "  bond-length deviation, decoded:      mean %.4f A, mean of per-molecule max %.4f A\n", mean(bond_mean),
                 mean(bond_max));
-    std::printf("  stereo kept (centres + double bonds): %.1f%% decoded, %.1f%% refined (%d in all)\n", pct_stereo,
+    print_to(os, "  stereo kept (centres + double bonds): %.1f%% decoded, %.1f%% refined (%d in all)\n", pct_stereo,
                 pct_stereo_ref, stereo_total);
-    std::printf("  same bond graph after decoding:       %d of %d\n", same_graph, ok);
-    std::printf("  codes unchanged when the decoded geometry is re-encoded: %.1f%%\n", pct_codes);
+    print_to(os, "  same bond graph after decoding:       %d of %d\n", same_graph, ok);
+    print_to(os, "  codes unchanged when the decoded geometry is re-encoded: %.1f%%\n", pct_codes);
   }
+  out.commit();
   return failed ? 1 : 0;
 }
 
@@ -576,7 +605,7 @@ void add_mol_commands(CLI::App& app, CLI::App& bench) {
             "Example: bmx mol decode '[H 3][O 26][H 304]' -o water.sdf");
   d->add_option("tokens", dec.tokens, "One token string");
   d->add_option("-i,--input", dec.input, "File with one token string or JSON object per line ('-' for stdin)");
-  d->add_option("-o,--output", dec.output, "Output SD file ('-' for stdout)")->required();
+  d->add_option("-o,--output", dec.output, "Output SD file (default: stdout, also '-')");
   d->add_flag("--no-refine", dec.no_refine, "Write the decoded geometry as it is");
   add_refine_flags(d, dec.refine);
   add_common(d, dec);
@@ -585,7 +614,7 @@ void add_mol_commands(CLI::App& app, CLI::App& bench) {
   static RefineCmdOptions ref;
   auto* r = mol->add_subcommand("refine", "Refine 3D molecules with MMFF94 (RDKit; UFF where MMFF has no parameters)");
   add_file_inputs(r, ref);
-  r->add_option("-o,--output", ref.output, "Output SD file ('-' for stdout)")->required();
+  r->add_option("-o,--output", ref.output, "Output SD file (default: stdout, also '-')");
   add_refine_flags(r, ref.refine);
   add_common(r, ref, /*uses_model=*/false);
   r->callback([] { exit_status = run_refine(ref); });

@@ -7,12 +7,14 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "bmx/core/io/output_file.h"
 #include "bmx/core/io/read_file.h"
 #include "bmx/core/util/error.h"
 #include "bmx/core/util/math_threads.h"
@@ -36,9 +38,10 @@ namespace {
 namespace fs = std::filesystem;
 using namespace bmx::prot3d;
 
-// Threads across chains, and maths threads inside one chain when there are fewer chains than threads.
+// Threads across chains, and maths threads inside one chain when there are fewer chains than threads. -t goes
+// through thread_count, the one rule of every command (--threads 10000 is the hardware's count).
 int plan_threads(int threads, std::size_t items) {
-  const int total = threads > 0 ? threads : hardware_threads();
+  const int total = thread_count(threads);
   const int workers = static_cast<int>(std::max<std::size_t>(1, std::min<std::size_t>(total, items)));
   set_math_threads(std::max(1, total / workers));
   return workers;
@@ -51,18 +54,6 @@ auto indices(std::size_t n) {
     i = k++;
     return true;
   };
-}
-
-// stdout for "" or "-", else the file (created or truncated).
-std::ostream& open_output(const std::string& path, std::ofstream& file) {
-  if (path.empty() || path == "-") return std::cout;
-  file.open(path, std::ios::binary);
-  if (!file) throw InputError(path + ": cannot write");
-  return file;
-}
-
-void check_written(const std::string& path, const std::ostream& out) {
-  if (!out) throw InputError((path.empty() || path == "-" ? std::string("stdout") : path) + ": write failed");
 }
 
 // --format: pdb, cif (or mmcif), or auto / nothing for the file name's extension.
@@ -79,6 +70,14 @@ ReadOptions read_options(const std::string& chain, const std::string& format, bo
   if (window) o.limits.max_len = 0;  // windows lift the wrapper's 1280-residue limit too
   o.format = structure_format(format);
   return o;
+}
+
+// --window-overlap against the model's window, once, before any record (not once per chain as each one fails).
+void check_overlap(int overlap, int least, const GcpVqvae& model) {
+  if (overlap < least || overlap >= model.max_length())
+    throw InputError("--window-overlap " + std::to_string(overlap) + ": must be in " + std::to_string(least) + ".." +
+                     std::to_string(model.max_length() - 1) + " (the model's window is " +
+                     std::to_string(model.max_length()) + " residues)");
 }
 
 // One chain of an input file waiting for the model.
@@ -146,18 +145,23 @@ struct EncodeArgs {
 
 int run_encode(const EncodeArgs& a) {
   const ReadOptions ropt = read_options(a.chain, a.format, a.window);
+  // Outputs are opened (and refused when one is an input) before the model is loaded: nothing is lost, no time
+  // spent, and a failed run leaves the old files as they were (bmx/core/io/output_file.h).
+  OutputFile jsonl_file(a.out, a.inputs);
+  std::optional<OutputFile> csv_file;
+  if (!a.csv.empty()) {
+    if (!a.out.empty() && a.out != "-" && fs::absolute(a.csv).lexically_normal() == fs::absolute(a.out).lexically_normal())
+      throw InputError("--csv " + a.csv + " and -o name the same file");
+    csv_file.emplace(a.csv, a.inputs);
+    csv_file->stream() << vq_indices_csv_header();
+  }
+  std::ostream& jsonl = jsonl_file.stream();
   const GcpVqvae model = GcpVqvae::load(gcp_vqvae_dir(a.model));
+  if (a.window) check_overlap(a.overlap, 0, model);
   const Inputs in = read_inputs(a.inputs, ropt, a.quiet, a.window);
   EncodeOptions eopt;
   eopt.window = a.window;
   eopt.window_overlap = a.overlap;
-  std::ofstream jsonl_file, csv_file;
-  std::ostream& jsonl = open_output(a.out, jsonl_file);
-  if (!a.csv.empty()) {
-    csv_file.open(a.csv, std::ios::binary);
-    if (!csv_file) throw InputError(a.csv + ": cannot write");
-    csv_file << vq_indices_csv_header();
-  }
   struct Result {
     TokenRecord record;
     EncodeProblem problem = EncodeProblem::bad_input;
@@ -193,17 +197,19 @@ int run_encode(const EncodeArgs& a) {
                          in.jobs[i].path.c_str(), chain_label(r.chain).c_str(), r.positions, r.windows);
         }
         jsonl << token_record_json(r) << '\n';
-        if (csv_file.is_open()) csv_file << vq_indices_csv_row(r);
+        if (csv_file) csv_file->stream() << vq_indices_csv_row(r);
       },
       [&](std::size_t i, const Result& res) {
         report_chain_failure("encode", in.jobs[i], res.error, res.problem == EncodeProblem::too_long && !a.window,
                              "pass --window to encode overlapping windows");
       });
   progress.finish();
-  jsonl.flush();
-  check_written(a.out, jsonl);
-  if (csv_file.is_open()) check_written(a.csv, csv_file.flush());
   const std::size_t ok = count.total - count.failed;
+  // Files are kept when they hold at least one record (as bmx mol: a run that writes nothing leaves no file).
+  if (ok > 0) {
+    jsonl_file.commit();
+    if (csv_file) csv_file->commit();
+  }
   // -q: silent on success, as bmx mol; the summary still comes when something failed.
   if (!a.quiet || ok == 0 || count.failed || in.failed())
     std::fprintf(stderr,
@@ -240,12 +246,19 @@ int run_decode(const DecodeArgs& a) {
   if (a.out.empty()) throw InputError("bmx prot decode: -o OUT.pdb|OUT.cif (or a folder for several records) is required");
   if (a.tokens.empty() == a.input.empty())
     throw InputError("bmx prot decode: give the tokens either as an argument or with -i FILE (not both)");
+  const std::vector<std::string> inputs = a.input.empty() ? std::vector<std::string>{} : std::vector<std::string>{a.input};
+  check_not_an_input(a.out, inputs);  // before anything is loaded; each file is checked again as it is written
   const GcpVqvae model = GcpVqvae::load(gcp_vqvae_dir(a.model));
   const DecodeArithmetic arithmetic = a.int16 ? DecodeArithmetic::int16 : DecodeArithmetic::float32;
   const int codebook = static_cast<int>(model.codebook_size());
   std::vector<TokenRecord> recs = a.input.empty() ? read_token_records(a.tokens, "tokens", codebook)
                                                   : read_token_records(read_all(a.input), a.input, codebook);
   if (recs.empty()) throw InputError((a.input.empty() ? "tokens" : a.input) + ": no token records");
+  for (const TokenRecord& r : recs)
+    if (r.ok() && static_cast<int64_t>(r.tokens.size()) > model.max_length()) {
+      check_overlap(a.overlap, 1, model);  // records longer than the window are decoded in overlapping pieces
+      break;
+    }
   if (!a.sequence.empty()) {
     if (recs.size() != 1) throw InputError("--sequence applies to one record, the input has " + std::to_string(recs.size()));
     const std::string letters = parse_aa_sequence(a.sequence, "--sequence");
@@ -258,18 +271,24 @@ int run_decode(const DecodeArgs& a) {
   wopt.add_cb = a.cb;
   wopt.add_oxygen = !a.no_oxygen;
   wopt.format = structure_format(a.format);
-  const bool many = recs.size() > 1;
+  // Records that cannot be read are reported and skipped below; the output's shape (one file or a folder) follows
+  // the readable ones, so that one bad line does not stop the good record of a two-line file from being written.
+  std::size_t readable = 0;
+  for (const TokenRecord& r : recs) readable += r.ok();
+  const bool many = readable > 1;
   const bool to_stdout = a.out == "-";
   const bool to_dir = !to_stdout && (fs::is_directory(a.out) || a.out.back() == '/' ||
                                      (many && fs::path(a.out).extension().empty()));
   if (many && !to_dir)
-    throw InputError("bmx prot decode: the input has " + std::to_string(recs.size()) + " records and -o " + a.out +
+    throw InputError("bmx prot decode: the input has " + std::to_string(readable) + " records and -o " + a.out +
                      " names one " + (to_stdout ? "stream" : "file") +
                      ": give a folder (-o OUT/) to get one file per record, or pick one record");
-  if (to_stdout && wopt.format == StructureFormat::from_extension) wopt.format = StructureFormat::pdb;
-  if (to_dir) fs::create_directories(a.out);
-  const std::string ext = wopt.format == StructureFormat::mmcif ? ".cif" : ".pdb";
+  // One file: its name says the format (.pdb/.ent, .cif/.mmcif) unless --format does; any other name is refused
+  // before the model runs. A folder gets .pdb files unless --format cif.
+  if (!to_dir) wopt.format = output_format(a.out, wopt.format);
   if (to_dir && wopt.format == StructureFormat::from_extension) wopt.format = StructureFormat::pdb;
+  const std::string ext = wopt.format == StructureFormat::mmcif ? ".cif" : ".pdb";
+  if (to_dir) fs::create_directories(a.out);
 
   // One file per record: records that would share a name (the same id and chain, or no id) get _2, _3, ...
   std::vector<std::string> paths(recs.size(), a.out);
@@ -303,11 +322,11 @@ int run_decode(const DecodeArgs& a) {
                          r.where.c_str(), r.tokens.size(), d.pieces, d.overlap_rmsd);
           const BackboneChain chain = decoded_chain(r, d.decoding);
           if (to_stdout) {
-            std::cout << backbones_to_string({chain}, wopt.format, wopt);
-            std::cout.flush();
-            if (!std::cout) throw InputError("stdout: write failed");
+            OutputFile out("-");
+            write_backbones(out.stream(), {chain}, wopt.format, wopt);
+            out.commit();
           } else {
-            write_backbones(paths[i], {chain}, wopt);
+            write_backbones(paths[i], {chain}, wopt, inputs);
           }
         } catch (const std::exception& e) {
           res.error = r.where + ": " + e.what();
@@ -339,13 +358,13 @@ struct EvalArgs {
 
 int run_eval(const EvalArgs& a) {
   const ReadOptions ropt = read_options(a.chain, a.format, a.window);
+  std::optional<OutputFile> json_file;
+  if (!a.json_out.empty()) json_file.emplace(a.json_out, a.inputs);
   const GcpVqvae model = GcpVqvae::load(gcp_vqvae_dir(a.model));
   const DecodeArithmetic arithmetic = a.int16 ? DecodeArithmetic::int16 : DecodeArithmetic::float32;
   const Inputs in = read_inputs(a.inputs, ropt, a.quiet, a.window);
   EncodeOptions eopt;
   eopt.window = a.window;
-  std::ofstream json_file;
-  if (!a.json_out.empty()) open_output(a.json_out, json_file);
   struct Result {
     RoundTripMetrics metrics;
     EncodeProblem problem = EncodeProblem::bad_input;
@@ -372,8 +391,8 @@ int run_eval(const EvalArgs& a) {
                     m.pieces > 1 ? ("  (decoded in " + std::to_string(m.pieces) + " pieces)").c_str() : "");
         rmsds.push_back(m.ca_rmsd);
         tms.push_back(m.tm_score);
-        if (json_file.is_open())
-          json_file << nlohmann::ordered_json{{"file", job.path},      {"id", job.chain.backbone.id},
+        if (json_file)
+          json_file->stream() << nlohmann::ordered_json{{"file", job.path},      {"id", job.chain.backbone.id},
                                               {"chain", job.chain.chain}, {"tokens", m.tokens},
                                               {"ca_rmsd", m.ca_rmsd},     {"tm_score", m.tm_score},
                                               {"decoded_pieces", m.pieces}}
@@ -385,7 +404,7 @@ int run_eval(const EvalArgs& a) {
                              "pass --window to encode it in windows and decode it in pieces");
       });
   progress.finish();
-  if (json_file.is_open()) check_written(a.json_out, json_file.flush());
+  if (json_file && !rmsds.empty()) json_file->commit();
   if (rmsds.empty()) {
     std::fprintf(stderr, "bmx prot eval: no chain could be evaluated\n");
     return 1;

@@ -340,7 +340,7 @@ int run_task(const RunArgs& a) {
   if (const auto missing = missing_control_tokens(*s.tok); !missing.empty())
     throw InputError(a.model + ": the tokenizer has no BioMatrix control tokens (" + missing.front() + " and " +
                      std::to_string(missing.size() - 1) + " more missing); bmx run needs a BioMatrix model");
-  s.model = load_qwen3(a.model);
+  s.model = load_decoder(a);
   if (!a.no_constrain) {
     s.vocabulary = analyse_vocabulary(*s.tok, eos_token_ids(s.model, *s.tok));
     // The tiny test GCP-VQVAE has 512 codes, the vocabulary 4096: answers keep to what can be decoded.

@@ -66,6 +66,34 @@ void print_line(const std::string& s) {
   std::fputc('\n', stdout);
 }
 
+// The stdin lines of tokenize and detokenize as a batch (the rule of every bmx batch): a bad line is one line on
+// stderr naming it, the others go on, and the exit status is 1 when any failed.
+class LineBatch {
+public:
+  std::string next_line() { return "<stdin>:" + std::to_string(++lines_); }
+  template <class F>
+  void run(const std::string& where, F&& f) {
+    try {
+      f();
+    } catch (const InputError& e) {
+      ++failed_;
+      const std::string msg = e.what();
+      // Errors raised without the place (from the tokenizer) get it here.
+      std::fprintf(stderr, "bmx: %s\n", msg.rfind(where + ":", 0) == 0 ? msg.c_str() : (where + ": " + msg).c_str());
+    }
+  }
+  void finish() const {
+    check_stdout_written();
+    if (!failed_) return;
+    std::fflush(stdout);
+    std::fprintf(stderr, "bmx: %zu of %zu lines failed (reported above); %zu written\n", failed_, lines_, lines_ - failed_);
+    exit_status = 1;
+  }
+
+private:
+  std::size_t lines_ = 0, failed_ = 0;
+};
+
 std::string encode_line(const Tokenizer& tok, const std::string& text, bool pieces) {
   auto ids = tok.encode(text);
   if (!pieces) return json(ids).dump();
@@ -79,28 +107,34 @@ void run_tokenize(const TokenizeOptions& o) {
   Tokenizer tok = Tokenizer::from_dir(o.model);
   if (o.text) {
     print_line(encode_line(tok, *o.text, o.pieces));
+    check_stdout_written();
     return;
   }
+  // A batch: a bad line is reported (file:line: problem) and skipped, every good line is tokenized, and the exit
+  // status says whether any failed.
   std::string line;
-  size_t n = 0;
+  LineBatch batch;
   while (std::getline(std::cin, line)) {
-    ++n;
-    std::string text = line;
-    if (o.jsonl) {
-      json v;
-      try {
-        v = json::parse(line);
-      } catch (const json::exception&) {
-        fail_input("<stdin>", "line " + std::to_string(n), "not a JSON string");
+    const std::string where = batch.next_line();
+    batch.run(where, [&] {
+      std::string text = line;
+      if (o.jsonl) {
+        json v;
+        try {
+          v = json::parse(line);
+        } catch (const json::exception&) {
+          fail_input(where, "not a JSON string");
+        }
+        if (!v.is_string()) fail_input(where, "not a JSON string");
+        text = v.get<std::string>();
+      } else if (!text.empty() && text.back() == '\r') {
+        text.pop_back();
       }
-      if (!v.is_string()) fail_input("<stdin>", "line " + std::to_string(n), "not a JSON string");
-      text = v.get<std::string>();
-    } else if (!text.empty() && text.back() == '\r') {
-      text.pop_back();
-    }
-    print_line(encode_line(tok, text, o.pieces));
-    std::fflush(stdout);
+      print_line(encode_line(tok, text, o.pieces));
+      std::fflush(stdout);
+    });
   }
+  batch.finish();
 }
 
 // "[1, 2, 3]" or "1 2 3" / "1,2,3".
@@ -157,18 +191,21 @@ void run_detokenize(const DetokenizeOptions& o) {
     auto ids = parse_ids(*o.ids, "IDS");
     check_ids(tok, ids, "IDS");
     emit(ids);
+    check_stdout_written();
     return;
   }
   std::string line;
-  size_t n = 0;
+  LineBatch batch;
   while (std::getline(std::cin, line)) {
-    ++n;
-    std::string where = "<stdin>:" + std::to_string(n);
-    auto ids = parse_ids(line, where);
-    check_ids(tok, ids, where);
-    emit(ids);
-    std::fflush(stdout);
+    const std::string where = batch.next_line();
+    batch.run(where, [&] {
+      auto ids = parse_ids(line, where);
+      check_ids(tok, ids, where);
+      emit(ids);
+      std::fflush(stdout);
+    });
   }
+  batch.finish();
 }
 
 // Default speed corpus: prose (license texts) and C headers of this machine, in a fixed order.

@@ -147,18 +147,20 @@ bool mmff_terms(const ForceFields::ForceField& ff, MmffTerms& t) {
     auto it = angles.find(key3(sb.i, sb.j, sb.k));
     if (it != angles.end()) sb.angle = it->second;
   }
-  // The electrostatic pairs are usually all vdW pairs too (same atoms, same order).
-  std::unordered_map<std::int64_t, int> vdw_pairs;
-  vdw_pairs.reserve(t.vdw.i.size());
-  for (std::size_t p = 0; p < t.vdw.i.size(); ++p)
-    vdw_pairs.emplace(std::int64_t(t.vdw.i[p]) * t.num_atoms + t.vdw.j[p], static_cast<int>(p));
+  // The electrostatic pairs are usually all vdW pairs too (same atoms, same order): RDKit's builder adds both in
+  // one (i, j > i) sweep, so one forward walk over the vdW pairs finds them, with no table of every pair (which
+  // took more memory than the terms themselves on large molecules).
+  std::size_t v = 0;
+  const std::size_t nv = t.vdw.i.size();
+  t.electrostatic.vdw_index.reserve(t.electrostatic.i.size());
   for (std::size_t p = 0; p < t.electrostatic.i.size(); ++p) {
-    auto it = vdw_pairs.find(std::int64_t(t.electrostatic.i[p]) * t.num_atoms + t.electrostatic.j[p]);
-    if (it == vdw_pairs.end()) {
+    const int ei = t.electrostatic.i[p], ej = t.electrostatic.j[p];
+    while (v < nv && (t.vdw.i[v] != ei || t.vdw.j[v] != ej)) ++v;
+    if (v == nv) {  // another order: each pair's geometry is computed on its own
       t.electrostatic.vdw_index.clear();
       break;
     }
-    t.electrostatic.vdw_index.push_back(it->second);
+    t.electrostatic.vdw_index.push_back(static_cast<int>(v++));
   }
   return true;
 }

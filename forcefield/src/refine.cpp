@@ -58,9 +58,11 @@ const ForceFields::UFF::AtomicParams* generic_uff_params(const RDKit::Atom* atom
   return nullptr;
 }
 
-// Builds the force field `ff` for the molecule, or nullptr (with `why`) when it has no parameters.
+// Builds the force field `ff` for the molecule, or nullptr (with `why`) when it has no parameters; `types` gets
+// each atom's force-field type.
 std::unique_ptr<ForceFields::ForceField> build(RDKit::ROMol& mol, ForceField ff, const RefineOptions& o,
-                                               std::string& why) {
+                                               std::string& why, std::vector<std::string>& types) {
+  types.clear();
   // With one fragment there is nothing to ignore, and RDKit's builders would split the molecule into
   // fragment copies twice to find that out.
   bool ignore_interfrag = o.ignore_interfrag_interactions;
@@ -70,6 +72,8 @@ std::unique_ptr<ForceFields::ForceField> build(RDKit::ROMol& mol, ForceField ff,
   }
   if (ff == ForceField::uff) {
     auto [params, all] = RDKit::UFF::getAtomTypes(mol);
+    // RDKit's getAtomTypes looks each atom's getAtomLabel up in the parameter table: that label is its type.
+    for (const auto* a : mol.atoms()) types.push_back(RDKit::UFF::Tools::getAtomLabel(a));
     if (!all) {
       std::string generic, missing;
       for (const auto* a : mol.atoms()) {
@@ -77,11 +81,16 @@ std::unique_ptr<ForceFields::ForceField> build(RDKit::ROMol& mol, ForceField ff,
         std::string label;
         params[a->getIdx()] = generic_uff_params(a, label);
         std::string where = a->getSymbol() + std::to_string(a->getIdx() + 1);
-        if (params[a->getIdx()]) generic += " " + where + "=" + label;
-        else missing += " " + where;
+        if (params[a->getIdx()]) {
+          generic += " " + where + "=" + label + " (RDKit: " + types[a->getIdx()] + ", no parameters)";
+          types[a->getIdx()] = label;
+        } else {
+          missing += " " + where;
+        }
       }
       if (!missing.empty()) {
         why = "UFF: no parameters for" + missing;
+        types.clear();
         return nullptr;
       }
       why = "UFF generic types" + generic;
@@ -95,17 +104,35 @@ std::unique_ptr<ForceFields::ForceField> build(RDKit::ROMol& mol, ForceField ff,
     why = std::string(name(ff)) + ": no parameters" + (atoms.empty() ? "" : " for " + atoms);
     return nullptr;
   }
+  for (const auto* a : mol.atoms()) types.push_back(std::to_string(int(props.getMMFFAtomType(a->getIdx()))));
   return std::unique_ptr<ForceFields::ForceField>(
       RDKit::MMFF::constructForceField(mol, &props, o.nonbonded_thresh, o.conf_id, ignore_interfrag));
 }
 
-void check_coordinates(const RDKit::ROMol& mol, int conf_id) {
+std::string name_of(const RDKit::ROMol& mol) {
   std::string name;
   mol.getPropIfPresent(RDKit::common_properties::_Name, name);
-  if (mol.getNumConformers() == 0) fail_input(name, "molecule has no coordinates to refine");
+  return name;
+}
+
+// The molecule is one refinement can be asked for: within the atom limit (the set-up and BFGS grow with the
+// square of the atoms) and coordinates a force field can start from (atoms at one point give NaN gradients and a
+// "converged" NaN energy). Close atoms of a decoded molecule are left to the force field to pull apart.
+void check_input(const RDKit::ROMol& mol, const RefineOptions& o) {
+  if (mol.getNumConformers() == 0) fail_input(name_of(mol), "molecule has no coordinates to refine");
+  if (std::string p = mol3d::atom_count_problem(mol.getNumAtoms(), o.max_atoms); !p.empty())
+    fail_input(name_of(mol), p + "; not refined");
+  if (std::string p = mol3d::coordinate_problem(mol, o.conf_id); !p.empty())
+    fail_input(name_of(mol), "degenerate geometry: " + p + "; not refined");
+}
+
+// Nothing non-finite leaves refine(): a minimisation that diverged is an error, not a result.
+void check_output(const RDKit::ROMol& mol, const RefineResult& r, int conf_id) {
+  bool finite = std::isfinite(r.energy_before) && std::isfinite(r.energy_after);
   for (const auto& p : mol.getConformer(conf_id).getPositions())
-    if (!std::isfinite(p.x) || !std::isfinite(p.y) || !std::isfinite(p.z))
-      fail_input(name, "non-finite coordinates; not refined");
+    finite = finite && std::isfinite(p.x) && std::isfinite(p.y) && std::isfinite(p.z);
+  if (!finite)
+    fail_input(name_of(mol), std::string(name(r.force_field)) + " refinement gave non-finite energies or coordinates");
 }
 
 }  // namespace
@@ -138,23 +165,24 @@ ForceField parse_force_field(const std::string& text) {
 }
 
 double energy(RDKit::ROMol& mol, ForceField force_field, const RefineOptions& options) {
-  check_coordinates(mol, options.conf_id);
+  check_input(mol, options);
   std::string why;
-  auto ff = build(mol, force_field, options, why);
+  std::vector<std::string> types;
+  auto ff = build(mol, force_field, options, why, types);
   if (!ff) return kNaN;
   ff->initialize();
   return ff->calcEnergy();
 }
 
 RefineResult refine(RDKit::ROMol& mol, const RefineOptions& options) {
-  check_coordinates(mol, options.conf_id);
+  check_input(mol, options);
   RefineResult result;
   result.force_field = options.force_field;
   std::string why;
-  auto ff = build(mol, options.force_field, options, why);
+  auto ff = build(mol, options.force_field, options, why, result.atom_types);
   if (!ff && options.force_field != ForceField::uff && options.uff_fallback) {
     std::string uff_why;
-    ff = build(mol, ForceField::uff, options, uff_why);
+    ff = build(mol, ForceField::uff, options, uff_why, result.atom_types);
     if (ff) {
       result.force_field = ForceField::uff;
       why += "; UFF used" + (uff_why.empty() ? std::string() : " (" + uff_why + ")");
@@ -176,12 +204,17 @@ RefineResult refine(RDKit::ROMol& mol, const RefineOptions& options) {
     std::vector<double> pos(3 * points.size());
     for (std::size_t i = 0; i < points.size(); ++i)
       for (int k = 0; k < 3; ++k) pos[3 * i + k] = (*points[i])[k];
+    // RDKit's contribs (one heap object per pair, several times the flat arrays) are not needed any more: freed
+    // before BFGS allocates its (3N)^2 inverse Hessian, so the two never add up.
+    ff.reset();
     result.energy_before = mmff_energy(terms, pos.data());
     int rc = mmff_minimize(terms, pos.data(), max_iters);
-    for (std::size_t i = 0; i < points.size(); ++i)
-      for (int k = 0; k < 3; ++k) (*points[i])[k] = pos[3 * i + k];
+    RDKit::Conformer& conf = mol.getConformer(options.conf_id);
+    for (unsigned i = 0; i < mol.getNumAtoms(); ++i)
+      conf.setAtomPos(i, RDGeom::Point3D(pos[3 * i], pos[3 * i + 1], pos[3 * i + 2]));
     result.energy_after = mmff_energy(terms, pos.data());
     result.status = rc == 0 ? RefineStatus::converged : RefineStatus::not_converged;
+    check_output(mol, result, options.conf_id);
     return result;
   }
   // The same steps as RDKit's ForceFieldsHelper::OptimizeMolecule (what MMFFOptimizeMolecule runs), with
@@ -191,7 +224,14 @@ RefineResult refine(RDKit::ROMol& mol, const RefineOptions& options) {
   int rc = ff->minimize(max_iters);
   result.energy_after = ff->calcEnergy();
   result.status = rc == 0 ? RefineStatus::converged : RefineStatus::not_converged;
+  check_output(mol, result, options.conf_id);
   return result;
+}
+
+std::string atom_types_line(const RefineResult& result) {
+  std::string s;
+  for (const auto& t : result.atom_types) s += (s.empty() ? "" : " ") + t;
+  return s;
 }
 
 std::string describe(const RefineResult& result) {

@@ -7,6 +7,7 @@
 #include <GraphMol/SmilesParse/SmilesParse.h>
 
 #include "bmx/core/util/error.h"
+#include "bmx/mol3d/fragments.h"
 #include "bmx/tokenizers/selfies.h"
 
 namespace bmx::mol3d {
@@ -44,6 +45,8 @@ std::unique_ptr<RDKit::RWMol> molecule_from_smiles(const std::string& smiles, co
     conf = RDKit::DGeomHelpers::EmbedMolecule(*mol, embed);
   }
   if (conf < 0) throw InputError(where + ": RDKit ETKDG found no 3D conformer for '" + smiles + "'");
+  // ETKDG embeds each fragment about the origin: a salt's ions land on the other fragment's atoms.
+  separate_fragments(*mol);
   return mol;
 }
 

@@ -1,31 +1,13 @@
 #include "line_source.h"
 
-#include <unistd.h>
-#include <zlib.h>
-
-#include <cerrno>
-#include <cstring>
-
-#include "bmx/core/util/error.h"
+#include "bmx/core/io/gzip_file.h"
 
 namespace bmx::mol3d {
 
-LineSource::LineSource(const std::string& path) {
-  gzFile f = nullptr;
-  if (path == "-") {
-    int fd = ::dup(0);
-    if (fd >= 0) f = gzdopen(fd, "rb");
-  } else {
-    f = gzopen(path.c_str(), "rb");
-  }
-  if (!f) fail_input(path, std::string("cannot open: ") + std::strerror(errno));
-  gzbuffer(f, 1 << 16);
-  gz_ = f;
-}
+// Plain or gzip text through core's one gzip reader, which refuses a .gz cut short (bmx/core/io/gzip_file.h).
+LineSource::LineSource(const std::string& path) : file_(std::make_unique<GzipFile>(path)) {}
 
-LineSource::~LineSource() {
-  if (gz_) gzclose(static_cast<gzFile>(gz_));
-}
+LineSource::~LineSource() = default;
 
 void LineSource::unread(std::string line) {
   pushed_ = std::move(line);
@@ -40,17 +22,7 @@ bool LineSource::next(std::string& line) {
     ++line_no_;
     return true;
   }
-  line.clear();
-  char buf[4096];
-  bool got = false;
-  auto f = static_cast<gzFile>(gz_);
-  while (gzgets(f, buf, sizeof buf)) {
-    got = true;
-    std::size_t n = std::strlen(buf);
-    line.append(buf, n);
-    if (n > 0 && buf[n - 1] == '\n') break;
-  }
-  if (!got) return false;
+  if (!file_->read_line(line)) return false;
   while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
   ++line_no_;
   return true;

@@ -1,6 +1,9 @@
-// Lines of a text file, plain or gzip-compressed (zlib reads both), or of stdin for "-".
+// Lines of a text file, plain or gzip-compressed (GzipFile reads both), or of stdin for "-".
 #pragma once
+#include <memory>
 #include <string>
+
+#include "bmx/core/io/gzip_file.h"
 
 namespace bmx::mol3d {
 
@@ -19,7 +22,7 @@ class LineSource {
   void unread(std::string line);
 
  private:
-  void* gz_ = nullptr;
+  std::unique_ptr<GzipFile> file_;
   long line_no_ = 0;
   bool has_pushed_ = false;
   std::string pushed_;

@@ -4,6 +4,7 @@
 #include <GraphMol/MolOps.h>
 #include <GraphMol/PeriodicTable.h>
 #include <GraphMol/SmilesParse/SmilesParse.h>
+#include <RDGeneral/Invariant.h>
 #include <RDGeneral/RDLog.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <new>
 #include <optional>
 #include <regex>
 #include <sstream>
@@ -67,6 +69,11 @@ std::unique_ptr<RDKit::RWMol> mol_from_molblock(const std::string& molblock, con
   std::unique_ptr<RDKit::RWMol> mol;
   try {
     mol.reset(RDKit::MolBlockToMol(molblock, /*sanitize=*/true, /*removeHs=*/false, /*strictParsing=*/true));
+  } catch (const Invar::Invariant&) {
+    // An RDKit invariant names RDKit's own code (e.g. "bond_pin->getEndAtomIdx()"), not the input's problem.
+    fail_input(where, "malformed molblock: its atom, bond or property lines contradict each other");
+  } catch (const std::bad_alloc&) {
+    fail_input(where, "malformed molblock: its counts ask for more memory than there is");
   } catch (const std::exception& e) {
     fail_input(where, trim(e.what()));
   }
@@ -85,8 +92,80 @@ struct RawRecord {
 };
 
 // ---- SDF / MOL -------------------------------------------------------------------------------------
+// A whole number in `text` (blanks around it allowed), or -1.
+long long whole_number(const std::string& text) {
+  const std::string t = trim(text);
+  if (t.empty() || t.size() > 18 || t.find_first_not_of("0123456789") != std::string::npos) return -1;
+  return std::stoll(t);
+}
+
+// The counts and bond atom indices of a molblock (lines[0..end) before "M  END") checked against the record
+// before RDKit sees them: counts larger than the record can hold (RDKit would allocate them: bad_alloc), more
+// atoms than max_atoms, and bonds to atoms the record does not have (an RDKit invariant). "" when they agree;
+// what RDKit checks well itself (a malformed line) is left to it.
+std::string molblock_counts_problem(const std::vector<std::string>& lines, std::size_t end, int max_atoms) {
+  if (end < 4 || lines[3].size() < 6) return {};
+  const std::string& counts = lines[3];
+  const long long body = static_cast<long long>(end) - 4;  // lines between the counts line and M  END
+  if (counts.find("V3000") == std::string::npos) {
+    const long long atoms = whole_number(counts.substr(0, 3)), bonds = whole_number(counts.substr(3, 3));
+    if (atoms < 0 || bonds < 0) return {};
+    std::string p = atom_count_problem(std::size_t(atoms), max_atoms);
+    if (!p.empty()) return p;
+    if (atoms + bonds > body)
+      return "counts line says " + std::to_string(atoms) + " atoms and " + std::to_string(bonds) +
+             " bonds, but the record has " + std::to_string(body) + " lines for them before 'M  END'";
+    for (long long b = 0; b < bonds; ++b) {
+      const std::string& l = lines[std::size_t(4 + atoms + b)];
+      if (l.size() < 6) continue;
+      const long long a1 = whole_number(l.substr(0, 3)), a2 = whole_number(l.substr(3, 3));
+      for (long long a : {a1, a2})
+        if (a == 0 || a > atoms)
+          return "bond " + std::to_string(b + 1) + " joins atom " + std::to_string(a) + ", but the record has " +
+                 std::to_string(atoms) + " atoms";
+    }
+    return {};
+  }
+  long long atoms = -1;
+  bool in_bonds = false, continued = false;
+  for (std::size_t i = 4; i < end; ++i) {
+    const std::string& l = lines[i];
+    const bool this_continued = continued;
+    continued = !l.empty() && trim(l).back() == '-';
+    if (l.compare(0, 7, "M  V30 ") != 0 || this_continued) continue;
+    std::istringstream in(l.substr(7));
+    std::string word;
+    in >> word;
+    if (word == "COUNTS") {
+      std::string na, nb;
+      in >> na >> nb;
+      atoms = whole_number(na);
+      const long long bonds = whole_number(nb);
+      if (atoms < 0 || bonds < 0) return {};
+      std::string p = atom_count_problem(std::size_t(atoms), max_atoms);
+      if (!p.empty()) return p;
+      if (atoms + bonds > body)
+        return "COUNTS line says " + std::to_string(atoms) + " atoms and " + std::to_string(bonds) +
+               " bonds, but the record has " + std::to_string(body) + " lines for them before 'M  END'";
+    } else if (word == "BEGIN" || word == "END") {
+      std::string what;
+      in >> what;
+      if (what == "BOND") in_bonds = word == "BEGIN";
+    } else if (in_bonds && atoms >= 0) {
+      std::string type, a1, a2;
+      in >> type >> a1 >> a2;
+      for (const std::string* a : {&a1, &a2}) {
+        const long long k = whole_number(*a);
+        if (k == 0 || k > atoms)
+          return "bond " + word + " joins atom " + *a + ", but the record has " + std::to_string(atoms) + " atoms";
+      }
+    }
+  }
+  return {};
+}
+
 // Returns false at the end of the file (no more non-blank lines).
-bool next_sdf(LineSource& in, MolRecord& rec, RawRecord& raw, bool& stop) {
+bool next_sdf(LineSource& in, MolRecord& rec, RawRecord& raw, bool& stop, int max_atoms) {
   std::vector<std::string> lines;
   std::string line;
   bool terminated = false;
@@ -111,6 +190,8 @@ bool next_sdf(LineSource& in, MolRecord& rec, RawRecord& raw, bool& stop) {
     raw.error = terminated ? "no 'M  END' line before '$$$$'" : "record truncated: the file ends before 'M  END'";
     return true;
   }
+  raw.error = molblock_counts_problem(lines, end, max_atoms);
+  if (!raw.error.empty()) return true;
   std::string block;
   for (std::size_t i = 0; i <= end; ++i) block += lines[i] + "\n";
   // Data items: "> <NAME> ..." then value lines up to a blank line.
@@ -134,7 +215,7 @@ bool next_sdf(LineSource& in, MolRecord& rec, RawRecord& raw, bool& stop) {
 }
 
 // ---- MOL2 ------------------------------------------------------------------------------------------
-bool next_mol2(LineSource& in, MolRecord& rec, RawRecord& raw, bool& any_header) {
+bool next_mol2(LineSource& in, MolRecord& rec, RawRecord& raw, bool& any_header, int max_atoms) {
   std::string line;
   bool found = false;
   while (in.next(line))
@@ -144,18 +225,36 @@ bool next_mol2(LineSource& in, MolRecord& rec, RawRecord& raw, bool& any_header)
     }
   if (!found) return false;
   any_header = true;
-  std::string block = line + "\n";
+  std::string block = line + "\n", counts;
   int n = 0;
+  long long lines_in_block = 0;
   while (in.next(line)) {
     if (line.compare(0, 17, "@<TRIPOS>MOLECULE") == 0) {
       in.unread(line);
       break;
     }
     if (!line.empty() && line[0] == '#') continue;  // comments (often the next record's header)
-    if (n++ == 0) raw.title = trim(line);
+    if (n == 0) raw.title = trim(line);
+    if (n == 1) counts = line;
+    ++n;
+    ++lines_in_block;
     block += line + "\n";
   }
   rec.name = raw.title;
+  // The counts line, checked before a parser allocates for it: "num_atoms [num_bonds ...]".
+  {
+    std::istringstream cs(counts);
+    std::string first;
+    cs >> first;
+    const long long atoms = whole_number(first);
+    if (atoms > 0) {
+      raw.error = atom_count_problem(std::size_t(atoms), max_atoms);
+      if (raw.error.empty() && atoms > lines_in_block)
+        raw.error = "MOLECULE counts say " + std::to_string(atoms) + " atoms, but the record has " +
+                    std::to_string(lines_in_block) + " lines";
+      if (!raw.error.empty()) return true;
+    }
+  }
   std::string rdkit_error;
   {
     try {
@@ -233,7 +332,7 @@ std::optional<int> charge_from_comment(const std::string& comment, int heavy_ato
   return charge;
 }
 
-bool next_xyz(LineSource& in, MolRecord& rec, RawRecord& raw, bool& stop) {
+bool next_xyz(LineSource& in, MolRecord& rec, RawRecord& raw, bool& stop, int max_atoms) {
   std::string line;
   do {
     if (!in.next(line)) return false;
@@ -259,6 +358,15 @@ bool next_xyz(LineSource& in, MolRecord& rec, RawRecord& raw, bool& stop) {
   }
   raw.title = trim(comment);
   rec.name = raw.title;
+  raw.error = atom_count_problem(std::size_t(count), max_atoms);
+  if (!raw.error.empty()) {
+    for (long i = 0; i < count; ++i)  // skipped, so that the next record can be read
+      if (!in.next(line)) {
+        stop = true;
+        break;
+      }
+    return true;
+  }
   BareAtoms atoms;
   for (long i = 0; i < count; ++i) {
     if (!in.next(line) || blank(line)) {
@@ -289,6 +397,12 @@ bool next_xyz(LineSource& in, MolRecord& rec, RawRecord& raw, bool& stop) {
     raw.error = "no atoms";
     return true;
   }
+  // Bond perception on coincident or absurd positions would bond everything to everything: the geometry is
+  // checked first, as for every other format (finish()).
+  if (std::string p = geometry_problem(atoms.positions); !p.empty()) {
+    raw.error = "degenerate geometry: " + p;
+    return true;
+  }
   int heavy = 0;
   for (int z : atoms.atomic_numbers) heavy += z > 1;
   try {
@@ -297,6 +411,21 @@ bool next_xyz(LineSource& in, MolRecord& rec, RawRecord& raw, bool& stop) {
     raw.error = e.what();
   }
   return true;
+}
+
+// Open Babel perceives bonds from distances, so atoms at one point come back bonded to each other and RDKit's
+// sanitization refuses the valences: the geometry is checked on the unsanitized molblock first, so that the
+// message says what is wrong.
+std::string unsanitized_geometry_problem(const std::string& molblock) {
+  std::unique_ptr<RDKit::RWMol> m;
+  try {
+    m.reset(RDKit::MolBlockToMol(molblock, /*sanitize=*/false, /*removeHs=*/false, /*strictParsing=*/false));
+  } catch (...) {
+    return {};  // mol_from_molblock says what is wrong
+  }
+  if (!m || m->getNumConformers() == 0) return {};
+  const std::string p = geometry_problem(m->getConformer().getPositions());
+  return p.empty() ? p : "degenerate geometry: " + p;
 }
 
 }  // namespace
@@ -401,9 +530,9 @@ bool MolReader::Impl::read(MolRecord& rec) {
   bool got = false;
   try {
     switch (kind) {
-      case MolFormat::sdf: got = next_sdf(*lines, rec, raw, stop); break;
-      case MolFormat::mol2: got = next_mol2(*lines, rec, raw, mol2_header); break;
-      case MolFormat::xyz: got = next_xyz(*lines, rec, raw, stop); break;
+      case MolFormat::sdf: got = next_sdf(*lines, rec, raw, stop, options.max_atoms); break;
+      case MolFormat::mol2: got = next_mol2(*lines, rec, raw, mol2_header, options.max_atoms); break;
+      case MolFormat::xyz: got = next_xyz(*lines, rec, raw, stop, options.max_atoms); break;
       case MolFormat::other: {
         std::string molblock, error;
         int natoms = 0;
@@ -412,12 +541,18 @@ bool MolReader::Impl::read(MolRecord& rec) {
           rec.name = trim(raw.title);
           if (!error.empty()) raw.error = error;
           else if (natoms == 0) raw.error = "no atoms";
+          else if (!(raw.error = atom_count_problem(std::size_t(natoms), options.max_atoms)).empty()) {}
+          else if (!(raw.error = unsanitized_geometry_problem(molblock)).empty()) {}
           else raw.mol = mol_from_molblock(molblock, "");
           if (raw.mol) rec.notes.push_back("read by Open Babel");
         }
         break;
       }
     }
+  } catch (const std::bad_alloc&) {
+    got = true;
+    raw.error = "the record asks for more memory than there is (counts or sizes out of range)";
+    stop = true;
   } catch (const std::exception& e) {
     got = true;
     raw.error = e.what();
@@ -451,12 +586,16 @@ void MolReader::Impl::finish(MolRecord& rec, RawRecord& raw) {
   if (!raw.mol || raw.mol->getNumAtoms() == 0) return fail("no atoms");
   RDKit::RWMol& mol = *raw.mol;
   if (mol.getNumConformers() == 0) return fail("no coordinates");
+  // One geometry check for every format (input_limits.h): before the 2D check, so that atoms all at one point
+  // are called what they are.
+  const std::string size = atom_count_problem(mol.getNumAtoms(), options.max_atoms);
+  if (!size.empty()) return fail(size);
+  const std::string geometry = geometry_problem(mol);
+  if (!geometry.empty()) return fail("degenerate geometry: " + geometry);
   RDKit::Conformer& conf = mol.getConformer();
   bool flat = true;
-  for (const auto& p : conf.getPositions()) {
-    if (!std::isfinite(p.x) || !std::isfinite(p.y) || !std::isfinite(p.z)) return fail("non-finite coordinates");
+  for (const auto& p : conf.getPositions())
     if (std::abs(p.z) > kFlatZ) flat = false;
-  }
   // Up to three atoms always lie in a plane, so their x, y are a whole geometry, even in a file flagged 2D (bmx
   // writes flat molecules so, as RDKit expects of z = 0).
   if (options.require_3d && flat && mol.getNumAtoms() >= 4)
@@ -475,6 +614,8 @@ void MolReader::Impl::finish(MolRecord& rec, RawRecord& raw) {
       }
       rec.hydrogens_added = missing;
       rec.notes.push_back("added " + std::to_string(missing) + " H");
+      const std::string with_h = atom_count_problem(mol.getNumAtoms(), options.max_atoms);
+      if (!with_h.empty()) return fail(with_h + " with the " + std::to_string(missing) + " hydrogens added");
     }
   }
   if (rec.name.empty())

@@ -16,6 +16,7 @@
 
 #include "bmx/core/util/error.h"
 #include "bmx/mol3d/canonical_order.h"
+#include "bmx/mol3d/input_limits.h"
 #include "bmx/mol3d/struct_tokens.h"
 #include "bmx/tokenizers/modality.h"
 #include "bmx/tokenizers/selfies.h"
@@ -99,14 +100,12 @@ Encoding MolStrucTok::encode(const RDKit::ROMol& mol) const {
   const int n = int(mol.getNumAtoms());
   if (n == 0) throw InputError("molecule has no atoms");
   if (mol.getNumConformers() == 0) throw InputError("molecule has no coordinates (no conformer)");
+  // The readers check this already; molecules made elsewhere (SMILES conformers, callers) get the same check.
+  if (std::string p = geometry_problem(mol); !p.empty()) throw InputError("degenerate geometry: " + p);
   const RDKit::Conformer& conf = mol.getConformer();
   bool flat = true;
-  for (int i = 0; i < n; ++i) {
-    const RDGeom::Point3D& p = conf.getAtomPos(i);
-    if (!std::isfinite(p.x) || !std::isfinite(p.y) || !std::isfinite(p.z))
-      throw InputError("atom " + std::to_string(i + 1) + " has non-finite coordinates");
-    if (p.z != 0.0) flat = false;
-  }
+  for (int i = 0; i < n; ++i)
+    if (conf.getAtomPos(i).z != 0.0) flat = false;
   if (!conf.is3D() && flat && n > 1)
     throw InputError("molecule has 2D coordinates only (conformer flagged 2D, all z = 0); 3D coordinates are needed");
 
@@ -187,8 +186,13 @@ Encoding MolStrucTok::encode(const RDKit::ROMol& mol) const {
   return e;
 }
 
-Decoding MolStrucTok::decode_detail(const std::string& text) const {
+Decoding MolStrucTok::decode_detail(const std::string& text, int max_atoms) const {
   std::vector<StructToken> tokens = parse_struct_tokens(text, codebook_size() - 1);
+  {
+    std::size_t atoms = 0;  // one code per atom: refused before SELFIES, RDKit and the network see them
+    for (const auto& t : tokens) atoms += t.code >= 0;
+    if (std::string p = atom_count_problem(atoms, max_atoms); !p.empty()) throw InputError("struct_sfi: " + p);
+  }
   Decoding out;
   out.selfies = selfies_of(tokens);
   selfies::Decoded dec;
@@ -257,6 +261,11 @@ Decoding MolStrucTok::decode_detail(const std::string& text) const {
   }
   conf->set3D(true);
   out.mol->addConformer(conf.release(), true);
+  for (const auto& t : tokens)
+    if (t.starts_fragment) {  // only a '.' makes fragments: the single-fragment path stays as it was
+      separate_fragments(*out.mol);
+      break;
+    }
   return out;
 }
 

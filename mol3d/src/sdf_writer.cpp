@@ -75,6 +75,16 @@ void drop_either_double_bonds(std::string& block, const RDKit::ROMol& mol) {
 
 }  // namespace
 
+bool fits_v2000(const RDKit::ROMol& mol, int conf_id) {
+  if (mol.getNumAtoms() > 999 || mol.getNumBonds() > 999) return false;
+  if (mol.getNumConformers() == 0) return true;
+  // %10.4f: ten columns, so -9999.9999 is the most negative value and 99999.9999 the largest.
+  for (const auto& p : mol.getConformer(conf_id).getPositions())
+    for (double v : {p.x, p.y, p.z})
+      if (!(v > -9999.99995 && v < 99999.99995)) return false;
+  return true;
+}
+
 std::string sdf_record(const RDKit::ROMol& mol, const std::string& name, const SdFields& fields,
                        const std::string& where, int conf_id, bool three_d) {
   if (mol.getNumConformers() == 0) fail_input(where, "molecule has no coordinates to write");
@@ -108,7 +118,7 @@ std::string sdf_record(const RDKit::ROMol& mol, const std::string& name, const S
   copy.setProp(RDKit::common_properties::_Name, title);
   std::string block;
   try {
-    bool v3000 = copy.getNumAtoms() > 999 || copy.getNumBonds() > 999;
+    const bool v3000 = !fits_v2000(copy);
     block = RDKit::MolToMolBlock(copy, /*includeStereo=*/true, -1, /*kekulize=*/true, v3000);
     if (three_d) drop_either_double_bonds(block, copy);
   } catch (const std::exception& e) {
@@ -119,42 +129,29 @@ std::string sdf_record(const RDKit::ROMol& mol, const std::string& name, const S
   return block;
 }
 
-SdfWriter::SdfWriter(const std::string& path) : path_(path) {
-  if (path == "-") {
-    out_ = &std::cout;
-    return;
-  }
-  auto f = std::make_unique<std::ofstream>(path, std::ios::binary);
-  if (!*f) fail_input(path, "cannot create the file");
-  file_ = std::move(f);
-  out_ = file_.get();
-}
+SdfWriter::SdfWriter(const std::string& path, const std::vector<std::string>& inputs) : out_(path, inputs) {}
 
-SdfWriter::~SdfWriter() {
-  if (out_) out_->flush();
-}
+SdfWriter::~SdfWriter() = default;  // without finish(): OutputFile leaves the old file (or none)
 
 void SdfWriter::write(const RDKit::ROMol& mol, const std::string& name, const SdFields& fields,
                       const std::string& where) {
-  write_record(sdf_record(mol, name, fields, where.empty() ? path_ + ":record " + std::to_string(count_ + 1) : where));
+  write_record(sdf_record(mol, name, fields,
+                          where.empty() ? out_.display_name() + ":record " + std::to_string(count_ + 1) : where));
 }
 
 void SdfWriter::write_record(const std::string& record) {
-  if (!out_) fail_input(path_, "write after finish()");
-  *out_ << record;
-  if (!*out_) fail_input(path_, "write failed");
+  if (finished_) fail_input(out_.display_name(), "write after finish()");
+  std::ostream& os = out_.stream();
+  os << record;
+  if (!os) fail_input(out_.display_name(), "write failed");
   ++count_;
 }
 
-void SdfWriter::flush() { out_->flush(); }
-
 int SdfWriter::finish() {
-  if (out_) out_->flush();
-  if (file_) {
-    file_.reset();
-    out_ = nullptr;
-    if (count_ == 0) std::remove(path_.c_str());
-  }
+  if (finished_) return count_;
+  finished_ = true;
+  if (count_ == 0) out_.discard();
+  else out_.commit();
   return count_;
 }
 

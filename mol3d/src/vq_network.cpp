@@ -28,7 +28,13 @@ struct Weights {
       fail_input(path, "tensor '" + key + "' has shape " + std::string(c10::str(t.sizes())) + ", expected " +
                            std::string(c10::str(at::IntArrayRef(shape))));
     if (t.scalar_type() != at::kFloat || !t.is_contiguous()) t = t.to(at::kFloat).contiguous();
-    return t.data_ptr<float>();
+    // A NaN or inf weight would make every code, or every decoded atom, silently the same.
+    const float* v = t.data_ptr<float>();
+    for (int64_t k = 0, n = t.numel(); k < n; ++k)
+      if (!std::isfinite(v[k]))
+        fail_input(path, "tensor '" + key + "' holds a non-finite value (" + std::to_string(v[k]) + " at element " +
+                             std::to_string(k) + "); the checkpoint is damaged");
+    return v;
   }
 
   // Linear `prefix.<lin>` followed by BatchNorm `prefix.<bn>` (bn < 0: none).
@@ -58,6 +64,10 @@ VqNetwork::VqNetwork(const std::string& path) {
   auto emb = w.tensors.find("quantizer.embedding.weight");
   if (emb == w.tensors.end() || emb->second.dim() != 2)
     fail_input(path, "missing tensor 'quantizer.embedding.weight' (not a MolStrucTok VQ-VAE checkpoint?)");
+  // One code per atom needs a choice between codes: an empty or one-row codebook gives every atom code 0.
+  if (emb->second.size(0) < 2 || emb->second.size(0) > (int64_t(1) << 20))
+    fail_input(path, "tensor 'quantizer.embedding.weight' has " + std::to_string(emb->second.size(0)) +
+                         " rows; a MolStrucTok codebook needs 2 to 1048576 codes (the released one has 512)");
   const int size = int(emb->second.size(0));
   const float* codebook = w.get("quantizer.embedding.weight", {size, latent});
 
@@ -97,6 +107,9 @@ VqNetwork::VqNetwork(const std::string& path) {
       if (s[j] > s[arg]) arg = j;
     // Computed in float32 as the reference's network does; widening to double is exact.
     const float distance = std::exp(len[k]) - 1.f, polar_angle = ang[k] * kPi, azimuth = tor[k] * kPi;
+    if (!std::isfinite(distance) || !std::isfinite(polar_angle) || !std::isfinite(azimuth))
+      fail_input(path, "code " + std::to_string(k) + " decodes to non-finite internal coordinates "
+                       "(multi_head_decoder weights or BatchNorm statistics out of range)");
     decoded_[k] = {distance, polar_angle, azimuth, double(arg - 1)};
   }
 }

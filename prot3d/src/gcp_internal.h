@@ -14,7 +14,18 @@
 
 namespace bmx::prot3d {
 
-GcpVqvaeConfig read_gcp_vqvae_config(const std::string& dir);
+// Where each size of the config was read: field ("gcp_layers", "encoder.depth", ...) -> {file, YAML key}.
+using GcpConfigKeys = std::map<std::string, std::pair<std::string, std::string>>;
+
+// Reads the three YAML files; every size is checked against sane bounds (InputError naming file and key).
+GcpVqvaeConfig read_gcp_vqvae_config(const std::string& dir, GcpConfigKeys* keys = nullptr);
+
+// Before anything is allocated from the config: each layer count and dimension must be what the checkpoint's
+// tensors hold (`shapes`: canonical name -> shape). InputError naming the config file, the key, the config's value
+// and the checkpoint's. After this, the network the config describes is no larger than the checkpoint.
+void check_config_against_checkpoint(const GcpVqvaeConfig& config, const GcpConfigKeys& keys,
+                                     const std::map<std::string, std::vector<int64_t>>& shapes,
+                                     const std::string& checkpoint);
 
 // §2 inputs of GCPNet, computed in float64 then cast to the model dtype.
 struct GcpFeatures {

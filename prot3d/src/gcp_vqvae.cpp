@@ -99,6 +99,27 @@ std::shared_ptr<GcpVqvae::Impl> build(const GcpVqvaeConfig& config, std::map<std
   return impl;
 }
 
+// Broken weights give constant or NaN output with no error, so they are refused at load: every weight finite (one
+// vectorised pass over the model, a few percent of the load; see tests/prot3d/gcp), and a codebook with at least two
+// distinct codes (with one, every residue gets the same token).
+void check_weights(const std::map<std::string, at::Tensor>& used, const std::string& path) {
+  for (const auto& [name, t] : used) {
+    if (t.numel() == 0) continue;
+    // One read of the tensor and no temporary (min and max carry any NaN and show any infinity).
+    const auto [lo, hi] = at::aminmax(t);
+    if (std::isfinite(lo.item<double>()) && std::isfinite(hi.item<double>())) continue;
+    const int64_t bad = (~at::isfinite(t)).sum().item<int64_t>();
+    fail_input(path, name, std::to_string(bad) + " of " + std::to_string(t.numel()) +
+                               " weights are NaN or infinite: the checkpoint is damaged");
+  }
+  const std::string cb = "vqvae.vector_quantizer._codebook.embed";
+  const at::Tensor codes = used.at(cb)[0];
+  if (codes.size(0) < 2 || (codes - codes[0]).abs().max().item<double>() == 0.0)
+    fail_input(path, cb, "all " + std::to_string(codes.size(0)) +
+                             " codes are identical: every residue would get the same token (an untrained or damaged "
+                             "codebook)");
+}
+
 at::ScalarType dtype_of(ModelPrecision p) { return p == ModelPrecision::float64 ? at::kDouble : at::kFloat; }
 
 }  // namespace
@@ -108,7 +129,8 @@ GcpVqvae GcpVqvae::load(const std::string& dir, ModelPrecision precision) {
   if (!fs::is_directory(dir))
     throw UnsupportedError(dir + ": not a GCP-VQVAE model directory (expected config_vqvae.yaml, "
                            "config_gcpnet_encoder.yaml, config_geometric_decoder.yaml and checkpoints/best_valid.pth)");
-  const GcpVqvaeConfig config = read_gcp_vqvae_config(dir);
+  GcpConfigKeys keys;
+  const GcpVqvaeConfig config = read_gcp_vqvae_config(dir, &keys);
   const std::string path = (fs::path(dir) / "checkpoints" / "best_valid.pth").string();
   if (!fs::exists(path)) throw UnsupportedError(path + ": checkpoint not found");
   TorchCheckpoint ck(path);
@@ -125,6 +147,12 @@ GcpVqvae GcpVqvae::load(const std::string& dir, ModelPrecision precision) {
     if (it->second.numel() != 1 || it->second.to(at::kDouble).item<double>() != 1.0)
       fail_input(path, it->first, "codebook not initialised (initted != 1): the model was never trained");
 
+  // The config's sizes against the checkpoint before the network's tensor list is built from them: a config that
+  // claims a billion layers is refused here, not allocated.
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (const auto& [name, t] : found) shapes.emplace(name, t.sizes().vec());
+  check_config_against_checkpoint(config, keys, shapes, path);
+
   std::map<std::string, at::Tensor> used;
   const auto dt = dtype_of(precision);
   for (const auto& [name, shape] : gcp_vqvae_tensor_shapes(config)) {
@@ -140,6 +168,7 @@ GcpVqvae GcpVqvae::load(const std::string& dir, ModelPrecision precision) {
   }
   for (const auto& [name, t] : found)
     if (!ignorable(name)) fail_input(path, name, "tensor of shape " + shape_str(t.sizes()) + " is not used by the network the configs describe");
+  check_weights(used, path);
   return GcpVqvae(build(config, std::move(used), precision));
 }
 
@@ -240,11 +269,15 @@ Encoding GcpVqvae::encode(const BackboneChain& chain, const EncodeOptions& optio
   if (static_cast<int64_t>(chain.residues.size()) != L)
     throw bad_input(std::to_string(chain.residues.size()) + " residues but " + std::to_string(L) + " coordinate rows");
   if (L == 0) throw bad_input("no residues to encode");
-  for (int64_t i = 0; i < L; ++i)
+  std::vector<Vec3> observed_atoms;
+  for (int64_t i = 0; i < L; ++i) {
     for (const auto& atom : chain.coords[i])
-      for (double x : atom)
-        if (!std::isfinite(x))
-          throw bad_input("residue " + std::to_string(i) + " has a non-finite coordinate (impute first)");
+      if (!plausible_coordinate(atom))
+        throw bad_input("residue " + to_string(chain.residues[i].id) + " has a coordinate that is not finite or " +
+                        "beyond ±100000 Å" + (std::isfinite(atom[0] + atom[1] + atom[2]) ? "" : " (impute first)"));
+    if (chain.residues[i].observed) observed_atoms.insert(observed_atoms.end(), chain.coords[i].begin(), chain.coords[i].end());
+  }
+  if (std::string problem = collapsed_points_problem(observed_atoms); !problem.empty()) throw bad_input(problem);
   const int64_t W = m.config.max_length;
   if (L > W && !options.window && !options.truncate)
     throw EncodeError(EncodeProblem::too_long,

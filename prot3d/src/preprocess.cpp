@@ -12,6 +12,7 @@ namespace {
 const double kNaN = std::nan("");
 
 bool has_nan(const Vec3& v) { return std::isnan(v[0]) || std::isnan(v[1]) || std::isnan(v[2]); }
+bool finite(const Vec3& v) { return std::isfinite(v[0]) && std::isfinite(v[1]) && std::isfinite(v[2]); }
 using namespace bmx::vec3;
 
 // Residues inserted for a numbering gap between two kept residues (step 5); -1 when a CA is missing.
@@ -198,6 +199,14 @@ PreprocessedChain preprocess_chain(const std::vector<RawResidue>& raw, const Cha
   if (out.status != ChainStatus::ok) return out;
   // Step 9 (step 8 is folded into one_letter_code).
   impute_backbone(pos);
+  // Imputation from degenerate neighbours (duplicate or collinear atoms) can give NaN: such a chain is refused,
+  // never handed on as if its backbone were real.
+  for (std::size_t i = 0; i < pos.size(); ++i)
+    if (!finite(pos[i][0]) || !finite(pos[i][1]) || !finite(pos[i][2])) {
+      out.status = ChainStatus::bad_coordinates;
+      out.unimputable = static_cast<int>(i);
+      return out;
+    }
   out.backbone.coords.resize(pos.size());
   out.backbone.oxygen.resize(pos.size());
   for (std::size_t i = 0; i < pos.size(); ++i) {

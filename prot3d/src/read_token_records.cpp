@@ -42,9 +42,10 @@ void read_json_record(const std::string& line, int codebook, TokenRecord& r) {
   json j;
   try {
     j = json::parse(line);
-  } catch (const std::exception& e) {
-    throw InputError(w + ": not JSON: " + e.what());
+  } catch (const json::parse_error& e) {  // the position, not the library's exception text
+    throw InputError(w + ": not JSON (syntax error at byte " + std::to_string(e.byte) + ")");
   }
+  if (!j.is_object()) throw InputError(w + ": not a JSON object");
   if (j.contains("tokens") && j["tokens"].is_array()) {
     for (const auto& t : j["tokens"]) {
       if (!t.is_number_integer() || t.get<long>() < 0 || t.get<long>() >= codebook)
@@ -147,6 +148,9 @@ TokenRecord read_bare_tokens(const std::string& text, const std::string& where, 
     std::string s = text;
     const std::string_view aa_start = start_marker(Modality::prot_aa), aa_end = end_marker(Modality::prot_aa);
     const std::size_t a0 = s.find(aa_start), a1 = s.find(aa_end);
+    if (a0 != std::string::npos && (a1 == std::string::npos || a1 < a0))
+      throw InputError(where + ": " + std::string(aa_start) + " at character " + std::to_string(a0) +
+                       " is never closed by " + std::string(aa_end) + " (a cut-off segment?)");
     if (a0 != std::string::npos && a1 != std::string::npos && a1 > a0) {
       const std::size_t length = a1 + aa_end.size() - a0;
       r.sequence = parse_aa_sequence(s.substr(a0, length), where);

@@ -2,10 +2,9 @@
 // text through gemmi's PDB reader, or its mmCIF reader for .cif/.mmcif; first model; ATOM residues only.
 #include "bmx/prot3d/structure_reader.h"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <set>
 #include <sstream>
 
@@ -14,6 +13,7 @@
 #include <gemmi/pdb.hpp>
 #include <gemmi/resinfo.hpp>
 
+#include "bmx/core/io/gzip_file.h"
 #include "bmx/core/util/error.h"
 
 namespace bmx::prot3d {
@@ -28,20 +28,20 @@ bool ends_with_ci(const std::string& s, const std::string& suffix) {
 
 std::string strip_gz(const std::string& path) { return ends_with_ci(path, ".gz") ? path.substr(0, path.size() - 3) : path; }
 
-// Whole file, gunzipped when it is gzip data (zlib reads plain files unchanged).
-std::string read_text(const std::string& path) {
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (!f) fail_input(path, "cannot open file");
-  std::string text;
-  char buf[1 << 16];
-  int n;
-  while ((n = gzread(f, buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(n));
-  int err = 0;
-  const char* msg = gzerror(f, &err);
-  std::string zmsg = (n < 0 && msg) ? msg : "";
-  gzclose(f);
-  if (n < 0) fail_input(path, "cannot read (corrupt gzip data?): " + zmsg);
-  return text;
+// A coordinate of an ATOM residue that no structure has (not finite, beyond ±1e5 Å): the problem naming residue
+// and atom, else "". gemmi's values are checked before the float32 rounding, which would turn 1e300 into inf.
+std::string bad_coordinate(const gemmi::Residue& r) {
+  for (const gemmi::Atom& a : r.atoms) {
+    const Vec3 p{a.pos.x, a.pos.y, a.pos.z};
+    if (plausible_coordinate(p)) continue;
+    char xyz[128];
+    std::snprintf(xyz, sizeof xyz, "(%g, %g, %g)", p[0], p[1], p[2]);
+    const ResidueId id{r.seqid.num.value, r.seqid.icode ? r.seqid.icode : ' '};
+    return "residue " + to_string(id) + " " + r.name + " atom " + a.name + ": coordinate " + xyz +
+           (std::isfinite(p[0]) && std::isfinite(p[1]) && std::isfinite(p[2]) ? " lies beyond ±100000 Å"
+                                                                               : " is not a finite number");
+  }
+  return {};
 }
 
 bool looks_like_mmcif(const std::string& text) {
@@ -188,6 +188,11 @@ ChainResult process_chain(const gemmi::Model& model, const std::string& name, co
       }
       continue;
     }
+    if (std::string problem = bad_coordinate(*r); !problem.empty()) {
+      cr.status = ChainStatus::bad_coordinates;
+      cr.message = problem;
+      return cr;
+    }
     RawResidue rr;
     rr.name = r->name;
     rr.id = {r->seqid.num.value, r->seqid.icode ? r->seqid.icode : ' '};
@@ -196,6 +201,13 @@ ChainResult process_chain(const gemmi::Model& model, const std::string& name, co
     n_bb += has_backbone(*r);
     n_ca += !std::isnan(rr.atoms[1][0]);
     raw.push_back(rr);
+  }
+  std::vector<Vec3> backbone_atoms;
+  for (const RawResidue& rr : raw) backbone_atoms.insert(backbone_atoms.end(), rr.atoms.begin(), rr.atoms.begin() + 3);
+  if (std::string problem = collapsed_points_problem(backbone_atoms); !problem.empty()) {
+    cr.status = ChainStatus::bad_coordinates;
+    cr.message = problem;
+    return cr;
   }
   PreprocessedChain pc = preprocess_chain(raw, limits, het);
   cr.status = pc.status;
@@ -215,6 +227,12 @@ ChainResult process_chain(const gemmi::Model& model, const std::string& name, co
     if (imputed)
       cr.notes.push_back(std::to_string(imputed) + " of " + std::to_string(L) +
                          " positions imputed (numbering gaps, HETATM residues, missing backbone atoms): no token");
+    return cr;
+  }
+  if (pc.status == ChainStatus::bad_coordinates) {
+    const ResidueId& id = pc.backbone.residues[std::size_t(pc.unimputable)].id;
+    cr.message = "residue " + std::to_string(id.number) + (id.icode != ' ' ? std::string(1, id.icode) : std::string()) +
+                 ": its missing backbone atoms cannot be placed from its neighbours (degenerate geometry)";
     return cr;
   }
   // Say why in the user's terms rather than the reference's filter names where the cause is plain. Chains with
@@ -271,7 +289,7 @@ StructureChains read_protein_chains(const std::string& path, const ReadOptions& 
   StructureChains out;
   out.path = path;
   out.id = structure_id(path);
-  const std::string text = read_text(path);
+  const std::string text = read_text_file(path);
   gemmi::Structure st = parse(path, text, options.format);
   out.n_models = static_cast<int>(st.models.size());
   if (st.models.empty()) fail_input(path, "no model with atoms (no coordinates, or columns gemmi cannot read)");

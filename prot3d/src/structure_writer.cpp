@@ -1,7 +1,9 @@
 #include "bmx/prot3d/structure_writer.h"
 
+#include <cctype>
 #include <cmath>
-#include <fstream>
+#include <cstdio>
+#include <ostream>
 #include <set>
 #include <sstream>
 
@@ -11,6 +13,7 @@
 #include <gemmi/to_mmcif.hpp>
 #include <gemmi/to_pdb.hpp>
 
+#include "bmx/core/io/output_file.h"
 #include "bmx/core/util/error.h"
 
 namespace bmx::prot3d {
@@ -18,11 +21,45 @@ namespace {
 
 using namespace bmx::vec3;
 
-bool is_cif_path(const std::string& path) {
-  auto ends = [&](const std::string& s) {
-    return path.size() >= s.size() && path.compare(path.size() - s.size(), s.size(), s) == 0;
-  };
-  return ends(".cif") || ends(".mmcif") || ends(".CIF");
+std::string lower_extension(const std::string& path) {
+  const std::size_t slash = path.find_last_of('/'), dot = path.find_last_of('.');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return {};
+  std::string ext = path.substr(dot);
+  for (char& ch : ext) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return ext;
+}
+
+// PDB's coordinate columns are "%8.3f": from -999.999 to 9999.999. A wider value runs into its neighbour and the
+// file no longer says where the atom is, so PDB output refuses it and points to mmCIF, which has no width limit.
+void check_fits_pdb(const gemmi::Structure& st) {
+  // Atom serials have 5 columns: up to 43770015 in hybrid-36.
+  std::size_t atoms = 0;
+  for (const gemmi::Chain& ch : st.models[0].chains)
+    for (const gemmi::Residue& r : ch.residues) atoms += r.atoms.size();
+  if (atoms > 43770015)
+    throw InputError("more than 43770015 atoms do not fit the PDB format's serial numbers; write mmCIF instead");
+  for (const gemmi::Chain& ch : st.models[0].chains) {
+    if (ch.name.size() > 2)
+      throw InputError("chain " + ch.name + ": the PDB format holds chain names of at most 2 characters; write mmCIF "
+                       "instead (an output named .cif, or --format cif)");
+    for (const gemmi::Residue& r : ch.residues) {
+      // Residue numbers have 4 columns: gemmi writes -999..9999 as digits and up to 1223055 in upper-case
+      // hybrid-36; beyond, the number would wrap to another one silently.
+      if (r.seqid.num.value < -999 || r.seqid.num.value > 1223055)
+        throw InputError("chain " + ch.name + " residue " + r.seqid.str() + ": the residue number does not fit the "
+                         "PDB format's 4 columns (-999 to 1223055 with hybrid-36); write mmCIF instead (an output "
+                         "named .cif, or --format cif)");
+      for (const gemmi::Atom& a : r.atoms)
+        for (double x : {a.pos.x, a.pos.y, a.pos.z})
+          if (x >= 9999.9995 || x <= -999.9995) {
+            char v[64];
+            std::snprintf(v, sizeof v, "%.3f", x);
+            throw InputError("chain " + ch.name + " residue " + r.seqid.str() + " atom " + a.name + ": coordinate " +
+                             v + " does not fit the PDB format's 8-character field (-999.999 to 9999.999); write "
+                             "mmCIF instead (an output named .cif, or --format cif)");
+          }
+    }
+  }
 }
 
 gemmi::Atom make_atom(const char* name, const char* element, const Vec3& p, int serial) {
@@ -175,6 +212,7 @@ std::string backbones_to_string(const std::vector<BackboneChain>& chains, Struct
     doc.blocks[0].set_pair("_audit_conform.dict_name", "mmcif_pdbx.dic");
     gemmi::cif::write_cif_to_stream(os, doc);
   } else {
+    check_fits_pdb(st);
     // HEADER holds a 4-character PDB id in columns 63-66: a longer id (an AlphaFold name, a file stem) would run
     // past them, so it goes to no HEADER and the id is left to the file name.
     if (st.name.size() > 4) st.info.erase("_entry.id");
@@ -183,14 +221,27 @@ std::string backbones_to_string(const std::vector<BackboneChain>& chains, Struct
   return os.str();
 }
 
-void write_backbones(const std::string& path, const std::vector<BackboneChain>& chains, const WriteOptions& options) {
-  StructureFormat f = options.format;
-  if (f == StructureFormat::from_extension) f = is_cif_path(path) ? StructureFormat::mmcif : StructureFormat::pdb;
-  const std::string text = backbones_to_string(chains, f, options);
-  std::ofstream out(path, std::ios::binary);
-  if (!out) throw InputError(path + ": cannot write");
-  out << text;
-  if (!out) throw InputError(path + ": write failed");
+StructureFormat output_format(const std::string& path, StructureFormat requested) {
+  if (requested != StructureFormat::from_extension) return requested;
+  if (path.empty() || path == "-") return StructureFormat::pdb;
+  const std::string ext = lower_extension(path);
+  if (ext == ".pdb" || ext == ".ent") return StructureFormat::pdb;
+  if (ext == ".cif" || ext == ".mmcif") return StructureFormat::mmcif;
+  throw InputError(path + ": " + (ext.empty() ? std::string("no extension") : "unknown extension " + ext) +
+                   " for a structure file: name it .pdb or .cif, or give the format (--format pdb|cif)");
+}
+
+void write_backbones(std::ostream& out, const std::vector<BackboneChain>& chains, StructureFormat format,
+                     const WriteOptions& options) {
+  out << backbones_to_string(chains, format == StructureFormat::from_extension ? StructureFormat::pdb : format,
+                             options);
+}
+
+void write_backbones(const std::string& path, const std::vector<BackboneChain>& chains, const WriteOptions& options,
+                     const std::vector<std::string>& inputs) {
+  const StructureFormat f = output_format(path, options.format);
+  const std::string text = backbones_to_string(chains, f, options);  // refused before anything is opened
+  write_output_file(path, text, inputs);
 }
 
 }  // namespace bmx::prot3d

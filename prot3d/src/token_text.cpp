@@ -11,13 +11,43 @@ namespace {
 
 bool is_space(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
 
-// Length of m's start or end marker at pos, else 0. Markers may stand anywhere in the input and are skipped
-// like whitespace (a record may hold the wrapped segment, a bare one, or pieces of both).
-std::size_t marker_at(std::string_view s, std::size_t pos, Modality m) {
-  if (start_marker_at(s, pos) == m) return start_marker(m).size();
-  if (end_marker_at(s, pos) == m) return end_marker(m).size();
-  return 0;
+[[noreturn]] void fail(const std::string& where, const std::string& msg) {
+  throw InputError(where.empty() ? msg : where + ": " + msg);
 }
+
+// m's start and end markers in the text: each start must be closed by an end before the next start, and an end
+// must close a start. Between them the tokens are read as if the markers were whitespace, so a record may hold the
+// wrapped segment or a bare one. An unclosed start is what a generation cut off mid-segment leaves: reading it as
+// a complete (shorter) chain would be silently wrong, so it is refused with its position.
+struct Markers {
+  Modality m;
+  std::string where;
+  std::size_t open = std::string_view::npos;  // position of the start marker not yet closed
+  // Length of the marker at pos (0: none), checking the pairing.
+  std::size_t at(std::string_view s, std::size_t pos) {
+    if (start_marker_at(s, pos) == m) {
+      if (open != std::string_view::npos)
+        fail(where, std::string(start_marker(m)) + " at character " + std::to_string(pos) + " opens a second segment "
+                        "before the one at character " + std::to_string(open) + " is closed by " +
+                        std::string(end_marker(m)));
+      open = pos;
+      return start_marker(m).size();
+    }
+    if (end_marker_at(s, pos) == m) {
+      if (open == std::string_view::npos)
+        fail(where, std::string(end_marker(m)) + " at character " + std::to_string(pos) + " has no " +
+                        std::string(start_marker(m)) + " before it");
+      open = std::string_view::npos;
+      return end_marker(m).size();
+    }
+    return 0;
+  }
+  void finish() const {
+    if (open != std::string_view::npos)
+      fail(where, std::string(start_marker(m)) + " at character " + std::to_string(open) + " is never closed by " +
+                      std::string(end_marker(m)) + " (a cut-off segment?)");
+  }
+};
 
 // End of the integer -?[0-9]+ at pos (pos when there is none).
 std::size_t integer_end(std::string_view s, std::size_t pos) {
@@ -25,10 +55,6 @@ std::size_t integer_end(std::string_view s, std::size_t pos) {
   const std::size_t digits = j;
   while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) ++j;
   return j == digits ? pos : j;
-}
-
-[[noreturn]] void fail(const std::string& where, const std::string& msg) {
-  throw InputError(where.empty() ? msg : where + ": " + msg);
 }
 
 }  // namespace
@@ -58,9 +84,10 @@ std::vector<int> parse_struct_tokens(const std::string& text, int codebook_size,
                       " is outside 0.." + std::to_string(codebook_size - 1));
     out.push_back(static_cast<int>(v));
   };
+  Markers markers{Modality::prot3d, where};
   std::size_t i = 0;
   while (i < s.size()) {
-    if (std::size_t m = marker_at(s, i, Modality::prot3d)) {
+    if (std::size_t m = markers.at(s, i)) {
       i += m;
       continue;
     }
@@ -91,6 +118,7 @@ std::vector<int> parse_struct_tokens(const std::string& text, int codebook_size,
       i = j;
     }
   }
+  markers.finish();
   if (out.empty()) fail(where, "no structure tokens");
   return out;
 }
@@ -99,8 +127,9 @@ std::string parse_aa_sequence(const std::string& text, const std::string& where)
   const std::string_view s = text;
   const bool tokens = s.find("<A ") != std::string_view::npos;
   std::string seq;
+  Markers markers{Modality::prot_aa, where};
   for (std::size_t i = 0; i < s.size();) {
-    if (std::size_t m = marker_at(s, i, Modality::prot_aa)) {
+    if (std::size_t m = markers.at(s, i)) {
       i += m;
       continue;
     }
@@ -125,6 +154,7 @@ std::string parse_aa_sequence(const std::string& text, const std::string& where)
     }
     i += 5;
   }
+  markers.finish();
   if (seq.empty()) fail(where, "empty sequence");
   return seq;
 }

@@ -187,6 +187,7 @@ struct Tokenizer::Impl {
   mutable WordCache cache;
 
   std::string chat_template, eos_token, pad_token, bos_token;
+  std::string config_file;  // tokenizer_config.json, named in the chat template's errors
 
   // tokenizer.json, one function per section, in this order (the first problem found is the one reported).
   void load(TokenizerJson&& file);
@@ -282,7 +283,12 @@ void Tokenizer::Impl::load_post_processor(const json& p) {
         if (x.contains("special_tokens") && x["special_tokens"].contains(name)) st = &x["special_tokens"][name];
         if (!st || !st->contains("ids") || !(*st)["ids"].is_array())
           bad("post-processor special token " + name + " has no ids");
-        for (const json& id : (*st)["ids"]) template_single.push_back(id.get<TokenId>());
+        for (const json& id : (*st)["ids"]) {
+          // -1 marks the text's place in template_single: an id must be a real one.
+          if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > 50'000'000)
+            bad("post-processor special token " + name + " has id " + id.dump() + ", not a token id");
+          template_single.push_back(TokenId(id.get<int64_t>()));
+        }
       } else {
         bad("post-processor template piece " + piece.dump() + " is neither Sequence nor SpecialToken");
       }
@@ -342,8 +348,10 @@ TokenId Tokenizer::Impl::load_added_tokens(const json& list, TokenId max_id) {
     if (!a.is_object() || !a.contains("id") || !a["id"].is_number_integer() || !a.contains("content") ||
         !a["content"].is_string())
       bad("added token without integer id and string content: " + a.dump().substr(0, 80));
-    t.id = a["id"].get<TokenId>();
-    if (t.id < 0 || t.id > 50'000'000) bad("added token id " + std::to_string(t.id) + " out of range");
+    // Read as 64 bits: an id of 2^32 + 1 would otherwise wrap to 1 and pass.
+    const int64_t id = a["id"].get<int64_t>();
+    if (id < 0 || id > 50'000'000) bad("added token id " + std::to_string(id) + " out of range");
+    t.id = TokenId(id);
     t.content = a["content"].get<std::string>();
     t.special = a.value("special", false);
     t.normalized = a.value("normalized", !t.special);
@@ -581,7 +589,14 @@ Tokenizer::~Tokenizer() = default;
 Tokenizer Tokenizer::from_file(const std::filesystem::path& tokenizer_json) {
   auto impl = std::make_unique<Impl>();
   impl->source = tokenizer_json.string();
-  impl->load(read_tokenizer_json(impl->source));
+  auto file = read_tokenizer_json(impl->source);
+  // A field of the wrong type ("special": "yes") that no check above caught is still one line naming the file,
+  // not the JSON library's type_error.
+  try {
+    impl->load(std::move(file));
+  } catch (const json::exception& e) {
+    impl->bad("a field has the wrong type: " + json_error_text(e));
+  }
   return Tokenizer(std::move(impl));
 }
 
@@ -609,7 +624,12 @@ Tokenizer Tokenizer::from_dir(const std::filesystem::path& dir) {
   if (std::filesystem::exists(config_path)) {
     const json c = read_json_file(config_path.string());
     if (!c.is_object()) fail_input(config_path.string(), "top level is not an object");
-    t.impl_->load_config(c);
+    t.impl_->config_file = config_path.string();
+    try {
+      t.impl_->load_config(c);
+    } catch (const json::exception& e) {
+      fail_input(config_path.string(), "a field has the wrong type: " + json_error_text(e));
+    }
   }
   return t;
 }
@@ -680,6 +700,7 @@ bool Tokenizer::is_special(TokenId id) const {
   return id >= 0 && size_t(id) < impl_->id_special.size() && impl_->id_special[size_t(id)];
 }
 const std::string& Tokenizer::chat_template() const { return impl_->chat_template; }
+const std::string& Tokenizer::config_file() const { return impl_->config_file; }
 const std::string& Tokenizer::eos_token() const { return impl_->eos_token; }
 const std::string& Tokenizer::pad_token() const { return impl_->pad_token; }
 const std::string& Tokenizer::bos_token() const { return impl_->bos_token; }

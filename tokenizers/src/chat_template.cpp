@@ -3,6 +3,7 @@
 // the filters, tests, methods and globals as name -> function tables behind builtins.h.
 #include "bmx/tokenizers/chat_template.h"
 
+#include "bmx/core/util/error.h"
 #include "jinja/parser.h"
 #include "jinja/render.h"
 
@@ -12,9 +13,24 @@ struct ChatTemplate::Node {
   jinja::Body body;
 };
 
-ChatTemplate::ChatTemplate(const std::string& source) {
+namespace {
+
+// Errors from the engine name the template line; this adds the file it came from.
+template <class F>
+auto named(const std::string& origin, F&& f) {
+  if (origin.empty()) return f();
+  try {
+    return f();
+  } catch (const InputError& e) {
+    throw InputError(origin + ": " + e.what());
+  }
+}
+
+}  // namespace
+
+ChatTemplate::ChatTemplate(const std::string& source, std::string origin) : origin_(std::move(origin)) {
   auto root = std::make_shared<Node>();
-  root->body = jinja::parse(source);
+  named(origin_, [&] { root->body = jinja::parse(source); });
   root_ = root;
 }
 ChatTemplate::ChatTemplate(ChatTemplate&&) noexcept = default;
@@ -22,7 +38,7 @@ ChatTemplate& ChatTemplate::operator=(ChatTemplate&&) noexcept = default;
 ChatTemplate::~ChatTemplate() = default;
 
 std::string ChatTemplate::render(const nlohmann::ordered_json& variables) const {
-  return jinja::render(root_->body, variables);
+  return named(origin_, [&] { return jinja::render(root_->body, variables); });
 }
 
 std::string render_chat(const ChatTemplate& tmpl, const ChatInput& input) {

@@ -85,8 +85,9 @@ bool parse_atom(std::string_view s, Symbol& out) {
   if (k < end && (s[k] == '+' || s[k] == '-')) {
     const char sign = s[k++];
     const size_t c0 = k;
-    while (k < end && s[k] >= '1' && s[k] <= '9') charge = charge * 10 + (s[k++] - '0');
-    if (k == c0 || k - c0 > 6) return false;
+    while (k < end && s[k] >= '1' && s[k] <= '9') ++k;
+    if (k == c0 || k - c0 > 6) return false;  // counted before summing: 7+ digits would overflow an int
+    for (size_t j = c0; j < k; ++j) charge = charge * 10 + (s[j] - '0');
     if (sign == '-') charge = -charge;
   }
   if (k != end) return false;

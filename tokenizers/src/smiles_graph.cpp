@@ -129,7 +129,14 @@ bool parse_bracket_atom(std::string_view t, Atom& atom, bool& aromatic) {
     return k - start;
   };
   size_t k = i;
-  if (digits(k)) atom.isotope = std::atoi(std::string(t.substr(i, k - i)).c_str());
+  // At most 6 isotope digits, the limit the SELFIES grammar has (selfies_derivation.cpp): what the encoder
+  // writes must decode, and 7+ digits would overflow the int.
+  const size_t iso_digits = digits(k);
+  if (iso_digits > 6) return false;
+  if (iso_digits) {
+    atom.isotope = 0;
+    for (size_t j = i; j < k; ++j) atom.isotope = atom.isotope * 10 + (t[j] - '0');
+  }
   if (k >= end || !is_alpha(t[k])) return false;
   size_t e0 = k++;
   if (k < end && is_lower(t[k])) ++k;
@@ -159,6 +166,9 @@ bool parse_bracket_atom(std::string_view t, Atom& atom, bool& aromatic) {
     } else {
       while (k < end && t[k] == sign) ++k, ++atom.charge;
     }
+    // SELFIES writes charges as [+-][1-9]+ (selfies' own grammar): a charge with a 0 digit (+10, "+" x 20) could be
+    // written but never read back, so it is refused here, where the position can be named.
+    if (std::to_string(atom.charge).find('0') != std::string::npos) return false;
     if (sign == '-') atom.charge = -atom.charge;
   }
   if (k < end && t[k] == ':') {  // atom class: read and dropped, as selfies does

@@ -5,12 +5,15 @@
 #include <sstream>
 
 #include "bmx/core/util/error.h"
+#include "bmx/core/io/json_file.h"
 #include "bmx/core/io/read_file.h"
 
 namespace bmx {
 namespace {
 
 using json = nlohmann::json;
+
+constexpr int kMaxJsonDepth = 512;
 
 class Reader : public nlohmann::json_sax<json> {
 public:
@@ -52,6 +55,7 @@ public:
   bool binary(binary_t&) override { return value(json()); }
 
   bool start_object(std::size_t) override {
+    if (!deeper()) return false;
     if (mode_ == Vocab || mode_ == Merges || mode_ == MergePair) {
       problem(mode_ == Vocab ? "vocab values must be integer ids" : "merges must be strings or [left, right] pairs");
       ++skip_depth_;
@@ -81,6 +85,7 @@ public:
     return true;
   }
   bool end_object() override {
+    --depth_;
     if (mode_ == Skip) return close_skip();
     if (mode_ == Vocab) {
       mode_ = mode_stack_.back();
@@ -90,6 +95,7 @@ public:
     return close();
   }
   bool start_array(std::size_t) override {
+    if (!deeper()) return false;
     if (mode_ == Skip) {
       ++skip_depth_;
       return true;
@@ -116,6 +122,7 @@ public:
     return open(json::array());
   }
   bool end_array() override {
+    --depth_;
     if (mode_ == Skip) return close_skip();
     if (mode_ == MergePair) {
       if (pair_.size() != 2) {
@@ -136,14 +143,24 @@ public:
     return close();
   }
   bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& ex) override {
-    error_ = std::string(ex.what()) + " (byte " + std::to_string(position) + ")";
+    error_ = std::string(json_error_text(ex)) + " (byte " + std::to_string(position) + ")";
     return false;
   }
 
   const std::string& error() const { return error_; }
+  bool too_deep() const { return too_deep_; }
 
 private:
   enum Mode { Tree, Vocab, Merges, MergePair, Skip };
+
+  // The tree is copied and printed by recursive code later: a file nested deeper than any tokenizer is
+  // refused here, where parsing is iterative.
+  bool deeper() {
+    if (++depth_ <= kMaxJsonDepth) return true;
+    error_ = "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels (the limit)";
+    too_deep_ = true;
+    return false;
+  }
 
   void problem(const std::string& p) {
     if (out_.problem.empty()) out_.problem = p;
@@ -219,6 +236,8 @@ private:
   std::string pending_key_, vocab_key_, error_;
   std::vector<std::string> pair_;
   int skip_depth_ = 0;
+  int depth_ = 0;
+  bool too_deep_ = false;
 };
 
 // The highest id under model.vocab (values) and added_tokens[].id.
@@ -231,6 +250,7 @@ struct MaxIdScan : nlohmann::json_sax<json> {
   std::string last_key;
   int64_t max_id = -1;
   std::string error;
+  bool too_deep = false;
 
   bool in_vocab() const {
     return stack.size() == 3 && !stack[2].array && stack[1].key == "model" && stack[2].key == "vocab";
@@ -241,6 +261,11 @@ struct MaxIdScan : nlohmann::json_sax<json> {
     return true;
   }
   bool open(bool array) {
+    if (stack.size() >= size_t(kMaxJsonDepth)) {
+      error = "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels (the limit)";
+      too_deep = true;
+      return false;
+    }
     stack.push_back({!stack.empty() && stack.back().array ? "[]" : last_key, array});
     return true;
   }
@@ -266,7 +291,7 @@ struct MaxIdScan : nlohmann::json_sax<json> {
     return true;
   }
   bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& ex) override {
-    error = std::string(ex.what()) + " (byte " + std::to_string(position) + ")";
+    error = std::string(json_error_text(ex)) + " (byte " + std::to_string(position) + ")";
     return false;
   }
 };
@@ -277,7 +302,7 @@ int64_t scan_tokenizer_size(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) fail_input(path, "cannot open file");
   MaxIdScan scan;
-  if (!json::sax_parse(in, &scan)) fail_input(path, "not valid JSON: " + scan.error);
+  if (!json::sax_parse(in, &scan)) fail_input(path, scan.too_deep ? scan.error : "not valid JSON: " + scan.error);
   return scan.max_id + 1;
 }
 
@@ -285,8 +310,10 @@ TokenizerJson read_tokenizer_json(const std::string& path) {
   const std::string text = read_file(path);
   TokenizerJson out;
   Reader reader(out);
-  if (!json::sax_parse(text, &reader) || !reader.error().empty())
+  if (!json::sax_parse(text, &reader) || !reader.error().empty()) {
+    if (reader.too_deep()) fail_input(path, reader.error());
     fail_input(path, "not valid JSON: " + (reader.error().empty() ? std::string("parse error") : reader.error()));
+  }
   return out;
 }
 

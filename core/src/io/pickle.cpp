@@ -3,21 +3,49 @@
 #include <cstring>
 #include <map>
 #include <sstream>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "bmx/core/util/error.h"
 
 namespace bmx {
 namespace {
 
-PyValuePtr make(PyValue::Kind k) {
+PyValuePtr new_value(PyValue::Kind k) {
   auto v = std::make_shared<PyValue>();
   v->kind = k;
   return v;
 }
 
+// Deeper than any state dict torch.save writes (a few levels), far below what recursion over the tree (the
+// walkers, the destructors of nested shared_ptrs) can take on a thread's stack.
+constexpr int kMaxNesting = 1000;
+
+bool holds_values(const PyValue& v) { return !v.items.empty() || !v.dict.empty() || v.state; }
+
 class Unpickler {
  public:
   Unpickler(const std::string& data, std::string what) : d_(data), what_(std::move(what)) {}
+  Unpickler(const Unpickler&) = delete;
+  Unpickler& operator=(const Unpickler&) = delete;
+
+  // Values the result does not keep (all of them when unpickling failed) are emptied one by one, so that no
+  // cycle a hostile stream made leaks and no deep chain is destroyed recursively.
+  ~Unpickler() {
+    for (auto& v : created_)
+      if (!kept_.count(v.get())) {
+        v->items.clear();
+        v->dict.clear();
+        v->state.reset();
+      }
+  }
+
+  // The value STOP returns, checked to be a tree or DAG of at most kMaxNesting levels.
+  PyValuePtr result() {
+    PyValuePtr v = run();
+    check_shape(v);
+    return v;
+  }
 
   PyValuePtr run() {
     while (true) {
@@ -27,7 +55,7 @@ class Unpickler {
       switch (op) {
         case 0x80: pos_ += 1; break;                    // PROTO
         case 0x95: pos_ += 8; break;                    // FRAME
-        case '.': return pop();                         // STOP
+        case '.': return pop();                         // STOP (result() checks what it returns)
         case '(': marks_.push_back(stack_.size()); break;  // MARK
         case 'N': stack_.push_back(make(PyValue::Kind::None)); break;
         case 0x88: case 0x89: {                         // NEWTRUE / NEWFALSE
@@ -160,6 +188,56 @@ class Unpickler {
  private:
   [[noreturn]] void fail(const std::string& msg) const { fail_input(what_, msg); }
 
+  PyValuePtr make(PyValue::Kind k) {
+    created_.push_back(new_value(k));
+    return created_.back();
+  }
+
+  // One iterative depth-first pass over what `root` reaches: a value that contains itself (Python allows it,
+  // no checkpoint needs it, and every walker would loop forever) or nesting beyond kMaxNesting is refused.
+  // The values reached are those kept.
+  void check_shape(const PyValuePtr& root) {
+    enum class Mark : uint8_t { open, done };
+    std::unordered_map<const PyValue*, Mark> mark;
+    struct Frame {
+      const PyValue* v;
+      size_t next;  // index into the value's children: items, then dict keys and values, then state
+    };
+    auto child = [](const PyValue* v, size_t i) -> const PyValue* {
+      if (i < v->items.size()) return v->items[i].get();
+      i -= v->items.size();
+      if (i < 2 * v->dict.size()) return (i % 2 ? v->dict[i / 2].second : v->dict[i / 2].first).get();
+      i -= 2 * v->dict.size();
+      return i == 0 ? v->state.get() : nullptr;
+    };
+    auto children = [](const PyValue* v) { return v->items.size() + 2 * v->dict.size() + (v->state ? 1 : 0); };
+    std::vector<Frame> path{{root.get(), 0}};
+    mark[root.get()] = Mark::open;
+    while (!path.empty()) {
+      Frame& f = path.back();
+      if (f.next == children(f.v)) {
+        mark[f.v] = Mark::done;
+        path.pop_back();
+        continue;
+      }
+      const PyValue* c = child(f.v, f.next++);
+      if (!c || !holds_values(*c)) {
+        if (c) kept_.insert(c);
+        continue;
+      }
+      auto it = mark.find(c);
+      if (it != mark.end()) {
+        if (it->second == Mark::open) fail("a container holds itself (a cycle no checkpoint has)");
+        continue;
+      }
+      if (int(path.size()) >= kMaxNesting)
+        fail("values nested deeper than " + std::to_string(kMaxNesting) + " levels");
+      mark[c] = Mark::open;
+      path.push_back({c, 0});
+    }
+    for (const auto& [v, m] : mark) kept_.insert(v);
+  }
+
   std::string_view take(size_t n) {
     if (n > d_.size() - pos_) fail("truncated pickle stream");
     std::string_view s(d_.data() + pos_, n);
@@ -242,9 +320,19 @@ class Unpickler {
       if (args.items.size() < 4 || !args.items[0]->is(PyValue::Kind::Storage)) fail("malformed tensor record");
       auto t = make(PyValue::Kind::Tensor);
       t->tensor = std::make_shared<TensorRef>(*args.items[0]->tensor);
+      // Offset, sizes and strides are integers (a tuple of anything else would read as zeros); their values are
+      // checked against the storage when the tensor is read (TorchCheckpoint::tensor).
+      const auto ints = [&](const PyValue& v, std::vector<int64_t>& out) {
+        if (!v.is(PyValue::Kind::Tuple) && !v.is(PyValue::Kind::List)) fail("malformed tensor record (sizes)");
+        for (auto& s : v.items) {
+          if (!s->is(PyValue::Kind::Int)) fail("malformed tensor record: size or stride " + s->repr(0));
+          out.push_back(s->i);
+        }
+      };
+      if (!args.items[1]->is(PyValue::Kind::Int)) fail("malformed tensor record: offset " + args.items[1]->repr(0));
       t->tensor->offset = args.items[1]->i;
-      for (auto& s : args.items[2]->items) t->tensor->sizes.push_back(s->i);
-      for (auto& s : args.items[3]->items) t->tensor->strides.push_back(s->i);
+      ints(*args.items[2], t->tensor->sizes);
+      ints(*args.items[3], t->tensor->strides);
       return t;
     }
     if (f == "torch._utils._rebuild_parameter" || f == "torch._utils._rebuild_parameter_with_state") {
@@ -306,6 +394,7 @@ class Unpickler {
     ref->dtype = name;
     ref->storage_key = pid.items[2]->s;
     ref->location = pid.items[3]->s;
+    if (!pid.items[4]->is(PyValue::Kind::Int)) fail("storage size is not an integer: " + pid.items[4]->repr(0));
     ref->storage_numel = pid.items[4]->i;
     v->tensor = ref;
     return v;
@@ -313,6 +402,8 @@ class Unpickler {
 
   const std::string& d_;
   std::string what_;
+  std::vector<PyValuePtr> created_;             // every value made, for the teardown in ~Unpickler
+  std::unordered_set<const PyValue*> kept_;     // those the result reaches
   size_t pos_ = 0;
   std::vector<PyValuePtr> stack_;
   std::vector<size_t> marks_;
@@ -353,6 +444,9 @@ std::string PyValue::repr(int depth) const {
   return "?";
 }
 
-PyValuePtr unpickle(const std::string& data, const std::string& what) { return Unpickler(data, what).run(); }
+PyValuePtr unpickle(const std::string& data, const std::string& what) {
+  Unpickler u(data, what);
+  return u.result();
+}
 
 }  // namespace bmx

@@ -2,10 +2,14 @@
 
 #include "bmx/core/io/json_file.h"
 #include "bmx/core/io/mapped_file.h"
+#include "bmx/core/io/output_file.h"
 
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <climits>
+#include <utility>
+#include <vector>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -74,7 +78,7 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
   try {
     header = nlohmann::json::parse(map_->data + 8, map_->data + 8 + n);
   } catch (const std::exception& e) {
-    fail_input(path, std::string("bad safetensors header: ") + e.what());
+    fail_input(path, "bad safetensors header: " + json_error_text(e));
   }
   if (!header.is_object()) fail_input(path, "bad safetensors header: not a JSON object");
   data_ = map_->data + 8 + n;
@@ -87,22 +91,27 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
       continue;
     }
     SafetensorsEntry e;
-    try {
-      e.dtype = v.at("dtype").get<std::string>();
-      e.shape = v.at("shape").get<std::vector<int64_t>>();
-      auto off = v.at("data_offsets").get<std::vector<uint64_t>>();
-      if (off.size() != 2) throw std::runtime_error("data_offsets needs 2 values");
-      e.begin = off[0];
-      e.end = off[1];
-    } catch (const std::exception& ex) {
-      fail_input(path, name, std::string("bad header entry: ") + ex.what());
+    // Checked field by field, so a lying header gets a message about the header, not the JSON library's.
+    if (!v.is_object()) fail_input(path, name, "bad header entry: not an object");
+    if (!v.contains("dtype") || !v["dtype"].is_string()) fail_input(path, name, "bad header entry: no dtype string");
+    e.dtype = v["dtype"].get<std::string>();
+    if (!v.contains("shape") || !v["shape"].is_array()) fail_input(path, name, "bad header entry: no shape list");
+    for (auto& d : v["shape"]) {
+      if (!d.is_number_integer()) fail_input(path, name, "bad header entry: shape " + v["shape"].dump() + " is not a list of integers");
+      e.shape.push_back(d.is_number_unsigned() && d.get<uint64_t>() > uint64_t(INT64_MAX) ? -1 : d.get<int64_t>());
     }
+    const auto& off = v.contains("data_offsets") ? v["data_offsets"] : nlohmann::json();
+    if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
+      fail_input(path, name, "bad header entry: data_offsets must be 2 non-negative integers");
+    e.begin = off[0].get<uint64_t>();
+    e.end = off[1].get<uint64_t>();
     const size_t es = dtype_size(e.dtype);
     if (es == 0) fail_input(path, name, "unknown dtype " + e.dtype);
     uint64_t numel = 1;
     for (auto d : e.shape) {
       if (d < 0) fail_input(path, name, "negative dimension in shape " + shape_str(e.shape));
-      numel *= uint64_t(d);
+      if (__builtin_mul_overflow(numel, uint64_t(d), &numel) || numel > (uint64_t(1) << 62) / es)
+        fail_input(path, name, "shape " + shape_str(e.shape) + " is larger than any file");
     }
     if (e.end < e.begin || e.end - e.begin != numel * es)
       fail_input(path, name, "data_offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) +
@@ -112,6 +121,18 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
                                  " but the file has " + std::to_string(size) + " bytes");
     entries_.emplace(name, std::move(e));
   }
+  // Two tensors sharing bytes would alias each other's weights: the format gives each its own range.
+  std::vector<std::pair<const std::string*, const SafetensorsEntry*>> by_offset;
+  for (auto& [name, e] : entries_)
+    if (e.end > e.begin) by_offset.emplace_back(&name, &e);
+  std::sort(by_offset.begin(), by_offset.end(), [](auto& a, auto& b) { return a.second->begin < b.second->begin; });
+  for (size_t k = 1; k < by_offset.size(); ++k)
+    if (by_offset[k].second->begin < by_offset[k - 1].second->end)
+      fail_input(path, *by_offset[k].first,
+                 "data_offsets [" + std::to_string(by_offset[k].second->begin) + ", " +
+                     std::to_string(by_offset[k].second->end) + ") overlap those of " + *by_offset[k - 1].first +
+                     " [" + std::to_string(by_offset[k - 1].second->begin) + ", " +
+                     std::to_string(by_offset[k - 1].second->end) + ")");
 }
 
 at::Tensor SafetensorsFile::tensor(const std::string& name) const {
@@ -179,6 +200,17 @@ at::Tensor SafetensorsCheckpoint::get(const std::string& name, const std::vector
   return f.tensor(name);
 }
 
+std::vector<std::string> SafetensorsCheckpoint::names() const {
+  std::vector<std::string> out;
+  for (auto& [name, k] : where_) out.push_back(name);
+  return out;
+}
+
+const std::string& SafetensorsCheckpoint::file_of(const std::string& name) const {
+  auto it = where_.find(name);
+  return it == where_.end() ? dir_ : files_[it->second]->path();
+}
+
 uint64_t SafetensorsCheckpoint::weight_bytes() const {
   uint64_t total = 0;
   for (auto& f : files_)
@@ -202,8 +234,10 @@ void write_safetensors(const std::string& path, const std::vector<SafetensorsSpe
   }
   std::string h = header.dump();
   while (h.size() % 8) h += ' ';
-  std::ofstream out(path, std::ios::binary);
-  if (!out) fail_input(path, "cannot write");
+  // Through OutputFile: written to a temporary and renamed when complete, every write checked (a full disk is an
+  // InputError naming the path, not a truncated checkpoint).
+  OutputFile file(path);
+  std::ostream& out = file.stream();
   const uint64_t n = h.size();
   unsigned char len[8];
   for (int i = 0; i < 8; ++i) len[i] = (n >> (8 * i)) & 0xff;
@@ -215,7 +249,7 @@ void write_safetensors(const std::string& path, const std::vector<SafetensorsSpe
       fail_input(path, s.name, "tensor does not match its declared " + s.dtype + " " + shape_str(s.shape));
     out.write(static_cast<const char*>(t.data_ptr()), std::streamsize(uint64_t(t.numel()) * t.element_size()));
   }
-  if (!out) fail_input(path, "write failed");
+  file.commit();
 }
 
 void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors) {

@@ -63,25 +63,50 @@ at::Tensor TorchCheckpoint::tensor(const TensorRef& ref, const std::string& name
   } catch (const InputError&) {
     fail_input(path_, "tensor '" + name + "': storage " + entry + " is truncated");
   }
-  const int64_t numel = static_cast<int64_t>(raw.size()) / dt->bytes;
-  if (numel < ref.storage_numel)
-    fail_input(path_, "tensor '" + name + "': storage " + entry + " holds " + std::to_string(numel) +
-                          " elements, the pickle says " + std::to_string(ref.storage_numel));
-  if (ref.sizes.size() != ref.strides.size())
-    fail_input(path_, "tensor '" + name + "': sizes and strides differ in length");
-  int64_t extent = 0;  // one past the last element the view touches
+  // Everything below is checked with overflow-safe arithmetic before any tensor exists: a lying pickle must end
+  // here as one line naming file and tensor, never in c10 ("Storage size calculation overflowed", an enforce in
+  // alloc_cpu) or in a multi-terabyte allocation.
+  const auto bad = [&](const std::string& problem) {
+    fail_input(path_, "tensor '" + name + "' (storage " + entry + "): " + problem);
+  };
+  const int64_t available = static_cast<int64_t>(raw.size() / static_cast<size_t>(dt->bytes));
+  if (ref.storage_numel < 0) bad("negative storage size " + std::to_string(ref.storage_numel));
+  if (available < ref.storage_numel)
+    bad("holds " + std::to_string(available) + " elements, the pickle says " + std::to_string(ref.storage_numel));
+  if (ref.sizes.size() != ref.strides.size()) bad("sizes and strides differ in length");
+  if (ref.sizes.size() > 64) bad(std::to_string(ref.sizes.size()) + " dimensions");
+  int64_t numel = 1, extent = 0;  // elements of the view; offset of its last element from its first
   bool empty = false;
   for (size_t d = 0; d < ref.sizes.size(); ++d) {
-    if (ref.sizes[d] < 0 || ref.strides[d] < 0) fail_input(path_, "tensor '" + name + "': negative size or stride");
+    if (ref.sizes[d] < 0) bad("negative size " + std::to_string(ref.sizes[d]));
+    if (ref.strides[d] < 0) bad("negative stride " + std::to_string(ref.strides[d]));
     if (ref.sizes[d] == 0) empty = true;
-    extent += (ref.sizes[d] - 1) * ref.strides[d];
   }
-  if (!empty && (ref.offset < 0 || ref.offset + extent + 1 > ref.storage_numel))
-    fail_input(path_, "tensor '" + name + "': view lies outside its storage " + entry);
-  auto storage = at::empty({ref.storage_numel}, at::TensorOptions().dtype(dt->type));
-  std::memcpy(storage.data_ptr(), raw.data(), static_cast<size_t>(ref.storage_numel * dt->bytes));
-  if (empty) return at::empty(ref.sizes, storage.options());
-  return storage.as_strided(ref.sizes, ref.strides, ref.offset).contiguous();
+  // c10 multiplies every size, zeros included, when it makes even an empty tensor.
+  int64_t nonzero = 1;
+  for (int64_t n : ref.sizes)
+    if (n != 0 && __builtin_mul_overflow(nonzero, n, &nonzero)) bad("sizes overflow 64 bits");
+  for (size_t d = 0; d < ref.sizes.size() && !empty; ++d) {
+    int64_t span = 0;
+    if (__builtin_mul_overflow(numel, ref.sizes[d], &numel) ||
+        __builtin_mul_overflow(ref.sizes[d] - 1, ref.strides[d], &span) ||
+        __builtin_add_overflow(extent, span, &extent))
+      bad("sizes and strides overflow 64 bits");
+  }
+  if (empty) return at::empty(ref.sizes, at::TensorOptions().dtype(dt->type));
+  int64_t last = 0;
+  if (ref.offset < 0 || __builtin_add_overflow(ref.offset, extent, &last) || last >= ref.storage_numel)
+    bad("view (offset " + std::to_string(ref.offset) + ", " + std::to_string(numel) +
+        " elements) lies outside its storage of " + std::to_string(ref.storage_numel) + " elements");
+  // A view may repeat storage elements (stride 0, as expand() makes); it is materialised, so it may not be larger
+  // than its storage or 2^26 elements, whichever is more.
+  if (numel > std::max<int64_t>(ref.storage_numel, int64_t{1} << 26))
+    bad("view of " + std::to_string(numel) + " elements repeats its storage of " + std::to_string(ref.storage_numel) +
+        " elements (stride 0)");
+  // Only the elements the view spans are copied, so that many small views of one large storage stay small.
+  auto span = at::empty({extent + 1}, at::TensorOptions().dtype(dt->type));
+  std::memcpy(span.data_ptr(), raw.data() + ref.offset * dt->bytes, static_cast<size_t>((extent + 1) * dt->bytes));
+  return span.as_strided(ref.sizes, ref.strides, 0).contiguous();
 }
 
 std::vector<std::pair<std::string, at::Tensor>> TorchCheckpoint::tensors(const PyValue& node,

@@ -96,6 +96,13 @@ std::vector<Generation> generate_rows(const Qwen3Model& model, const std::vector
   for (int64_t step = 0;; ++step) {
     auto scores_all = logits.select(1, 0).to(at::kFloat).contiguous();  // [B, V]
     const float* sp = scores_all.data_ptr<float>();
+    // Broken weights (the large matrices are not scanned at load) are refused here rather than sampled as token 0
+    // forever. A NaN or inf anywhere in a layer's matrices turns the whole hidden state non-finite, and every row
+    // of the LM head enters the logits: the first step's logits, checked in full (one pass over B x V floats,
+    // once), cover every weight but the embedding rows of tokens not yet seen. Such a row, fed later, makes the
+    // hidden state and so every logit NaN: one logit per row and step finds it, at no measurable cost.
+    for (int64_t b = 0; b < B; ++b)
+      if (!done[size_t(b)]) check_finite_logits(model, sp + b * V, step == 0 ? V : 1);
     std::vector<TokenId> next(size_t(B), o.pad_token_id);
     for (int64_t b = 0; b < B; ++b) {
       if (done[size_t(b)]) continue;

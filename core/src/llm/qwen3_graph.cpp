@@ -35,37 +35,6 @@ std::vector<float> floats_of(const at::Tensor& t) {
   return out;
 }
 
-// y [M, N] = x [M, K] · Wᵀ, W [N, K] as stored (BF16/F16 through bmx::kernels, other dtypes through ATen).
-void project(const float* x, int64_t M, int64_t K, const at::Tensor& w, float* y) {
-  const int64_t N = w.size(0);
-  const auto st = w.scalar_type();
-  if ((st == at::kBFloat16 || st == at::kHalf) && w.stride(1) == 1) {
-    kernels::matmul(x, K, static_cast<const uint16_t*>(w.data_ptr()), w.stride(0),
-                    st == at::kBFloat16 ? kernels::WeightType::bf16 : kernels::WeightType::f16, y, N, M, N, K);
-    return;
-  }
-  auto xt = at::from_blob(const_cast<float*>(x), {M, K}, at::kFloat);
-  auto r = at::linear(xt, w.to(at::kFloat)).contiguous();
-  std::memcpy(y, r.data_ptr<float>(), size_t(M * N) * 4);
-}
-
-// Several projections of the same x [M, K] (q/k/v, gate/up): one pass over the threads when all weights are
-// BF16/F16.
-void project_many(const float* x, int64_t M, int64_t K, std::initializer_list<std::pair<const at::Tensor*, float*>> outs) {
-  std::vector<kernels::MatmulJob> jobs;
-  for (auto& [w, y] : outs) {
-    const auto st = w->scalar_type();
-    if ((st != at::kBFloat16 && st != at::kHalf) || w->stride(1) != 1) {
-      for (auto& [w2, y2] : outs) project(x, M, K, *w2, y2);
-      return;
-    }
-    const int64_t N = w->size(0);
-    jobs.push_back({x, K, static_cast<const uint16_t*>(w->data_ptr()), w->stride(0),
-                    st == at::kBFloat16 ? kernels::WeightType::bf16 : kernels::WeightType::f16, y, N, M, N, K});
-  }
-  kernels::matmul_many(jobs.data(), int(jobs.size()));
-}
-
 // fn(row) for every row, on the kernels' threads when there is enough work.
 template <class F>
 void for_rows(int64_t rows, int64_t work_per_row, F&& fn) {
@@ -175,7 +144,7 @@ void build_attn(Qwen3Graph& g, const Qwen3Layer& l, size_t il) {
     rotate_row(x, g.cosv.data() + r * half, g.sinv.data() + r * half, D, /*adjacent_pairs=*/false);
   };
 
-  project_many(g.a.data(), g.M, H, {{&l.q_proj, q}, {&l.k_proj, k}, {&l.v_proj, v}});
+  nn::project_many(g.a.data(), g.M, {{&l.q_proj, q}, {&l.k_proj, k}, {&l.v_proj, v}});
   // QK-norm, RoPE, and k/v into the cache at [b, kv head, past + t].
   for_rows(g.M, (Nq + Nkv) * D * 4, [&](int64_t r) {
     const int64_t b = r / T, t = r % T;
@@ -215,7 +184,7 @@ void build_attn(Qwen3Graph& g, const Qwen3Layer& l, size_t il) {
   } else {
     kernels::thread_pool().run(att_tasks, attend_task);
   }
-  project(o, g.M, Nq * D, l.o_proj, g.out.data());
+  nn::project(o, g.M, l.o_proj, g.out.data());
 }
 
 void build_residual_norm(Qwen3Graph& g, const at::Tensor& weight) {
@@ -229,9 +198,9 @@ void build_residual_norm(Qwen3Graph& g, const at::Tensor& weight) {
 
 void build_ffn(Qwen3Graph& g, const Qwen3Layer& l) {
   const int64_t H = g.c.hidden_size, I = g.c.intermediate_size;
-  project_many(g.a.data(), g.M, H, {{&l.gate_proj, g.gate.data()}, {&l.up_proj, g.up.data()}});
+  nn::project_many(g.a.data(), g.M, {{&l.gate_proj, g.gate.data()}, {&l.up_proj, g.up.data()}});
   for_rows(g.M, I, [&](int64_t r) { g.ops.silu_mul(g.gate.data() + r * I, g.up.data() + r * I, I); });
-  project(g.gate.data(), g.M, I, l.down_proj, g.out.data());
+  nn::project(g.gate.data(), g.M, l.down_proj, g.out.data());
 }
 
 void build_residual(Qwen3Graph& g) {
@@ -248,7 +217,7 @@ at::Tensor build_logits(Qwen3Graph& g, const Qwen3Model& model, bool last_only) 
     g.ops.rms_norm(g.h.data() + src * H, norm_w.data(), H, g.eps, g.a.data() + r * H);
   }
   auto logits = at::empty({g.B, Tout, g.c.vocab_size}, at::kFloat);
-  project(g.a.data(), Mout, H, model.lm_head, logits.data_ptr<float>());
+  nn::project(g.a.data(), Mout, model.lm_head, logits.data_ptr<float>());
   return logits;
 }
 

@@ -16,6 +16,7 @@
 
 #include "bmx/core/nn/kernels.h"
 #include "bmx/core/nn/testing.h"
+#include "bmx/core/util/parallel.h"
 #include "bmx/core/util/thread_pool.h"
 #include "kernels_impl.h"
 
@@ -230,7 +231,7 @@ bool rounds_activations(int64_t M, WeightType wtype) {
 
 void set_threads(int n) {
   std::lock_guard<std::mutex> lock(g_pool_mutex);
-  const int want = n > 0 ? n : int(std::max(1u, std::thread::hardware_concurrency()));
+  const int want = thread_count(n);
   if (want == g_threads && g_pool) return;  // keep the running workers
   g_threads = want;
   g_pool.reset();

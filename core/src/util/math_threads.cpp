@@ -18,7 +18,7 @@ F blas_symbol(const char* name) {
 }  // namespace
 
 void set_math_threads(int threads) {
-  if (threads <= 0) threads = hardware_threads();
+  threads = thread_count(threads);
   at::set_num_threads(1);
   kernels::set_threads(threads);
   if (auto set = blas_symbol<void (*)(int)>("openblas_set_num_threads")) set(1);

@@ -9,8 +9,13 @@ namespace bmx {
 
 int hardware_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
 
+int thread_count(int requested) {
+  const int hw = hardware_threads();
+  return requested <= 0 ? hw : std::min(requested, hw);
+}
+
 void parallel_for(std::size_t n, int threads, const std::function<void(std::size_t)>& fn) {
-  if (threads <= 0) threads = hardware_threads();
+  threads = thread_count(threads);
   threads = static_cast<int>(std::min<std::size_t>(threads, std::max<std::size_t>(n, 1)));
   if (threads <= 1) {
     for (std::size_t i = 0; i < n; ++i) fn(i);

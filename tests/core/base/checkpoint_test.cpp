@@ -133,3 +133,87 @@ TEST_CASE("unpickler: protocol-2 values torch.save and numpy emit") {
   CHECK(v->get("big")->i == (int64_t(1) << 40));
   CHECK_THROWS_AS(unpickle(std::string(reinterpret_cast<const char*>(raw), 20), "cut"), InputError);
 }
+
+TEST_CASE("tensor views are checked against their storage before any tensor is built") {
+  // Real views of the tiny GCP checkpoint's storages, then the same references with lying offsets, sizes and
+  // strides: each is one InputError naming file and tensor, never c10's "Storage size calculation overflowed", an
+  // enforce in alloc_cpu or a terabyte allocation.
+  auto path = test::shared_file("vectors/gcp/tiny_model/checkpoints/best_valid.pth").string();
+  TorchCheckpoint ck(path);
+  const PyValue* sd = ck.root().get("model_state_dict");
+  REQUIRE(sd != nullptr);
+  const PyValue* node = sd->get("vqvae.vector_quantizer._codebook.embed");
+  REQUIRE(node != nullptr);
+  REQUIRE(node->is(PyValue::Kind::Tensor));
+  const TensorRef base = *node->tensor;
+  REQUIRE(base.dtype == "Float");
+  REQUIRE(base.storage_numel == 512 * 32);
+  const at::Tensor whole = ck.tensor(base, "embed").reshape({-1});
+
+  // A legitimate view: offset 5, a 3x2 window with a stride of 7 down and 2 across.
+  TensorRef view = base;
+  view.offset = 5;
+  view.sizes = {3, 2};
+  view.strides = {7, 2};
+  const at::Tensor v = ck.tensor(view, "view");
+  REQUIRE(v.sizes().vec() == std::vector<int64_t>{3, 2});
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 2; ++j) CHECK(v[i][j].item<float>() == whole[5 + 7 * i + 2 * j].item<float>());
+  // An expand()ed view (stride 0) of modest size is materialised.
+  view = base;
+  view.offset = 3;
+  view.sizes = {4, 3};
+  view.strides = {0, 1};
+  const at::Tensor e = ck.tensor(view, "expanded");
+  CHECK(e[3][2].item<float>() == whole[5].item<float>());
+
+  const auto refused = [&](TensorRef r, const std::string& expected) {
+    try {
+      ck.tensor(r, "bad.weight");
+      FAIL("accepted: " << expected);
+    } catch (const InputError& err) {
+      const std::string msg = err.what();
+      CHECK(msg.find("best_valid.pth") != std::string::npos);
+      CHECK(msg.find("'bad.weight'") != std::string::npos);
+      CHECK_MESSAGE(msg.find(expected) != std::string::npos, msg);
+      CHECK(msg.find('\n') == std::string::npos);
+    }
+  };
+  TensorRef r = base;
+  r.offset = base.storage_numel;  // one past the end
+  r.sizes = {1};
+  r.strides = {1};
+  refused(r, "lies outside its storage");
+  r.offset = -1;
+  refused(r, "lies outside its storage");
+  r = base;
+  r.sizes = {int64_t{1} << 40};  // a terabyte view of 64 KiB, stride 0
+  r.strides = {0};
+  r.offset = 0;
+  refused(r, "repeats its storage");
+  r.sizes = {int64_t{1} << 62, 8};  // the element count overflows
+  r.strides = {0, 0};
+  refused(r, "overflow");
+  r.sizes = {2, int64_t{1} << 62};  // the extent overflows
+  r.strides = {int64_t{1} << 62, 4};
+  refused(r, "overflow");
+  r.sizes = {0, int64_t{1} << 62, int64_t{1} << 62};  // empty, but c10 would multiply the sizes
+  r.strides = {1, 1, 1};
+  refused(r, "overflow");
+  r = base;
+  r.strides = {1, 1, -1};
+  refused(r, "negative stride");
+  r = base;
+  r.sizes = {-3};
+  r.strides = {1};
+  refused(r, "negative size");
+  r = base;
+  r.storage_numel = -5;
+  refused(r, "negative storage size");
+  r = base;
+  r.storage_numel = base.storage_numel * 2;  // the pickle claims more than the archive holds
+  refused(r, "the pickle says");
+  r = base;
+  r.strides = {1, 1};  // sizes and strides of different length
+  refused(r, "differ in length");
+}

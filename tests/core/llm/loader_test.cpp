@@ -5,9 +5,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <cmath>
+#include <limits>
 
 #include "bmx/core/util/error.h"
 #include "bmx/core/io/safetensors.h"
+#include "bmx/core/llm/generation.h"
 #include "common.h"
 #include "shared.h"
 
@@ -63,14 +66,14 @@ TEST_CASE("load: configs, tied and untied heads, sharded files, weights mapped i
   CHECK(tied.config.head_dim == 32);
   CHECK(tied.config.num_heads * tied.config.head_dim == 128);
   CHECK(tied.layers.size() == 2);
-  CHECK(tied.lm_head.data_ptr() == tied.embed_tokens.data_ptr());
+  CHECK(tied.lm_head.weight.data_ptr() == tied.embed_tokens.data_ptr());
   CHECK((tied.embed_tokens.scalar_type() == at::kBFloat16));
   CHECK(tied.generation.eos_token_ids == std::vector<bmx::TokenId>{2});
   CHECK(tied.generation.max_new_tokens == 32);
   CHECK(tied.generation.top_k == 50);  // transformers' default when absent
 
   const auto& sharded = bmx::test::tiny_model("tiny-untied-sharded");
-  CHECK(sharded.lm_head.data_ptr() != sharded.embed_tokens.data_ptr());
+  CHECK(sharded.lm_head.weight.data_ptr() != sharded.embed_tokens.data_ptr());
   CHECK(sharded.config.rms_norm_eps == doctest::Approx(1e-5));
   CHECK(sharded.config.rope_theta == doctest::Approx(1e4));
   CHECK(sharded.layers.size() == 3);
@@ -232,4 +235,160 @@ TEST_CASE("generation config: defaults, eos list, sampling fields; tokenizer fil
   CHECK(m.generation.eos_token_ids == std::vector<bmx::TokenId>{2});
   CHECK(m.generation.max_new_tokens == -1);
   CHECK(m.generation.max_length == 20);
+}
+
+// Issue 17: a model folder is untrusted input. Each nonsensical config value or checkpoint is one line naming
+// the file and the key or tensor, before anything is sized by it.
+TEST_CASE("load errors: nonsensical config values name the file and key") {
+  auto dir = copy_model("tiny-tied", "qwen3_config_values");
+  const auto config = bmx::test::read_file(dir / "config.json");
+  auto with = [&](const std::string& from, const std::string& to) {
+    auto s = config;
+    const auto at = s.find(from);
+    REQUIRE(at != std::string::npos);
+    s.replace(at, from.size(), to);
+    write_text(dir / "config.json", s);
+    return load_error(dir);
+  };
+  const std::string file = (dir / "config.json").string();
+  write_text(dir / "config.json", "[1, 2, 3]");
+  CHECK(load_error(dir) == file + ": top level is not a JSON object");
+  CHECK(with("\"rms_norm_eps\": 1e-06", "\"rms_norm_eps\": -1") == file + ": rms_norm_eps must be in (0, 1), got -1.0");
+  CHECK(with("\"rms_norm_eps\": 1e-06", "\"rms_norm_eps\": \"small\"") ==
+        file + ": rms_norm_eps must be a number, got \"small\"");
+  CHECK(with("\"rope_theta\": 1000000.0", "\"rope_theta\": 0") == file + ": rope_theta must be in (1, 1e12), got 0.0");
+  CHECK(with("\"hidden_size\": 64", "\"hidden_size\": -64") == file + ": hidden_size must be positive, got -64");
+  CHECK(with("\"num_hidden_layers\": 2", "\"num_hidden_layers\": 1000000000") ==
+        file + ": num_hidden_layers 1000000000 is beyond 16777216 (the limit)");
+  CHECK(with("\"max_position_embeddings\": 512", "\"max_position_embeddings\": -7") ==
+        file + ": max_position_embeddings must be positive, got -7");
+  CHECK(with("\"tie_word_embeddings\": true", "\"tie_word_embeddings\": \"yes\"") ==
+        file + ": tie_word_embeddings must be true or false, got \"yes\"");
+  CHECK(with("\"eos_token_id\": 2", "\"eos_token_id\": 5000") ==
+        file + ": eos_token_id 5000 is outside the vocabulary (vocab_size 1024)");
+  // Fewer layers than the checkpoint holds: the rest would be ignored silently.
+  CHECK(with("\"num_hidden_layers\": 2", "\"num_hidden_layers\": 1") ==
+        file + ": num_hidden_layers is 1 but " + (dir / "model.safetensors").string() +
+            " holds model.layers.1.input_layernorm.weight");
+  write_text(dir / "config.json", config);
+  CHECK(load_error(dir).empty());
+
+  const std::string gen = (dir / "generation_config.json").string();
+  write_text(dir / "generation_config.json", R"({"do_sample": true, "top_p": 2.5})");
+  CHECK(load_error(dir) == gen + ": top_p must be in [0, 1], got 2.5");
+  write_text(dir / "generation_config.json", R"({"eos_token_id": 4294967298})");  // 2^32 + 2, not id 2
+  CHECK(load_error(dir) == gen + ": eos_token_id 2147483647 is outside the vocabulary (vocab_size 1024)");
+  write_text(dir / "generation_config.json", R"({"temperature": -1})");
+  CHECK(load_error(dir) == gen + ": temperature must be at least 0, got -1");
+  write_text(dir / "generation_config.json", R"({"pad_token_id": 1024})");
+  CHECK(load_error(dir) == gen + ": pad_token_id 1024 is outside the vocabulary (vocab_size 1024)");
+  write_text(dir / "generation_config.json", "7");
+  CHECK(load_error(dir) == gen + ": top level is not a JSON object");
+  write_text(dir / "generation_config.json", std::string(100000, '[') + std::string(100000, ']'));
+  CHECK(load_error(dir) == gen + ": JSON nested deeper than 512 levels (the limit)");
+  write_text(dir / "generation_config.json", "{\"a\": tru}");
+  CHECK(load_error(dir).find("[json.exception") == std::string::npos);
+  CHECK(load_error(dir).find(gen + ": not valid JSON: ") == 0);
+}
+
+namespace {
+
+// A safetensors file written byte by byte from a header, for layouts write_safetensors never makes.
+void write_raw_safetensors(const fs::path& p, const std::string& header, size_t data_bytes) {
+  fs::remove(p);
+  std::ofstream out(p, std::ios::binary);
+  uint64_t n = header.size();
+  out.write(reinterpret_cast<const char*>(&n), 8);
+  out << header << std::string(data_bytes, '\0');
+}
+
+std::string safetensors_error(const fs::path& p) {
+  try {
+    bmx::SafetensorsFile f(p.string());
+  } catch (const bmx::InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("load errors: safetensors ranges that overlap, leave the file or overflow") {
+  auto dir = bmx::test::scratch_dir("safetensors_ranges");
+  const auto f = dir / "x.safetensors";
+  const std::string p = f.string();
+  write_raw_safetensors(f, R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})", 16);
+  CHECK(safetensors_error(f) == p + ":b: data_offsets [8, 16) overlap those of a [0, 16)");
+  write_raw_safetensors(f, R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})", 16);
+  CHECK(safetensors_error(f).empty());  // adjacent, not overlapping
+  write_raw_safetensors(f, R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[16,32]}})", 16);
+  CHECK(safetensors_error(f).find(p + ":a: truncated file") == 0);
+  // 2^62 x 4 x 2 bytes wraps to 0 in 64 bits: refused as a shape, not read as an empty tensor.
+  write_raw_safetensors(f, R"({"a":{"dtype":"BF16","shape":[4611686018427387904,4],"data_offsets":[0,0]}})", 0);
+  CHECK(safetensors_error(f) == p + ":a: shape [4611686018427387904, 4] is larger than any file");
+  write_raw_safetensors(f, R"({"a":{"dtype":"F32","shape":"big","data_offsets":[0,0]}})", 0);
+  CHECK(safetensors_error(f) == p + ":a: bad header entry: no shape list");
+  write_raw_safetensors(f, R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[-4,0]}})", 0);
+  CHECK(safetensors_error(f) == p + ":a: bad header entry: data_offsets must be 2 non-negative integers");
+  write_raw_safetensors(f, R"({"a":)", 0);
+  CHECK(safetensors_error(f).find(p + ": bad safetensors header: ") == 0);
+  CHECK(safetensors_error(f).find("json.exception") == std::string::npos);
+}
+
+TEST_CASE("NaN weights: norms refused at load, matrices at the first logits, naming the tensor") {
+  {
+    auto dir = copy_model("tiny-tied", "qwen3_nan_norm");
+    rewrite(dir / "model.safetensors", [](auto& ts) {
+      for (auto& [n, t] : ts)
+        if (n == "model.layers.1.self_attn.k_norm.weight") t[3] = std::nanf("");
+    });
+    CHECK(load_error(dir) == (dir / "model.safetensors").string() +
+                                 ":model.layers.1.self_attn.k_norm.weight: holds NaN or inf values");
+  }
+  {
+    auto dir = copy_model("tiny-tied", "qwen3_nan_matrix");
+    rewrite(dir / "model.safetensors", [](auto& ts) {
+      for (auto& [n, t] : ts)
+        if (n == "model.layers.0.mlp.down_proj.weight") t.fill_(std::numeric_limits<float>::infinity());
+    });
+    auto m = bmx::load_qwen3(dir.string());  // the large matrices are not scanned at load
+    bmx::GenerationOptions o = bmx::default_generation_options(m);
+    o.max_new_tokens = 4;
+    try {
+      bmx::generate(m, {{1, 5, 9}}, o);
+      FAIL("generated from inf weights");
+    } catch (const bmx::InputError& e) {
+      CHECK(std::string(e.what()) ==
+            (dir / "model.safetensors").string() + ":model.layers.0.mlp.down_proj.weight: holds NaN or inf values");
+    }
+  }
+  {
+    // Untied: the embedding row of a token the model generates later, fed back at the second step.
+    const auto& clean = bmx::test::tiny_model("tiny-untied-sharded");
+    bmx::GenerationOptions o = bmx::default_generation_options(clean);
+    o.max_new_tokens = 3;
+    o.eos_token_ids.clear();
+    const auto free_run = bmx::generate(clean, {{1, 5, 9}}, o)[0].ids;
+    REQUIRE(free_run.size() == 3);
+    auto dir = copy_model("tiny-untied-sharded", "qwen3_nan_embedding_row");
+    std::string shard;
+    for (auto& e : fs::directory_iterator(dir))
+      if (e.path().extension() == ".safetensors") {
+        bmx::SafetensorsFile f(e.path().string());
+        if (f.contains("model.embed_tokens.weight")) shard = e.path().string();
+      }
+    REQUIRE(!shard.empty());
+    rewrite(shard, [&](auto& ts) {
+      for (auto& [n, t] : ts)
+        if (n == "model.embed_tokens.weight") t[free_run[0]][7] = std::nanf("");
+    });
+    auto m = bmx::load_qwen3(dir.string());
+    CHECK(bmx::generate(m, {{1, 5, 9}}, [&] { auto p = o; p.max_new_tokens = 1; return p; }())[0].ids[0] == free_run[0]);
+    try {
+      bmx::generate(m, {{1, 5, 9}}, o);
+      FAIL("generated past a NaN embedding row");
+    } catch (const bmx::InputError& e) {
+      CHECK(std::string(e.what()) == shard + ":model.embed_tokens.weight: holds NaN or inf values");
+    }
+  }
 }

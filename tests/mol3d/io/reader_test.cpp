@@ -192,8 +192,11 @@ TEST_CASE("charges: MOL2 types, V2000 CHG, XYZ comment line and valence") {
   CHECK(butene.mol->getNumAtoms() == 15);
   // The ammonium of cdk2 record 14 comes back as N+ from bare coordinates too.
   CHECK(total_charge(*first("cdk2_14.xyz").mol) == 1);
-  for (const auto& a : {"carbanion_test1.xyz", "enolate_test2.xyz", "methylbutene_test8.xyz"})
-    for (const auto* atom : first(a).mol->atoms()) CHECK(atom->getNumRadicalElectrons() == 0);
+  for (const auto& a : {"carbanion_test1.xyz", "enolate_test2.xyz", "methylbutene_test8.xyz"}) {
+    // The record is held by name: a temporary in the range expression would die before the loop (ASan).
+    const auto record = first(a);
+    for (const auto* atom : record.mol->atoms()) CHECK(atom->getNumRadicalElectrons() == 0);
+  }
 }
 
 TEST_CASE("XYZ bond perception agrees with the MOL2 and SDF of the same ligand") {

@@ -101,7 +101,11 @@ TEST_CASE("salts keep every fragment and round-trip (the reference drops the '.'
   for (const char* smiles : {"CC(=O)[O-].[Na+]", "C[NH3+].[Cl-]", "c1ccncc1.Cl", "[Na+].[Cl-]"}) {
     INFO(smiles);
     auto mol = test::from_smiles_3d(smiles);
-    auto e = round_trip(*mol, 1.5);  // fragments are placed relative to each other, not superposed one by one
+    // ETKDG puts two lone ions both at the origin, which the encoder refuses as degenerate: Cl- goes 2.8 Å away.
+    if (mol->getNumAtoms() == 2) mol->getConformer().setAtomPos(1, RDGeom::Point3D(2.8, 0, 0));
+    // Fragments are placed relative to each other, not superposed one by one, and decoded ions are then moved
+    // off the other fragment (separate_fragments): a looser bound than for one fragment.
+    auto e = round_trip(*mol, 2.0);
     CHECK(e.num_fragments == 2);
     CHECK(e.struct_sfi.find('.') != std::string::npos);
     CHECK(e.selfies.find('.') != std::string::npos);
@@ -112,7 +116,7 @@ TEST_CASE("salts keep every fragment and round-trip (the reference drops the '.'
     auto recs = mol3d::read_molecules(test::shared_file(std::string("data/molecules/") + file).string());
     REQUIRE(recs.size() == 1);
     REQUIRE(recs[0].ok());
-    auto e = round_trip(*recs[0].mol, 1.5);
+    auto e = round_trip(*recs[0].mol, 2.0);
     CHECK(e.num_fragments == 2);
   }
 }

@@ -117,20 +117,24 @@ TEST_CASE("configs bmx cannot run are refused with a clear message") {
 }
 
 TEST_CASE("loading is strict: every expected tensor present with its shape, every tensor used") {
-  // One decoder layer more than the checkpoint has: a tensor is missing.
+  // One decoder layer more or fewer than the checkpoint has: the config's key and the checkpoint's count.
   auto deeper = edited_model("deeper", "config_geometric_decoder.yaml", "depth: 2", "depth: 3");
   auto msg = error_of<InputError>([&] { GcpVqvae::load(deeper.string()); });
-  CHECK(msg.find("vqvae.decoder.decoder_stack.attn_layers.layers.4") != std::string::npos);
-  CHECK(msg.find("missing") != std::string::npos);
-  // One fewer: the checkpoint's last layer would be left unused.
+  CHECK(msg.find("config_geometric_decoder.yaml:depth: 3, but the checkpoint") != std::string::npos);
+  CHECK(msg.find("has 2 decoder transformer blocks") != std::string::npos);
   auto shallower = edited_model("shallower", "config_geometric_decoder.yaml", "depth: 2", "depth: 1");
   msg = error_of<InputError>([&] { GcpVqvae::load(shallower.string()); });
-  CHECK(msg.find("vqvae.decoder.decoder_stack.attn_layers.layers.2") != std::string::npos);
-  CHECK(msg.find("not used") != std::string::npos);
+  CHECK(msg.find("depth: 1, but the checkpoint") != std::string::npos);
   // A width that disagrees with the tensors.
   auto wider = edited_model("wider", "config_gcpnet_encoder.yaml", "chi_hidden_dim: 8", "chi_hidden_dim: 16");
   msg = error_of<InputError>([&] { GcpVqvae::load(wider.string()); });
-  CHECK(msg.find("shape") != std::string::npos);
+  CHECK(msg.find("chi_hidden_dim: 16, but the checkpoint") != std::string::npos);
+  CHECK(msg.find("has 8 rows of encoder.gcp_embedding.node_embedding.vector_up.weight") != std::string::npos);
+  // A tensor whose shape disagrees where no config size names it: the strict check names the tensor.
+  auto heads = edited_model("heads", "config_geometric_decoder.yaml", "heads: 4", "heads: 2");
+  msg = error_of<InputError>([&] { GcpVqvae::load(heads.string()); });
+  CHECK(msg.find("vqvae.decoder.decoder_stack.attn_layers.layers.0.1.to_q.weight: shape 256x64 does not match") !=
+        std::string::npos);
 }
 
 TEST_CASE("chains longer than the model maximum are refused, or encoded in overlapping windows on request") {
@@ -238,7 +242,7 @@ TEST_CASE("tiny chains and chains without observed residues encode without faili
   bad.coords[3][1][0] = NAN;
   auto msg = error_of<InputError>([&] { model.encode(bad); });
   CHECK(msg.find("1aki.pdb chain A") != std::string::npos);
-  CHECK(msg.find("residue 3") != std::string::npos);
+  CHECK(msg.find("residue 4 ") != std::string::npos);  // the residue's number (index 3)
   bad = full;
   bad.residues.pop_back();
   CHECK_THROWS_AS(model.encode(bad), InputError);

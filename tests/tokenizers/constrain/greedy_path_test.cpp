@@ -45,11 +45,11 @@ Qwen3Model path_model(const std::vector<TokenId>& path) {
     head[path[i + 1]][int64_t(i)] = 1.0f;
   }
   m.embed_tokens = embed.to(at::kBFloat16);
-  m.lm_head = head.to(at::kBFloat16);
+  m.lm_head.weight = head.to(at::kBFloat16);
   m.norm = at::ones({H}, at::kBFloat16);
   for (Qwen3Layer& l : m.layers) {
-    l.o_proj = at::zeros_like(l.o_proj);
-    l.down_proj = at::zeros_like(l.down_proj);
+    l.o_proj.weight = at::zeros_like(l.o_proj.weight);
+    l.down_proj.weight = at::zeros_like(l.down_proj.weight);
   }
   return m;
 }

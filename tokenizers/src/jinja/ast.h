@@ -18,6 +18,7 @@ struct Expr {
   std::vector<std::string> kw;              // keyword names of the trailing kids (Call/Filter/Test)
   bool negated = false;                     // Test: "is not"
   int line = 0;
+  int depth = 1;                            // 1 + the deepest kid's; bounded by Limits::kNesting
 };
 using ExprP = std::unique_ptr<Expr>;
 

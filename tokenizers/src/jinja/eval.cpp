@@ -1,9 +1,11 @@
 #include "jinja/eval.h"
 
+#include <cstdint>
 #include <optional>
 
 #include "jinja/builtins.h"
 #include "jinja/error.h"
+#include "jinja/limits.h"
 #include "jinja/operators.h"
 #include "jinja/subscript.h"
 
@@ -34,7 +36,10 @@ Value eval_slice(const Expr& e, const Scope& scope) {
 
 Value eval_neg(const Expr& e, const Scope& scope) {
   Value v = eval(*e.kids[0], scope);
-  if (v.kind == Value::Json && v.j.is_number_integer()) return Value::of(-v.j.get<int64_t>());
+  if (v.kind == Value::Json && v.j.is_number_integer()) {
+    if (v.j.get<int64_t>() == INT64_MIN) fail(e.line, "integer overflow in '-' (the limit is 64 bits)");
+    return Value::of(-v.j.get<int64_t>());
+  }
   return Value::of(-as_number(v, e.line));
 }
 
@@ -43,9 +48,9 @@ Value eval_list(const Expr& e, const Scope& scope) {
   ojson r = ojson::array();
   for (auto& k : e.kids) {
     Value v = eval(*k, scope);
-    r.push_back(v.kind == Value::Json ? v.j : ojson());
+    r.push_back(v.kind == Value::Json ? std::move(v.j) : ojson());
   }
-  return Value::of(r);
+  return made(Value::of(std::move(r)), e.line);
 }
 
 Value eval_dict(const Expr& e, const Scope& scope) {
@@ -53,9 +58,9 @@ Value eval_dict(const Expr& e, const Scope& scope) {
   for (size_t k = 0; k + 1 < e.kids.size(); k += 2) {
     Value key = eval(*e.kids[k], scope), val = eval(*e.kids[k + 1], scope);
     if (!key.is_string()) fail(e.line, "dict keys must be strings");
-    r[key.j.get<std::string>()] = val.kind == Value::Json ? val.j : ojson();
+    r[key.j.get<std::string>()] = val.kind == Value::Json ? std::move(val.j) : ojson();
   }
-  return Value::of(r);
+  return made(Value::of(std::move(r)), e.line);
 }
 
 Value eval_filter(const Expr& e, const Scope& scope) {

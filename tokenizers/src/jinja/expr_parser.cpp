@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "jinja/error.h"
+#include "jinja/limits.h"
 
 namespace bmx::jinja {
 
@@ -42,21 +43,36 @@ ExprP ExprParser::node(Expr::Type type) const {
 ExprP ExprParser::binary(std::string op, ExprP a, ExprP b) const {
   auto o = node(Expr::Binary);
   o->name = std::move(op);
-  o->kids.push_back(std::move(a));
-  o->kids.push_back(std::move(b));
+  add(*o, std::move(a));
+  add(*o, std::move(b));
   return o;
 }
 
+// Left-leaning chains (1+1+1..., a.b.c..., x|f|f...) grow the tree without recursing here, so the depth
+// is checked as nodes are joined: evaluating and freeing the tree recurse as deep as it is.
+void ExprParser::add(Expr& parent, ExprP kid) const {
+  if (kid) {
+    parent.depth = std::max(parent.depth, kid->depth + 1);
+    check_nesting(parent.depth, line_, "expressions");
+  }
+  parent.kids.push_back(std::move(kid));
+}
+
+ExprParser::Nest::Nest(ExprParser& parser) : p(parser) {
+  check_nesting(++p.nest_, p.line_, "expressions");
+}
+
 ExprP ExprParser::expression(bool allow_cond) {
+  Nest nest(*this);
   ExprP e = parse_or();
   if (allow_cond && accept_name("if")) {
     ExprP cond = parse_or();
     // Without "else" the value is undefined when the condition fails: it renders empty.
     ExprP other = accept_name("else") ? expression() : node(Expr::Undefined);
     auto c = node(Expr::Cond);
-    c->kids.push_back(std::move(cond));
-    c->kids.push_back(std::move(e));
-    c->kids.push_back(std::move(other));
+    add(*c, std::move(cond));
+    add(*c, std::move(e));
+    add(*c, std::move(other));
     return c;
   }
   return e;
@@ -67,8 +83,8 @@ ExprP ExprParser::logical(Expr::Type type, const char* word, ExprP (ExprParser::
   ExprP a = (this->*operand)();
   while (accept_name(word)) {
     auto o = node(type);
-    o->kids.push_back(std::move(a));
-    o->kids.push_back((this->*operand)());
+    add(*o, std::move(a));
+    add(*o, (this->*operand)());
     a = std::move(o);
   }
   return a;
@@ -79,8 +95,9 @@ ExprP ExprParser::parse_and() { return logical(Expr::And, "and", &ExprParser::pa
 
 ExprP ExprParser::parse_not() {
   if (accept_name("not")) {
+    Nest nest(*this);
     auto o = node(Expr::Not);
-    o->kids.push_back(parse_not());
+    add(*o, parse_not());
     return o;
   }
   return parse_compare();
@@ -122,11 +139,15 @@ ExprP ExprParser::parse_pow() { return binary_level({"**"}, &ExprParser::parse_u
 
 ExprP ExprParser::parse_unary() {
   if (accept_op("-")) {
+    Nest nest(*this);
     auto o = node(Expr::Neg);
-    o->kids.push_back(parse_unary());
+    add(*o, parse_unary());
     return o;
   }
-  if (accept_op("+")) return parse_unary();
+  if (accept_op("+")) {
+    Nest nest(*this);
+    return parse_unary();
+  }
   ExprP e = parse_primary();
   e = parse_postfix(std::move(e));
   return parse_filters(std::move(e));
@@ -142,7 +163,7 @@ void ExprParser::parse_args(Expr& call) {
     } else if (kw_seen) {
       fail(line_, "positional argument after keyword argument");
     }
-    call.kids.push_back(expression());
+    add(call, expression());
     if (!accept_op(",")) break;
   }
   expect_op(")");
@@ -186,10 +207,10 @@ ExprP ExprParser::parse_group() {
   ExprP first = expression();
   if (at_op(",")) {  // a tuple, which is a list here
     auto l = node(Expr::List);
-    l->kids.push_back(std::move(first));
+    add(*l, std::move(first));
     while (accept_op(",")) {
       if (at_op(")")) break;
-      l->kids.push_back(expression());
+      add(*l, expression());
     }
     expect_op(")");
     return l;
@@ -201,7 +222,7 @@ ExprP ExprParser::parse_group() {
 ExprP ExprParser::parse_list() {
   auto l = node(Expr::List);
   while (!at_op("]")) {
-    l->kids.push_back(expression());
+    add(*l, expression());
     if (!accept_op(",")) break;
   }
   expect_op("]");
@@ -211,9 +232,9 @@ ExprP ExprParser::parse_list() {
 ExprP ExprParser::parse_dict() {
   auto d = node(Expr::Dict);
   while (!at_op("}")) {
-    d->kids.push_back(expression());
+    add(*d, expression());
     expect_op(":");
-    d->kids.push_back(expression());
+    add(*d, expression());
     if (!accept_op(",")) break;
   }
   expect_op("}");
@@ -226,13 +247,13 @@ ExprP ExprParser::parse_postfix(ExprP e) {
       auto a = node(Expr::Attr);
       if (peek().type == Tok::Int) a->name = std::to_string(next().i);
       else a->name = expect_name();
-      a->kids.push_back(std::move(e));
+      add(*a, std::move(e));
       e = std::move(a);
     } else if (accept_op("[")) {
       e = parse_subscript(std::move(e));
     } else if (accept_op("(")) {
       auto c = node(Expr::Call);
-      c->kids.push_back(std::move(e));
+      add(*c, std::move(e));
       parse_args(*c);
       e = std::move(c);
     } else {
@@ -257,12 +278,12 @@ ExprP ExprParser::parse_subscript(ExprP e) {
   }
   expect_op("]");
   auto s = node(slice ? Expr::Slice : Expr::Index);
-  s->kids.push_back(std::move(e));
+  add(*s, std::move(e));
   if (slice) {
-    for (auto& x : idx) s->kids.push_back(std::move(x));
+    for (auto& x : idx) add(*s, std::move(x));
   } else {
     if (!idx[0]) fail(line_, "empty subscript");
-    s->kids.push_back(std::move(idx[0]));
+    add(*s, std::move(idx[0]));
   }
   return s;
 }
@@ -272,7 +293,7 @@ ExprP ExprParser::parse_filters(ExprP e) {
     if (accept_op("|")) {
       auto f = node(Expr::Filter);
       f->name = expect_name();
-      f->kids.push_back(std::move(e));
+      add(*f, std::move(e));
       if (accept_op("(")) parse_args(*f);
       e = parse_postfix(std::move(f));
     } else if (accept_name("is")) {
@@ -287,13 +308,13 @@ ExprP ExprParser::parse_test(ExprP e) {
   auto t = node(Expr::Test);
   if (accept_name("not")) t->negated = true;
   t->name = expect_name();
-  t->kids.push_back(std::move(e));
+  add(*t, std::move(e));
   if (accept_op("(")) {
     parse_args(*t);
   } else if (peek().type == Tok::Str || peek().type == Tok::Int || peek().type == Tok::Float ||
              (peek().type == Tok::Name && !at_name("and") && !at_name("or") && !at_name("else") &&
               !at_name("if") && !at_name("is") && !at_name("in") && !at_name("not"))) {
-    t->kids.push_back(parse_primary());  // "is sameas false", "is divisibleby 3"
+    add(*t, parse_primary());  // "is sameas false", "is divisibleby 3"
   }
   return t;
 }

@@ -32,6 +32,14 @@ private:
   void expect_op(const char* op);
   ExprP node(Expr::Type type) const;
   ExprP binary(std::string op, ExprP a, ExprP b) const;
+  void add(Expr& parent, ExprP kid) const;  // appends a kid, keeping parent.depth within the limit
+
+  // Counts the parser's own recursion ('(((' makes no nodes but deep calls), within the limit.
+  struct Nest {
+    explicit Nest(ExprParser& p);
+    ~Nest() { --p.nest_; }
+    ExprParser& p;
+  };
 
   ExprP logical(Expr::Type type, const char* word, ExprP (ExprParser::*operand)());
   ExprP parse_or();
@@ -57,6 +65,7 @@ private:
   std::vector<Tok> t_;
   size_t p_ = 0;
   int line_;
+  int nest_ = 0;
 };
 
 }  // namespace bmx::jinja

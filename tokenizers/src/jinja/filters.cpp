@@ -2,12 +2,15 @@
 // methods share their code with methods.cpp through text.h or call_method.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
+#include <set>
 #include <string_view>
 #include <unordered_map>
 
 #include "jinja/builtins.h"
 #include "jinja/error.h"
+#include "jinja/limits.h"
 #include "jinja/pyformat.h"
 #include "jinja/text.h"
 
@@ -26,13 +29,15 @@ Value length(const Value& v, const Args&, int line) {
 Value tojson(const Value& v, const Args& args, int line) {
   if (v.kind == Value::Namespace) fail(line, "tojson of a namespace");
   const Value* ind = args.get("indent", 0);
-  int indent = ind && ind->kind == Value::Json && ind->j.is_number() ? int(ind->j.get<int64_t>()) : -1;
+  int64_t indent = ind && ind->kind == Value::Json && ind->j.is_number() ? as_int(*ind, line, "indent") : -1;
+  if (indent > Limits::kIndent)
+    fail(line, "tojson indent " + std::to_string(indent) + " is over the limit of " + std::to_string(Limits::kIndent));
   std::string s;
-  py_dumps(s, v.kind == Value::Json ? v.j : ojson(), indent);
-  return Value::of(s);
+  py_dumps(s, v.kind == Value::Json ? v.j : ojson(), int(indent));
+  return made(Value::of(std::move(s)), line);
 }
 
-Value string(const Value& v, const Args&, int) { return Value::of(to_str(v)); }
+Value string(const Value& v, const Args&, int line) { return made(Value::of(to_str(v)), line); }
 Value safe(const Value& v, const Args&, int) { return v; }
 
 Value trim(const Value& v, const Args& args, int) {
@@ -53,7 +58,7 @@ Value default_value(const Value& v, const Args& args, int) {
   return use ? (dflt ? *dflt : Value::of("")) : v;
 }
 
-Value join(const Value& v, const Args& args, int) {
+Value join(const Value& v, const Args& args, int line) {
   const Value* sep = args.get("d", 0);
   std::string s, d = sep ? to_str(*sep) : "";
   if (v.kind == Value::Json && v.j.is_array()) {
@@ -62,9 +67,10 @@ Value join(const Value& v, const Args& args, int) {
       if (!first) s += d;
       first = false;
       s += to_str(Value::of(x));
+      check_string_size(s.size(), line);  // a million items joined by a long separator
     }
   }
-  return Value::of(s);
+  return made(Value::of(std::move(s)), line);
 }
 
 // first / last of a list or (by code point) a string; undefined when empty.
@@ -131,6 +137,7 @@ Value to_float(const Value& v, const Args&, int) {
 Value abs(const Value& v, const Args&, int line) {
   if (v.kind != Value::Json || !v.j.is_number()) fail(line, "abs of a non-number");
   if (v.j.is_number_float()) return Value::of(std::fabs(v.j.get<double>()));
+  if (v.j.get<int64_t>() == INT64_MIN) fail(line, "integer overflow in abs (the limit is 64 bits)");
   return Value::of(std::llabs(v.j.get<int64_t>()));
 }
 
@@ -139,15 +146,20 @@ Value replace_filter(const Value& v, const Args& args, int line) {
   if (a.size() < 2) fail(line, "replace needs two arguments");
   std::string s = to_str(v), from = to_str(a[0]), to = to_str(a[1]);
   int64_t count = a.size() > 2 ? as_int(a[2], line, "replace count") : -1;
-  return Value::of(replace_all(s, from, to, count));
+  return made(Value::of(replace_all(s, from, to, count, line)), line);
 }
 
 Value unique(const Value& v, const Args&, int line) {
   if (v.kind != Value::Json || !v.j.is_array()) fail(line, "unique of a non-list");
+  // A set of keys, not a scan of the kept items: unique over range(10**6) would take 10**12 comparisons.
+  // Numbers key by value, so 1 and 1.0 are one item (as JSON's == and Python's set see them).
+  std::set<std::string> seen;
   ojson r = ojson::array();
-  for (auto& x : v.j)
-    if (std::find(r.begin(), r.end(), x) == r.end()) r.push_back(x);
-  return Value::of(r);
+  for (auto& x : v.j) {
+    const std::string key = x.is_number() && !x.is_boolean() ? "#" + ojson(x.get<double>()).dump() : x.dump();
+    if (seen.insert(key).second) r.push_back(x);
+  }
+  return made(Value::of(std::move(r)), line);
 }
 
 const std::unordered_map<std::string_view, Filter> kFilters = {

@@ -1,6 +1,8 @@
 #include "jinja/lexer.h"
 
 #include <cctype>
+#include <cerrno>
+#include <cstdlib>
 
 #include "jinja/error.h"
 #include "unicode.h"
@@ -82,7 +84,7 @@ namespace {
 bool is_digit(char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }
 
 // An integer or float literal at s[i]; "_" separates digits as in Python. Returns the end.
-size_t lex_number(const std::string& s, size_t i, std::vector<Tok>& out) {
+size_t lex_number(const std::string& s, size_t i, int line, std::vector<Tok>& out) {
   const size_t n = s.size();
   size_t j = i;
   while (j < n && (is_digit(s[j]) || s[j] == '_')) ++j;
@@ -105,8 +107,11 @@ size_t lex_number(const std::string& s, size_t i, std::vector<Tok>& out) {
   for (size_t k = i; k < j; ++k)
     if (s[k] != '_') num += s[k];
   Tok t{is_float ? Tok::Float : Tok::Int, num};
-  if (is_float) t.f = std::stod(num);
-  else t.i = std::stoll(num);
+  // Python reads 1e999 as inf; integers are 64-bit here, where Python's have no bound.
+  errno = 0;
+  if (is_float) t.f = std::strtod(num.c_str(), nullptr);
+  else t.i = std::strtoll(num.c_str(), nullptr, 10);
+  if (!is_float && errno == ERANGE) fail(line, "integer " + num.substr(0, 30) + " is beyond 64 bits (the limit)");
   out.push_back(t);
   return j;
 }
@@ -177,7 +182,7 @@ std::vector<Tok> lex_expr(const std::string& s, int line) {
       continue;
     }
     if (is_digit(c)) {
-      i = lex_number(s, i, out);
+      i = lex_number(s, i, line, out);
       continue;
     }
     if (c == '\'' || c == '"') {

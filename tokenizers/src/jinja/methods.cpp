@@ -6,6 +6,7 @@
 
 #include "jinja/builtins.h"
 #include "jinja/error.h"
+#include "jinja/limits.h"
 #include "jinja/subscript.h"
 #include "jinja/text.h"
 
@@ -95,14 +96,14 @@ ojson split_on_space(const std::string& s, int64_t maxsplit) {
 Value split(const Value& self, const Positional& args, int line) {
   const std::string* sep = opt_str(args, 0);
   int64_t maxsplit = args.size() > 1 ? as_int(args[1], line, "maxsplit") : -1;
-  return Value::of(sep ? split_on(str(self), *sep, maxsplit, line) : split_on_space(str(self), maxsplit));
+  return made(Value::of(sep ? split_on(str(self), *sep, maxsplit, line) : split_on_space(str(self), maxsplit)), line);
 }
 
 Value replace_method(const Value& self, const Positional& args, int line) {
   if (args.size() < 2) fail(line, "replace() needs two arguments");
   std::string from = to_str(args[0]), to = to_str(args[1]);
   int64_t count = args.size() > 2 ? as_int(args[2], line, "replace count") : -1;
-  return Value::of(replace_all(str(self), from, to, count));
+  return made(Value::of(replace_all(str(self), from, to, count, line)), line);
 }
 
 Value find(const Value& self, const Positional& args, int line) {

@@ -6,6 +6,7 @@
 
 #include "jinja/error.h"
 #include "jinja/expr_parser.h"
+#include "jinja/limits.h"
 #include "jinja/lexer.h"
 
 namespace bmx::jinja {
@@ -28,6 +29,7 @@ public:
       if (s.type == Segment::Text) {
         auto n = std::make_unique<Stmt>();
         n->type = Stmt::Text;
+        n->line = s.line;
         n->text = s.text;
         body.push_back(std::move(n));
         continue;
@@ -54,10 +56,15 @@ private:
   std::unique_ptr<Stmt> statement(const std::string& word, ExprParser& p, int line) {
     auto n = std::make_unique<Stmt>();
     n->line = line;
-    if (word == "if") parse_if(*n, p);
-    else if (word == "for") parse_for(*n, p);
-    else if (word == "set") parse_set(*n, p);
-    else if (word == "break" || word == "continue") {
+    if (word == "if" || word == "for") {
+      // Blocks recurse here, and rendering and freeing them recurse as deep.
+      check_nesting(++depth_, line, "tags");
+      if (word == "if") parse_if(*n, p);
+      else parse_for(*n, p);
+      --depth_;
+    } else if (word == "set") {
+      parse_set(*n, p);
+    } else if (word == "break" || word == "continue") {
       p.expect_end();
       n->type = word == "break" ? Stmt::Break : Stmt::Continue;
     } else {
@@ -118,6 +125,7 @@ private:
 
   std::vector<Segment> segs_;
   size_t pos_ = 0;
+  int depth_ = 0;
 };
 
 }  // namespace

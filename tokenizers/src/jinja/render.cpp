@@ -4,6 +4,7 @@
 
 #include "jinja/error.h"
 #include "jinja/eval.h"
+#include "jinja/limits.h"
 #include "jinja/text.h"
 
 namespace bmx::jinja {
@@ -25,6 +26,7 @@ std::vector<ojson> loop_items(const Value& seq, int line) {
   } else if (seq.kind == Value::Namespace) {
     fail(line, "cannot loop over a namespace");
   }
+  check_item_count(int64_t(items.size()), line);  // a string's code points can outnumber any list
   return items;
 }
 
@@ -58,6 +60,12 @@ ojson loop_variable(const std::vector<ojson>& items, size_t i) {
 struct Renderer {
   Scope scope;
   std::string out;
+  RenderBudget budget;
+
+  void append(const std::string& s, int line) {
+    check_string_size(out.size() + s.size(), line);
+    out += s;
+  }
 
   Flow exec(const Body& body) {
     for (const auto& n : body) {
@@ -68,9 +76,10 @@ struct Renderer {
   }
 
   Flow exec(const Stmt& n) {
+    budget.check_time(n.line);  // a long template of costly statements, with no loop, ends too
     switch (n.type) {
-      case Stmt::Text: out += n.text; return Flow::Normal;
-      case Stmt::Output: out += to_str(eval(*n.exprs[0], scope)); return Flow::Normal;
+      case Stmt::Text: append(n.text, n.line); return Flow::Normal;
+      case Stmt::Output: append(to_str(eval(*n.exprs[0], scope)), n.line); return Flow::Normal;
       case Stmt::If:
         for (size_t i = 0; i < n.exprs.size(); ++i)
           if (truthy(eval(*n.exprs[i], scope))) return exec(n.bodies[i]);
@@ -102,6 +111,7 @@ struct Renderer {
   std::vector<ojson> kept_items(const Stmt& n, std::vector<ojson> items) {
     std::vector<ojson> kept;
     for (const ojson& item : items) {
+      budget.add_iteration(n.line);
       scope.frames.emplace_back();
       bind_targets(scope.frames.back(), n.targets, item, n.line);
       bool keep = truthy(eval(*n.exprs[1], scope));
@@ -119,6 +129,7 @@ struct Renderer {
       return Flow::Normal;
     }
     for (size_t i = 0; i < items.size(); ++i) {
+      budget.add_iteration(n.line);
       scope.frames.emplace_back();
       Frame& frame = scope.frames.back();
       bind_targets(frame, n.targets, items[i], n.line);
@@ -135,6 +146,7 @@ struct Renderer {
 
 std::string render(const Body& body, const ojson& variables) {
   Renderer r;
+  checked_size(variables, 0);  // the caller's values nest within the limit too (printing them recurses)
   r.scope.frames.emplace_back();
   if (variables.is_object())
     for (auto it = variables.begin(); it != variables.end(); ++it) r.scope.frames.back()[it.key()] = Value::of(it.value());

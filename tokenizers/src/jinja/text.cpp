@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "jinja/limits.h"
+
 namespace bmx::jinja {
 
 std::vector<std::string> code_points(const std::string& s) {
@@ -55,7 +57,7 @@ std::string title(std::string s) {
   return s;
 }
 
-std::string replace_all(const std::string& s, const std::string& from, const std::string& to, int64_t count) {
+std::string replace_all(const std::string& s, const std::string& from, const std::string& to, int64_t count, int line) {
   if (from.empty()) return s;
   std::string r;
   size_t start = 0;
@@ -63,6 +65,7 @@ std::string replace_all(const std::string& s, const std::string& from, const std
     size_t k = s.find(from, start);
     if (k == std::string::npos) break;
     r += s.substr(start, k - start) + to;
+    check_string_size(r.size(), line);  // short `from`, long `to`: the result can grow far beyond s
     start = k + from.size();
     if (count > 0) --count;
   }

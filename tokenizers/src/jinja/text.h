@@ -18,7 +18,8 @@ std::string ascii_lower(std::string s);
 std::string capitalize(std::string s);  // first character upper, the rest lower
 std::string title(std::string s);       // every word's first character upper
 
-// str.replace(from, to, count): count < 0 replaces all; an empty `from` leaves s as it is.
-std::string replace_all(const std::string& s, const std::string& from, const std::string& to, int64_t count);
+// str.replace(from, to, count): count < 0 replaces all; an empty `from` leaves s as it is. A result over
+// the string limit fails at `line`.
+std::string replace_all(const std::string& s, const std::string& from, const std::string& to, int64_t count, int line);
 
 }  // namespace bmx::jinja

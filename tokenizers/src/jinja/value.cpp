@@ -42,7 +42,11 @@ std::string to_str(const Value& v) {
 
 int64_t as_int(const Value& v, int line, const char* what) {
   if (v.kind != Value::Json || !v.j.is_number()) fail(line, std::string(what) + " must be a number");
-  return v.j.is_number_float() ? int64_t(v.j.get<double>()) : v.j.get<int64_t>();
+  if (!v.j.is_number_float()) return v.j.get<int64_t>();
+  // Converting NaN, inf or a float beyond 64 bits to an integer is undefined in C++: refuse them.
+  const double d = v.j.get<double>();
+  if (!(d > -9.2e18 && d < 9.2e18)) fail(line, std::string(what) + " " + to_str(v) + " is not a 64-bit integer");
+  return int64_t(d);
 }
 
 double as_number(const Value& v, int line) {

@@ -2,6 +2,10 @@
 // Babel reads) that hands out one record at a time with a per-record error instead of throwing, so a batch
 // with bad records reports each one and keeps every good one.
 //
+// Every record passes one set of checks, whatever its format (input_limits.h): its counts and bond atom indices
+// agree with the record before RDKit parses it, it has at most max_atoms atoms, and its geometry is real (finite,
+// within ±1e5 Å, no coincident atoms, no zero-length bond). A record that fails is refused with file, record and
+// problem named.
 // Every record that comes out without error is a sanitized RDKit molecule with one 3D conformer and every
 // hydrogen explicit: hydrogens present in the file are kept as read; missing ones are added with 3D
 // coordinates (RDKit MolOps::addHs, addCoords) and the record's notes say how many. Input with 2D
@@ -13,6 +17,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "bmx/mol3d/input_limits.h"
 
 namespace bmx::mol3d {
 
@@ -30,6 +36,9 @@ struct ReadOptions {
   std::string format;
   bool add_hydrogens = true;  // add missing H with 3D coordinates (off: leave the molecule as read)
   bool require_3d = true;     // refuse records whose coordinates are 2D only
+  // Records with more atoms (hydrogens included, those added too) are refused before the parser allocates for
+  // them (input_limits.h); <= 0: no limit.
+  int max_atoms = kDefaultMaxAtoms;
 };
 
 // One molecule of one input file. Exactly one of `mol` and `error` is set.

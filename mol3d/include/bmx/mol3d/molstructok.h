@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "bmx/mol3d/fragments.h"
+#include "bmx/mol3d/input_limits.h"
 #include "bmx/mol3d/internal_coords.h"
 
 namespace bmx::mol3d {
@@ -62,8 +64,9 @@ class MolStrucTok {
   Encoding encode(const RDKit::ROMol& mol) const;
 
   // Bare struct_sfi or the wrapped form. Throws InputError (one line, token position) for strings that do
-  // not spell a molecule whose atoms line up with the codes.
-  Decoding decode_detail(const std::string& tokens) const;
+  // not spell a molecule whose atoms line up with the codes, and for more than max_atoms atoms (<= 0: no
+  // limit; input_limits.h). Later fragments are moved off the earlier ones (separate_fragments).
+  Decoding decode_detail(const std::string& tokens, int max_atoms = kDefaultMaxAtoms) const;
   std::unique_ptr<RDKit::RWMol> decode(const std::string& tokens) const { return decode_detail(tokens).mol; }
 
   // The network alone (for checks and tools): codes of raw descriptors, the decoded descriptor of a code

@@ -39,6 +39,16 @@ struct BackboneChain {
   std::string observed_sequence() const;       // one-letter codes of observed residues only
 };
 
+// Coordinates a structure cannot have, as a problem to report (empty when there is none): a coordinate that is not
+// finite or lies beyond ±kMaxCoordinate Å, or every point within kCollapsedTolerance Å of one place (all atoms at
+// one point: superposition and TM-score are then meaningless, and the encoder gives every residue one code).
+// Shared by the structure reader and the encoder so that every path refuses the same coordinates.
+constexpr double kMaxCoordinate = 1e5;
+constexpr double kCollapsedTolerance = 0.01;
+bool plausible_coordinate(const Vec3& p);
+// `points` with NaN entries (missing atoms) skipped; "" when fewer than two points remain.
+std::string collapsed_points_problem(const std::vector<Vec3>& points);
+
 // "A" for a named chain, "_" for a blank chain id (as in messages and --chain).
 std::string chain_label(const std::string& chain);
 

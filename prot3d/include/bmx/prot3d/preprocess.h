@@ -29,6 +29,8 @@ enum class ChainStatus {
   length_out_of_range,      // length after gap filling outside [min_len, max_len] (the reference calls it "length")
   missing_ratio_exceeded,   // too many positions without CA
   missing_block_exceeded,   // too long a run of positions without CA
+  bad_coordinates,          // read_protein_chains: a coordinate that is not finite or beyond ±1e5 Å, or all backbone
+                            // atoms at one point (degenerate geometry): refused, naming the residue
   not_protein,              // read_protein_chains: no amino-acid chain in ATOM records (nucleic acid, water,
                             // ligands, amino acids only as HETATM): reported, but not a protein that failed
 };
@@ -45,6 +47,7 @@ struct PreprocessedChain {
   BackboneChain backbone;  // filled when status is ok
   int n_missing_ca = 0;    // positions without CA after gap filling
   int longest_missing_block = 0;
+  int unimputable = -1;    // status bad_coordinates: the first position whose N/CA/C imputation gave no finite point
 };
 
 // Residue letter of spec §1 step 4 after the clean-up of step 8: the 20 standard amino acids, anything else 'X'.

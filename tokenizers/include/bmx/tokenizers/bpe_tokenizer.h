@@ -64,6 +64,7 @@ public:
 
   // From tokenizer_config.json, when the folder had one (empty / nullopt otherwise).
   const std::string& chat_template() const;
+  const std::string& config_file() const;  // the tokenizer_config.json read, for messages
   std::optional<TokenId> eos_id() const;
   std::optional<TokenId> pad_id() const;
   std::optional<TokenId> bos_id() const;

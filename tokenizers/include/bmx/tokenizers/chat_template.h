@@ -12,6 +12,10 @@
 // (startswith, endswith, split, strip, lstrip, rstrip, upper, lower, replace, title, items, keys, values,
 // get) and the globals namespace(), range() and raise_exception(). Anything else is a one-line
 // bmx::InputError naming the template position.
+//
+// A template comes from a model folder, so it is untrusted: nesting depth, list and string sizes, loop
+// iterations, 64-bit integers, the bytes built and the time of one rendering are bounded (far above what
+// real chat templates use); going past one is an InputError naming the template and the limit.
 #pragma once
 #include <memory>
 #include <optional>
@@ -23,8 +27,9 @@ namespace bmx {
 
 class ChatTemplate {
 public:
-  // Parses the template; syntax errors throw bmx::InputError ("chat template: line L: ...").
-  explicit ChatTemplate(const std::string& source);
+  // Parses the template; syntax errors throw bmx::InputError ("chat template: line L: ..."), prefixed with
+  // `origin` (the file the template came from, e.g. tokenizer.config_file()) when given.
+  explicit ChatTemplate(const std::string& source, std::string origin = {});
   ChatTemplate(ChatTemplate&&) noexcept;
   ChatTemplate& operator=(ChatTemplate&&) noexcept;
   ~ChatTemplate();
@@ -36,6 +41,7 @@ public:
 
 private:
   std::shared_ptr<const Node> root_;
+  std::string origin_;
 };
 
 // What transformers' apply_chat_template passes: messages, add_generation_prompt, tools (left out when

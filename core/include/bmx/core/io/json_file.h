@@ -10,4 +10,7 @@ namespace bmx {
 
 nlohmann::json read_json_file(const std::string& path);
 
+// nlohmann's message without its "[json.exception.parse_error.101] " tag, for one-line errors in bmx's words.
+std::string json_error_text(const std::exception& e);
+
 }  // namespace bmx

@@ -53,6 +53,9 @@ class SafetensorsCheckpoint {
   at::Tensor get(const std::string& name, const std::vector<int64_t>& shape = {}) const;
   // Bytes of tensor data in all files.
   uint64_t weight_bytes() const;
+  // Every tensor name, sorted, and the file that holds one (for messages).
+  std::vector<std::string> names() const;
+  const std::string& file_of(const std::string& name) const;
 
  private:
   std::string dir_;

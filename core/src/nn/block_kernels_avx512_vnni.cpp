@@ -1,0 +1,108 @@
+// AVX-512 VNNI block-quantized products: vpdpbusd multiplies 64 unsigned weight bytes with 64 signed bytes of
+// x and adds each group of four into an int32 lane, so one instruction covers two blocks of 32. The weights'
+// stored bytes are offsets (q8_0: value + 128, q4_0: value + 8), which is what vpdpbusd's unsigned operand
+// wants; the offset's contribution (offset * the block's sum of x) is subtracted once per row at the end.
+#include <immintrin.h>
+
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")
+#define BMX_BLOCK_KERNELS_GENERIC
+#include "block_kernels_impl.h"
+
+namespace {
+
+using bmx::kernels::BlockFormat;
+using bmx::kernels::detail::BlockProblem;
+
+constexpr int kPass = 8;  // rows of x sharing one load of a W row: 8 accumulators of 32 registers
+
+inline float hsum(__m512 v) {
+  __m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// Two blocks of W as 64 unsigned bytes in element order.
+template <BlockFormat F>
+inline __m512i load_pair(const uint8_t* row, int64_t pair) {
+  if constexpr (F == BlockFormat::q8_0) {
+    return _mm512_loadu_si512(row + 64 * pair);
+  } else {
+    // The 32 bytes twice, the upper copy shifted to its high nibbles: [b0 low nibbles, b1 low, b0 high,
+    // b1 high], then reordered to [b0 low, b0 high, b1 low, b1 high]: elements in order.
+    const __m512i both = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 32 * pair)));
+    const __m512i v = _mm512_and_si512(_mm512_mask_srli_epi16(both, __mmask32(0xFFFF0000u), both, 4),
+                                       _mm512_set1_epi8(0x0F));
+    return _mm512_shuffle_i64x2(v, v, _MM_SHUFFLE(3, 1, 2, 0));
+  }
+}
+
+// sum_b sw[b] * t[b] over a row's blocks.
+inline float scale_dot(const uint16_t* sw, const float* t, int64_t nb) {
+  __m512 acc = _mm512_setzero_ps();
+  int64_t b = 0;
+  for (; b + 16 <= nb; b += 16)
+    acc = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sw + b))),
+                          _mm512_loadu_ps(t + b), acc);
+  float s = hsum(acc);
+  for (; b < nb; ++b) s += _cvtsh_ss(sw[b]) * t[b];
+  return s;
+}
+
+template <BlockFormat F, int MB>
+inline void rows_of_x(const BlockProblem& p, int64_t n, int64_t m0) {
+  constexpr float kOffset = F == BlockFormat::q8_0 ? 128.0f : 8.0f;
+  const int64_t nb = p.x.blocks, pairs = nb / 2, ldq = p.x.cols_padded;
+  const int64_t row_bytes = F == BlockFormat::q8_0 ? ldq : ldq / 2;
+  const uint8_t* wq = p.w.quants + n * row_bytes;
+  const uint16_t* ws = p.w.scales + n * nb;
+  // Lanes 0-7 hold block 2j's partial sums, lanes 8-15 block 2j+1's.
+  const __m512i halves = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+  __m512 acc[MB];
+  for (int m = 0; m < MB; ++m) acc[m] = _mm512_setzero_ps();
+  for (int64_t j = 0; j < pairs; ++j) {
+    const __m512i w = load_pair<F>(wq, j);
+    int32_t sw_bits;
+    __builtin_memcpy(&sw_bits, ws + 2 * j, 4);
+    const __m128 sw = _mm_cvtph_ps(_mm_cvtsi32_si128(sw_bits));
+    for (int m = 0; m < MB; ++m) {
+      const int8_t* xq = p.x.q + (m0 + m) * ldq + 64 * j;
+      const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w, _mm512_loadu_si512(xq));
+      const __m128 sx = _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(p.x.scale + (m0 + m) * nb + 2 * j)));
+      const __m512 s = _mm512_permutexvar_ps(halves, _mm512_castps128_ps512(_mm_mul_ps(sw, sx)));
+      acc[m] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), s, acc[m]);
+    }
+  }
+  for (int m = 0; m < MB; ++m) {
+    float v = hsum(acc[m]) - kOffset * scale_dot(ws, p.x.offset_term + (m0 + m) * nb, nb);
+    if (p.bias) v += p.bias[n];
+    p.y[(m0 + m) * p.ldy + n] = v;
+  }
+}
+
+struct Avx512Vnni {
+  static constexpr int kRowsPerPass = kPass;
+  template <BlockFormat F, int MB>
+  static void rows(const BlockProblem& p, int64_t n, int64_t m0) { rows_of_x<F, MB>(p, n, m0); }
+};
+
+}  // namespace
+
+#pragma GCC pop_options
+
+namespace bmx::kernels::detail {
+
+BlockKernels avx512_vnni_block_kernels() {
+  BlockKernels k;
+  k.q8_0 = block_range<Avx512Vnni, BlockFormat::q8_0>;
+  k.q4_0 = block_range<Avx512Vnni, BlockFormat::q4_0>;
+  k.name = "avx512-vnni";
+  return k;
+}
+
+}  // namespace bmx::kernels::detail

@@ -1,0 +1,70 @@
+// Internal to the block-quantized products (block_quant.h): the problem every instruction-set file's kernel
+// solves. Included by block_kernels_<isa>.cpp after their `#pragma GCC target`, so it defines no inline
+// function and instantiates no std:: template (an inline copy compiled for AVX-512 could become the one the
+// linker keeps for the whole program).
+#pragma once
+#include <cstdint>
+
+#include "bmx/core/nn/block_quant.h"
+
+namespace bmx::kernels::detail {
+
+// Rows of x rounded per block of 32: q[m][k] * scale[m][k / 32] ~ x[m, k]. offset_term[m][b] is scale[m][b]
+// times the sum of the block's q: the kernels that multiply the weights' stored (offset) bytes rather than
+// their signed values subtract offset * sum_b sw[n][b] * offset_term[m][b] at the end.
+struct QuantizedRows {
+  int64_t M = 0, cols_padded = 0, blocks = 0;
+  const int8_t* q = nullptr;          // [M][cols_padded]
+  const float* scale = nullptr;       // [M][blocks]
+  const float* offset_term = nullptr; // [M][blocks]
+};
+
+struct BlockProblem {
+  BlockMatrixView w;
+  QuantizedRows x;
+  float* y = nullptr;
+  int64_t ldy = 0;
+  const float* bias = nullptr;
+};
+
+// Computes y[0:M, n0:n1] completely (bias included).
+using BlockRangeFn = void (*)(const BlockProblem&, int64_t n0, int64_t n1);
+
+struct BlockKernels {
+  BlockRangeFn q8_0 = nullptr;
+  BlockRangeFn q4_0 = nullptr;
+  const char* name = "";
+};
+
+BlockKernels scalar_block_kernels();
+BlockKernels avx2_block_kernels();
+BlockKernels avx512_vnni_block_kernels();
+
+}  // namespace bmx::kernels::detail
+
+#ifdef BMX_BLOCK_KERNELS_GENERIC  // the loop every SIMD level shares, instantiated in its own file
+namespace {
+
+// Rows of W one after the other; for each, the rows of x in passes of Level::kRowsPerPass (the last pass
+// shorter), so one load of a W row serves several rows of x. Level::rows<F, MB>(p, n, m0) computes
+// y[m0 : m0 + MB, n].
+template <class Level, bmx::kernels::BlockFormat F, int MB>
+inline void rows_tail(int mr, const bmx::kernels::detail::BlockProblem& p, int64_t n, int64_t m0) {
+  if constexpr (MB > 0) {
+    if (mr == MB) Level::template rows<F, MB>(p, n, m0);
+    else rows_tail<Level, F, MB - 1>(mr, p, n, m0);
+  }
+}
+
+template <class Level, bmx::kernels::BlockFormat F>
+void block_range(const bmx::kernels::detail::BlockProblem& p, int64_t n0, int64_t n1) {
+  constexpr int R = Level::kRowsPerPass;
+  for (int64_t n = n0; n < n1; ++n) {
+    int64_t m = 0;
+    for (; m + R <= p.x.M; m += R) Level::template rows<F, R>(p, n, m);
+    if (m < p.x.M) rows_tail<Level, F, R - 1>(int(p.x.M - m), p, n, m);
+  }
+}
+
+}  // namespace
+#endif

@@ -1,0 +1,79 @@
+#include "bmx/core/nn/projection.h"
+
+#include <ATen/ATen.h>
+
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+#include "bmx/core/nn/kernels.h"
+
+namespace bmx::nn {
+namespace {
+
+bool sixteen_bit(const at::Tensor& w) {
+  const auto st = w.scalar_type();
+  return (st == at::kBFloat16 || st == at::kHalf) && w.stride(1) == 1;
+}
+
+kernels::WeightType weight_type(const at::Tensor& w) {
+  return w.scalar_type() == at::kBFloat16 ? kernels::WeightType::bf16 : kernels::WeightType::f16;
+}
+
+}  // namespace
+
+uint64_t Projection::bytes() const {
+  if (quantized())
+    return uint64_t(blocks.rows) * uint64_t(kernels::quant_bytes_per_row(blocks.format, blocks.cols) +
+                                            2 * kernels::scales_per_row(blocks.cols));
+  return uint64_t(weight.numel()) * weight.element_size();
+}
+
+void project(const float* x, int64_t M, const Projection& w, float* y) {
+  const int64_t N = w.out_features(), K = w.in_features();
+  if (w.quantized()) {
+    kernels::matmul_blocks(x, K, w.blocks, y, N, M);
+    return;
+  }
+  if (sixteen_bit(w.weight)) {
+    kernels::matmul(x, K, static_cast<const uint16_t*>(w.weight.data_ptr()), w.weight.stride(0),
+                    weight_type(w.weight), y, N, M, N, K);
+    return;
+  }
+  auto xt = at::from_blob(const_cast<float*>(x), {M, K}, at::kFloat);
+  auto r = at::linear(xt, w.weight.to(at::kFloat)).contiguous();
+  std::memcpy(y, r.data_ptr<float>(), size_t(M * N) * 4);
+}
+
+void project_many(const float* x, int64_t M, std::initializer_list<std::pair<const Projection*, float*>> outs) {
+  std::vector<kernels::MatmulJob> jobs;
+  for (auto& [w, y] : outs) {
+    if (w->quantized() || !sixteen_bit(w->weight)) {
+      for (auto& [w2, y2] : outs) project(x, M, *w2, y2);
+      return;
+    }
+    const int64_t N = w->out_features(), K = w->in_features();
+    jobs.push_back({x, K, static_cast<const uint16_t*>(w->weight.data_ptr()), w->weight.stride(0),
+                    weight_type(w->weight), y, N, M, N, K});
+  }
+  kernels::matmul_many(jobs.data(), int(jobs.size()));
+}
+
+void quantize(Projection& p, kernels::BlockFormat f) {
+  if (p.quantized()) throw std::invalid_argument("quantize: the projection is quantized already");
+  const at::Tensor& w = p.weight;
+  std::shared_ptr<kernels::BlockMatrix> m;
+  if (sixteen_bit(w)) {
+    m = std::make_shared<kernels::BlockMatrix>(kernels::quantize_rows(
+        f, static_cast<const uint16_t*>(w.data_ptr()), w.stride(0), weight_type(w), w.size(0), w.size(1)));
+  } else {
+    const at::Tensor wf = w.to(at::kFloat).contiguous();
+    m = std::make_shared<kernels::BlockMatrix>(
+        kernels::quantize_rows(f, wf.data_ptr<float>(), wf.size(1), wf.size(0), wf.size(1)));
+  }
+  p.blocks = m->view();
+  p.blocks_owner = m;
+  p.weight = at::Tensor();
+}
+
+}  // namespace bmx::nn

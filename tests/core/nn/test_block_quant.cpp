@@ -1,0 +1,160 @@
+// kernels::BlockMatrix / matmul_blocks (q8_0, q4_0): the rounding error of each format within its documented
+// bound, known values, the products against a float64 loop on every instruction-set level this CPU can run
+// (within the bound that rounding x to 8 bits gives), ragged shapes, bias, strides and non-finite rows.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "bmx/core/nn/block_quant.h"
+#include "bmx/core/nn/kernels.h"
+#include "bmx/core/nn/testing.h"
+
+namespace k = bmx::kernels;
+
+namespace {
+
+std::vector<float> gaussian(std::size_t n, std::uint32_t seed, float sigma = 1.f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> g(0.f, sigma);
+  std::vector<float> v(n);
+  for (float& x : v) x = g(rng);
+  return v;
+}
+
+// Largest magnitude of W's block holding element (n, k).
+float block_amax(const std::vector<float>& w, int64_t cols, int64_t n, int64_t k) {
+  float a = 0;
+  for (int64_t j = k / 32 * 32; j < std::min(cols, k / 32 * 32 + 32); ++j) a = std::max(a, std::fabs(w[std::size_t(n * cols + j)]));
+  return a;
+}
+
+struct ForcedIsa {
+  explicit ForcedIsa(k::Isa isa) { k::testing::force_isa(isa); }
+  ~ForcedIsa() { k::testing::force_isa(k::detected_isa()); }
+};
+
+}  // namespace
+
+TEST_CASE("block formats: rounding error within the bound of each format") {
+  const int64_t rows = 7, cols = 100;  // ragged: 4 blocks, the last one 4 wide, padded to 128
+  auto w = gaussian(std::size_t(rows * cols), 1);
+  w[5] = 40.f;  // a block with an outlier keeps its other values coarse but within bound
+  for (k::BlockFormat f : {k::BlockFormat::q8_0, k::BlockFormat::q4_0}) {
+    CAPTURE(k::format_name(f));
+    const k::BlockMatrix m = k::quantize_rows(f, w.data(), cols, rows, cols);
+    CHECK(m.quants.size() == std::size_t(rows * k::quant_bytes_per_row(f, cols)));
+    CHECK(m.scales.size() == std::size_t(rows * 4));
+    const auto d = m.dequantized();
+    for (int64_t n = 0; n < rows; ++n)
+      for (int64_t kk = 0; kk < cols; ++kk) {
+        const float amax = block_amax(w, cols, n, kk);
+        // q8_0: half a step of amax/127; q4_0: one step of amax/8 (the side opposite the extreme has 7 levels).
+        const float bound = f == k::BlockFormat::q8_0 ? 0.5f * amax / 127 * 1.002f + 1e-7f : amax / 8 * 1.002f;
+        REQUIRE(std::fabs(d[std::size_t(n * cols + kk)] - w[std::size_t(n * cols + kk)]) <= bound);
+      }
+  }
+}
+
+TEST_CASE("block formats: known values") {
+  std::vector<float> w(32, 0.f);
+  w[0] = 1.f;
+  w[1] = -0.5f;
+  w[31] = 0.25f;
+  const auto q8 = k::quantize_rows(k::BlockFormat::q8_0, w.data(), 32, 1, 32);
+  CHECK(q8.quants[0] == 128 + 127);
+  CHECK(q8.quants[1] == 128 - 64);  // -0.5 * 127 = -63.5 -> the f16 scale is a hair under 1/127: -64
+  CHECK(q8.quants[2] == 128);
+  CHECK(k::f16_to_float(q8.scales[0]) == doctest::Approx(1.0 / 127).epsilon(1e-3));
+  CHECK(q8.scales[1] == 0);  // the padding block
+  const auto q4 = k::quantize_rows(k::BlockFormat::q4_0, w.data(), 32, 1, 32);
+  CHECK(k::f16_to_float(q4.scales[0]) == -0.125f);  // the extreme, 1, maps to -8
+  CHECK((q4.quants[0] & 0x0F) == 0);                // 1 / -0.125 = -8 -> nibble 0
+  CHECK((q4.quants[1] & 0x0F) == 8 + 4);            // -0.5 -> 4
+  CHECK((q4.quants[15] >> 4) == 8 - 2);             // element 31: 0.25 -> -2
+  CHECK(q4.dequantized()[31] == 0.25f);
+  CHECK_THROWS_AS(k::parse_block_format("q5_k"), std::invalid_argument);
+  CHECK(k::parse_block_format("q8") == k::BlockFormat::q8_0);
+}
+
+TEST_CASE("matmul_blocks: every level against a float64 product, within the 8-bit rounding of x") {
+  const int64_t shapes[][3] = {{1, 70, 2560}, {1, 33, 100}, {4, 64, 4133}, {8, 40, 256}, {13, 31, 320}, {40, 17, 192}};
+  for (k::Isa isa : k::available_isas()) {
+    ForcedIsa forced(isa);
+    CAPTURE(k::block_kernels_name());
+    for (k::BlockFormat f : {k::BlockFormat::q8_0, k::BlockFormat::q4_0})
+      for (const auto& s : shapes) {
+        const int64_t M = s[0], N = s[1], K = s[2], ldx = K + 5, ldy = N + 3;
+        CAPTURE(M);
+        CAPTURE(N);
+        CAPTURE(K);
+        const auto w = gaussian(std::size_t(N * K), 7 + uint32_t(K), 0.05f);
+        const auto x = gaussian(std::size_t(M * ldx), 11 + uint32_t(M));
+        const auto bias = gaussian(std::size_t(N), 3);
+        const k::BlockMatrix m = k::quantize_rows(f, w.data(), K, N, K);
+        const auto wd = m.dequantized();
+        std::vector<float> y(std::size_t(M * ldy), 99.f);
+        k::matmul_blocks(x.data(), ldx, m.view(), y.data(), ldy, M, bias.data());
+        for (int64_t mm = 0; mm < M; ++mm)
+          for (int64_t n = 0; n < N; ++n) {
+            double want = bias[std::size_t(n)], bound = 0;
+            for (int64_t b = 0; b * 32 < K; ++b) {
+              double xmax = 0;
+              for (int64_t kk = 32 * b; kk < std::min(K, 32 * b + 32); ++kk)
+                xmax = std::max(xmax, double(std::fabs(x[std::size_t(mm * ldx + kk)])));
+              for (int64_t kk = 32 * b; kk < std::min(K, 32 * b + 32); ++kk) {
+                const double wv = wd[std::size_t(n * K + kk)];
+                want += wv * x[std::size_t(mm * ldx + kk)];
+                bound += std::fabs(wv) * 0.5 * xmax / 127;  // x is off by at most half its block's step
+              }
+            }
+            const double got = y[std::size_t(mm * ldy + n)];
+            REQUIRE(std::fabs(got - want) <= bound * 1.01 + 1e-4 * (1 + std::fabs(want)));
+          }
+        for (int64_t mm = 0; mm < M; ++mm)  // the gap between rows of y is not written
+          for (int64_t n = N; n < ldy && mm + 1 < M; ++n) REQUIRE(y[std::size_t(mm * ldy + n)] == 99.f);
+      }
+  }
+}
+
+TEST_CASE("matmul_blocks: levels agree with each other closely, and a non-finite x row gives non-finite y") {
+  const int64_t M = 3, N = 50, K = 2560;
+  const auto w = gaussian(std::size_t(N * K), 5, 0.05f);
+  auto x = gaussian(std::size_t(M * K), 6);
+  x[std::size_t(K + 7)] = std::numeric_limits<float>::quiet_NaN();  // row 1
+  for (k::BlockFormat f : {k::BlockFormat::q8_0, k::BlockFormat::q4_0}) {
+    const k::BlockMatrix m = k::quantize_rows(f, w.data(), K, N, K);
+    std::vector<std::vector<float>> results;
+    for (k::Isa isa : k::available_isas()) {
+      ForcedIsa forced(isa);
+      std::vector<float> y(std::size_t(M * N));
+      k::matmul_blocks(x.data(), K, m.view(), y.data(), N, M);
+      for (int64_t n = 0; n < N; ++n) {
+        REQUIRE(std::isfinite(y[std::size_t(n)]));
+        REQUIRE_FALSE(std::isfinite(y[std::size_t(N + n)]));
+        REQUIRE(std::isfinite(y[std::size_t(2 * N + n)]));
+      }
+      results.push_back(y);
+    }
+    for (const auto& r : results)
+      for (std::size_t i = 0; i < r.size(); ++i)
+        if (std::isfinite(results[0][i])) REQUIRE(r[i] == doctest::Approx(results[0][i]).epsilon(1e-4));
+  }
+}
+
+TEST_CASE("matmul_blocks: the best level this CPU has is the one in use (none fell back after its start-up check)") {
+  __builtin_cpu_init();
+  const bool vnni = __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") &&
+                    __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+  for (k::Isa isa : k::available_isas()) {
+    ForcedIsa forced(isa);
+    const std::string want = isa == k::Isa::scalar                                   ? "scalar"
+                             : (isa == k::Isa::avx512 || isa == k::Isa::avx512_bf16) && vnni ? "avx512-vnni"
+                                                                                      : "avx2";
+    CHECK(std::string(k::block_kernels_name()) == want);
+  }
+}
