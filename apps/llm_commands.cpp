@@ -216,7 +216,9 @@ void run_chat(const LlmOptions& o) {
       continue;
     }
     msgs.push_back(message("assistant", text.text()));
+    check_stdout_written();  // an answer lost to a full disk or closed pipe ends the chat with a non-zero exit
   }
+  check_stdout_written();
 }
 
 }  // namespace

@@ -126,6 +126,9 @@ TEST_CASE("lost output is a non-zero exit: stdout on /dev/full, -o that is not a
   CHECK(run(bmx_cmd() + " tokenize -m " + tokenizer_dir() + " hello 2>&1 >/dev/full", &out) != 0);
   CHECK(out.find("stdout: write failed") != std::string::npos);
   const auto& model = tiny_with_tokenizer();
+  // bmx chat: an answer lost to stdout ends the chat with the same line, not a silent next turn.
+  CHECK(run("printf 'hi\\nagain\\n' | " + bmx_cmd() + " chat -m " + model + " -n 2 -q 2>&1 >/dev/full", &out) != 0);
+  CHECK(out.find("stdout: write failed") != std::string::npos);
   CHECK(run(bmx_cmd() + " generate -m " + model + " -p hi -n 2 -q -o /dev/full", &out, true) != 0);
   CHECK(out.find("/dev/full: not a folder") != std::string::npos);
   CHECK(lines_of(out) <= 2);  // the streamed text line, then the error
