@@ -21,8 +21,11 @@ namespace {
 // signal handler may only call async-signal-safe functions (unlink) and must not allocate or lock.
 constexpr int kMaxLive = 64;
 constexpr std::size_t kMaxPath = 4096;
+// A slot is claimed (compare-and-swap free -> claimed) before its path is written and only then marked ready, so
+// two threads never write one slot and the handler never reads a half-written path.
+enum SlotState : int { kFree, kClaimed, kReady };
 struct LiveSlot {
-  std::atomic<bool> used{false};
+  std::atomic<int> state{kFree};
   char path[kMaxPath];
 };
 std::array<LiveSlot, kMaxLive> g_live;
@@ -31,7 +34,7 @@ struct sigaction g_previous_int, g_previous_term;
 
 extern "C" void remove_temporaries_and_reraise(int sig) {
   for (auto& s : g_live)
-    if (s.used.load()) ::unlink(s.path);
+    if (s.state.load() == kReady) ::unlink(s.path);
   sigaction(sig, sig == SIGINT ? &g_previous_int : &g_previous_term, nullptr);
   raise(sig);
 }
@@ -50,16 +53,17 @@ int register_live(const std::string& path) {
   if (path.size() >= kMaxPath) return -1;
   for (int i = 0; i < kMaxLive; ++i) {
     LiveSlot& s = g_live[std::size_t(i)];
-    if (s.used.load()) continue;
+    int expected = kFree;
+    if (!s.state.compare_exchange_strong(expected, kClaimed)) continue;
     std::memcpy(s.path, path.c_str(), path.size() + 1);
-    bool expected = false;
-    if (s.used.compare_exchange_strong(expected, true)) return i;
+    s.state.store(kReady);
+    return i;
   }
   return -1;  // more than kMaxLive at once: still removed by the destructor, just not on a signal
 }
 
 void unregister_live(int slot) {
-  if (slot >= 0) g_live[std::size_t(slot)].used.store(false);
+  if (slot >= 0) g_live[std::size_t(slot)].state.store(kFree);
 }
 
 bool is_stdout_path(const std::string& p) { return p.empty() || p == "-"; }

@@ -105,6 +105,29 @@ Qwen3Model load_qwen3(const std::string& dir) {
   return m;
 }
 
+namespace {
+
+// fn(tensor name, projection) for every projection of the model: the seven of each layer, then the LM head (named
+// by the tensor it was read from: the embedding when tied). One list, so that every pass over the projections
+// (NaN scan, quantization, byte count) covers the same ones.
+template <class Model, class Fn>
+void for_each_projection(Model& model, Fn&& fn) {
+  for (size_t i = 0; i < model.layers.size(); ++i) {
+    auto& l = model.layers[i];
+    const std::string p = "model.layers." + std::to_string(i) + ".";
+    fn(p + "self_attn.q_proj.weight", l.q_proj);
+    fn(p + "self_attn.k_proj.weight", l.k_proj);
+    fn(p + "self_attn.v_proj.weight", l.v_proj);
+    fn(p + "self_attn.o_proj.weight", l.o_proj);
+    fn(p + "mlp.gate_proj.weight", l.gate_proj);
+    fn(p + "mlp.up_proj.weight", l.up_proj);
+    fn(p + "mlp.down_proj.weight", l.down_proj);
+  }
+  fn(model.config.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight", model.lm_head);
+}
+
+}  // namespace
+
 void check_finite_weights(const Qwen3Model& model) {
   const SafetensorsCheckpoint* ckpt = model.checkpoint.get();
   auto scan = [&](const std::string& name, const at::Tensor& t) {
@@ -114,23 +137,15 @@ void check_finite_weights(const Qwen3Model& model) {
     const int64_t step = std::max<int64_t>(1, (int64_t(1) << 22) / per_row);
     for (int64_t r = 0; r < rows; r += step) check_finite(ckpt, name, t.narrow(0, r, std::min(step, rows - r)));
   };
-  // A quantized projection was read in full when it was rounded (quantize_weights refuses NaN and inf).
   auto scan_projection = [&](const std::string& name, const nn::Projection& w) {
     if (!w.quantized()) scan(name, w.weight);
   };
   scan("model.embed_tokens.weight", model.embed_tokens);
-  for (size_t i = 0; i < model.layers.size(); ++i) {
-    const Qwen3Layer& l = model.layers[i];
-    const std::string p = "model.layers." + std::to_string(i) + ".";
-    scan_projection(p + "self_attn.q_proj.weight", l.q_proj);
-    scan_projection(p + "self_attn.k_proj.weight", l.k_proj);
-    scan_projection(p + "self_attn.v_proj.weight", l.v_proj);
-    scan_projection(p + "self_attn.o_proj.weight", l.o_proj);
-    scan_projection(p + "mlp.gate_proj.weight", l.gate_proj);
-    scan_projection(p + "mlp.up_proj.weight", l.up_proj);
-    scan_projection(p + "mlp.down_proj.weight", l.down_proj);
-  }
-  if (!model.config.tie_word_embeddings) scan_projection("lm_head.weight", model.lm_head);
+  for_each_projection(model, [&](const std::string& name, const nn::Projection& w) {
+    // The tied LM head is the embedding, scanned above; a quantized projection was read in full when it was
+    // rounded (quantize_weights refuses NaN and inf).
+    if (&w != &model.lm_head || !model.config.tie_word_embeddings) scan_projection(name, w);
+  });
 }
 
 void quantize_weights(Qwen3Model& model, kernels::BlockFormat f) {
@@ -143,30 +158,17 @@ void quantize_weights(Qwen3Model& model, kernels::BlockFormat f) {
       fail_input(ckpt ? ckpt->file_of(name) : std::string("model"), name, e.what());
     }
   };
-  for (size_t i = 0; i < model.layers.size(); ++i) {
-    Qwen3Layer& l = model.layers[i];
-    const std::string p = "model.layers." + std::to_string(i) + ".";
-    round(p + "self_attn.q_proj.weight", l.q_proj);
-    round(p + "self_attn.k_proj.weight", l.k_proj);
-    round(p + "self_attn.v_proj.weight", l.v_proj);
-    round(p + "self_attn.o_proj.weight", l.o_proj);
-    round(p + "mlp.gate_proj.weight", l.gate_proj);
-    round(p + "mlp.up_proj.weight", l.up_proj);
-    round(p + "mlp.down_proj.weight", l.down_proj);
-  }
-  round(model.config.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight", model.lm_head);
+  for_each_projection(model, round);
   model.weights_format = kernels::format_name(f);
 }
 
 uint64_t decode_bytes_per_token(const Qwen3Model& model) {
   auto bytes = [](const at::Tensor& t) { return uint64_t(t.numel()) * t.element_size(); };
   uint64_t sum = bytes(model.norm) + uint64_t(model.config.hidden_size) * model.embed_tokens.element_size();
-  for (const Qwen3Layer& l : model.layers) {
+  for (const Qwen3Layer& l : model.layers)
     sum += bytes(l.input_norm) + bytes(l.q_norm) + bytes(l.k_norm) + bytes(l.post_attention_norm);
-    for (const nn::Projection* w : {&l.q_proj, &l.k_proj, &l.v_proj, &l.o_proj, &l.gate_proj, &l.up_proj, &l.down_proj})
-      sum += w->bytes();
-  }
-  return sum + model.lm_head.bytes();
+  for_each_projection(model, [&](const std::string&, const nn::Projection& w) { sum += w.bytes(); });
+  return sum;
 }
 
 void check_finite_logits(const Qwen3Model& model, const float* logits, int64_t n) {

@@ -152,23 +152,50 @@ void run_problem(const detail::BlockKernels& ks, const detail::BlockProblem& p, 
   (p.w.format == BlockFormat::q8_0 ? ks.q8_0 : ks.q4_0)(p, n0, n1);
 }
 
-void multiply(const detail::BlockKernels& ks, const float* x, int64_t ldx, const BlockMatrixView& w, float* y,
-              int64_t ldy, int64_t M, const float* bias, bool threaded) {
+// The products of one x with several matrices of the same width (q/k/v, gate/up): x is rounded once, and every
+// matrix's rows are handed out in one pass over the threads.
+void multiply_many(const detail::BlockKernels& ks, const float* x, int64_t ldx, int64_t M, const BlockJob* jobs,
+                   int count, const float* bias, bool threaded) {
+  if (count <= 0 || M <= 0) return;
+  const int64_t cols = jobs[0].w.cols;
+  for (int j = 1; j < count; ++j)
+    if (jobs[j].w.cols != cols) throw std::invalid_argument("matmul_blocks_many: matrices of different widths");
   std::vector<int8_t> q;
   std::vector<float> scale, offset_term;
-  quantize_activations(x, ldx, M, w.cols, q, scale, offset_term);
-  detail::BlockProblem p;
-  p.w = w;
-  p.x = {M, padded_cols(w.cols), scales_per_row(w.cols), q.data(), scale.data(), offset_term.data()};
-  p.y = y;
-  p.ldy = ldy;
-  p.bias = bias;
-  const int64_t chunk = 32, tasks = (w.rows + chunk - 1) / chunk;
-  if (!threaded || tasks == 1 || M * w.rows * std::max<int64_t>(w.cols, 1) < (int64_t(1) << 16)) {
-    run_problem(ks, p, 0, w.rows);
+  quantize_activations(x, ldx, M, cols, q, scale, offset_term);
+  std::vector<detail::BlockProblem> problems(static_cast<std::size_t>(count));
+  struct Piece {
+    int job;
+    int64_t n0, n1;
+  };
+  std::vector<Piece> pieces;
+  const int64_t chunk = 32;
+  int64_t work = 0;
+  for (int j = 0; j < count; ++j) {
+    detail::BlockProblem& p = problems[std::size_t(j)];
+    p.w = jobs[j].w;
+    p.x = {M, padded_cols(cols), scales_per_row(cols), q.data(), scale.data(), offset_term.data()};
+    p.y = jobs[j].y;
+    p.ldy = jobs[j].ldy;
+    p.bias = bias;
+    for (int64_t n = 0; n < p.w.rows; n += chunk) pieces.push_back({j, n, std::min(p.w.rows, n + chunk)});
+    work += M * p.w.rows * std::max<int64_t>(cols, 1);
+  }
+  auto run_piece = [&](int64_t t, int) {
+    const Piece& c = pieces[std::size_t(t)];
+    run_problem(ks, problems[std::size_t(c.job)], c.n0, c.n1);
+  };
+  if (!threaded || pieces.size() == 1 || work < (int64_t(1) << 16)) {
+    for (std::size_t t = 0; t < pieces.size(); ++t) run_piece(int64_t(t), 0);
     return;
   }
-  thread_pool().run(tasks, [&](int64_t t, int) { run_problem(ks, p, t * chunk, std::min(w.rows, (t + 1) * chunk)); });
+  thread_pool().run(int64_t(pieces.size()), run_piece);
+}
+
+void multiply(const detail::BlockKernels& ks, const float* x, int64_t ldx, const BlockMatrixView& w, float* y,
+              int64_t ldy, int64_t M, const float* bias, bool threaded) {
+  const BlockJob job{w, y, ldy};
+  multiply_many(ks, x, ldx, M, &job, 1, bias, threaded);
 }
 
 // A level agrees when it matches the portable loop on ragged problems of both formats. The integer block sums
@@ -276,6 +303,10 @@ void matmul_blocks(const float* x, int64_t ldx, const BlockMatrixView& w, float*
                    const float* bias) {
   if (M <= 0 || w.rows <= 0) return;
   multiply(block_kernels_for(active_level()), x, ldx, w, y, ldy, M, bias, true);
+}
+
+void matmul_blocks_many(const float* x, int64_t ldx, int64_t M, const BlockJob* jobs, int count) {
+  multiply_many(block_kernels_for(active_level()), x, ldx, M, jobs, count, nullptr, true);
 }
 
 const char* block_kernels_name() { return block_kernels_for(active_level()).name; }

@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 #include <vector>
@@ -46,6 +47,13 @@ void project(const float* x, int64_t M, const Projection& w, float* y) {
 }
 
 void project_many(const float* x, int64_t M, std::initializer_list<std::pair<const Projection*, float*>> outs) {
+  const bool all_quantized = std::all_of(outs.begin(), outs.end(), [](const auto& o) { return o.first->quantized(); });
+  if (all_quantized) {  // x rounded once for all of them
+    std::vector<kernels::BlockJob> jobs;
+    for (auto& [w, y] : outs) jobs.push_back({w->blocks, y, w->out_features()});
+    kernels::matmul_blocks_many(x, outs.begin()->first->in_features(), M, jobs.data(), int(jobs.size()));
+    return;
+  }
   std::vector<kernels::MatmulJob> jobs;
   for (auto& [w, y] : outs) {
     if (w->quantized() || !sixteen_bit(w->weight)) {

@@ -158,3 +158,22 @@ TEST_CASE("matmul_blocks: the best level this CPU has is the one in use (none fe
     CHECK(std::string(k::block_kernels_name()) == want);
   }
 }
+
+TEST_CASE("matmul_blocks_many: the same products as one matmul_blocks each (x rounded once for all)") {
+  const int64_t M = 5, K = 200;
+  const auto x = gaussian(std::size_t(M * K), 21);
+  const auto wa = gaussian(std::size_t(70 * K), 22, 0.05f), wb = gaussian(std::size_t(33 * K), 23, 0.05f);
+  for (k::BlockFormat f : {k::BlockFormat::q8_0, k::BlockFormat::q4_0}) {
+    const auto a = k::quantize_rows(f, wa.data(), K, 70, K), b = k::quantize_rows(f, wb.data(), K, 33, K);
+    std::vector<float> ya(std::size_t(M * 70)), yb(std::size_t(M * 33)), ra(ya.size()), rb(yb.size());
+    const k::BlockJob jobs[] = {{a.view(), ya.data(), 70}, {b.view(), yb.data(), 33}};
+    k::matmul_blocks_many(x.data(), K, M, jobs, 2);
+    k::matmul_blocks(x.data(), K, a.view(), ra.data(), 70, M);
+    k::matmul_blocks(x.data(), K, b.view(), rb.data(), 33, M);
+    CHECK(ya == ra);
+    CHECK(yb == rb);
+    const auto c = k::quantize_rows(f, wa.data(), K, 70, K - 32);  // another width
+    const k::BlockJob mixed[] = {{a.view(), ya.data(), 70}, {c.view(), ya.data(), 70}};
+    CHECK_THROWS_AS(k::matmul_blocks_many(x.data(), K, M, mixed, 2), std::invalid_argument);
+  }
+}

@@ -63,6 +63,15 @@ BlockMatrix quantize_rows(BlockFormat f, const float* w, int64_t ldw, int64_t ro
 void matmul_blocks(const float* x, int64_t ldx, const BlockMatrixView& w, float* y, int64_t ldy, int64_t M,
                    const float* bias = nullptr);
 
+// Several products of the same x with matrices of the same width (q/k/v, gate/up): x is rounded once and all
+// rows share one pass over the threads. y of job j: [M, jobs[j].w.rows] with row stride jobs[j].ldy.
+struct BlockJob {
+  BlockMatrixView w;
+  float* y = nullptr;
+  int64_t ldy = 0;
+};
+void matmul_blocks_many(const float* x, int64_t ldx, int64_t M, const BlockJob* jobs, int count);
+
 // The level matmul_blocks uses: "avx512-vnni", "avx2" or "scalar".
 const char* block_kernels_name();
 
