@@ -13,8 +13,9 @@ packages=(
   librdkit-dev libboost-dev libboost-serialization-dev libboost-iostreams-dev
   gemmi-dev tao-pegtl-dev zlib1g-dev
   libeigen3-dev libopenbabel-dev openbabel
-  doctest-dev libcli11-dev nlohmann-json3-dev libyaml-cpp-dev
+  doctest-dev libcli11-dev nlohmann-json3-dev libyaml-cpp-dev libcpp-httplib-dev
   dssp
+  pybind11-dev python3-dev python3-numpy python3-rdkit python3-pytest python3-distributed python3-gemmi
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -37,6 +38,12 @@ install_cmd=""
 [[ -n "$sudo_cmd" ]] && ! { mkdir -p "$prefix" 2>/dev/null && [[ -w "$prefix" ]]; } && install_cmd="sudo"
 $install_cmd cmake --install build --prefix "$prefix" >/dev/null
 echo "bmx installed: $prefix/bin/bmx (data and examples in $prefix/share/bmx)"
+py_dir="$prefix/lib/python3.$(/usr/bin/python3 -c 'import sys; print(sys.version_info.minor)')/dist-packages"
+if [[ -d "$py_dir/bmx" ]]; then
+  echo "Python module: $py_dir/bmx (import bmx, with /usr/bin/python3)"
+  /usr/bin/python3 -c "import sys; sys.exit('$py_dir' not in sys.path)" 2>/dev/null ||
+    echo "note: $py_dir is not on python3's path; add it: export PYTHONPATH=\"$py_dir:\$PYTHONPATH\""
+fi
 case ":$PATH:" in
   *":$prefix/bin:"*) ;;
   *) echo "note: $prefix/bin is not on your PATH; add it: export PATH=\"$prefix/bin:\$PATH\"" ;;

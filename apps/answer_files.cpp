@@ -14,7 +14,6 @@
 #include "bmx/mol3d/molstructok.h"
 #include "bmx/core/io/output_file.h"
 #include "bmx/mol3d/sdf_writer.h"
-#include "bmx/prot3d/gcp_vqvae.h"
 #include "bmx/prot3d/structure_writer.h"
 #include "bmx/prot3d/token_record.h"
 #include "bmx/tokenizers/segment_json.h"
@@ -25,8 +24,10 @@ namespace bmx::app {
 namespace fs = std::filesystem;
 using nlohmann::ordered_json;
 
-StructureDecoders::StructureDecoders(std::string molstructok_checkpoint, std::function<std::string()> gcp_dir)
-    : molstructok_checkpoint_(std::move(molstructok_checkpoint)), gcp_dir_(std::move(gcp_dir)) {}
+StructureDecoders::StructureDecoders(std::string molstructok_checkpoint, std::function<std::string()> gcp_dir,
+                                     ProteinModelLoader load_gcp)
+    : molstructok_checkpoint_(std::move(molstructok_checkpoint)), gcp_dir_(std::move(gcp_dir)),
+      load_gcp_(std::move(load_gcp)) {}
 StructureDecoders::~StructureDecoders() = default;
 
 const mol3d::MolStrucTok& StructureDecoders::molstructok() {
@@ -34,8 +35,8 @@ const mol3d::MolStrucTok& StructureDecoders::molstructok() {
   return *molstructok_;
 }
 
-const prot3d::GcpVqvae& StructureDecoders::gcp_vqvae() {
-  if (!gcp_) gcp_ = std::make_unique<prot3d::GcpVqvae>(prot3d::GcpVqvae::load(gcp_dir_()));
+const ProteinModel& StructureDecoders::protein_model() {
+  if (!gcp_) gcp_ = load_gcp_(gcp_dir_());
   return *gcp_;
 }
 
@@ -192,11 +193,11 @@ class SegmentWriter {
 
   void structure_files(std::size_t index, const std::string& stem, SegmentResult& r) {
     const Segment& s = parsed_.segments[index];
-    const prot3d::GcpVqvae& gcp = decoders_.gcp_vqvae();
+    const ProteinModel& gcp = decoders_.protein_model();
     for (std::size_t i = 0; i < s.codes.size(); ++i)
-      if (s.codes[i] >= gcp.codebook_size())
+      if (s.codes[i] >= gcp.codebook_size)
         throw InputError("token " + std::to_string(i + 1) + " <S " + std::to_string(s.codes[i]) +
-                         "> is outside the GCP-VQVAE codebook 0.." + std::to_string(gcp.codebook_size() - 1));
+                         "> is outside the GCP-VQVAE codebook 0.." + std::to_string(gcp.codebook_size - 1));
     const prot3d::Decoding decoded = gcp.decode(s.codes);
     r.checks["residues_match_tokens"] = decoded.n_ca_c.size() == s.codes.size();
     prot3d::TokenRecord record;  // numbered 1..n

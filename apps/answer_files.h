@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "bmx/tokenizers/modality.h"
+#include "protein_model.h"
 
 namespace bmx::mol3d {
 class MolStrucTok;
@@ -22,19 +23,23 @@ class GcpVqvae;
 namespace bmx::app {
 
 // The structure tokenizers, each loaded the first time a segment needs it: an answer without proteins needs no
-// GCP-VQVAE model. `gcp_dir` finds the model directory (throws UnsupportedError when there is none).
+// GCP-VQVAE model. `gcp_dir` finds the model directory (throws UnsupportedError when there is none); `load_gcp`
+// loads it (bmx extract: through bmx_torch.so, torch_part.h; the default links libtorch).
 class StructureDecoders {
  public:
-  StructureDecoders(std::string molstructok_checkpoint, std::function<std::string()> gcp_dir);
+  StructureDecoders(std::string molstructok_checkpoint, std::function<std::string()> gcp_dir,
+                    ProteinModelLoader load_gcp = load_protein_model);
   ~StructureDecoders();
   const mol3d::MolStrucTok& molstructok();
-  const prot3d::GcpVqvae& gcp_vqvae();
+  const ProteinModel& protein_model();
+  const prot3d::GcpVqvae& gcp_vqvae() { return *protein_model().gcp; }
 
  private:
   std::string molstructok_checkpoint_;
   std::function<std::string()> gcp_dir_;
+  ProteinModelLoader load_gcp_;
   std::unique_ptr<mol3d::MolStrucTok> molstructok_;
-  std::unique_ptr<prot3d::GcpVqvae> gcp_;
+  std::optional<ProteinModel> gcp_;
 };
 
 struct ExtractSettings {

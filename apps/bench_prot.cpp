@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bmx/core/geom/vec3.h"
+#include "bmx/core/nn/quantized_matmul.h"
 #include "bmx/core/util/error.h"
 #include "bmx/core/util/math_threads.h"
 #include "bmx/core/util/parallel.h"
@@ -104,8 +105,8 @@ int run_bench(const BenchArgs& a) {
   ojson rows = ojson::array();
   double enc_res = 0, enc_s = 0, dec_res = 0, dec_s = 0, dec16_s = 0;
   if (!a.json_out) {
-    std::printf("GCP-VQVAE %s, random weights of the released shape, %d thread(s), best of %d\n", a.arch.c_str(),
-                threads, std::max(1, a.repeats));
+    std::printf("GCP-VQVAE %s, random weights of the released shape, %d thread(s), best of %d, int16 level %s\n",
+                a.arch.c_str(), threads, std::max(1, a.repeats), kernels::quantized_matmul_level());
     std::printf("%7s | %8s %8s %7s | %15s %7s | %15s %7s %9s\n", "", "encode", "", "", "decode float32", "",
                 "decode int16", "", "");
     std::printf("%7s | %8s %8s %7s | %7s %7s %7s | %7s %7s %7s %9s\n", "length", "s", "res/s", "vs orig", "s",
@@ -174,6 +175,7 @@ int run_bench(const BenchArgs& a) {
   if (a.json_out) {
     ojson j = {{"arch", a.arch},
                {"threads", threads},
+               {"int16_level", kernels::quantized_matmul_level()},
                {"load_s", load_s},
                {"chains", rows},
                {"encode_residues_per_s", enc_res / enc_s},

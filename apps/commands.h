@@ -18,5 +18,7 @@ void add_kernel_bench(CLI::App& bench);                              // bench_ke
 void add_constrain_bench(CLI::App& bench);                           // bench_constrain.cpp
 void add_extract_commands(CLI::App& app);                            // extract_commands.cpp
 void add_run_commands(CLI::App& app);                                // run_commands.cpp
+void add_serve_commands(CLI::App& app);                              // serve/serve_command.cpp
+void add_serve_bench(CLI::App& bench);                               // serve/bench_serve.cpp
 
 }  // namespace bmx::app

@@ -6,12 +6,12 @@
 
 #include "answer_files.h"
 #include "bmx/core/util/error.h"
-#include "bmx/core/util/math_threads.h"
 #include "bmx/core/io/read_file.h"
 #include "bmx/mol3d/molecule_io.h"
 #include "commands.h"
 #include "llm_common.h"
 #include "structure_models.h"
+#include "torch_part.h"
 
 namespace bmx::app {
 namespace {
@@ -32,15 +32,21 @@ std::string read_input(const std::string& path) {
 int run_extract(const ExtractArgs& a) {
   if (!a.model.empty()) check_model_folder(a.model, false);
   mol3d::silence_rdkit_logs();  // problems are reported per segment, in one line each
-  set_math_threads(a.threads);
   const std::string answer = read_input(a.answer);
   const std::string prompt = a.prompt_file.empty() ? a.prompt : read_file(a.prompt_file);
   ExtractSettings settings;
   settings.no_3d = a.no_3d;
   settings.inputs = {a.answer};
   if (!a.prompt_file.empty()) settings.inputs.push_back(a.prompt_file);
+  // GCP-VQVAE needs libtorch: bmx_torch.so is loaded only when the answer holds a protein structure.
+  const int threads = a.threads;
   StructureDecoders decoders(molstructok_checkpoint(a.molstructok, a.model),
-                             [&] { return gcp_vqvae_dir(a.gcp_vqvae, a.model); });
+                             [&] { return gcp_vqvae_dir(a.gcp_vqvae, a.model); },
+                             [threads](const std::string& dir) {
+                               const TorchPart& torch = torch_part("bmx extract (a protein structure segment)");
+                               torch.set_math_threads(threads);
+                               return torch.load_protein_model(dir);
+                             });
   return extract_to_folder("bmx extract", answer, prompt, a.out, decoders, settings);
 }
 

@@ -12,6 +12,9 @@
 
 #include "bmx/core/nn/kernels.h"
 #include "bmx/core/llm/qwen3.h"
+#include "bmx/core/util/error.h"
+#include "bmx/tokenizers/bpe_tokenizer.h"
+#include "bmx/tokenizers/modality.h"
 #include "bmx/tokenizers/text_generation.h"
 #include "llm_common.h"
 #include "measure.h"
@@ -23,10 +26,11 @@ struct BenchOptions {
   std::string model;
   int threads = 0, pp = 512, tg = 128, repetitions = 1;
   bool json = false, bf16_prefill = false;
-  int agreement = 128;
-  std::vector<int> batch;  // --batch 1,4,8,16: aggregate decode rates  // positions compared with the stored weights when --weights is given (0 = skip)
+  int agreement = 128;     // positions compared with the reference weights (0 = skip)
+  std::vector<int> batch;  // --batch 1,4,8,16: aggregate decode rates
   std::string precision = "auto";
-  std::string weights;  // --weights q8_0|q4_0
+  std::string weights;    // --weights q8_0|q4_0
+  std::string reference;  // --reference: BF16 model the agreement compares with
 };
 
 double peak_rss_gib() {
@@ -46,28 +50,79 @@ double read_bandwidth(const Qwen3Model& model) {
   return kernels::measure_read_bandwidth_gbs(probe);
 }
 
-// How a quantized model's next-token choice and logits compare with the weights as stored, teacher-forced over
-// `positions` random prompt tokens (one prefill each, so every position is scored against the same context).
+// How a quantized model's next-token choice and logits compare with the reference weights (BF16 as stored),
+// teacher-forced over one sequence (one prefill each, so every position is scored against the same context).
+// Positions are reported by what they predict: prose, or the content of a mol_3d / prot_3d segment, since
+// structure tokens are less forgiving than prose (a wrong code is a wrong atom or residue).
 struct Agreement {
-  int64_t positions = 0;
-  double top1 = 0;            // fraction of positions whose argmax is the same
-  double max_abs_dev = 0;     // largest |logit difference| over every position and id
-  double logit_range = 0;     // the stored-weights logits' largest |value|, for scale
+  struct Part {
+    int64_t positions = 0, agreed = 0;
+    double max_abs_dev = 0;  // largest |logit difference| over these positions and every id
+    double top1() const { return positions ? double(agreed) / double(positions) : 0.0; }
+  };
+  Part all, prose, mol3d, prot3d;
+  double logit_range = 0;  // the reference logits' largest |value|, for scale
 };
 
-Agreement measure_agreement(const Qwen3Model& quantized, const std::string& dir, const std::vector<TokenId>& prompt,
+// What a forced sequence holds at each position: ids, and the part each next-token prediction belongs to.
+struct ForcedSequence {
+  std::vector<TokenId> ids;
+  std::vector<Agreement::Part Agreement::*> predicts;  // predicts[i]: the part of ids[i + 1]
+};
+
+// `n` tokens: random ids; with a BioMatrix tokenizer, a third of them a mol_3d segment of random [SYM code]
+// tokens and a third a prot_3d segment of random <S n> tokens, each between its markers.
+ForcedSequence forced_sequence(int64_t n, int64_t ids_max, const Tokenizer* tok, std::mt19937_64& rng) {
+  ForcedSequence f;
+  auto add = [&](TokenId id, Agreement::Part Agreement::*part) {
+    if (!f.ids.empty()) f.predicts.push_back(part);
+    f.ids.push_back(id);
+  };
+  auto add_text = [&](const std::string& text, Agreement::Part Agreement::*part) {
+    for (TokenId id : tok->encode(text, false)) add(id, part);
+  };
+  const bool structure = tok && tok->encode(std::string(start_marker(Modality::prot3d)), false).size() == 1 &&
+                         tok->encode(mol3d_token("C", 0), false).size() == 1;
+  const int64_t prose = structure ? n / 3 : n;
+  for (int64_t i = 0; i < prose; ++i) add(TokenId(rng() % uint64_t(ids_max)), &Agreement::prose);
+  if (structure) {
+    // Symbols common in drug-like molecules, those the vocabulary has as single tokens.
+    std::vector<std::string> symbols;
+    for (const char* s : {"C", "c", "N", "n", "O", "=O", "S", "F", "Cl", "=C", "C@H", "N+", "O-", "Br"})
+      if (tok->encode(mol3d_token(s, 0), false).size() == 1) symbols.emplace_back(s);
+    add_text(std::string(start_marker(Modality::mol3d)), &Agreement::prose);
+    std::string mol;
+    for (int64_t i = 0; i < n / 3 - 2; ++i)
+      mol += mol3d_token(symbols[rng() % symbols.size()], int(rng() % (kMol3dMaxCode + 1)));
+    add_text(mol, &Agreement::mol3d);
+    add_text(std::string(end_marker(Modality::mol3d)), &Agreement::mol3d);
+    add_text(std::string(start_marker(Modality::prot3d)), &Agreement::prose);
+    std::string prot;
+    for (int64_t i = int64_t(f.ids.size()); i + 1 < n; ++i) prot += structure_token(int(rng() % kProt3dCodebookSize));
+    add_text(prot, &Agreement::prot3d);
+    add_text(std::string(end_marker(Modality::prot3d)), &Agreement::prot3d);
+  }
+  return f;
+}
+
+Agreement measure_agreement(const Qwen3Model& quantized, const Qwen3Model& reference, const ForcedSequence& f,
                             int64_t ids_max) {
-  const Qwen3Model stored = load_qwen3(dir);
-  const int64_t n = int64_t(prompt.size());
-  auto ids = at::tensor(prompt, at::kLong).view({1, n});
+  const int64_t n = int64_t(f.ids.size());
+  auto ids = at::tensor(f.ids, at::kLong).view({1, n});
   auto pos = at::arange(n, at::kLong).view({1, n});
-  const at::Tensor a = qwen3_forward(stored, ids, pos).narrow(-1, 0, ids_max);
-  const at::Tensor b = qwen3_forward(quantized, ids, pos).narrow(-1, 0, ids_max);
+  const at::Tensor a = qwen3_forward(reference, ids, pos)[0].narrow(-1, 0, ids_max);
+  const at::Tensor b = qwen3_forward(quantized, ids, pos)[0].narrow(-1, 0, ids_max);
+  const at::Tensor same = a.argmax(-1).eq(b.argmax(-1));
+  const at::Tensor dev = (a - b).abs().amax(-1).to(at::kDouble).contiguous();
   Agreement r;
-  r.positions = n;
-  r.top1 = a.argmax(-1).eq(b.argmax(-1)).to(at::kDouble).mean().item<double>();
-  r.max_abs_dev = (a - b).abs().max().item<double>();
   r.logit_range = a.abs().max().item<double>();
+  for (int64_t i = 0; i + 1 < n; ++i) {
+    for (Agreement::Part* part : {&r.all, &(r.*f.predicts[size_t(i)])}) {
+      ++part->positions;
+      part->agreed += same[i].item<bool>();
+      part->max_abs_dev = std::max(part->max_abs_dev, dev.data_ptr<double>()[i]);
+    }
+  }
   return r;
 }
 
@@ -169,10 +224,15 @@ void run_bench(const BenchOptions& o) {
   std::vector<std::pair<int, double>> batch_rates;  // (B, aggregate tokens/s)
   for (int B : o.batch) batch_rates.emplace_back(B, batch_decode_rate(model, B, std::max(o.tg, 1), ids_max));
   Agreement agree;
-  if (!o.weights.empty() && o.agreement > 0) {
-    std::vector<TokenId> forced(std::size_t(o.agreement));
-    for (auto& id : forced) id = TokenId(rng() % uint64_t(ids_max));
-    agree = measure_agreement(model, o.model, forced, ids_max);
+  const bool quantized = model.lm_head.quantized();
+  if (quantized && o.agreement > 0 && (!o.weights.empty() || !o.reference.empty())) {
+    // The reference: --reference, else the folder's own weights when --weights rounded them at load.
+    const Qwen3Model reference = load_qwen3(o.reference.empty() ? o.model : o.reference);
+    if (reference.lm_head.quantized())
+      throw InputError((o.reference.empty() ? o.model : o.reference) +
+                       ": the agreement reference holds quantized weights; give the BF16 model with --reference");
+    const auto tok = load_tokenizer_if_present(o.model);
+    agree = measure_agreement(model, reference, forced_sequence(o.agreement, ids_max, tok.get(), rng), ids_max);
   }
   const double ceiling = bw_at_tg * 1e9 / double(per_token);
   const double rss = peak_rss_gib();
@@ -206,9 +266,15 @@ void run_bench(const BenchOptions& o) {
     j["peak_rss_gib"] = rss;
     for (const auto& [B, rate] : batch_rates)
       j["batch"].push_back({{"sequences", B}, {"tokens_per_s", rate}, {"per_sequence_tokens_per_s", rate / B}});
-    if (agree.positions > 0)
-      j["agreement"] = {{"positions", agree.positions}, {"top1", agree.top1}, {"max_abs_logit_deviation", agree.max_abs_dev},
-                        {"max_abs_logit", agree.logit_range}};
+    if (agree.all.positions > 0) {
+      auto part = [](const Agreement::Part& p) {
+        return nlohmann::ordered_json{{"positions", p.positions}, {"top1", p.top1()}, {"max_abs_logit_deviation", p.max_abs_dev}};
+      };
+      j["agreement"] = part(agree.all);
+      j["agreement"]["max_abs_logit"] = agree.logit_range;
+      for (auto [name, p] : {std::pair{"prose", &agree.prose}, {"mol3d", &agree.mol3d}, {"prot3d", &agree.prot3d}})
+        if (p->positions > 0) j["agreement"][name] = part(*p);
+    }
     j["peak_rss_over_weights_plus_kv"] = rss_ratio;
     std::printf("%s\n", j.dump().c_str());
     return;
@@ -231,11 +297,16 @@ void run_bench(const BenchOptions& o) {
   for (const auto& [B, rate] : batch_rates)
     std::printf("batch %-3d %8.2f tok/s aggregate, %.2f per sequence (%.2fx the first batch size's rate)\n", B, rate,
                 rate / B, single > 0 ? rate / single : 0.0);
-  if (agree.positions > 0)
-    std::printf("agreement %s vs weights as stored, %lld teacher-forced positions: top-1 %.2f %%, logits within %.4f "
-                "(largest |logit| %.2f)\n",
-                model.weights_format.c_str(), (long long)agree.positions, 100 * agree.top1, agree.max_abs_dev,
-                agree.logit_range);
+  if (agree.all.positions > 0) {
+    std::printf("agreement %s vs %s, %lld teacher-forced positions: top-1 %.2f %%, logits within %.4f (largest "
+                "|logit| %.2f)\n",
+                model.weights_format.c_str(), o.reference.empty() ? "the weights as stored" : o.reference.c_str(),
+                (long long)agree.all.positions, 100 * agree.all.top1(), agree.all.max_abs_dev, agree.logit_range);
+    for (auto [name, p] : {std::pair{"prose", &agree.prose}, {"mol_3d", &agree.mol3d}, {"prot_3d", &agree.prot3d}})
+      if (p->positions > 0)
+        std::printf("  %-7s %5lld positions: top-1 %.2f %%, logits within %.4f\n", name, (long long)p->positions,
+                    100 * p->top1(), p->max_abs_dev);
+  }
 }
 
 }  // namespace
@@ -258,8 +329,13 @@ void add_llm_bench(CLI::App& bench) {
       ->delimiter(',')
       ->check(CLI::Range(1, 256));
   c->add_option("--agreement", o->agreement,
-                "With --weights: positions whose top-1 token and logits are compared with the weights as stored")
-      ->check(CLI::Range(0, 4096));
+                "Quantized weights: positions whose top-1 token and logits are compared with the reference (prose, "
+                "and mol_3d / prot_3d segments with a BioMatrix tokenizer)")
+      ->check(CLI::Range(0, 4096))
+      ->capture_default_str();
+  c->add_option("--reference", o->reference,
+                "BF16 model folder the agreement compares with (default: -m as stored, with --weights); needed when "
+                "-m is a bmx quantize folder");
   c->add_flag("--json", o->json, "One JSON object");
   c->callback([o] { run_bench(*o); });
 }

@@ -255,6 +255,7 @@ void add_llm_commands(CLI::App& app, CLI::App& bench, CLI::App& dev) {
   add_sampling_flags(chat, *copts);
   chat->callback([copts] { run_chat(*copts); });
 
+  add_quantize_command(app);
   add_llm_bench(bench);
   add_random_model(dev);
 }

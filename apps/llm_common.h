@@ -21,6 +21,7 @@ namespace bmx::app {
 
 void add_llm_bench(CLI::App& bench);       // llm_bench.cpp: bmx bench llm
 void add_random_model(CLI::App& dev);      // llm_random_model.cpp: bmx dev random-model
+void add_quantize_command(CLI::App& app);  // quantize_command.cpp: bmx quantize
 
 // Where BioMatrix's weights come from, in one sentence (errors about a missing model folder end with it).
 extern const char* const kWeightsHint;

@@ -27,6 +27,7 @@
 #include "bmx/mol3d/roundtrip.h"
 #include "bmx/mol3d/sdf_writer.h"
 #include "commands.h"
+#include "encode_records.h"
 #include "measure.h"
 
 namespace bmx::app {
@@ -124,13 +125,13 @@ int report_failures(const BatchCount& c, const char* what, long written = -1, co
 
 // ---------------------------------------------------------------------------------------------------------
 struct EncodeOptions : CommonOptions, FileInputs {
-  std::string output;
+  std::string output, shard;
 };
 
 int run_encode(const EncodeOptions& o) {
   OutputFile out(o.output, o.inputs);  // before anything is read: an output that is an input is refused
   auto model = load_model(o);
-  mol3d::MolReader reader(o.inputs, read_options(o, o));
+  mol3d::MolReader reader(shard_inputs(o.inputs, o.shard), read_options(o, o));
   Progress progress("encode", 0, "molecules", !o.quiet);
   struct Result {
     std::string line, error;
@@ -139,20 +140,7 @@ int run_encode(const EncodeOptions& o) {
       reader, o.thread_count(), progress,
       [&](mol3d::MolRecord& r, Result& res) {
           auto e = model.encode(*r.mol);
-          ordered_json j;
-          j["name"] = r.name;
-          j["file"] = r.file;
-          j["record"] = r.index;
-          j["smiles"] = e.smiles;
-          j["selfies"] = e.selfies;
-          j["struct_sfi"] = e.struct_sfi;
-          j["codes"] = e.codes;
-          j["tokens"] = e.tokens;
-          j["num_atoms"] = e.codes.size();
-          j["atom_order"] = e.atom_order;
-          j["hydrogens_added"] = r.hydrogens_added;
-          if (e.num_fragments > 1) j["fragments"] = e.num_fragments;
-          if (!r.notes.empty()) j["notes"] = r.notes;
+          const ordered_json j = mol_encode_json(r, e);
           res.line = j.dump();
       },
       [&](mol3d::MolRecord&, Result& res) { out.stream() << res.line << '\n'; });
@@ -190,18 +178,6 @@ void report_unconverged(int unconverged, int refined, int max_iters) {
   if (unconverged)
     std::fprintf(stderr, "bmx: %d of %d refined molecules not converged after %d iterations (raise --max-iters)\n",
                  unconverged, refined, max_iters);
-}
-
-void add_refine_fields(const forcefield::RefineResult& rr, mol3d::SdFields& fields) {
-  fields.emplace_back("bmx_refinement", forcefield::describe(rr));
-  if (!rr.atom_types.empty()) fields.emplace_back("bmx_ff_atom_types", forcefield::atom_types_line(rr));
-  if (rr.status != forcefield::RefineStatus::no_parameters) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.4f", rr.energy_before);
-    fields.emplace_back("bmx_energy_before", buf);
-    std::snprintf(buf, sizeof buf, "%.4f", rr.energy_after);
-    fields.emplace_back("bmx_energy_after", buf);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -280,12 +256,6 @@ class TokenLineReader {
   int lineno_ = 0, count_ = 0;
 };
 
-// The note for a record whose coordinates do not fit V2000's columns (written as V3000 instead).
-std::string v3000_note(const RDKit::ROMol& mol, const std::string& where) {
-  if (mol3d::fits_v2000(mol)) return {};
-  return where + ": coordinates wider than V2000's columns (beyond -9999.9999..99999.9999 Å); written as V3000";
-}
-
 void add_note(std::string& notes, const std::string& note) {
   if (!note.empty()) notes += (notes.empty() ? "" : "\n") + note;
 }
@@ -312,40 +282,13 @@ int run_decode(const DecodeOptions& o) {
       [&](TokenLine& t) { return lines.next(t); }, o.thread_count(), progress,
       [&](TokenLine& job, Result& res) {
         try {
-          if (job.tokens.empty()) throw InputError("no tokens");
-          auto d = model.decode_detail(job.tokens, o.max_atoms);
-          mol3d::SdFields fields{{"bmx_tokens", job.tokens}};
-          // Tokens without their hydrogens ('[C 1][C 2]') spell a molecule the model never makes: completed with
-          // hydrogens at 3D positions, as encode does with such input, and said so (stderr and an SD field).
-          int implicit_h = 0;
-          if (d.sanitized)
-            for (const auto* a : d.mol->atoms()) implicit_h += int(a->getNumImplicitHs());
-          if (implicit_h > 0) {
-            if (std::string p = mol3d::atom_count_problem(d.mol->getNumAtoms() + implicit_h, o.max_atoms); !p.empty())
-              throw InputError(p + " with the " + std::to_string(implicit_h) + " hydrogens the tokens lack");
-            RDKit::MolOps::addHs(*d.mol, /*explicitOnly=*/false, /*addCoords=*/true);
-            mol3d::separate_fragments(*d.mol);  // the new H may reach into another fragment
-            res.note = job.where + " (" + job.name + "): the tokens carry no hydrogens for " +
-                       std::to_string(implicit_h) + " H; added with 3D coordinates";
-            fields.emplace_back("bmx_hydrogens_added", std::to_string(implicit_h));
-          }
-          // The input atom (0-based, as in the JSON line) of each output atom, -1 for a hydrogen added here.
-          if (!job.atom_order.empty() && job.atom_order.size() == d.codes.size()) {
-            std::string order;
-            for (unsigned k = 0; k < d.mol->getNumAtoms(); ++k)
-              order += (k ? " " : "") + std::to_string(k < job.atom_order.size() ? job.atom_order[k] : -1);
-            fields.emplace_back("atom_order", order);
-          }
-          if (!o.no_refine) {
-            auto rr = forcefield::refine(*d.mol, ropts);
-            res.refined = rr.status != forcefield::RefineStatus::no_parameters;
-            res.unconverged = rr.status == forcefield::RefineStatus::not_converged;
-            add_refine_fields(rr, fields);
-          } else {
-            fields.emplace_back("bmx_refinement", "not refined");
-          }
-          add_note(res.note, v3000_note(*d.mol, job.where + " (" + job.name + ")"));
-          res.record = mol3d::sdf_record(*d.mol, job.name, fields, job.where);
+          std::optional<forcefield::RefineOptions> refine;
+          if (!o.no_refine) refine = ropts;
+          auto d = mol_decode_record(model, job.tokens, job.name, job.where, job.atom_order, o.max_atoms, refine);
+          res.record = std::move(d.record);
+          res.note = std::move(d.note);
+          res.refined = d.refined;
+          res.unconverged = d.unconverged;
         } catch (const std::exception& e) {
           res.error = job.where + " (" + job.name + "): " + e.what();
         }
@@ -593,6 +536,8 @@ void add_mol_commands(CLI::App& app, CLI::App& bench) {
             "Example: bmx mol encode ligands.sdf -o ligands.jsonl");
   add_file_inputs(e, enc);
   e->add_option("-o,--output", enc.output, "Output JSON lines (default: stdout)");
+  e->add_option("--shard", enc.shard, "I/N: only the inputs I, I+N, I+2N, ... (0-based, in the order given), for "
+                                      "job arrays (e.g. Slurm: --shard $SLURM_ARRAY_TASK_ID/N)");
   add_common(e, enc);
   e->callback([] { exit_status = run_encode(enc); });
 

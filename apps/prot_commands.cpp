@@ -29,6 +29,7 @@
 #include "bmx/prot3d/token_text.h"
 #include "bmx/prot3d/write_token_records.h"
 #include "commands.h"
+#include "encode_records.h"
 #include "measure.h"
 #include "structure_models.h"
 
@@ -138,7 +139,7 @@ void report_chain_failure(const char* command, const ChainJob& job, const std::s
 
 struct EncodeArgs {
   std::vector<std::string> inputs;
-  std::string model, chain, out, csv, format = "auto";
+  std::string model, chain, out, csv, format = "auto", shard;
   bool window = false, quiet = false;
   int threads = 0, overlap = 128;
 };
@@ -158,7 +159,16 @@ int run_encode(const EncodeArgs& a) {
   std::ostream& jsonl = jsonl_file.stream();
   const GcpVqvae model = GcpVqvae::load(gcp_vqvae_dir(a.model));
   if (a.window) check_overlap(a.overlap, 0, model);
-  const Inputs in = read_inputs(a.inputs, ropt, a.quiet, a.window);
+  const std::vector<std::string> picked = shard_inputs(a.inputs, a.shard);
+  if (picked.empty()) {  // a job array with more jobs than files: nothing to do is no failure
+    if (!a.quiet)
+      std::fprintf(stderr, "bmx prot encode: --shard %s holds none of the %zu input(s)\n", a.shard.c_str(),
+                   a.inputs.size());
+    jsonl_file.commit();
+    if (csv_file) csv_file->commit();
+    return 0;
+  }
+  const Inputs in = read_inputs(picked, ropt, a.quiet, a.window);
   EncodeOptions eopt;
   eopt.window = a.window;
   eopt.window_overlap = a.overlap;
@@ -174,18 +184,11 @@ int run_encode(const EncodeArgs& a) {
       [&](std::size_t i, Result& res) {
         const ChainJob& job = in.jobs[i];
         try {
-          res.record = token_record(job.chain.backbone, model.encode(job.chain.backbone, eopt));
+          res.record = prot_chain_record(job.path, job.chain, model.encode(job.chain.backbone, eopt));
         } catch (const EncodeError& e) {
           res.problem = e.problem;
           throw;
         }
-        res.record.file = job.path;
-        // HETATM amino acids beyond the graph's ends get no token either: every position without one is listed.
-        std::vector<UntokenizedPosition> outside;
-        for (const auto& [id, name] : job.chain.het_before) outside.push_back({id, name});
-        res.record.untokenized.insert(res.record.untokenized.begin(), outside.begin(), outside.end());
-        for (const auto& [id, name] : job.chain.het_after) res.record.untokenized.push_back({id, name});
-        res.record.notes = job.chain.notes;
       },
       [&](std::size_t i, const Result& res) {
         const TokenRecord& r = res.record;
@@ -429,6 +432,8 @@ void add_prot_commands(CLI::App& app, CLI::App& bench) {
     c->add_option("-o,--output", a->out, "JSON lines output (default stdout): id, chain, sequence, tokens, residues, "
                                          "aa, struct, ...");
     c->add_option("--csv", a->csv, "also write BioMatrix's vq_indices.csv (pid, indices, protein_sequence)");
+    c->add_option("--shard", a->shard, "I/N: only the inputs I, I+N, I+2N, ... (0-based, in the order given), for job "
+                                       "arrays (e.g. Slurm: --shard $SLURM_ARRAY_TASK_ID/N)");
     c->add_flag("--window", a->window, "encode chains longer than the model maximum (512) in overlapping windows "
                                        "instead of refusing them");
     c->add_option("--window-overlap", a->overlap, "residues shared by neighbouring windows")->default_val(128);

@@ -9,7 +9,9 @@ find_package(doctest REQUIRED)
 # libtorch: only ATen/c10 are linked; keep <torch/torch.h> out of headers.
 find_package(Torch REQUIRED)
 add_library(bmx_torch INTERFACE)
-target_link_libraries(bmx_torch INTERFACE ${TORCH_LIBRARIES})
+# The program `bmx` links without libtorch (its torch commands are bmx_torch.so, apps/torch_part.h): a target
+# with the property BMX_WITHOUT_TORCH gets the headers only, so an ATen symbol reaching it fails its link.
+target_link_libraries(bmx_torch INTERFACE "$<$<NOT:$<BOOL:$<TARGET_PROPERTY:BMX_WITHOUT_TORCH>>>:${TORCH_LIBRARIES}>")
 target_include_directories(bmx_torch INTERFACE ${TORCH_INCLUDE_DIRS})
 add_library(bmx::torch ALIAS bmx_torch)
 
@@ -64,3 +66,9 @@ function(bmx_library name)
   target_link_libraries(bmx_${name} PUBLIC ${ARG_PUBLIC_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
   target_compile_options(bmx_${name} PRIVATE -Wall -Wextra -Wno-unused-parameter)
 endfunction()
+
+# bmx serve: HTTP through Debian's cpp-httplib (libcpp-httplib-dev, the library llama-server uses). Its pkg-config
+# file carries the TLS/zlib/brotli defines the shared library was built with, which the header must see too.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(BMX_HTTPLIB REQUIRED IMPORTED_TARGET GLOBAL cpp-httplib)
+add_library(bmx::httplib ALIAS PkgConfig::BMX_HTTPLIB)

@@ -1,12 +1,11 @@
 #include "vq_network.h"
 
-#include <ATen/ATen.h>
-
 #include <cmath>
 #include <map>
 
+#include "bmx/core/io/checkpoint_archive.h"
 #include "bmx/core/util/error.h"
-#include "bmx/core/io/torch_checkpoint.h"
+#include "code_decoder.h"
 
 namespace bmx::mol3d {
 
@@ -15,26 +14,44 @@ namespace {
 constexpr float kPi = 3.14159265358979323846f;
 constexpr double kBatchNormEps = 1e-5;
 
+// The checkpoint's tensors, read (as float32) when first asked for: no libtorch, so that `bmx mol` starts fast.
 struct Weights {
   const std::string& path;
-  std::map<std::string, at::Tensor> tensors;
+  CheckpointArchive archive;
+  std::map<std::string, const TensorRef*> refs;
+  std::map<std::string, FloatTensor> read;
+
+  explicit Weights(const std::string& p) : path(p), archive(p) {
+    for (auto& [key, ref] : archive.tensor_refs(archive.root())) refs.emplace(key, ref);
+  }
+
+  static std::string shape_text(const std::vector<int64_t>& shape) {
+    std::string s = "[";
+    for (std::size_t k = 0; k < shape.size(); ++k) s += (k ? ", " : "") + std::to_string(shape[k]);
+    return s + "]";
+  }
+
+  bool has(const std::string& key) const { return refs.count(key) != 0; }
+  const std::vector<int64_t>& sizes(const std::string& key) const { return refs.at(key)->sizes; }
 
   // A float32 tensor with the given shape ({n} or {out, in}).
   const float* get(const std::string& key, std::vector<int64_t> shape) {
-    auto it = tensors.find(key);
-    if (it == tensors.end()) fail_input(path, "missing tensor '" + key + "' (not a MolStrucTok VQ-VAE checkpoint?)");
-    at::Tensor& t = it->second;
-    if (t.sizes().vec() != shape)
-      fail_input(path, "tensor '" + key + "' has shape " + std::string(c10::str(t.sizes())) + ", expected " +
-                           std::string(c10::str(at::IntArrayRef(shape))));
-    if (t.scalar_type() != at::kFloat || !t.is_contiguous()) t = t.to(at::kFloat).contiguous();
-    // A NaN or inf weight would make every code, or every decoded atom, silently the same.
-    const float* v = t.data_ptr<float>();
-    for (int64_t k = 0, n = t.numel(); k < n; ++k)
-      if (!std::isfinite(v[k]))
-        fail_input(path, "tensor '" + key + "' holds a non-finite value (" + std::to_string(v[k]) + " at element " +
-                             std::to_string(k) + "); the checkpoint is damaged");
-    return v;
+    auto it = refs.find(key);
+    if (it == refs.end()) fail_input(path, "missing tensor '" + key + "' (not a MolStrucTok VQ-VAE checkpoint?)");
+    if (it->second->sizes != shape)
+      fail_input(path, "tensor '" + key + "' has shape " + shape_text(it->second->sizes) + ", expected " +
+                           shape_text(shape));
+    auto done = read.find(key);
+    if (done == read.end()) {
+      FloatTensor t = archive.float_tensor(*it->second, key);
+      // A NaN or inf weight would make every code, or every decoded atom, silently the same.
+      for (std::size_t k = 0; k < t.values.size(); ++k)
+        if (!std::isfinite(t.values[k]))
+          fail_input(path, "tensor '" + key + "' holds a non-finite value (" + std::to_string(t.values[k]) +
+                               " at element " + std::to_string(k) + "); the checkpoint is damaged");
+      done = read.emplace(key, std::move(t)).first;
+    }
+    return done->second.values.data();
   }
 
   // Linear `prefix.<lin>` followed by BatchNorm `prefix.<bn>` (bn < 0: none).
@@ -59,43 +76,39 @@ struct Mlp3 {
 
 }  // namespace
 VqNetwork::VqNetwork(const std::string& path) {
-  Weights w{path, load_state_dict(path)};
+  Weights w{path};
   const int hidden = 64, latent = 64;
-  auto emb = w.tensors.find("quantizer.embedding.weight");
-  if (emb == w.tensors.end() || emb->second.dim() != 2)
+  if (!w.has("quantizer.embedding.weight") || w.sizes("quantizer.embedding.weight").size() != 2)
     fail_input(path, "missing tensor 'quantizer.embedding.weight' (not a MolStrucTok VQ-VAE checkpoint?)");
   // One code per atom needs a choice between codes: an empty or one-row codebook gives every atom code 0.
-  if (emb->second.size(0) < 2 || emb->second.size(0) > (int64_t(1) << 20))
-    fail_input(path, "tensor 'quantizer.embedding.weight' has " + std::to_string(emb->second.size(0)) +
+  const int64_t rows = w.sizes("quantizer.embedding.weight")[0];
+  if (rows < 2 || rows > (int64_t(1) << 20))
+    fail_input(path, "tensor 'quantizer.embedding.weight' has " + std::to_string(rows) +
                          " rows; a MolStrucTok codebook needs 2 to 1048576 codes (the released one has 512)");
-  const int size = int(emb->second.size(0));
+  const int size = int(rows);
   const float* codebook = w.get("quantizer.embedding.weight", {size, latent});
 
   Mlp3 encoder(w, "encoder.", 4, hidden, latent);
   for (int k = 0; k < 3; ++k) encoder_[k] = encoder.l[k];
   quantizer_ = NearestF32(codebook, size, latent);
 
-  // The decoder runs once per code, here, so it is evaluated with ATen exactly as PyTorch does (BatchNorm not
-  // folded): decoded coordinates accumulate its rounding along chains, and these values track the
-  // reference's best (public vectors: 2e-5 Å worst, against 5e-5 Å with folded float loops).
-  const at::Tensor q = w.tensors.at("quantizer.embedding.weight");
-  auto branch = [&](const std::string& name, int64_t out) {
+  // The decoder runs once per code, here (BatchNorm not folded, sums in double: code_decoder.h): decoded
+  // coordinates accumulate its rounding along chains, and these values track the reference's best (public
+  // vectors: 1.7e-5 Å worst, against 2.2e-5 Å with ATen's float32 and 5e-5 Å with folded float loops).
+  const std::vector<float> q(codebook, codebook + std::size_t(size) * latent);
+  auto branch = [&](const std::string& name, int out) {
     const std::string p = "multi_head_decoder." + name + ".";
-    auto t = [&](int layer, const char* what, std::vector<int64_t> shape) {
-      w.get(p + std::to_string(layer) + "." + what, shape);  // checks presence and shape
-      return w.tensors.at(p + std::to_string(layer) + "." + what);
+    auto t = [&](int layer, const char* what, int n) { return w.get(p + std::to_string(layer) + "." + what, {n}); };
+    auto lin = [&](int layer, int o, int i) {
+      return LinearF32{i, o, w.get(p + std::to_string(layer) + ".weight", {o, i}), t(layer, "bias", o)};
     };
-    auto bn = [&](const at::Tensor& h, int layer) {
-      return at::batch_norm(h, t(layer, "weight", {hidden}), t(layer, "bias", {hidden}),
-                            t(layer, "running_mean", {hidden}), t(layer, "running_var", {hidden}), false, 0.1,
-                            kBatchNormEps, false);
+    auto bn = [&](int layer) {
+      return BatchNormF32{t(layer, "weight", hidden), t(layer, "bias", hidden), t(layer, "running_mean", hidden),
+                          t(layer, "running_var", hidden), float(kBatchNormEps)};
     };
-    at::Tensor h = at::linear(q, t(0, "weight", {hidden, latent}), t(0, "bias", {hidden}));
-    h = at::relu(bn(h, 1));
-    h = at::linear(h, t(3, "weight", {hidden, hidden}), t(3, "bias", {hidden}));
-    h = at::relu(bn(h, 4));
-    h = at::linear(h, t(6, "weight", {out, hidden}), t(6, "bias", {out})).contiguous();
-    return std::vector<float>(h.data_ptr<float>(), h.data_ptr<float>() + h.numel());
+    const LinearF32 linear[3] = {lin(0, hidden, latent), lin(3, hidden, hidden), lin(6, out, hidden)};
+    const BatchNormF32 norm[2] = {bn(1), bn(4)};
+    return decoder_mlp(q, size, linear, norm);
   };
   std::vector<float> len = branch("gen_len_branch", 1), ang = branch("gen_ang_branch", 1),
                      tor = branch("gen_tor_branch", 1), sgn = branch("sign_branch", 3);

@@ -54,6 +54,7 @@ std::string dtype_name(at::ScalarType t) {
     case at::kDouble: return "F64";
     case at::kLong: return "I64";
     case at::kInt: return "I32";
+    case at::kByte: return "U8";
     default: throw UnsupportedError("cannot write dtype " + std::string(c10::toString(t)) + " to safetensors");
   }
 }
@@ -157,6 +158,7 @@ SafetensorsCheckpoint::SafetensorsCheckpoint(const std::string& dir) : dir_(dir)
       fail_input(index.string(), "no weight_map object");
     std::map<std::string, size_t> file_index;
     for (auto& [name, file] : j["weight_map"].items()) {
+      if (!file.is_string()) fail_input(index.string(), name, "weight_map entry is not a file name");
       const std::string f = file.get<std::string>();
       if (!file_index.count(f)) {
         const fs::path shard = d / f;
@@ -185,13 +187,17 @@ SafetensorsCheckpoint::SafetensorsCheckpoint(const std::string& dir) : dir_(dir)
   for (auto& [name, e] : files_[0]->entries()) where_[name] = 0;
 }
 
-at::Tensor SafetensorsCheckpoint::get(const std::string& name, const std::vector<int64_t>& shape) const {
+const SafetensorsFile& SafetensorsCheckpoint::file_holding(const std::string& name) const {
   auto it = where_.find(name);
   if (it == where_.end()) {
     std::string where = files_.size() == 1 ? files_[0]->path() : dir_ + "/model.safetensors.index.json";
     fail_input(where, name, "tensor is missing");
   }
-  const auto& f = *files_[it->second];
+  return *files_[it->second];
+}
+
+at::Tensor SafetensorsCheckpoint::get(const std::string& name, const std::vector<int64_t>& shape) const {
+  const SafetensorsFile& f = file_holding(name);
   const auto& e = f.entries().at(name);
   if (e.dtype != "BF16" && e.dtype != "F16" && e.dtype != "F32")
     fail_input(f.path(), name, "dtype " + e.dtype + " is not a weight dtype (BF16, F16 or F32)");
@@ -199,6 +205,17 @@ at::Tensor SafetensorsCheckpoint::get(const std::string& name, const std::vector
     fail_input(f.path(), name, "shape " + shape_str(e.shape) + ", expected " + shape_str(shape));
   return f.tensor(name);
 }
+
+at::Tensor SafetensorsCheckpoint::get_exact(const std::string& name, const std::string& dtype,
+                                            const std::vector<int64_t>& shape) const {
+  const SafetensorsFile& f = file_holding(name);
+  const auto& e = f.entries().at(name);
+  if (e.dtype != dtype || e.shape != shape)
+    fail_input(f.path(), name, e.dtype + " " + shape_str(e.shape) + ", expected " + dtype + " " + shape_str(shape));
+  return f.tensor(name);
+}
+
+const std::map<std::string, std::string>& SafetensorsCheckpoint::metadata() const { return files_[0]->metadata(); }
 
 std::vector<std::string> SafetensorsCheckpoint::names() const {
   std::vector<std::string> out;
@@ -219,11 +236,13 @@ uint64_t SafetensorsCheckpoint::weight_bytes() const {
 }
 
 void write_safetensors(const std::string& path, const std::vector<SafetensorsSpec>& specs,
-                       const std::function<at::Tensor(const std::string& name)>& make) {
+                       const std::function<at::Tensor(const std::string& name)>& make,
+                       const std::map<std::string, std::string>& metadata) {
   auto sorted = specs;
   std::sort(sorted.begin(), sorted.end(), [](auto& a, auto& b) { return a.name < b.name; });
   nlohmann::ordered_json header;
   header["__metadata__"] = {{"format", "pt"}};
+  for (auto& [k, v] : metadata) header["__metadata__"][k] = v;
   uint64_t offset = 0;
   for (auto& s : sorted) {
     uint64_t bytes = dtype_size(s.dtype);

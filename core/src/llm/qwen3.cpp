@@ -6,10 +6,13 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <utility>
 
 #include "bmx/core/io/safetensors.h"
 #include "bmx/core/util/error.h"
+#include "projection_list.h"
+#include "quantized_model_impl.h"
 #include "qwen3_graph.h"
 
 namespace bmx {
@@ -70,29 +73,39 @@ Qwen3Model load_qwen3(const std::string& dir) {
   const auto& c = m.config;
   const int64_t V = c.vocab_size, H = c.hidden_size, I = c.intermediate_size, D = c.head_dim;
   const int64_t q_out = c.num_heads * D, kv_out = c.num_kv_heads * D;
+  // A folder written by bmx quantize holds the projections rounded (quantized_model.h): used in place too.
+  const std::optional<kernels::BlockFormat> stored = detail::stored_block_format(*ckpt);
+  auto projection = [&](const std::string& name, int64_t rows, int64_t cols) {
+    if (stored) return detail::stored_projection(*ckpt, *stored, name, rows, cols);
+    nn::Projection p;
+    p.weight = ckpt->get(name, {rows, cols});
+    return p;
+  };
   m.embed_tokens = ckpt->get("model.embed_tokens.weight", {V, H});
   m.norm = ckpt->get("model.norm.weight", {H});
   if (c.tie_word_embeddings) {
-    m.lm_head.weight = m.embed_tokens;  // a stray lm_head.weight is ignored, as transformers ties on load
+    // A stray lm_head.weight is ignored, as transformers ties on load.
+    m.lm_head = stored ? projection("model.embed_tokens.weight", V, H) : nn::Projection{m.embed_tokens, {}, {}};
   } else {
-    if (!ckpt->contains("lm_head.weight"))
+    if (!ckpt->contains("lm_head.weight") && !stored)
       fail_input(dir, "lm_head.weight", "tensor is missing (config.json has tie_word_embeddings false)");
-    m.lm_head.weight = ckpt->get("lm_head.weight", {V, H});
+    m.lm_head = projection("lm_head.weight", V, H);
   }
+  if (stored) m.weights_format = kernels::format_name(*stored);
   for (int64_t i = 0; i < c.num_layers; ++i) {
     const std::string p = "model.layers." + std::to_string(i) + ".";
     Qwen3Layer l;
     l.input_norm = ckpt->get(p + "input_layernorm.weight", {H});
-    l.q_proj.weight = ckpt->get(p + "self_attn.q_proj.weight", {q_out, H});
-    l.k_proj.weight = ckpt->get(p + "self_attn.k_proj.weight", {kv_out, H});
-    l.v_proj.weight = ckpt->get(p + "self_attn.v_proj.weight", {kv_out, H});
+    l.q_proj = projection(p + "self_attn.q_proj.weight", q_out, H);
+    l.k_proj = projection(p + "self_attn.k_proj.weight", kv_out, H);
+    l.v_proj = projection(p + "self_attn.v_proj.weight", kv_out, H);
     l.q_norm = ckpt->get(p + "self_attn.q_norm.weight", {D});
     l.k_norm = ckpt->get(p + "self_attn.k_norm.weight", {D});
-    l.o_proj.weight = ckpt->get(p + "self_attn.o_proj.weight", {H, q_out});
+    l.o_proj = projection(p + "self_attn.o_proj.weight", H, q_out);
     l.post_attention_norm = ckpt->get(p + "post_attention_layernorm.weight", {H});
-    l.gate_proj.weight = ckpt->get(p + "mlp.gate_proj.weight", {I, H});
-    l.up_proj.weight = ckpt->get(p + "mlp.up_proj.weight", {I, H});
-    l.down_proj.weight = ckpt->get(p + "mlp.down_proj.weight", {H, I});
+    l.gate_proj = projection(p + "mlp.gate_proj.weight", I, H);
+    l.up_proj = projection(p + "mlp.up_proj.weight", I, H);
+    l.down_proj = projection(p + "mlp.down_proj.weight", H, I);
     // The norms are small (H or D values): checked in full, since a NaN there spreads to every output.
     check_finite(ckpt.get(), p + "input_layernorm.weight", l.input_norm);
     check_finite(ckpt.get(), p + "post_attention_layernorm.weight", l.post_attention_norm);
@@ -105,28 +118,6 @@ Qwen3Model load_qwen3(const std::string& dir) {
   return m;
 }
 
-namespace {
-
-// fn(tensor name, projection) for every projection of the model: the seven of each layer, then the LM head (named
-// by the tensor it was read from: the embedding when tied). One list, so that every pass over the projections
-// (NaN scan, quantization, byte count) covers the same ones.
-template <class Model, class Fn>
-void for_each_projection(Model& model, Fn&& fn) {
-  for (size_t i = 0; i < model.layers.size(); ++i) {
-    auto& l = model.layers[i];
-    const std::string p = "model.layers." + std::to_string(i) + ".";
-    fn(p + "self_attn.q_proj.weight", l.q_proj);
-    fn(p + "self_attn.k_proj.weight", l.k_proj);
-    fn(p + "self_attn.v_proj.weight", l.v_proj);
-    fn(p + "self_attn.o_proj.weight", l.o_proj);
-    fn(p + "mlp.gate_proj.weight", l.gate_proj);
-    fn(p + "mlp.up_proj.weight", l.up_proj);
-    fn(p + "mlp.down_proj.weight", l.down_proj);
-  }
-  fn(model.config.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight", model.lm_head);
-}
-
-}  // namespace
 
 void check_finite_weights(const Qwen3Model& model) {
   const SafetensorsCheckpoint* ckpt = model.checkpoint.get();
@@ -150,6 +141,11 @@ void check_finite_weights(const Qwen3Model& model) {
 
 void quantize_weights(Qwen3Model& model, kernels::BlockFormat f) {
   const SafetensorsCheckpoint* ckpt = model.checkpoint.get();
+  // Rounding rounded weights again would stack both formats' errors; a folder holds one format.
+  if (model.lm_head.quantized() && model.lm_head.blocks.format != f)
+    fail_input(ckpt ? ckpt->dir() : std::string("model"),
+               std::string("the weights are stored as ") + kernels::format_name(model.lm_head.blocks.format) +
+                   "; " + kernels::format_name(f) + " must be made from the BF16 model (bmx quantize)");
   auto round = [&](const std::string& name, nn::Projection& w) {
     if (w.quantized()) return;
     try {

@@ -69,13 +69,25 @@ void embedding_row(const at::Tensor& e, int64_t id, float* out) {
 }  // namespace
 
 Qwen3Graph::Qwen3Graph(const Qwen3Model& model, const at::Tensor& ids, const at::Tensor& positions,
-                       const at::Tensor& key_mask, KVCache* kv)
-    : c(model.config), ops(decoder_ops()), cache(kv) {
+                       const at::Tensor& key_mask, KVCache* kv, const std::vector<KVCache*>& rows)
+    : c(model.config), ops(decoder_ops()), cache(kv), row_caches(rows) {
   B = ids.size(0);
   T = ids.size(1);
   M = B * T;
   past = cache ? cache->length : 0;
   total = past + T;
+  if (!row_caches.empty()) {  // per-row caches: `total` is the longest row (the attention scratch size)
+    if (int64_t(row_caches.size()) != B || cache || key_mask.defined())
+      throw std::invalid_argument("qwen3_forward_rows: one cache per row, no shared cache or mask");
+    past = 0;
+    total = T;
+    for (KVCache* rc : row_caches) {
+      if (rc->batch() != 1 || rc->length + T > rc->capacity())
+        throw std::invalid_argument("qwen3_forward_rows: a row's KV cache (capacity " + std::to_string(rc->capacity()) +
+                                    ") cannot take " + std::to_string(rc->length + T) + " tokens");
+      total = std::max(total, rc->length + T);
+    }
+  }
   if (cache && (cache->batch() != B || total > cache->capacity()))
     throw std::invalid_argument("qwen3_forward: KV cache of batch " + std::to_string(cache->batch()) +
                                 ", capacity " + std::to_string(cache->capacity()) + " cannot take " +
@@ -118,7 +130,7 @@ Qwen3Graph::Qwen3Graph(const Qwen3Model& model, const at::Tensor& ids, const at:
   for (int64_t r = 0; r < M; ++r) embedding_row(model.embed_tokens, idp[r], h.data() + r * H);
 
   cap = cache ? cache->capacity() : T;
-  if (!cache) {
+  if (!cache && row_caches.empty()) {
     kbuf.resize(size_t(B * Nkv * T * D));
     vbuf.resize(size_t(B * Nkv * T * D));
   }
@@ -135,10 +147,17 @@ void build_attn(Qwen3Graph& g, const Qwen3Layer& l, size_t il) {
   const auto& c = g.c;
   const DecoderOps& ops = g.ops;
   const int64_t D = c.head_dim, H = c.hidden_size, Nq = c.num_heads, Nkv = c.num_kv_heads, groups = Nq / Nkv;
-  const int64_t T = g.T, past = g.past, total = g.total, cap = g.cap, half = D / 2;
+  const int64_t T = g.T, total = g.total, cap = g.cap, half = D / 2;
   const auto qn_w = floats_of(l.q_norm), kn_w = floats_of(l.k_norm);
   float* kc = g.cache ? g.cache->k[il].data_ptr<float>() : g.kbuf.data();
   float* vc = g.cache ? g.cache->v[il].data_ptr<float>() : g.vbuf.data();
+  // Row b's keys and values [Nkv, cap, D]: in the shared cache, or in its own (continuous batching).
+  auto k_row = [&](int64_t b) {
+    return g.row_caches.empty() ? kc + b * Nkv * cap * D : g.row_caches[size_t(b)]->k[il].data_ptr<float>();
+  };
+  auto v_row = [&](int64_t b) {
+    return g.row_caches.empty() ? vc + b * Nkv * cap * D : g.row_caches[size_t(b)]->v[il].data_ptr<float>();
+  };
   float *q = g.q.data(), *k = g.k.data(), *v = g.v.data(), *o = g.o.data();
   auto rope = [&](float* x, int64_t r) {
     rotate_row(x, g.cosv.data() + r * half, g.sinv.data() + r * half, D, /*adjacent_pairs=*/false);
@@ -157,9 +176,9 @@ void build_attn(Qwen3Graph& g, const Qwen3Layer& l, size_t il) {
       float* x = k + (r * Nkv + j) * D;
       ops.rms_norm(x, kn_w.data(), D, g.eps, x);
       rope(x, r);
-      const int64_t at = ((b * Nkv + j) * cap + past + t) * D;
-      std::memcpy(kc + at, x, size_t(D) * 4);
-      std::memcpy(vc + at, v + (r * Nkv + j) * D, size_t(D) * 4);
+      const int64_t at = (j * g.cap_of(b) + g.past_of(b) + t) * D;
+      std::memcpy(k_row(b) + at, x, size_t(D) * 4);
+      std::memcpy(v_row(b) + at, v + (r * Nkv + j) * D, size_t(D) * 4);
     }
   });
   // Attention: query (b, head j, t) sees keys 0 .. past + t of kv head j / groups that are visible. A task
@@ -168,13 +187,14 @@ void build_attn(Qwen3Graph& g, const Qwen3Layer& l, size_t il) {
   const int64_t tblocks = (T + tblock - 1) / tblock;
   auto attend_task = [&](int64_t task, int thread) {
     const int64_t tb = task % tblocks, kvh = (task / tblocks) % Nkv, b = task / (tblocks * Nkv);
-    const float* K = kc + (b * Nkv + kvh) * cap * D;
-    const float* V = vc + (b * Nkv + kvh) * cap * D;
+    const float* K = k_row(b) + kvh * g.cap_of(b) * D;
+    const float* V = v_row(b) + kvh * g.cap_of(b) * D;
+    const int64_t past_b = g.past_of(b);
     const uint8_t* vis = g.visible.empty() ? nullptr : g.visible.data() + b * total;
     for (int64_t t = tb * tblock; t < std::min(T, (tb + 1) * tblock); ++t)
       for (int64_t j = kvh * groups; j < (kvh + 1) * groups; ++j) {
         const int64_t r = b * T + t;
-        ops.attend(q + (r * Nq + j) * D, K, V, past + t + 1, D, g.scale, vis, g.scratch[size_t(thread)].data(),
+        ops.attend(q + (r * Nq + j) * D, K, V, past_b + t + 1, D, g.scale, vis, g.scratch[size_t(thread)].data(),
                    o + (r * Nq + j) * D);
       }
   };

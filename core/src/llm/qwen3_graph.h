@@ -22,15 +22,21 @@ struct DecoderOps;
 // One forward call: its sizes, the residual stream and the scratch buffers the steps share.
 struct Qwen3Graph {
   // Checks ids and cache, reads the embedding rows into h, builds the RoPE tables and the key visibility.
+  // `row_caches` (continuous batching, bmx/core/llm/batch_engine.h): batch row b has its own cache of batch 1,
+  // filled to its own length; key_mask and cache are then unused.
   Qwen3Graph(const Qwen3Model& model, const at::Tensor& ids, const at::Tensor& positions, const at::Tensor& key_mask,
-             KVCache* cache);
+             KVCache* cache, const std::vector<KVCache*>& row_caches = {});
 
   const Qwen3Config& c;
   const DecoderOps& ops;
   KVCache* cache;  // null: keys and values of these T tokens only (kbuf, vbuf)
+  std::vector<KVCache*> row_caches;  // one cache per batch row (each its own length), or empty
   int64_t B, T, M;        // batch, new tokens, rows = B·T
   int64_t past, total;    // tokens before these in the cache; past + T
   int64_t cap;            // key/value slots per (row, kv head): the cache's capacity, else T
+  // Row b's cache: past_of(b) tokens before these, cap_of(b) positions per kv head (layout [Nkv, cap, D]).
+  int64_t past_of(int64_t b) const { return row_caches.empty() ? past : row_caches[size_t(b)]->length; }
+  int64_t cap_of(int64_t b) const { return row_caches.empty() ? cap : row_caches[size_t(b)]->capacity(); }
   float eps, scale;       // RMSNorm epsilon; 1/sqrt(D)
   std::vector<float> cosv, sinv;  // RoPE per row [M, D/2]
   std::vector<uint8_t> visible;   // key visibility [B, total]; empty: every key visible

@@ -135,13 +135,6 @@ void quantize_activations(const float* x, int64_t ldx, int64_t M, int64_t cols, 
 
 enum class BlockLevel { scalar, avx2, avx512_vnni };
 
-bool cpu_has_vnni() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-         __builtin_cpu_supports("avx512vnni");
-}
-
 const detail::BlockKernels& block_kernels_for(BlockLevel level) {
   static const detail::BlockKernels table[] = {detail::scalar_block_kernels(), detail::avx2_block_kernels(),
                                                detail::avx512_vnni_block_kernels()};
@@ -232,7 +225,7 @@ BlockLevel active_level() {
   std::call_once(once, [] {
     for (BlockLevel l : {BlockLevel::avx2, BlockLevel::avx512_vnni}) {
       if (l == BlockLevel::avx2 && detected_isa() == Isa::scalar) continue;
-      if (l == BlockLevel::avx512_vnni && !cpu_has_vnni()) continue;
+      if (l == BlockLevel::avx512_vnni && !cpu_has_avx512_vnni()) continue;
       agrees[int(l)] = level_agrees(l);
       if (!agrees[int(l)])
         std::fprintf(stderr, "bmx: kernels: the %s block level disagrees with the portable loop on this CPU; not used\n",
@@ -245,7 +238,7 @@ BlockLevel active_level() {
     case Isa::avx2:
     case Isa::avx2_bf16_emulated: want = BlockLevel::avx2; break;
     case Isa::avx512:
-    case Isa::avx512_bf16: want = cpu_has_vnni() ? BlockLevel::avx512_vnni : BlockLevel::avx2; break;
+    case Isa::avx512_bf16: want = cpu_has_avx512_vnni() ? BlockLevel::avx512_vnni : BlockLevel::avx2; break;
   }
   while (want != BlockLevel::scalar && !agrees[int(want)]) want = BlockLevel(int(want) - 1);
   return want;

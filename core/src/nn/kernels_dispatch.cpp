@@ -40,6 +40,17 @@ Isa detect() {
 const detail::IsaKernels& kernels_for(Isa isa);
 Isa verified(Isa isa);
 
+bool detect_avx512_vnni() {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+         __builtin_cpu_supports("avx512vnni");
+#else
+  return false;
+#endif
+}
+
 const Isa g_detected = detect();
 std::atomic<Isa> g_active{g_detected};
 std::once_flag g_checked;  // the detected level is checked on first use, not in every program's start-up
@@ -148,6 +159,11 @@ struct Scratch {
 };
 
 }  // namespace
+
+bool cpu_has_avx512_vnni() {
+  static const bool has = detect_avx512_vnni();
+  return has;
+}
 
 namespace detail {
 

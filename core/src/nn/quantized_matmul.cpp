@@ -2,10 +2,16 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <functional>
 #include <limits>
+#include <mutex>
+#include <vector>
 
 #include "bmx/core/nn/kernels.h"
 #include "bmx/core/util/thread_pool.h"
+#include "quantized_matmul_impl.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -16,10 +22,12 @@ namespace bmx::kernels {
 
 namespace {
 
-constexpr int kQMax = 8191;  // 14 bits: 32 products of two such values sum below 2^31
-constexpr int kChunk = 16;   // pairs (32 products) summed in int32 before the float add
-constexpr int kMR = 6;       // rows of x per micro-tile
-constexpr int kNR = 16;      // rows of W per panel (columns of y)
+using detail::Int16Problem;
+
+constexpr int kQMax = 8191;                    // 14 bits: 32 products of two such values sum below 2^31
+constexpr int kChunk = detail::kInt16Chunk;    // pairs (32 products) summed in int32 before the float add
+constexpr int kMR = detail::kInt16TileRows;    // rows of x per micro-tile
+constexpr int kNR = detail::kInt16PanelRows;   // rows of W per panel (columns of y)
 
 int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
@@ -291,9 +299,165 @@ void store_tile_avx2(const float (&acc)[kMR][kNR], const float* sx, const float*
 // Follows the kernels' instruction-set level, so that kernels::testing::force_isa(Isa::scalar) in tests covers
 // the portable loops too.
 bool use_avx2() { return active_isa() >= Isa::avx2; }
+
 #else
 bool use_avx2() { return false; }
 #endif
+
+enum class Level { portable, avx2, avx512_vnni };
+
+const char* level_name(Level l) {
+  switch (l) {
+    case Level::portable: return "portable";
+    case Level::avx2: return "avx2";
+    case Level::avx512_vnni: return "avx512-vnni";
+  }
+  return "?";
+}
+
+// x tiles [t0, t1) against W panels [p0, p1), one 6 x 16 tile at a time: the portable loop or the AVX2 assembly.
+void range_6x16(const Int16Problem& p, int64_t t0, int64_t t1, int64_t p0, int64_t p1, bool avx2) {
+  for (int64_t panel = p0; panel < p1; ++panel) {
+    const int64_t n0 = panel * kNR;
+    const int cols = int(std::min<int64_t>(kNR, p.N - n0));
+    const int32_t* wp = p.wq + panel * p.pairs * kNR;
+    const float* sw = p.ws + n0;
+    const float* b = p.bias ? p.bias + n0 : nullptr;
+    alignas(32) float acc[kMR][kNR];
+    for (int64_t t = t0; t < t1; ++t) {
+      const int rows = int(std::min<int64_t>(kMR, p.M - t * kMR));
+      const int32_t* ap = p.xq + t * p.pairs * kMR;
+      float* out = p.y + t * kMR * p.ldy + n0;
+#ifdef BMX_QMM_X86
+      if (avx2) {
+        tile_avx2(ap, wp, p.pairs, acc);
+        if (cols == kNR) {
+          store_tile_avx2(acc, p.xs + t * kMR, sw, b, out, p.ldy, rows, p.accumulate);
+          continue;
+        }
+      } else {
+        tile_portable(ap, wp, p.pairs, acc);
+      }
+#else
+      tile_portable(ap, wp, p.pairs, acc);
+#endif
+      store_tile(acc, p.xs + t * kMR, sw, b, out, p.ldy, rows, cols, p.accumulate);
+    }
+  }
+}
+
+// The product at `level`, on the kernels' threads or (threaded = false) on the caller's alone.
+void multiply(Level level, const float* x, int64_t ldx, const QuantizedMatrix& w, float* y, int64_t ldy, int64_t M,
+              const float* bias, bool accumulate, bool threaded) {
+  if (M <= 0 || w.rows <= 0) return;
+  const int64_t K = w.cols, Kp = w.cols_padded, pairs = Kp / 2;
+  const int64_t tiles = (M + kMR - 1) / kMR, panels = (w.rows + kNR - 1) / kNR;
+  auto for_each = [threaded](int64_t n, const std::function<void(int64_t, int)>& fn) {
+    if (threaded) {
+      thread_pool().run(n, fn);
+    } else {
+      for (int64_t i = 0; i < n; ++i) fn(i, 0);
+    }
+  };
+  thread_local std::vector<int32_t> xq_buffer;
+  thread_local std::vector<float> xs_buffer;
+  xq_buffer.resize(size_t(tiles * pairs * kMR));
+  xs_buffer.assign(size_t(tiles * kMR), 0.f);
+  int32_t* xq = xq_buffer.data();  // the caller's buffers: the workers' thread_local ones are others
+  float* xs = xs_buffer.data();
+  for_each(tiles, [&](int64_t t, int) {
+    thread_local std::vector<int16_t> scratch;
+    scratch.resize(size_t(Kp));
+    const int64_t m1 = std::min(M, (t + 1) * kMR);
+    for (int64_t m = t * kMR; m < m1; ++m) quantize_into_tiles(x + m * ldx, K, Kp, m, kMR, xq, xs, scratch.data());
+    for (int64_t m = m1; m < (t + 1) * kMR; ++m)  // rows past M in the last tile
+      for (int64_t p = 0; p < pairs; ++p) xq[t * pairs * kMR + p * kMR + m % kMR] = 0;
+  });
+  Int16Problem prob;
+  prob.xq = xq;
+  prob.xs = xs;
+  prob.wq = w.packed.data();
+  prob.ws = w.scale.data();
+  prob.M = M;
+  prob.N = w.rows;
+  prob.pairs = pairs;
+  prob.bias = bias;
+  prob.y = y;
+  prob.ldy = ldy;
+  prob.accumulate = accumulate;
+  // Tasks run x blocks of ~256 KiB (kept in L2) against panels of 16 W rows (two per task at the VNNI level,
+  // whose micro-tile spans two), block after block.
+  const int64_t block_tiles = std::clamp<int64_t>((256 << 10) / (Kp * 2 * kMR), 1, tiles);
+  const int64_t blocks = (tiles + block_tiles - 1) / block_tiles;
+  const int64_t group = level == Level::avx512_vnni ? 2 : 1, groups = (panels + group - 1) / group;
+  for_each(blocks * groups, [&](int64_t task, int) {
+    const int64_t block = task / groups, g = task % groups;
+    const int64_t t0 = block * block_tiles, t1 = std::min(tiles, (block + 1) * block_tiles);
+    const int64_t p0 = g * group, p1 = std::min(panels, p0 + group);
+    if (level == Level::avx512_vnni) {
+#ifdef BMX_QMM_X86
+      detail::int16_range_avx512_vnni(prob, t0, t1, p0, p1);
+#endif
+    } else {
+      range_6x16(prob, t0, t1, p0, p1, level == Level::avx2);
+    }
+  });
+}
+
+// Whether `level` gives the portable loop's bits on ragged problems: odd K (one chunk and several), N off the
+// panel width on both sides of a two-panel micro-tile, M off the tile height, bias, accumulation.
+bool level_agrees(Level level) {
+  uint32_t state = 4242u;
+  auto next = [&] {
+    state = state * 1664525u + 1013904223u;
+    return float(int32_t(state >> 8) % 2001 - 1000) / 1000.0f;
+  };
+  const int64_t shapes[][3] = {{1, 7, 3}, {5, 17, 33}, {7, 33, 65}, {13, 48, 100}, {20, 40, 257}};
+  for (const auto& s : shapes) {
+    const int64_t M = s[0], N = s[1], K = s[2];
+    std::vector<float> x(size_t(M * K)), w(size_t(N * K)), bias(static_cast<size_t>(N));
+    for (auto& v : x) v = next();
+    for (auto& v : w) v = next();
+    for (auto& v : bias) v = next();
+    const QuantizedMatrix q = QuantizedMatrix::from_rows(w.data(), K, N, K);
+    for (bool acc : {false, true}) {
+      std::vector<float> want(size_t(M * N), 0.25f), got(want);
+      multiply(Level::portable, x.data(), K, q, want.data(), N, M, acc ? nullptr : bias.data(), acc, false);
+      multiply(level, x.data(), K, q, got.data(), N, M, acc ? nullptr : bias.data(), acc, false);
+      if (std::memcmp(want.data(), got.data(), want.size() * sizeof(float)) != 0) return false;
+    }
+  }
+  return true;
+}
+
+// The level for the kernels' current level (kernels::active_isa, which tests may force lower): AVX-512 VNNI where
+// the kernels run AVX-512 and the CPU has VNNI, AVX2 where they run AVX2. Each SIMD level is checked against the
+// portable loop once, on first use; one that disagrees is passed over for the next lower, with a line on stderr.
+Level active_level() {
+  static std::once_flag once;
+  static bool agrees[3] = {true, true, true};
+  const Isa isa = active_isa();
+  std::call_once(once, [] {
+    for (Level l : {Level::avx2, Level::avx512_vnni}) {
+      if (l == Level::avx2 && !(detected_isa() >= Isa::avx2)) continue;
+      if (l == Level::avx512_vnni && !cpu_has_avx512_vnni()) continue;
+      agrees[int(l)] = level_agrees(l);
+      if (!agrees[int(l)])
+        std::fprintf(stderr, "bmx: kernels: the %s int16 level disagrees with the portable loop on this CPU; not used\n",
+                     level_name(l));
+    }
+  });
+  Level want = Level::portable;
+  switch (isa) {
+    case Isa::scalar: want = Level::portable; break;
+    case Isa::avx2:
+    case Isa::avx2_bf16_emulated: want = Level::avx2; break;
+    case Isa::avx512:
+    case Isa::avx512_bf16: want = cpu_has_avx512_vnni() ? Level::avx512_vnni : Level::avx2; break;
+  }
+  while (want != Level::portable && !agrees[int(want)]) want = Level(int(want) - 1);
+  return want;
+}
 
 }  // namespace
 
@@ -328,55 +492,9 @@ std::vector<float> QuantizedMatrix::dequantized() const {
 void quantized_matmul(const float* x, int64_t ldx, const QuantizedMatrix& w, float* y, int64_t ldy, int64_t M,
                       const float* bias, bool accumulate) {
   if (M <= 0 || w.rows <= 0) return;
-  const int64_t K = w.cols, Kp = w.cols_padded, pairs = Kp / 2;
-  const int64_t tiles = (M + kMR - 1) / kMR, panels = (w.rows + kNR - 1) / kNR;
-  thread_local std::vector<int32_t> xq_buffer;
-  thread_local std::vector<float> xs_buffer;
-  xq_buffer.resize(size_t(tiles * pairs * kMR));
-  xs_buffer.assign(size_t(tiles * kMR), 0.f);
-  int32_t* xq = xq_buffer.data();  // the caller's buffers: the workers' thread_local ones are others
-  float* xs = xs_buffer.data();
-  ThreadPool& pool = thread_pool();
-  pool.run(tiles, [&](int64_t t, int) {
-    thread_local std::vector<int16_t> scratch;
-    scratch.resize(size_t(Kp));
-    const int64_t m1 = std::min(M, (t + 1) * kMR);
-    for (int64_t m = t * kMR; m < m1; ++m) quantize_into_tiles(x + m * ldx, K, Kp, m, kMR, xq, xs, scratch.data());
-    for (int64_t m = m1; m < (t + 1) * kMR; ++m)  // rows past M in the last tile
-      for (int64_t p = 0; p < pairs; ++p) xq[t * pairs * kMR + p * kMR + m % kMR] = 0;
-  });
-  // Tasks run x blocks of ~256 KiB (kept in L2) against every panel of 16 W rows, block after block.
-  const int64_t block_tiles = std::clamp<int64_t>((256 << 10) / (Kp * 2 * kMR), 1, tiles);
-  const int64_t blocks = (tiles + block_tiles - 1) / block_tiles;
-  const bool avx2 = use_avx2();
-  pool.run(blocks * panels, [&](int64_t task, int) {
-    const int64_t block = task / panels, panel = task % panels;
-    const int64_t n0 = panel * kNR;
-    const int cols = int(std::min<int64_t>(kNR, w.rows - n0));
-    const int32_t* wp = w.packed.data() + panel * pairs * kNR;
-    const float* sw = w.scale.data() + n0;
-    const float* b = bias ? bias + n0 : nullptr;
-    alignas(32) float acc[kMR][kNR];
-    for (int64_t t = block * block_tiles; t < std::min(tiles, (block + 1) * block_tiles); ++t) {
-      const int rows = int(std::min<int64_t>(kMR, M - t * kMR));
-      const int32_t* ap = xq + t * pairs * kMR;
-      float* out = y + t * kMR * ldy + n0;
-#ifdef BMX_QMM_X86
-      if (avx2) {
-        tile_avx2(ap, wp, pairs, acc);
-        if (cols == kNR) {
-          store_tile_avx2(acc, xs + t * kMR, sw, b, out, ldy, rows, accumulate);
-          continue;
-        }
-      } else {
-        tile_portable(ap, wp, pairs, acc);
-      }
-#else
-      tile_portable(ap, wp, pairs, acc);
-#endif
-      store_tile(acc, xs + t * kMR, sw, b, out, ldy, rows, cols, accumulate);
-    }
-  });
+  multiply(active_level(), x, ldx, w, y, ldy, M, bias, accumulate, true);
 }
+
+const char* quantized_matmul_level() { return level_name(active_level()); }
 
 }  // namespace bmx::kernels

@@ -5,8 +5,10 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "bmx/core/nn/kernels.h"
@@ -154,6 +156,107 @@ TEST_CASE("zero rows give the bias; a row with inf or NaN gives NaN in that row 
       CHECK(std::isnan(p.y[std::size_t(2 * p.ldy + n)]));
       CHECK(std::isnan(p.y[std::size_t(3 * p.ldy + n)]));
     }
+  }
+  k::testing::force_isa(k::detected_isa());
+}
+
+namespace {
+
+// The level quantized_matmul picks when the kernels run at `isa`, and the product it gives there.
+struct LevelRun {
+  std::string level;
+  std::vector<float> y;
+};
+
+LevelRun run_at(k::Isa isa, const std::vector<float>& x, int64_t ldx, const k::QuantizedMatrix& w, int64_t M,
+                int64_t ldy, const float* bias, bool accumulate) {
+  k::testing::force_isa(isa);
+  LevelRun r{k::quantized_matmul_level(), std::vector<float>(std::size_t(M * ldy), -2.5f)};
+  k::quantized_matmul(x.data(), ldx, w, r.y.data(), ldy, M, bias, accumulate);
+  return r;
+}
+
+bool has_level(const char* name) {
+  bool found = false;
+  for (k::Isa isa : k::available_isas()) {
+    k::testing::force_isa(isa);
+    found = found || std::string(k::quantized_matmul_level()) == name;
+  }
+  k::testing::force_isa(k::detected_isa());
+  return found;
+}
+
+}  // namespace
+
+TEST_CASE("the int16 level follows the kernels' level, forced lower included") {
+  k::testing::force_isa(k::Isa::scalar);
+  CHECK(std::string(k::quantized_matmul_level()) == "portable");
+  for (k::Isa isa : k::available_isas()) {
+    CAPTURE(k::isa_name(isa));
+    k::testing::force_isa(isa);
+    const std::string level = k::quantized_matmul_level();
+    if (isa == k::Isa::avx2 || isa == k::Isa::avx2_bf16_emulated) CHECK(level == "avx2");
+    if (isa == k::Isa::avx512 || isa == k::Isa::avx512_bf16) CHECK((level == "avx512-vnni" || level == "avx2"));
+  }
+  k::testing::force_isa(k::detected_isa());
+}
+
+TEST_CASE("AVX-512 VNNI, AVX2 and portable levels give the same bits on ragged shapes") {
+  if (!has_level("avx512-vnni")) {
+    MESSAGE("this CPU has no AVX-512 VNNI: only the AVX2 and portable levels are compared");
+  }
+  // M around the 6-row tile and the 12-row micro-tile, N around the 16-column panel and the 32-column
+  // micro-tile, K with odd tails, one chunk and several; a strided x and y.
+  int compared = 0;
+  for (int64_t M : {1, 5, 6, 7, 11, 12, 13, 19, 25})
+    for (int64_t N : {1, 15, 16, 17, 31, 32, 33, 48, 50})
+      for (int64_t K : {1, 3, 31, 33, 65, 100, 257}) {
+        CAPTURE(M);
+        CAPTURE(N);
+        CAPTURE(K);
+        const int64_t ldx = K + 3, ldy = N + 5;
+        const auto x = gaussian(std::size_t(M * ldx), std::uint32_t(M * 1000 + N * 10 + K));
+        const auto w = gaussian(std::size_t(N * K), std::uint32_t(M + 7 * N + 13 * K), 0.1f);
+        const auto bias = gaussian(std::size_t(N), std::uint32_t(N));
+        const auto q = k::QuantizedMatrix::from_rows(w.data(), K, N, K);
+        const bool accumulate = (M + N + K) % 2 == 0;
+        const float* b = (M + K) % 3 ? bias.data() : nullptr;
+        const LevelRun ref = run_at(k::Isa::scalar, x, ldx, q, M, ldy, b, accumulate);
+        REQUIRE(ref.level == "portable");
+        for (k::Isa isa : k::available_isas()) {
+          const LevelRun got = run_at(isa, x, ldx, q, M, ldy, b, accumulate);
+          if (got.level == "portable") continue;
+          CAPTURE(got.level);
+          CHECK(std::memcmp(got.y.data(), ref.y.data(), ref.y.size() * sizeof(float)) == 0);
+          ++compared;
+        }
+      }
+  k::testing::force_isa(k::detected_isa());
+  if (k::detected_isa() != k::Isa::scalar) CHECK(compared > 0);
+}
+
+TEST_CASE("full-scale rows: 32 products of +-8191 squared fill the int32 chunk sums exactly at every level") {
+  // Every element +-1, so every rounded value is +-8191 and a chunk's sum reaches 32 * 8191^2 = 2^31 - 524256
+  // where the signs agree: a saturating or narrower accumulation would show.
+  const int64_t M = 14, N = 35, K = 1024;
+  std::mt19937 rng(99);
+  std::vector<float> x(static_cast<std::size_t>(M * K)), w(static_cast<std::size_t>(N * K));
+  for (auto& v : x) v = rng() % 5 ? 1.f : -1.f;
+  for (auto& v : w) v = rng() % 7 ? 1.f : -1.f;
+  for (int64_t c = 0; c < K; ++c) w[std::size_t(c)] = x[std::size_t(c)];  // row 0 of W = row 0 of x: all +8191^2
+  const auto q = k::QuantizedMatrix::from_rows(w.data(), K, N, K);
+  const LevelRun ref = run_at(k::Isa::scalar, x, K, q, M, N, nullptr, false);
+  CHECK(ref.y[0] == doctest::Approx(double(K)).epsilon(1e-5));
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) {
+      double s = 0;
+      for (int64_t c = 0; c < K; ++c) s += double(x[std::size_t(m * K + c)]) * w[std::size_t(n * K + c)];
+      CHECK(ref.y[std::size_t(m * N + n)] == doctest::Approx(s).epsilon(1e-4).scale(1.0));
+    }
+  for (k::Isa isa : k::available_isas()) {
+    const LevelRun got = run_at(isa, x, K, q, M, N, nullptr, false);
+    CAPTURE(got.level);
+    CHECK(std::memcmp(got.y.data(), ref.y.data(), ref.y.size() * sizeof(float)) == 0);
   }
   k::testing::force_isa(k::detected_isa());
 }

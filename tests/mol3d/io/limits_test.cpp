@@ -53,7 +53,7 @@ TEST_CASE("geometry_problem names the first problem and passes every molecule of
     if (rec.ok()) CHECK(geometry_problem(*rec.mol).empty());
 }
 
-TEST_CASE("the coincidence check is not quadratic: 100,000 atoms in well under a second") {
+TEST_CASE("the coincidence check is not quadratic: 100,000 atoms") {
   std::mt19937 rng(1);
   std::uniform_real_distribution<double> u(0, 1000);  // sparse: no pair within 0.1 Å, so every atom is checked
   std::vector<RDGeom::Point3D> x(100000);
@@ -61,7 +61,9 @@ TEST_CASE("the coincidence check is not quadratic: 100,000 atoms in well under a
   const auto t0 = std::chrono::steady_clock::now();
   geometry_problem(x);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  CHECK(s < 1.0);  // all pairs would be 5e9 distances
+  // All pairs would be 5e9 distances (minutes even unloaded); the grid takes ~0.05 s. The bound is far from both
+  // so that a busy machine or a sanitizer build (3-10x slower) never fails it: it catches the complexity, not speed.
+  CHECK(s < 30.0);
 }
 
 TEST_CASE("atom_count_problem states the count, the limit and the flag") {

@@ -6,6 +6,9 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "bmx/core/nn/kernels.h"
+#include "bmx/core/nn/quantized_matmul.h"
+#include "bmx/core/nn/testing.h"
 #include "bmx/prot3d/gcp_vqvae.h"
 #include "bmx/prot3d/testing.h"
 #include "gcp_test_util.h"
@@ -149,4 +152,39 @@ TEST_CASE("int16 decoding stays within hundredths of an angstrom of the referenc
   CHECK(worst > 0);  // the integer path really ran
   auto f64 = GcpVqvae::load(test::shared_file("vectors/gcp/tiny_model").string(), ModelPrecision::float64);
   CHECK_THROWS_AS(f64.decode({1, 2, 3}, DecodeArithmetic::int16), std::invalid_argument);
+}
+
+TEST_CASE("int16 decoding gives the same coordinates, bit for bit, at the AVX2 and AVX-512 VNNI int16 levels") {
+  // The integer sums are exact and every level adds them to float32 in the same order, so the levels must agree
+  // exactly, not within a tolerance. The reference is the AVX2 level: the decoder's other loops (attention,
+  // SwiGLU) run their AVX2 code at every kernel level from AVX2 up, so only the int16 level changes below.
+  // (The portable level is compared with the others in the core_nn tests: at the scalar kernel level the
+  // attention loops change too.)
+  namespace k = bmx::kernels;
+  if (k::detected_isa() == k::Isa::scalar) {
+    MESSAGE("no AVX2 on this CPU: nothing to compare");
+    return;
+  }
+  auto model = GcpVqvae::load(test::shared_file("vectors/gcp/tiny_model").string(), ModelPrecision::float32);
+  const auto tokens = gcptest::vector_json("1aki_A")["tokens"].get<std::vector<int>>();
+  k::testing::force_isa(k::Isa::avx2);
+  REQUIRE(std::string(k::quantized_matmul_level()) == "avx2");
+  const auto want = model.decode(tokens, DecodeArithmetic::int16).n_ca_c;
+  std::string levels;
+  for (k::Isa isa : k::available_isas()) {
+    if (isa == k::Isa::scalar) continue;
+    k::testing::force_isa(isa);
+    const std::string level = k::quantized_matmul_level();
+    CAPTURE(level);
+    const auto got = model.decode(tokens, DecodeArithmetic::int16).n_ca_c;
+    REQUIRE(got.size() == want.size());
+    bool same = true;
+    for (size_t i = 0; i < got.size(); ++i)
+      for (int a = 0; a < 3; ++a)
+        for (int c = 0; c < 3; ++c) same = same && got[i][a][c] == want[i][a][c];
+    CHECK(same);
+    levels += " " + level;
+  }
+  k::testing::force_isa(k::detected_isa());
+  MESSAGE("int16 levels compared with avx2:" << levels);
 }

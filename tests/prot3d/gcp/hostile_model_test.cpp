@@ -110,7 +110,7 @@ TEST_CASE("config sizes are checked against the checkpoint before anything is al
                      ":encoder.kwargs.model_cfg.num_layers: 1000000000, but the checkpoint " +
                      (dir / "checkpoints/best_valid.pth").string() +
                      " has 2 GCPNet interaction layers (encoder.interaction_layers.N)");
-    CHECK(seconds < 5.0);
+    CHECK(seconds < 60.0);  // allocating a billion layers first would run out of memory or take minutes
   }
   SUBCASE("transformer depth, codebook and widths name the checkpoint's numbers") {
     struct Case {

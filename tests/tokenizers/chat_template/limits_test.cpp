@@ -33,10 +33,6 @@ std::string error_of(const std::string& t, const ojson& vars = ojson::object()) 
   return "";
 }
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
 }  // namespace
 
 TEST_CASE("chat template limits: deep nesting is refused, not a stack overflow") {
@@ -62,7 +58,6 @@ TEST_CASE("chat template limits: deep nesting is refused, not a stack overflow")
 
 TEST_CASE("chat template limits: sizes, loops and integers") {
   // range(10**9) aborted (bad_alloc while unwinding); now refused before any allocation.
-  auto t0 = std::chrono::steady_clock::now();
   CHECK(error_of("{{ range(1000000000) | length }}").find("a list of 1000000000 items is over the limit of 1000000 items") != std::string::npos);
   CHECK(error_of("{{ range(-9223372036854775807, 9223372036854775807) | length }}").find("over the limit of 1000000 items") != std::string::npos);
   // Hangs before: 'abc' * 10**10, 2 ** 10**11 (and 1 ** 10**11, which never overflows).
@@ -70,8 +65,9 @@ TEST_CASE("chat template limits: sizes, loops and integers") {
   CHECK(error_of("{{ 2 ** 100000000000 }}").find("integer overflow in '**' (the limit is 64 bits)") != std::string::npos);
   CHECK(render("{{ 1 ** 100000000000 }}|{{ (-1) ** 100000000001 }}|{{ 0 ** 100000000000 }}") == "1|-1|0");
   CHECK(render("[{{ '' * 10000000000 }}]") == "[]");
-  CHECK(render("{{ range(1000000) | unique | length }}|{{ [1, 1.0, 2, 'a', 'a'] | unique }}") == "1000000|[1, 2, 'a']");
-  CHECK(seconds_since(t0) < 2);
+  // A quadratic unique would take ~10^10 comparisons here and end at the 10 s rendering limit with an error; no
+  // wall-clock assertion (the suite also runs under ASan on busy machines).
+  CHECK(render("{{ range(200000) | unique | length }}|{{ [1, 1.0, 2, 'a', 'a'] | unique }}") == "200000|[1, 2, 'a']");
   // Python's exact values up to 64 bits; beyond, an error instead of a wrapped number.
   CHECK(render("{{ 2 ** 62 }}|{{ (-2) ** 63 }}|{{ 3 ** 39 }}") == "4611686018427387904|-9223372036854775808|4052555153018976267");
   CHECK(error_of("{{ 2 ** 63 }}").find("integer overflow") != std::string::npos);
@@ -92,10 +88,8 @@ TEST_CASE("chat template limits: sizes, loops and integers") {
   // The output itself.
   CHECK(error_of("{% for i in range(1000) %}{{ 'b' * 100000 }}{% endfor %}").find("over the limit of 16777216 bytes") != std::string::npos);
   // Loop iterations in one rendering: 10**4 * 10**4 = 10**8 > 10**6.
-  t0 = std::chrono::steady_clock::now();
   CHECK(error_of("{% for i in range(10000) %}{% for j in range(10000) %}{% endfor %}{% endfor %}")
             .find("more than 1000000 loop iterations (the limit)") != std::string::npos);
-  CHECK(seconds_since(t0) < 10);
   // Just inside the limits.
   CHECK(render("{{ ('ab' * 1000000) | length }}|{{ range(1000000) | length }}") == "2000000|1000000");
 }

@@ -51,6 +51,10 @@ class SafetensorsCheckpoint {
   // The tensor; throws InputError naming tensor and file when it is missing or its shape differs from
   // `shape` (empty = any) or its dtype is not a floating type (BF16, F16, F32).
   at::Tensor get(const std::string& name, const std::vector<int64_t>& shape = {}) const;
+  // The tensor, which must have exactly this dtype and shape (any dtype: U8 quantized weights, F16 scales).
+  at::Tensor get_exact(const std::string& name, const std::string& dtype, const std::vector<int64_t>& shape) const;
+  // The "__metadata__" strings of the (first) file.
+  const std::map<std::string, std::string>& metadata() const;
   // Bytes of tensor data in all files.
   uint64_t weight_bytes() const;
   // Every tensor name, sorted, and the file that holds one (for messages).
@@ -61,9 +65,11 @@ class SafetensorsCheckpoint {
   std::string dir_;
   std::vector<std::unique_ptr<SafetensorsFile>> files_;
   std::map<std::string, size_t> where_;  // tensor name -> index in files_
+
+  const SafetensorsFile& file_holding(const std::string& name) const;  // InputError when no file has it
 };
 
-// Writes tensors (CPU; BF16, F16, F32, F64, I64, I32) as one safetensors file, names sorted, header padded to 8.
+// Writes tensors (CPU; BF16, F16, F32, F64, I64, I32, U8) as one safetensors file, names sorted, header padded to 8.
 void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors);
 
 // Streaming variant for files larger than memory: tensors are produced one at a time by make(name), which
@@ -73,7 +79,9 @@ struct SafetensorsSpec {
   std::string dtype;  // "BF16", "F16", "F32", ...
   std::vector<int64_t> shape;
 };
+// `metadata` goes into "__metadata__" beside {"format": "pt"}.
 void write_safetensors(const std::string& path, const std::vector<SafetensorsSpec>& specs,
-                       const std::function<at::Tensor(const std::string& name)>& make);
+                       const std::function<at::Tensor(const std::string& name)>& make,
+                       const std::map<std::string, std::string>& metadata = {});
 
 }  // namespace bmx

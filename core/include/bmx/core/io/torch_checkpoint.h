@@ -1,7 +1,8 @@
 // Reads PyTorch checkpoints written by torch.save (zip format: <archive>/data.pkl + <archive>/data/<n>)
 // without Python and whatever device they were saved from: every tensor comes back as a CPU tensor.
 // Nested dicts (model / optimizer / config...), numpy scalars and arbitrary objects are unpickled as
-// PyValue trees; only tensors that are asked for are read.
+// PyValue trees; only tensors that are asked for are read. The reading and its checks are CheckpointArchive's
+// (checkpoint_archive.h, no libtorch); this adds the at::Tensors.
 #pragma once
 #include <ATen/core/Tensor.h>
 
@@ -10,11 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "bmx/core/io/checkpoint_archive.h"
 #include "bmx/core/io/pickle.h"
 
 namespace bmx {
-
-class ZipArchive;
 
 class TorchCheckpoint {
  public:
@@ -22,8 +22,8 @@ class TorchCheckpoint {
   ~TorchCheckpoint();
   TorchCheckpoint(TorchCheckpoint&&) noexcept;
 
-  const std::string& path() const { return path_; }
-  const PyValue& root() const { return *root_; }
+  const std::string& path() const { return archive_.path(); }
+  const PyValue& root() const { return archive_.root(); }
 
   // Materialises one tensor (copied out of the archive, contiguous, CPU). `name` is used in errors:
   // a truncated storage or a view outside its storage is an InputError naming file and tensor.
@@ -37,10 +37,7 @@ class TorchCheckpoint {
   std::vector<std::pair<std::string, at::Tensor>> tensors() const { return tensors(root()); }
 
  private:
-  std::string path_;
-  std::unique_ptr<ZipArchive> zip_;
-  std::string prefix_;  // archive folder, e.g. "pytorch_model/"
-  PyValuePtr root_;
+  CheckpointArchive archive_;
 };
 
 // name -> tensor map of a plain state_dict checkpoint (the MolStrucTok form).

@@ -25,6 +25,8 @@ enum class Isa { scalar, avx2, avx2_bf16_emulated, avx512, avx512_bf16 };
 
 const char* isa_name(Isa isa);
 Isa detected_isa();                    // the best level this CPU (and OS) supports
+// AVX-512 with VNNI (vpdpbusd, vpdpwssd): the integer dot products of the q8_0/q4_0 and int16 kernels.
+bool cpu_has_avx512_vnni();
 Isa active_isa();                      // the level in use (detected unless a test forced another)
 // Whether the `isa` level's GEMV, GEMM and bf16-pair GEMM agree with a float64 loop on small problems with
 // ragged edges. The detected level is checked this way on first use (~25 ms, once per process): a level that
