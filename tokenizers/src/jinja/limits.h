@@ -17,7 +17,7 @@ struct Limits {
   static constexpr size_t kStringBytes = size_t(16) << 20;    // one string, the output included
   static constexpr int64_t kIterations = 1'000'000;           // loop iterations in one rendering
   static constexpr size_t kMadeBytes = size_t(1) << 30;       // strings and lists built in one rendering
-  static constexpr double kSeconds = 10;                      // one rendering
+  static constexpr double kSeconds = 10;                      // CPU time of one rendering
   static constexpr int kIndent = 64;                          // tojson(indent=N)
 };
 
