@@ -161,6 +161,10 @@ void run_bench(const BenchOptions& o) {
   auto model = load_decoder(lo);
   const double load_s = seconds_since(t_load);
   const auto& c = model.config;
+  // Agreement positions past the context the model was made for score nothing it would ever be asked.
+  if (model.lm_head.quantized() && o.agreement > c.max_position_embeddings)
+    throw InputError("--agreement " + std::to_string(o.agreement) + " is beyond the model's context (" +
+                     std::to_string(c.max_position_embeddings) + " positions, max_position_embeddings)");
   // Random prompt ids among the tokenizer's (rows past it are padding), all rows without a tokenizer.
   const int64_t tokenizer_ids = tokenizer_size(o.model);
   const int64_t ids_max = tokenizer_ids > 0 ? std::min(tokenizer_ids, c.vocab_size) : c.vocab_size;
@@ -225,6 +229,9 @@ void run_bench(const BenchOptions& o) {
   for (int B : o.batch) batch_rates.emplace_back(B, batch_decode_rate(model, B, std::max(o.tg, 1), ids_max));
   Agreement agree;
   const bool quantized = model.lm_head.quantized();
+  if (quantized && o.agreement > 0 && o.weights.empty() && o.reference.empty() && !o.json)
+    std::fprintf(stderr, "bmx: no agreement figure: %s holds %s weights; give the BF16 model with --reference\n",
+                 o.model.c_str(), model.weights_format.c_str());
   if (quantized && o.agreement > 0 && (!o.weights.empty() || !o.reference.empty())) {
     // The reference: --reference, else the folder's own weights when --weights rounded them at load.
     const Qwen3Model reference = load_qwen3(o.reference.empty() ? o.model : o.reference);

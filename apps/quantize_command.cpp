@@ -31,14 +31,15 @@ void run_quantize(const QuantizeArgs& a) {
   if (m.lm_head.quantized())
     throw InputError(a.model + ": the weights are already " + m.weights_format +
                      "; bmx quantize reads a BF16/F16/F32 model folder");
+  const uint64_t stored_bytes = decode_bytes_per_token(m);
   quantize_weights(m, kernels::parse_block_format(a.type));
   if (!a.quiet) std::fprintf(stderr, "bmx: rounded to %s in %.1f s; writing %s\n", m.weights_format.c_str(),
                              seconds_since(t0), a.out.c_str());
   const auto t1 = std::chrono::steady_clock::now();
   save_quantized_model(m, a.model, a.out);
   if (!a.quiet)
-    std::fprintf(stderr, "bmx: wrote %s (%s, %.2f GB of weights per token instead of %.2f) in %.1f s\n",
-                 a.out.c_str(), m.weights_format.c_str(), decode_bytes_per_token(m) / 1e9, m.weight_bytes / 1e9,
+    std::fprintf(stderr, "bmx: wrote %s (%s: a decoded token reads %.3f GB of weights instead of %.3f) in %.1f s\n",
+                 a.out.c_str(), m.weights_format.c_str(), decode_bytes_per_token(m) / 1e9, stored_bytes / 1e9,
                  seconds_since(t1));
 }
 

@@ -91,6 +91,9 @@ void add_projection(TensorSource& src, const std::string& name, const nn::Projec
 }  // namespace
 
 void check_quantized_model_folder(const std::string& source_dir, const std::string& out_dir) {
+  // "-" is stdout for every file output of bmx; a model folder has no such meaning.
+  if (out_dir.empty() || out_dir == "-")
+    fail_input(out_dir.empty() ? std::string("\"\"") : out_dir, "is not a folder name; give a new folder for the quantized model");
   std::error_code ec;
   if (!fs::exists(out_dir, ec)) return;
   if (fs::equivalent(source_dir, out_dir, ec)) fail_input(out_dir, "is the model folder itself; give a new folder");

@@ -30,10 +30,24 @@ TEST_CASE("bmx quantize: the folder generates as --weights at load; refusals bef
   CHECK(run(bmx + " quantize -m " + model + " -o " + out.string(), &log, true) == 1);
   CHECK(log.find("folder is not empty") != std::string::npos);
   CHECK(log.find("rounded") == std::string::npos);  // refused before the rounding
+  for (const std::string bad : {"-", "''"}) {  // a folder, never stdout; an empty name names nothing
+    CHECK(run(bmx + " quantize -m " + model + " -o " + bad, &log, true) == 1);
+    CHECK(log.find("is not a folder name") != std::string::npos);
+    CHECK(!fs::exists("-"));
+  }
   CHECK(run(bmx + " quantize -m " + model + " -o " + model, &log, true) == 1);
   CHECK(log.find("is the model folder itself") != std::string::npos);
   CHECK(run(bmx + " quantize -m " + out.string() + " -o " + (out.string() + "-again"), &log, true) == 1);
   CHECK(log.find("already q8_0") != std::string::npos);
   CHECK(run(bmx + " generate -m " + out.string() + " --weights q4_0 --ids '1 2' -n 2 -q", &log, true) == 1);
   CHECK(log.find("stored as q8_0") != std::string::npos);
+
+  // bench llm's agreement: against --reference for a quantized folder, said when missing, within the context.
+  const std::string bench = bmx + " bench llm -p 0 -n 0 -m " + out.string() + " --agreement ";
+  REQUIRE(run(bench + "64 --reference " + model, &log, true) == 0);
+  CHECK(log.find("agreement q8_0 vs " + model + ", 63 teacher-forced positions") != std::string::npos);
+  REQUIRE(run(bench + "64", &log, true) == 0);
+  CHECK(log.find("no agreement figure") != std::string::npos);
+  CHECK(run(bench + "4096 --reference " + model, &log, true) == 1);
+  CHECK(log.find("beyond the model's context") != std::string::npos);
 }

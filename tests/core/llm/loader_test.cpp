@@ -58,6 +58,15 @@ void write_text(const fs::path& p, const std::string& s) {
   std::ofstream(p) << s;
 }
 
+// The load error of DIR after its config.json became `config` with `from` replaced by `to`.
+std::string config_edit_error(const fs::path& dir, std::string config, const std::string& from, const std::string& to) {
+  const auto at = config.find(from);
+  REQUIRE(at != std::string::npos);
+  config.replace(at, from.size(), to);
+  write_text(dir / "config.json", config);
+  return load_error(dir);
+}
+
 }  // namespace
 
 TEST_CASE("load: configs, tied and untied heads, sharded files, weights mapped in place") {
@@ -184,14 +193,7 @@ TEST_CASE("load errors: truncated shard, missing tensor, wrong shape, wrong dtyp
 TEST_CASE("load errors: other architectures and unsupported options are refused with the field named") {
   auto dir = copy_model("tiny-tied", "qwen3_arch");
   const auto config = bmx::test::read_file(dir / "config.json");
-  auto with = [&](const std::string& from, const std::string& to) {
-    auto s = config;
-    const auto at = s.find(from);
-    REQUIRE(at != std::string::npos);
-    s.replace(at, from.size(), to);
-    write_text(dir / "config.json", s);
-    return load_error(dir);
-  };
+  auto with = [&](const std::string& from, const std::string& to) { return config_edit_error(dir, config, from, to); };
   auto msg = with("\"model_type\": \"qwen3\"", "\"model_type\": \"llama\"");
   CHECK(msg.find("llama") != std::string::npos);
   CHECK(msg.find("config.json") != std::string::npos);
@@ -242,14 +244,7 @@ TEST_CASE("generation config: defaults, eos list, sampling fields; tokenizer fil
 TEST_CASE("load errors: nonsensical config values name the file and key") {
   auto dir = copy_model("tiny-tied", "qwen3_config_values");
   const auto config = bmx::test::read_file(dir / "config.json");
-  auto with = [&](const std::string& from, const std::string& to) {
-    auto s = config;
-    const auto at = s.find(from);
-    REQUIRE(at != std::string::npos);
-    s.replace(at, from.size(), to);
-    write_text(dir / "config.json", s);
-    return load_error(dir);
-  };
+  auto with = [&](const std::string& from, const std::string& to) { return config_edit_error(dir, config, from, to); };
   const std::string file = (dir / "config.json").string();
   write_text(dir / "config.json", "[1, 2, 3]");
   CHECK(load_error(dir) == file + ": top level is not a JSON object");

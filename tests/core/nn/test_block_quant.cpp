@@ -13,18 +13,13 @@
 #include "bmx/core/nn/block_quant.h"
 #include "bmx/core/nn/kernels.h"
 #include "bmx/core/nn/testing.h"
+#include "random_values.h"
 
 namespace k = bmx::kernels;
 
 namespace {
 
-std::vector<float> gaussian(std::size_t n, std::uint32_t seed, float sigma = 1.f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> g(0.f, sigma);
-  std::vector<float> v(n);
-  for (float& x : v) x = g(rng);
-  return v;
-}
+using bmx::test::gaussian;
 
 // Largest magnitude of W's block holding element (n, k).
 float block_amax(const std::vector<float>& w, int64_t cols, int64_t n, int64_t k) {

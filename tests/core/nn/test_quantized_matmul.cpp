@@ -13,19 +13,14 @@
 
 #include "bmx/core/nn/kernels.h"
 #include "bmx/core/nn/testing.h"
+#include "random_values.h"
 #include "bmx/core/nn/quantized_matmul.h"
 
 namespace k = bmx::kernels;
 
 namespace {
 
-std::vector<float> gaussian(std::size_t n, std::uint32_t seed, float sigma = 1.f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> g(0.f, sigma);
-  std::vector<float> v(n);
-  for (float& x : v) x = g(rng);
-  return v;
-}
+using bmx::test::gaussian;
 
 struct Product {
   std::vector<float> y;
