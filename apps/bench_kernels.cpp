@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "bmx/core/nn/block_quant.h"
+#include "bmx/core/nn/bandwidth.h"
 #include "bmx/core/nn/kernels.h"
 #include "commands.h"
 

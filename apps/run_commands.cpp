@@ -27,6 +27,7 @@
 #include "bmx/tokenizers/text_generation.h"
 #include "commands.h"
 #include "llm_common.h"
+#include "run_models.h"
 #include "structure_models.h"
 #include "task_inputs.h"
 
@@ -75,17 +76,21 @@ void list_tasks() {
   std::printf("\n");
 }
 
-// Everything that stays the same over the records of a run.
+// Everything that stays the same over the records of a run. The models are this run's own (own_*) or those a
+// RunModels keeps between runs.
 struct Session {
   const RunArgs& args;
   const TaskPreset& task;
-  Qwen3Model model;
-  std::unique_ptr<Tokenizer> tok;
+  std::vector<std::string> input_files;
+  const Qwen3Model* model = nullptr;
+  const Tokenizer* tok = nullptr;
   std::shared_ptr<const ModalityVocabulary> vocabulary;  // null with --no-constrain
   int structure_codebook = kProt3dCodebookSize;            // <S n> codes the GCP-VQVAE in use can decode
-  StructureDecoders decoders;
+  StructureDecoders* decoders = nullptr;
   std::vector<InputValue> fixed;                          // inputs given by flags
-  std::vector<std::string> input_files;
+  Qwen3Model own_model;
+  std::unique_ptr<Tokenizer> own_tok;
+  std::unique_ptr<StructureDecoders> own_decoders;
 };
 
 ordered_json sampling_json(const GenerationOptions& g) {
@@ -124,17 +129,17 @@ bool run_one(Session& s, const std::vector<InputValue>& values, const std::strin
   messages.push_back(message("user", prompt.user_turn));
   const std::vector<TokenId> ids = s.tok->encode(render(*s.tok, messages, false));
 
-  GenerationOptions g = text_generation_options(s.model, *s.tok);
+  GenerationOptions g = text_generation_options(*s.model, *s.tok);
   const Sampling sampling = default_sampling(s.task, a.samples);
   g.sampling.temperature = sampling.temperature;
   g.sampling.top_p = sampling.top_p;
   g.sampling.top_k = 0;
   g.sampling.min_p.reset();
-  if (s.model.generation.max_new_tokens <= 0) g.max_new_tokens = 2048;  // the card's max_new_tokens
+  if (s.model->generation.max_new_tokens <= 0) g.max_new_tokens = 2048;  // the card's max_new_tokens
   if (prompt.expected_length) g.max_new_tokens = std::max<int64_t>(g.max_new_tokens, *prompt.expected_length + 64);
-  apply_sampling_flags(g, s.model, a);
-  apply_stop_strings(g, s.model, s.tok.get(), a);
-  check_prompt_fits(ids.size(), g, s.model);
+  apply_sampling_flags(g, *s.model, a);
+  apply_stop_strings(g, *s.model, s.tok, a);
+  check_prompt_fits(ids.size(), g, *s.model);
   if (prompt.expected_length && !a.no_constrain && g.max_new_tokens < *prompt.expected_length + 2)
     throw InputError("-n " + std::to_string(g.max_new_tokens) + " is too small for an answer of " +
                      std::to_string(*prompt.expected_length) + " residues (needs at least " +
@@ -146,7 +151,7 @@ bool run_one(Session& s, const std::vector<InputValue>& values, const std::strin
     g.constraint = [vocabulary, constraint](size_t) { return make_modality_constraint(vocabulary, constraint); };
   }
   const std::vector<Generation> gens =
-      generate(s.model, std::vector<std::vector<TokenId>>(static_cast<std::size_t>(a.samples), ids), g);
+      generate(*s.model, std::vector<std::vector<TokenId>>(static_cast<std::size_t>(a.samples), ids), g);
 
   ExtractSettings settings;
   settings.no_3d = a.no_3d;
@@ -172,7 +177,7 @@ bool run_one(Session& s, const std::vector<InputValue>& values, const std::strin
     char name[32];
     std::snprintf(name, sizeof name, "sample_%02zu", i + 1);
     so.folder = gens.size() == 1 ? outdir : (fs::path(outdir) / name).string();
-    so.answer = extract_answer(s.tok->decode(answer_ids), prompt.user_turn, so.folder, s.decoders, settings);
+    so.answer = extract_answer(s.tok->decode(answer_ids), prompt.user_turn, so.folder, *s.decoders, settings);
     so.tokens = gens[i].ids.size();
     so.finish = to_string(gens[i].finish);
     double sum = 0;
@@ -273,7 +278,7 @@ int run_list(Session& s) {
   return failed ? 1 : 0;
 }
 
-int run_task(const RunArgs& a) {
+int run_task(const RunArgs& a, RunModels* keep) {
   if (a.list_tasks) {
     list_tasks();
     return 0;
@@ -291,28 +296,57 @@ int run_task(const RunArgs& a) {
   std::vector<std::string> files = a.structures;
   files.insert(files.end(), a.molecules.begin(), a.molecules.end());
   if (!a.list.empty()) files.push_back(a.list);
-  Session s{a, task, {}, nullptr, nullptr, kProt3dCodebookSize, StructureDecoders(molstructok_checkpoint(a.molstructok, a.model),
-                                                                   [&a] { return gcp_vqvae_dir(a.gcp_vqvae, a.model); }),
-            {}, files};
-  if (outputs(task, Modality::prot3d) || !a.structures.empty()) (void)s.decoders.gcp_vqvae();
+  Session s{a, task, files, nullptr, nullptr, {}, kProt3dCodebookSize, nullptr, {}, {}, {}, {}};
+  const std::string molstructok = molstructok_checkpoint(a.molstructok, a.model);
+  auto structures = [&] {
+    return std::make_unique<StructureDecoders>(
+        molstructok, [flag = a.gcp_vqvae, model = a.model] { return gcp_vqvae_dir(flag, model); });
+  };
+  if (keep) {
+    auto& slot = keep->structures[molstructok + '\n' + a.gcp_vqvae + '\n' + a.model];
+    if (!slot) slot = structures();
+    s.decoders = slot.get();
+  } else {
+    s.own_decoders = structures();
+    s.decoders = s.own_decoders.get();
+  }
+  if (outputs(task, Modality::prot3d) || !a.structures.empty()) (void)s.decoders->gcp_vqvae();
   for (const std::string& f : a.sequences) s.fixed.push_back({InputKind::protein_sequence, f, {}, {}});
-  for (const std::string& f : a.structures) s.fixed.push_back(structure_input(f, a.chain, s.decoders.gcp_vqvae()));
+  for (const std::string& f : a.structures) s.fixed.push_back(structure_input(f, a.chain, s.decoders->gcp_vqvae()));
   if (!a.smiles.empty()) s.fixed.push_back({InputKind::smiles, a.smiles, {}, {}});
   if (!a.selfies.empty()) s.fixed.push_back({InputKind::selfies, a.selfies, {}, {}});
-  for (const std::string& f : a.molecules) s.fixed.push_back(molecule_input(f, s.decoders.molstructok()));
+  for (const std::string& f : a.molecules) s.fixed.push_back(molecule_input(f, s.decoders->molstructok()));
   if (!a.text.empty()) s.fixed.push_back({InputKind::text, a.text, {}, {}});
   if (!a.property.empty()) s.fixed.push_back({InputKind::property, a.property, {}, {}});
 
   if (a.list.empty()) (void)build_task_prompt(task, s.fixed, a.instruction);  // bad input said before loading the model
-  s.tok = load_tokenizer(a.model, "bmx run needs the model's tokenizer");
+  // The caller's decoder and tokenizer when they are of this folder as it loads them (no --weights).
+  const bool kept = keep && keep->model_dir == a.model && a.weights.empty();
+  if (kept && keep->tokenizer) {
+    s.tok = keep->tokenizer;
+  } else {
+    s.own_tok = load_tokenizer(a.model, "bmx run needs the model's tokenizer");
+    s.tok = s.own_tok.get();
+  }
   if (const auto missing = missing_control_tokens(*s.tok); !missing.empty())
     throw InputError(a.model + ": the tokenizer has no BioMatrix control tokens (" + missing.front() + " and " +
                      std::to_string(missing.size() - 1) + " more missing); bmx run needs a BioMatrix model");
-  s.model = load_decoder(a);
+  if (kept && keep->decoder) {
+    s.model = keep->decoder;
+  } else {
+    s.own_model = load_decoder(a);
+    s.model = &s.own_model;
+  }
+  const bool keep_vocabulary = kept && keep->decoder && keep->tokenizer;
   if (!a.no_constrain) {
-    s.vocabulary = analyse_vocabulary(*s.tok, eos_token_ids(s.model, *s.tok));
+    if (keep_vocabulary && keep->vocabulary) {
+      s.vocabulary = keep->vocabulary;
+    } else {
+      s.vocabulary = analyse_vocabulary(*s.tok, eos_token_ids(*s.model, *s.tok));
+      if (keep_vocabulary) keep->vocabulary = s.vocabulary;
+    }
     // The tiny test GCP-VQVAE has 512 codes, the vocabulary 4096: answers keep to what can be decoded.
-    if (outputs(task, Modality::prot3d)) s.structure_codebook = int(s.decoders.gcp_vqvae().codebook_size());
+    if (outputs(task, Modality::prot3d)) s.structure_codebook = int(s.decoders->gcp_vqvae().codebook_size());
   }
   if (!a.list.empty()) return run_list(s);
   if (!run_one(s, s.fixed, a.out)) {
@@ -325,7 +359,12 @@ int run_task(const RunArgs& a) {
 
 }  // namespace
 
-void add_run_commands(CLI::App& app) {
+RunModels::RunModels() = default;
+RunModels::~RunModels() = default;
+
+void add_run_commands(CLI::App& app) { add_run_commands(app, nullptr); }
+
+void add_run_commands(CLI::App& app, RunModels* keep) {
   auto a = std::make_shared<RunArgs>();
   auto* c = app.add_subcommand("run", "One BioMatrix task end to end: prompt from a preset, generation (modality-"
                                       "constrained), answer segments to SDF / PDB + mmCIF / FASTA and summary.json");
@@ -353,7 +392,7 @@ void add_run_commands(CLI::App& app) {
                                                  "installed with bmx)");
   c->add_flag("-q,--quiet", a->quiet, "No progress or per-sample notes on stderr (errors still)");
   add_sampling_flags(c, *a);
-  c->callback([a] { exit_status = run_task(*a); });
+  c->callback([a, keep] { exit_status = run_task(*a, keep); });
 }
 
 }  // namespace bmx::app

@@ -33,7 +33,7 @@ json parse_body(const std::string& body) {
     // The byte where it fails, found by a parse with exceptions (its message names nlohmann's internals).
     size_t byte = 0;
     try {
-      (void)json::parse(body);
+      const json again = json::parse(body);
     } catch (const json::parse_error& e) {
       byte = e.byte;
     } catch (const std::exception&) {
@@ -133,7 +133,11 @@ SamplingRequest sampling_request(const json& j, int64_t vocab, int max_n) {
   r.max_tokens = integer_field(j, "max_completion_tokens", 0, int64_t(1) << 30);
   if (auto m = integer_field(j, "max_tokens", 0, int64_t(1) << 30)) r.max_tokens = m;
   r.seed = integer_field(j, "seed", INT64_MIN, INT64_MAX);
-  r.n = int(integer_field(j, "n", 1, max_n).value_or(1));
+  const int64_t n = integer_field(j, "n", INT64_MIN, INT64_MAX).value_or(1);
+  if (n < 1 || n > max_n)
+    throw ApiError(400, "'n' is " + std::to_string(n) + ": a request may ask for 1 to " + std::to_string(max_n) +
+                            " choices", "n");
+  r.n = int(n);
   r.stop = stop_field(j);
   r.stream = bool_field(j, "stream").value_or(false);
   if (const auto it = j.find("stream_options"); it != j.end() && !it->is_null()) {

@@ -97,6 +97,13 @@ StopCriterion stop_anywhere(std::vector<std::string> stops, const Tokenizer& tok
   };
 }
 
+// `n` at most: one request takes at most this many slots (and queue places) at once.
+constexpr int kMaxChoices = 16;
+
+// How often a request waiting for its tokens asks whether its client is still there (a closed connection frees
+// its slots within this time).
+constexpr std::chrono::milliseconds kClientCheck{50};
+
 const char* finish_reason(FinishReason f) {
   return f == FinishReason::eos || f == FinishReason::stop_string ? "stop" : "length";
 }
@@ -136,7 +143,7 @@ CompletionService::~CompletionService() = default;
 
 void CompletionService::handle(const httplib::Request& req, httplib::Response& res, bool chat) {
   const json j = parse_body(req.body);
-  const SamplingRequest s = sampling_request(j, model_.config.vocab_size, 16);
+  const SamplingRequest s = sampling_request(j, model_.config.vocab_size, kMaxChoices);
   const std::time_t created = std::time(nullptr);
 
   // The prompt: a chat rendered with the model's template, a completion prompt as it is, or a bmx task.
@@ -280,30 +287,55 @@ void CompletionService::handle(const httplib::Request& req, httplib::Response& r
   };
 
   if (!s.stream) {
-    {
-      std::unique_lock<std::mutex> lock(job->m);
-      job->cv.wait(lock, [&] { return job->all_done(); });
-    }
-    ojson r = head("");
-    r["choices"] = ojson::array();
-    for (size_t i = 0; i < job->choices.size(); ++i) {
-      const Choice& c = job->choices[i];
-      if (!c.error.empty()) throw ApiError(500, "generation failed: " + c.error);
-      ojson ch;
-      ch["index"] = i;
-      const std::string text = text_of(c.ids);
-      if (chat) {
-        ch["message"] = ojson{{"role", "assistant"}, {"content", text}};
-      } else {
-        ch["text"] = text;
+    // httplib 0.11 tells a handler nothing of its client, so a handler that waited for the choices would hold
+    // their slots until they end, client gone or not. The provider of a chunked response can ask: between waits
+    // it checks the connection (sink.is_writable() peeks at the socket, and a closed one reads end-of-file), and
+    // a client that left cancels its choices at once (the releaser). The body is the one JSON object, written
+    // whole once every choice is done. The status line goes out before it (200): a choice that fails is reported
+    // as OpenAI's error object in the body, as in a stream.
+    auto body = [=]() -> std::string {
+      ojson r = head("");
+      r["choices"] = ojson::array();
+      for (size_t i = 0; i < job->choices.size(); ++i) {
+        const Choice& c = job->choices[i];
+        if (!c.error.empty()) return error_body(500, "generation failed: " + c.error);
+        ojson ch;
+        ch["index"] = i;
+        const std::string text = text_of(c.ids);
+        if (chat) {
+          ch["message"] = ojson{{"role", "assistant"}, {"content", text}};
+        } else {
+          ch["text"] = text;
+        }
+        ch["logprobs"] = nullptr;
+        ch["finish_reason"] = finish_reason(c.generation.finish);
+        if (bmx.extract && bmx.active()) ch["bmx"] = structures_.extract(text, bmx);
+        r["choices"].push_back(ch);
       }
-      ch["logprobs"] = nullptr;
-      ch["finish_reason"] = finish_reason(c.generation.finish);
-      if (bmx.extract && bmx.active()) ch["bmx"] = structures_.extract(text, bmx);
-      r["choices"].push_back(ch);
-    }
-    r["usage"] = usage(*job);
-    res.set_content(r.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+      r["usage"] = usage(*job);
+      return r.dump(-1, ' ', false, json::error_handler_t::replace);
+    };
+    res.set_chunked_content_provider(
+        "application/json",
+        [job, body](size_t, httplib::DataSink& sink) -> bool {
+          std::string out;
+          try {  // nothing may escape into the HTTP thread
+            for (;;) {
+              {
+                std::unique_lock<std::mutex> lock(job->m);
+                if (job->cv.wait_for(lock, kClientCheck, [&] { return job->all_done(); })) break;
+              }
+              if (!sink.is_writable()) return false;  // the client is gone: the releaser cancels its choices
+            }
+            out = body();
+          } catch (const std::exception& e) {
+            out = error_body(500, std::string("internal error: ") + e.what());
+          }
+          if (!sink.write(out.data(), out.size())) return false;
+          sink.done();
+          return true;
+        },
+        [cancel_all](bool) { cancel_all(); });
     return;
   }
 
@@ -340,7 +372,7 @@ void CompletionService::handle(const httplib::Request& req, httplib::Response& r
           std::vector<char> done_now(job->choices.size(), 0);
           {
             std::unique_lock<std::mutex> lock(job->m);
-            job->cv.wait_for(lock, std::chrono::milliseconds(200), [&] {
+            job->cv.wait_for(lock, kClientCheck, [&] {
               for (size_t i = 0; i < job->choices.size(); ++i)
                 if (!finished[i] && (job->choices[i].done || job->choices[i].ids.size() > seen[i])) return true;
               return false;

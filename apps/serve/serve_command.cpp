@@ -137,7 +137,8 @@ int serve_main(const ServeOptions& o) {
       } catch (const std::exception& e) {
         send_error(res, 500, std::string("internal error: ") + e.what());
       }
-      counters.count(name, res.status);
+      // A handler that sets content leaves the status to httplib (-1 here, 200 on the wire).
+      counters.count(name, res.status == -1 ? 200 : res.status);
     };
   };
   CompletionService* llm_ptr = llm.get();

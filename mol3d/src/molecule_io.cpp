@@ -573,7 +573,45 @@ bool MolReader::Impl::read(MolRecord& rec) {
   return true;
 }
 
-// Checks shared by every format: atoms present, 3D coordinates, hydrogens complete.
+std::string complete_molecule(RDKit::RWMol& mol, bool flagged_2d, const ReadOptions& options, MolRecord& rec) {
+  if (mol.getNumAtoms() == 0) return "no atoms";
+  if (mol.getNumConformers() == 0) return "no coordinates";
+  // One geometry check for every format (input_limits.h): before the 2D check, so that atoms all at one point
+  // are called what they are.
+  const std::string size = atom_count_problem(mol.getNumAtoms(), options.max_atoms);
+  if (!size.empty()) return size;
+  const std::string geometry = geometry_problem(mol);
+  if (!geometry.empty()) return "degenerate geometry: " + geometry;
+  RDKit::Conformer& conf = mol.getConformer();
+  bool flat = true;
+  for (const auto& p : conf.getPositions())
+    if (std::abs(p.z) > kFlatZ) flat = false;
+  // Up to three atoms always lie in a plane, so their x, y are a whole geometry, even in a file flagged 2D (bmx
+  // writes flat molecules so, as RDKit expects of z = 0).
+  if (options.require_3d && flat && mol.getNumAtoms() >= 4)
+    return std::string("2D coordinates only (") + (flagged_2d ? "flagged 2D, " : "") +
+           "every z = 0): 3D coordinates are required";
+  if (flat && flagged_2d && mol.getNumAtoms() < 4) rec.notes.push_back("flagged 2D; up to 3 atoms are planar, read as 3D");
+  conf.set3D(true);
+  if (options.add_hydrogens) {
+    int missing = 0;
+    for (const auto* a : mol.atoms()) missing += static_cast<int>(a->getTotalNumHs(false));
+    if (missing > 0) {
+      try {
+        RDKit::MolOps::addHs(mol, /*explicitOnly=*/false, /*addCoords=*/true);
+      } catch (const std::exception& e) {
+        return std::string("adding hydrogens failed: ") + e.what();
+      }
+      rec.hydrogens_added = missing;
+      rec.notes.push_back("added " + std::to_string(missing) + " H");
+      const std::string with_h = atom_count_problem(mol.getNumAtoms(), options.max_atoms);
+      if (!with_h.empty()) return with_h + " with the " + std::to_string(missing) + " hydrogens added";
+    }
+  }
+  return {};
+}
+
+// Checks shared by every format (complete_molecule), the record's name.
 void MolReader::Impl::finish(MolRecord& rec, RawRecord& raw) {
   auto fail = [&](const std::string& problem) {
     rec.mol.reset();
@@ -583,41 +621,10 @@ void MolReader::Impl::finish(MolRecord& rec, RawRecord& raw) {
       rec.error += " (stdin is read as SDF; -f sets the format, e.g. -f xyz)";
   };
   if (!raw.error.empty()) return fail(raw.error);
-  if (!raw.mol || raw.mol->getNumAtoms() == 0) return fail("no atoms");
+  if (!raw.mol) return fail("no atoms");
+  if (std::string problem = complete_molecule(*raw.mol, raw.says_2d, options, rec); !problem.empty())
+    return fail(problem);
   RDKit::RWMol& mol = *raw.mol;
-  if (mol.getNumConformers() == 0) return fail("no coordinates");
-  // One geometry check for every format (input_limits.h): before the 2D check, so that atoms all at one point
-  // are called what they are.
-  const std::string size = atom_count_problem(mol.getNumAtoms(), options.max_atoms);
-  if (!size.empty()) return fail(size);
-  const std::string geometry = geometry_problem(mol);
-  if (!geometry.empty()) return fail("degenerate geometry: " + geometry);
-  RDKit::Conformer& conf = mol.getConformer();
-  bool flat = true;
-  for (const auto& p : conf.getPositions())
-    if (std::abs(p.z) > kFlatZ) flat = false;
-  // Up to three atoms always lie in a plane, so their x, y are a whole geometry, even in a file flagged 2D (bmx
-  // writes flat molecules so, as RDKit expects of z = 0).
-  if (options.require_3d && flat && mol.getNumAtoms() >= 4)
-    return fail(std::string("2D coordinates only (") + (raw.says_2d ? "flagged 2D, " : "") +
-                "every z = 0): 3D coordinates are required");
-  if (flat && raw.says_2d && mol.getNumAtoms() < 4) rec.notes.push_back("flagged 2D; up to 3 atoms are planar, read as 3D");
-  conf.set3D(true);
-  if (options.add_hydrogens) {
-    int missing = 0;
-    for (const auto* a : mol.atoms()) missing += static_cast<int>(a->getTotalNumHs(false));
-    if (missing > 0) {
-      try {
-        RDKit::MolOps::addHs(mol, /*explicitOnly=*/false, /*addCoords=*/true);
-      } catch (const std::exception& e) {
-        return fail(std::string("adding hydrogens failed: ") + e.what());
-      }
-      rec.hydrogens_added = missing;
-      rec.notes.push_back("added " + std::to_string(missing) + " H");
-      const std::string with_h = atom_count_problem(mol.getNumAtoms(), options.max_atoms);
-      if (!with_h.empty()) return fail(with_h + " with the " + std::to_string(missing) + " hydrogens added");
-    }
-  }
   if (rec.name.empty())
     rec.name = (path == "-" ? std::string("stdin") : std::filesystem::path(path).stem().string()) + "#" +
                std::to_string(rec.index);

@@ -1,6 +1,8 @@
 """bmx.Tokenizer against the Hugging Face vectors, bmx.extract against the answer-parsing vectors, and bmx.Model
 (a tiny random-weight BioMatrix-shaped model) against `bmx generate` and `bmx run`."""
 import json
+import os
+import shutil
 
 import pytest
 
@@ -80,3 +82,64 @@ def test_run_returns_the_cli_summary(tiny_model, tiny_gcp, bmx_exe, scratch):
     assert in_memory["answer"] == summary["answer"]
     with pytest.raises(bmx.InputError, match="unknown task"):
         model.run("folding", sequence="MKV")
+
+
+def fresh_copy(src, dst):
+    """A writable copy of a read-only reference folder (its files can then be removed)."""
+    if dst.exists():
+        shutil.rmtree(dst)
+    shutil.copytree(src, dst, copy_function=shutil.copyfile)
+    for d, _, _ in os.walk(dst):
+        os.chmod(d, 0o755)
+    return dst
+
+
+def test_runs_reuse_the_loaded_models(tiny_model, tiny_gcp, bmx_exe, scratch):
+    """Runs of one Model, sampled with a seed, give `bmx run`'s summary for that seed, and a second run loads
+    nothing: after the first runs of fold (GCP-VQVAE) and mol3d (MolStrucTok), the decoder's weights, the
+    tokenizer and both structure checkpoints are removed from (copies of) their folders, so that any load fails
+    (a new Model, GcpVqvae and MolStrucTok show it), and the second runs give the same summaries. Another seed
+    gives another answer."""
+    model_dir = fresh_copy(tiny_model, scratch / "reuse_model")
+    gcp_dir = fresh_copy(tiny_gcp, scratch / "reuse_gcp")
+    mst_dir = fresh_copy(shared_file("models/molstructok"), scratch / "reuse_molstructok")
+    checkpoint = mst_dir / "molstructok_vqvae.bin"
+    tasks = {
+        "fold": (dict(sequence="MKTAYIAK", max_new_tokens=40, gcp_vqvae=gcp_dir),
+                 ["--sequence", "MKTAYIAK", "-n", "40", "--gcp-vqvae", gcp_dir]),
+        "mol3d": (dict(max_new_tokens=60, molstructok=checkpoint), ["-n", "60", "--molstructok", checkpoint]),
+    }
+    model = bmx.Model(model_dir, threads=1)
+
+    def strip(summary, out):
+        return json.loads(json.dumps(summary).replace(str(out), "OUT"))
+
+    def run(task, name, **changes):
+        settings = {**tasks[task][0], "temp": 5.0, "seed": 11, **changes}
+        return strip(model.run(task, out=scratch / name, **settings), scratch / name)
+
+    first = {task: run(task, f"reuse_{task}_1") for task in tasks}
+    for task, (_, flags) in tasks.items():
+        out = scratch / f"reuse_{task}_cli"
+        run_bmx(bmx_exe, "run", "-q", "-t", "1", "-m", model_dir, "--task", task, *flags, "--temp", "5", "--seed",
+                "11", "-o", out)
+        with open(out / "summary.json") as f:
+            assert first[task] == strip(json.load(f), out), task
+    assert first["fold"]["sampling"]["seed"] == 11 and first["fold"]["sampling"]["temperature"] == 5.0
+    assert first["mol3d"]["segments"][0]["modality"] == "mol3d" and first["mol3d"]["n_files"] == 1  # MolStrucTok ran
+
+    loaded = [p for p in model_dir.iterdir() if p.suffix == ".safetensors" or p.name == "tokenizer.json"]
+    loaded += list((gcp_dir / "checkpoints").iterdir()) + [checkpoint]
+    assert len(loaded) >= 4
+    for p in loaded:
+        p.unlink()
+    with pytest.raises(bmx.InputError):
+        bmx.Model(model_dir, threads=1)
+    with pytest.raises((bmx.InputError, bmx.UnsupportedError)):
+        bmx.GcpVqvae(gcp_dir)
+    with pytest.raises((bmx.InputError, bmx.UnsupportedError)):
+        bmx.MolStrucTok(checkpoint)
+
+    for task in tasks:
+        assert run(task, f"reuse_{task}_2") == first[task], task
+    assert run("fold", "reuse_fold_3", seed=12)["answer"] != first["fold"]["answer"]

@@ -2,6 +2,8 @@
 vectors, RDKit molecules in and out, bad input as InputError with bmx's message, and the GIL released."""
 import hashlib
 import json
+import math
+import os
 import threading
 import time
 
@@ -11,7 +13,7 @@ from rdkit import Chem
 from rdkit.Chem import AllChem
 
 import bmx
-from conftest import jsonl, run_bmx, shared_file
+from conftest import run_bmx
 
 
 @pytest.fixture(scope="module")
@@ -42,26 +44,110 @@ def test_encode_matches_cli_line_for_line(tok, mol_inputs, bmx_exe):
     assert status == (1 if refused else 0)
 
 
+def aromaticity_is_rdkits(record):
+    """Whether the molblock's aromatic bonds (bond order 4) are those RDKit perceives when it sanitizes it.
+
+    The vectors' molecules embedded from SMILES went through RDKit's MMFF94 set-up before the reference encoded
+    them, and that set-up puts MMFF's aromaticity on the molecule in place: 2-pyridone, uracil, azulene and the
+    imidazole of caffeine are not aromatic there. Their molblocks keep it. bmx sanitizes what it reads (RDKit's
+    aromaticity, as every file gets), and on 4 of these 12 records (2-pyridone, zidovudine, sofosbuvir, nci_5)
+    the canonical SMILES then ranks the atoms differently from the reference; test_canonical_order_is_rdkits
+    holds bmx to RDKit's own result there."""
+    raw = Chem.MolFromMolBlock(record["input_molblock"], sanitize=False, removeHs=False)
+    sanitized = Chem.MolFromMolBlock(record["input_molblock"], removeHs=False)
+    return ({b.GetIdx() for b in raw.GetBonds() if b.GetBondType() == Chem.BondType.AROMATIC} ==
+            {b.GetIdx() for b in sanitized.GetBonds() if b.GetIsAromatic()})
+
+
+def rounding_safe_atoms(record):
+    """The atoms before the first whose descriptors the 1e-4 Å rounding of a molblock can move by much: theta or
+    |phi| within 1e-2 of 0 or pi (collinear atoms: alkynes, allene, cubane's diagonals), where the local frame
+    of that atom and of those built on it flips with the rounding."""
+    for k, (_, theta, phi, _) in enumerate(record["descriptors"]):
+        if k >= 2 and min(theta, math.pi - theta, phi, math.pi - phi) < 1e-2:
+            return k
+    return len(record["descriptors"])
+
+
 def test_encode_matches_reference_vectors(tok, mol_inputs):
-    """Field for field where the molblock holds the molecule the reference encoded: records read from SD files
-    (those embedded from SMILES were rounded to 1e-4 Å when written, and bmx reads molblocks sanitized, which
-    the reference did not, so a few Kekulé forms differ there; the command line parity test covers them) with no
-    near-tie code."""
+    """Field for field on every record whose molblock holds the molecule the reference encoded: all but the 12
+    whose aromaticity is MMFF's (aromaticity_is_rdkits) and the 2 geometries bmx refuses. The molblocks of
+    records embedded from SMILES hold coordinates rounded to 1e-4 Å while the reference encoded the unrounded
+    ones: their codes are compared up to the first atom whose frame the rounding can flip (rounding_safe_atoms;
+    5 molecules have such an atom: propyne, diacetylene, allene, cubane, phenylacetylene)."""
     records, _ = mol_inputs
-    checked = 0
+    checked = {"exact": 0, "rounded": 0, "rounded, cut short": 0}
     for r in records:
-        if fragile(r) or "ETKDG" in r["source"]:
+        if not aromaticity_is_rdkits(r):
             continue
-        e = tok.encode(r["input_molblock"])
-        assert e.smiles == r["canonical_smiles"]
-        assert e.selfies == r["selfies"]
-        assert list(e.atom_order) == r["atom_order"]
-        assert e.struct_sfi == r["struct_sfi"], r["name"]
-        assert list(e.codes) == r["codes"]
+        try:
+            e = tok.encode(r["input_molblock"])
+        except bmx.InputError:
+            continue  # the geometries bmx refuses (test_every_input_as_the_cli_reads_it)
+        rounded = "ETKDG" in r["source"]
+        assert e.smiles == r["canonical_smiles"], r["name"]
+        assert e.selfies == r["selfies"], r["name"]
+        assert list(e.atom_order) == r["atom_order"], r["name"]
+        assert len(e.codes) == len(r["codes"])
+        upto = rounding_safe_atoms(r) if rounded else len(r["codes"])
+        for k in range(upto):  # the vectors' tolerance: the runner-up where the reference's margin < 1e-4
+            code = e.codes[k]
+            assert code == r["codes"][k] or (r["code_distance_margin"][k] < 1e-4 and
+                                             code == r["second_best_code"][k]), (r["name"], k)
+        if list(e.codes) == r["codes"]:  # bmx keeps the '.' between fragments that the reference drops (spec §7)
+            assert e.struct_sfi.replace("].[", "][") == r["struct_sfi"], r["name"]
+            assert (e.num_fragments > 1) == ("." in e.struct_sfi)
         assert e.tokens == "<|mol_3d_start|>" + e.struct_sfi + "<|mol_3d_end|>"
         assert isinstance(e.codes, np.ndarray) and e.code_margin.dtype == np.float32
-        checked += 1
-    assert checked >= 80
+        checked["rounded, cut short" if upto < len(r["codes"]) else "rounded" if rounded else "exact"] += 1
+    assert checked == {"exact": 99, "rounded": 151, "rounded, cut short": 11}, checked
+
+
+def test_canonical_order_is_rdkits(tok, mol_inputs):
+    """On every record, those whose aromaticity differs from the reference's included, bmx's canonical SMILES
+    and atom order are RDKit's (Python, the same RDKit release) for the sanitized molblock."""
+    records, _ = mol_inputs
+    for r in records:
+        mol = Chem.MolFromMolBlock(r["input_molblock"], removeHs=False)
+        smiles = Chem.MolToSmiles(mol, canonical=True, kekuleSmiles=True, isomericSmiles=False)
+        order = list(mol.GetPropsAsDict(True, True)["_smilesAtomOutputOrder"])
+        try:
+            e = tok.encode(r["input_molblock"])
+        except bmx.InputError:
+            continue  # the geometries bmx refuses (test_every_input_as_the_cli_reads_it)
+        assert e.smiles == smiles and list(e.atom_order) == order, r["name"]
+    differ = [r["name"] for r in records if not aromaticity_is_rdkits(r)
+              and tok.encode(r["input_molblock"]).smiles != r["canonical_smiles"]]
+    assert differ == ["2-pyridone", "zidovudine", "sofosbuvir", "nci_5"]
+
+
+def test_every_input_as_the_cli_reads_it(tok, mol_inputs, bmx_exe):
+    """A molblock string and an rdkit Mol give the command line's record for the file holding them, field for
+    field, on every record of the vectors (those embedded from SMILES included), and are refused where it
+    refuses the record (a flat pyrazole flagged 3D, coincident atoms)."""
+    records, files = mol_inputs
+    _, cli, err = run_bmx(bmx_exe, "mol", "encode", "-q", *files, check=False)
+    lines = {}
+    for line in cli.splitlines():
+        j = json.loads(line)
+        lines[(j["file"], j["record"])] = j
+    fields = ("smiles", "selfies", "struct_sfi", "codes", "tokens", "num_atoms", "atom_order", "hydrogens_added")
+    encoded = refused = 0
+    for k, path in enumerate(files):
+        for index, r in enumerate(records[k::4], start=1):
+            want = lines.get((str(path), index))
+            problem = None if want else next(line for line in err.splitlines() if f"{path}:record {index}" in line)
+            for given in (r["input_molblock"], Chem.MolFromMolBlock(r["input_molblock"], removeHs=False)):
+                if want is None:
+                    with pytest.raises(bmx.InputError) as info:
+                        tok.encode(given)
+                    assert problem.endswith(str(info.value).split(": ", 1)[1]), (problem, str(info.value))
+                    refused += 1
+                    continue
+                e = json.loads(tok.encode(given).to_json())
+                assert {f: e.get(f) for f in fields} == {f: want.get(f) for f in fields}, r["name"]
+                encoded += 1
+    assert encoded == 2 * len(lines) and encoded + refused == 2 * len(records) and refused == 4
 
 
 def test_rdkit_mol_in(tok, good):
@@ -145,59 +231,102 @@ def test_bad_input_raises_the_cli_message(tok, bmx_exe, scratch):
         tok.encode(42)
 
 
+def schedstat(thread_id=None):
+    """(ns on a CPU, ns waiting in a run queue) of this thread or of the thread of this process with that native
+    id: the kernel's schedstat (Linux with CONFIG_SCHED_INFO, as Debian's kernels)."""
+    path = "/proc/thread-self/schedstat" if thread_id is None else f"/proc/self/task/{thread_id}/schedstat"
+    with open(path) as f:
+        on_cpu, queued, _ = f.read().split()
+    return int(on_cpu), int(queued)
+
+
+def on_cpu_ns(thread_id=None):
+    return schedstat(thread_id)[0]
+
+
 def test_gil_released_while_encoding(tok, good):
-    """While one thread is inside encode_many, another Python thread keeps running: the longest pause of the
-    watching thread is a small part of the call (with the GIL held it would be the whole call)."""
+    """While one thread is inside encode_many, another Python thread keeps running: between two steps of the
+    watching thread, the encoding thread does a small part of its work (with the GIL held the watcher would
+    not step during the call: one step would span all of it). Counted in the encoding thread's CPU time, not
+    in wall time, so that a stopped or busy machine (the watcher not scheduled for a while) cannot fail it."""
     blocks = [r["input_molblock"] for r in good] * 10
     items = [bmx._mol_input(b, "x") for b in blocks]
     done = threading.Event()
-    span = {}
+    cpu = {}
 
     def work():
-        t0 = time.perf_counter()
+        cpu["start"] = on_cpu_ns()
         tok._tok.encode_many(items, 1)
-        span["call"] = time.perf_counter() - t0
+        cpu["end"] = on_cpu_ns()
         done.set()
 
-    ticks = []
+    steps = []
     thread = threading.Thread(target=work)
     thread.start()
     while not done.is_set():
-        ticks.append(time.perf_counter())
+        try:
+            steps.append(on_cpu_ns(thread.native_id))
+        except OSError:  # the thread has just ended
+            break
     thread.join()
-    gaps = np.diff(ticks)
-    assert span["call"] > 0.2, "the batch is too small to tell"
-    assert gaps.max() < 0.5 * span["call"], (gaps.max(), span["call"])
+    steps = [cpu["start"]] + [c for c in steps if c >= cpu["start"]] + [cpu["end"]]
+    call = cpu["end"] - cpu["start"]
+    assert call > 0.2e9, "the batch is too small to tell"
+    assert max(np.diff(steps)) < 0.5 * call, (max(np.diff(steps)) / 1e9, call / 1e9)
 
 
-def parallel_ratio(work, parts):
-    """Wall time of two threads, each doing one of `parts`, over one thread doing both (best of 3)."""
-    best1 = best2 = float("inf")
-    for _ in range(3):
-        t0 = time.perf_counter()
-        for p in parts:
-            work(p)
-        best1 = min(best1, time.perf_counter() - t0)
-        threads = [threading.Thread(target=work, args=(p,)) for p in parts]
-        t0 = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        best2 = min(best2, time.perf_counter() - t0)
-    return best2 / best1
+def runnable_ns():
+    """This thread's time on a CPU plus its time waiting in a run queue for one: the time it was runnable. A
+    thread waiting for the GIL or a lock sleeps, and that time is in neither."""
+    return sum(schedstat())
 
 
-def test_two_threads_encode_faster_than_one(tok, good):
-    """Two Python threads encode a batch faster than one. Whether two cores are free right now is measured with a
-    workload known to release the GIL (hashlib on large buffers) just before: on a machine too busy for that to
-    run in parallel the comparison means nothing and is skipped."""
-    blocks = [r["input_molblock"] for r in good] * 3
-    halves = [blocks[0::2], blocks[1::2]]
+def cores_used(work, parts):
+    """While two threads each run `work` on one of `parts`, started together: process CPU time over wall time,
+    and the smaller share of its span that a thread was runnable. The share does not depend on the load: a busy
+    machine makes a thread wait in the run queue, which counts; with the GIL held through a call, the other
+    thread sleeps until the call ends, which does not (it would be about 1/2)."""
+    barrier = threading.Barrier(2)
+    shares = [0.0, 0.0]
+
+    def timed(i):
+        r0, t0 = runnable_ns(), time.perf_counter_ns()
+        barrier.wait()
+        work(parts[i])
+        shares[i] = (runnable_ns() - r0) / (time.perf_counter_ns() - t0)
+
+    threads = [threading.Thread(target=timed, args=(i,)) for i in range(2)]
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return (time.process_time() - cpu0) / (time.perf_counter() - wall0), min(shares)
+
+
+def test_two_threads_encode_on_two_cores(tok, good):
+    """Two Python threads in encode_many (one bmx thread each) use more than one core: with the GIL held they
+    could use one at most. How many cores this process can get right now is measured with a workload that
+    releases the GIL (hashlib on large buffers): where that reaches 1.5 cores, encoding must pass 1.2. On a
+    machine too busy for that (other processes hold the cores, as on the project's build machine: 0.6-1.1
+    cores for either workload), CPU time cannot tell; what is checked everywhere, whatever the load, is that
+    neither thread waited for the other (each was runnable, on a CPU or in the run queue, through its whole
+    call: cores_used; a call holding the GIL gives about 1/2)."""
+    cpus = len(os.sched_getaffinity(0))
+    if cpus < 2:
+        pytest.skip(f"{cpus} CPU in this process's affinity mask: two threads cannot run at once")
+    items = [bmx._mol_input(r["input_molblock"], "x") for r in good] * 6
+    halves = [items[0::2], items[1::2]]
     data = [bytes(64 << 20), bytes(64 << 20)]
-    hashing = parallel_ratio(lambda buf: hashlib.sha256(buf).digest(), data)
-    if hashing > 0.75:
-        pytest.skip(f"two cores are not free now (hashlib two threads / one: {hashing:.2f})")
-    encoding = parallel_ratio(lambda part: [tok.encode(b) for b in part], halves)
-    print(f"two threads / one: encode {encoding:.2f}, hashlib {hashing:.2f}")
-    assert encoding < 0.9, (encoding, hashing)
+    hashing = cores = share = 0.0
+    for _ in range(3):  # interleaved, best of each: the load of the machine changes from second to second
+        hashing = max(hashing, cores_used(lambda buf: hashlib.sha256(buf).digest(), data)[0])
+        c, r = cores_used(lambda part: tok._tok.encode_many(part, 1), halves)
+        cores, share = max(cores, c), max(share, r)
+        if cores > 1.2 and share > 0.8:
+            break
+    print(f"cores used by two threads: encode {cores:.2f}, hashlib {hashing:.2f}; each encoding thread runnable "
+          f"{share:.0%} of its span or more")
+    assert share > 0.8, (cores, share, hashing)
+    if hashing >= 1.5:
+        assert cores > 1.2, (cores, share, hashing)

@@ -13,6 +13,9 @@ uint32_t AddedTokenMatcher::child(uint32_t node, unsigned char b) const {
 
 void AddedTokenMatcher::build(const std::vector<std::string>& patterns) {
   nodes_.assign(1, Node{});
+  size_t bytes = 0;
+  for (const std::string& s : patterns) bytes += s.size();
+  nodes_.reserve(bytes + 1);  // at most one node per byte: no copies of the node table while it grows
   std::fill(std::begin(first_byte_), std::end(first_byte_), false);
   for (size_t p = 0; p < patterns.size(); ++p) {
     const std::string& s = patterns[p];

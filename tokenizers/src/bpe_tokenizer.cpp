@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "added_token_matcher.h"
+#include "big_allocator.h"
 #include "bmx/core/util/error.h"
 #include "bmx/core/io/json_file.h"
 #include "pretokenizer.h"
@@ -40,7 +41,7 @@ class MergeTable {
 public:
   void reserve(size_t n) {
     size_t cap = 16;
-    while (cap < n * 2) cap <<= 1;
+    while (cap < n + n / 2) cap <<= 1;  // load at most 2/3: the table is fresh memory, which costs at start-up
     slots_.assign(cap, Slot{});
     mask_ = cap - 1;
   }
@@ -82,8 +83,92 @@ private:
     k ^= k >> 33;
     return size_t(k);
   }
-  std::vector<Slot> slots_;
+  BigVector<Slot> slots_;
   size_t mask_ = 0;
+};
+
+// Model vocabulary, token text -> id: open addressing over entries whose texts sit back to back in one string
+// (an unordered_map of 150k std::string nodes was ~10 MB of first-touch memory). The first of repeated keys wins.
+class VocabMap {
+public:
+  struct Entry {
+    uint32_t offset, size;
+    TokenId id;
+    uint32_t hash;
+  };
+  void reserve(size_t n) {
+    entries_.reserve(n);
+    rehash(capacity_for(n));
+  }
+  // Returns false when the key is already there.
+  bool insert(std::string_view key, TokenId id) {
+    if (slots_.empty() || (entries_.size() + 1) * 3 > slots_.size() * 2) rehash(capacity_for(entries_.size() + 1) * 2);
+    const uint32_t h = hash(key);
+    size_t i = h & mask_;
+    for (; slots_[i]; i = (i + 1) & mask_)
+      if (same(slots_[i], h, key)) return false;
+    if (text_.size() + key.size() > UINT32_MAX) return false;  // unreachable: the file would be over 4 GiB
+    entries_.push_back({uint32_t(text_.size()), uint32_t(key.size()), id, h});
+    text_.append(key);
+    slots_[i] = slot(h, entries_.size() - 1);
+    return true;
+  }
+  // -1 when absent.
+  TokenId find(std::string_view key) const {
+    if (slots_.empty()) return -1;
+    const uint32_t h = hash(key);
+    for (size_t i = h & mask_; slots_[i]; i = (i + 1) & mask_)
+      if (same(slots_[i], h, key)) return entries_[uint32_t(slots_[i]) - 1].id;
+    return -1;
+  }
+  const BigVector<Entry>& entries() const { return entries_; }
+  std::string_view key(const Entry& e) const { return std::string_view(text_).substr(e.offset, e.size); }
+
+private:
+  static size_t capacity_for(size_t n) {
+    size_t cap = 16;
+    while (cap * 2 < n * 3) cap <<= 1;
+    return cap;
+  }
+  static uint32_t hash(std::string_view s) {
+    const size_t h = std::hash<std::string_view>{}(s);
+    return uint32_t(h ^ (h >> 32));
+  }
+  // A slot holds the hash beside the entry index, so that a probe past another key reads no entry.
+  static uint64_t slot(uint32_t h, size_t index) { return uint64_t(h) << 32 | uint32_t(index + 1); }
+  bool same(uint64_t s, uint32_t h, std::string_view key) const {
+    if (uint32_t(s >> 32) != h) return false;
+    const Entry& e = entries_[uint32_t(s) - 1];
+    return e.size == key.size() && std::memcmp(text_.data() + e.offset, key.data(), key.size()) == 0;
+  }
+  void rehash(size_t cap) {
+    slots_.assign(cap, 0);
+    mask_ = cap - 1;
+    for (size_t k = 0; k < entries_.size(); ++k) {
+      size_t i = entries_[k].hash & mask_;
+      while (slots_[i]) i = (i + 1) & mask_;
+      slots_[i] = slot(entries_[k].hash, k);
+    }
+  }
+  BigString text_;
+  BigVector<Entry> entries_;
+  BigVector<uint64_t> slots_;  // hash << 32 | (entry index + 1); 0 is empty
+  size_t mask_ = 0;
+};
+
+// Per-id strings back to back: text of id i is [ends[i-1], ends[i]).
+struct StringsById {
+  BigString text;
+  BigVector<uint32_t> ends;
+  size_t size() const { return ends.size(); }
+  std::string_view operator[](size_t i) const {
+    const uint32_t begin = i == 0 ? 0 : ends[i - 1];
+    return std::string_view(text).substr(begin, ends[i] - begin);
+  }
+  void push_back(std::string_view s) {
+    text.append(s);
+    ends.push_back(uint32_t(text.size()));
+  }
 };
 
 // Pre-token bytes -> ids, so each distinct word runs the merge loop once. Keys and values live in
@@ -169,9 +254,9 @@ std::string token_string(const json& v) {
 
 struct Tokenizer::Impl {
   std::string source;  // file name for messages
-  std::unordered_map<std::string, TokenId> vocab;  // model vocabulary, byte-level strings
-  std::vector<std::string> id_to_token;            // model and added tokens
-  std::vector<std::string> id_bytes;               // what decode emits per id
+  VocabMap vocab;            // model vocabulary, byte-level strings
+  StringsById id_to_token;   // model and added tokens
+  StringsById id_bytes;      // what decode emits per id
   std::vector<uint8_t> id_special;
   std::vector<AddedToken> added;
   std::unordered_map<std::string, TokenId> added_by_content;
@@ -197,7 +282,7 @@ struct Tokenizer::Impl {
   void check_decoder(const json& d) const;
   void check_pre_tokenizer(const json& p) const;
   TokenId load_vocab(TokenizerJson& file);  // returns the highest id
-  TokenId load_added_tokens(const json& list, TokenId max_id);
+  TokenId load_added_tokens(const json& list, TokenizerJson& file, TokenId max_id);
   // Tables derived from the sections above.
   void build_id_tables(TokenId max_id, bool has_unk);
   void build_merges(const TokenizerJson& file);
@@ -227,7 +312,7 @@ void Tokenizer::Impl::load(TokenizerJson&& file) {
   check_decoder(section("decoder"));
   check_pre_tokenizer(section("pre_tokenizer"));
   TokenId max_id = load_vocab(file);
-  if (j.contains("added_tokens")) max_id = load_added_tokens(j["added_tokens"], max_id);
+  if (j.contains("added_tokens")) max_id = load_added_tokens(j["added_tokens"], file, max_id);
   build_id_tables(max_id, has_unk);
   build_merges(file);
   build_added_token_matchers();
@@ -330,77 +415,94 @@ void Tokenizer::Impl::check_pre_tokenizer(const json& p) const {
 // "model.vocab", streamed by read_tokenizer_json into file.vocab (released here).
 TokenId Tokenizer::Impl::load_vocab(TokenizerJson& file) {
   TokenId max_id = -1;
-  vocab.reserve(file.vocab.size() * 2);
-  for (auto& [token, id] : file.vocab) {
-    if (id > 50'000'000) bad("vocab entry \"" + token + "\" has id " + std::to_string(id) + " out of range");
+  vocab.reserve(file.vocab.size());
+  for (const auto& [token, id] : file.vocab) {
+    if (id > 50'000'000)
+      bad("vocab entry \"" + std::string(file.text(token)) + "\" has id " + std::to_string(id) + " out of range");
     max_id = std::max<TokenId>(max_id, TokenId(id));
-    vocab.emplace(std::move(token), TokenId(id));
+    vocab.insert(file.text(token), TokenId(id));
   }
   file.vocab = {};
   return max_id;
 }
 
-// "added_tokens": special and ordinary tokens cut out of the text before BPE.
-TokenId Tokenizer::Impl::load_added_tokens(const json& list, TokenId max_id) {
+// "added_tokens": special and ordinary tokens cut out of the text before BPE (converted and checked as the file
+// was read: tokenizer_json.cpp).
+TokenId Tokenizer::Impl::load_added_tokens(const json& list, TokenizerJson& file, TokenId max_id) {
   if (!list.is_array()) bad("\"added_tokens\" is not an array");
-  for (const json& a : list) {
-    AddedToken t;
-    if (!a.is_object() || !a.contains("id") || !a["id"].is_number_integer() || !a.contains("content") ||
-        !a["content"].is_string())
-      bad("added token without integer id and string content: " + a.dump().substr(0, 80));
-    // Read as 64 bits: an id of 2^32 + 1 would otherwise wrap to 1 and pass.
-    const int64_t id = a["id"].get<int64_t>();
-    if (id < 0 || id > 50'000'000) bad("added token id " + std::to_string(id) + " out of range");
-    t.id = TokenId(id);
-    t.content = a["content"].get<std::string>();
-    t.special = a.value("special", false);
-    t.normalized = a.value("normalized", !t.special);
-    t.lstrip = a.value("lstrip", false);
-    t.rstrip = a.value("rstrip", false);
-    t.single_word = a.value("single_word", false);
+  if (!file.added_problem.empty()) bad(file.added_problem);
+  added = std::move(file.added);
+  added_by_content.reserve(added.size());
+  for (const AddedToken& t : added) {
     max_id = std::max(max_id, t.id);
     added_by_content.emplace(t.content, t.id);
-    added.push_back(std::move(t));
   }
   return max_id;
 }
 
 // Per id: its token string, the bytes decode() emits, whether it is special; per byte: its GPT-2 symbol and id.
 void Tokenizer::Impl::build_id_tables(TokenId max_id, bool has_unk) {
-  id_to_token.assign(size_t(max_id + 1), std::string());
-  for (const auto& [tok, id] : vocab) id_to_token[id] = tok;
-  for (const AddedToken& t : added) id_to_token[t.id] = t.content;
+  // Where each id's text comes from: a vocab entry (>= 0), an added token (-2 - index) or none (-1). Of vocab
+  // entries sharing an id the last in file order names it; an added token replaces both.
+  BigVector<int32_t> source(size_t(max_id + 1), -1);
+  const auto& entries = vocab.entries();
+  for (size_t k = 0; k < entries.size(); ++k) source[size_t(entries[k].id)] = int32_t(k);
+  for (size_t k = 0; k < added.size(); ++k) source[size_t(added[k].id)] = -2 - int32_t(k);
+  auto text_of = [&](size_t id) -> std::string_view {
+    const int32_t s = source[id];
+    if (s >= 0) return vocab.key(entries[size_t(s)]);
+    if (s == -1) return {};
+    return added[size_t(-2 - s)].content;
+  };
+  size_t total = 0;
+  for (size_t id = 0; id < source.size(); ++id) total += text_of(id).size();
+  if (total > UINT32_MAX) bad("the token texts hold more than 4 GiB");
+  id_to_token.text.reserve(total);
+  id_to_token.ends.reserve(source.size());
+  for (size_t id = 0; id < source.size(); ++id) id_to_token.push_back(text_of(id));
 
   auto b2u = bytes_to_unicode();
-  std::unordered_map<uint32_t, uint8_t> u2b;
+  // Code point -> byte, -1 where no byte maps there (GPT-2's symbols are all below 512).
+  std::vector<int16_t> u2b(512, -1);
   for (int b = 0; b < 256; ++b) {
-    u2b[b2u[b]] = uint8_t(b);
+    u2b[b2u[b]] = int16_t(b);
     std::string s;
     unicode::append_utf8(s, b2u[b]);
-    auto it = vocab.find(s);
-    byte_id[b] = it == vocab.end() ? -1 : it->second;  // missing bytes are dropped, as without unk
+    byte_id[b] = vocab.find(s);  // missing bytes are dropped, as without unk
     if (byte_id[b] < 0 && has_unk) unsupported("an unk_token with bytes missing from the vocabulary");
     byte_symbol[b] = s;
   }
-  id_bytes.assign(id_to_token.size(), std::string());
+  id_bytes.text.reserve(id_to_token.text.size());
+  id_bytes.ends.reserve(id_to_token.size());
   id_special.assign(id_to_token.size(), 0);
-  std::unordered_set<std::string> special_contents;
+  // Special: every id whose text is a special added token's content. Such an id's text comes from an added
+  // token or from the vocabulary entry with that key, so only those ids are compared.
+  std::unordered_set<std::string_view> special_contents;  // views of added[].content, which outlives this
   for (const AddedToken& t : added)
     if (t.special) special_contents.insert(t.content);
+  auto mark_if_special = [&](TokenId id) {
+    if (id >= 0 && size_t(id) < id_special.size() && special_contents.count(id_to_token[size_t(id)]))
+      id_special[size_t(id)] = 1;
+  };
+  for (const std::string_view content : special_contents) mark_if_special(vocab.find(content));
+  for (const AddedToken& t : added) mark_if_special(t.id);
+  if (special_contents.count(std::string_view()))  // a special token with empty content: every id without text
+    for (size_t id = 0; id < id_to_token.size(); ++id)
+      if (id_to_token[id].empty()) id_special[id] = 1;
+  std::string bytes;
   for (size_t id = 0; id < id_to_token.size(); ++id) {
-    const std::string& tok = id_to_token[id];
-    std::string bytes;
+    const std::string_view tok = id_to_token[id];
+    bytes.clear();
     bool all_mapped = true;
     for (size_t i = 0; i < tok.size();) {
-      auto it = u2b.find(unicode::next_cp(tok, i));
-      if (it == u2b.end()) {
+      const uint32_t cp = unicode::next_cp(tok, i);
+      if (cp >= u2b.size() || u2b[cp] < 0) {
         all_mapped = false;
         break;
       }
-      bytes += char(it->second);
+      bytes += char(u2b[cp]);
     }
-    id_bytes[id] = all_mapped ? bytes : tok;
-    id_special[id] = special_contents.count(tok) ? 1 : 0;
+    id_bytes.push_back(all_mapped ? std::string_view(bytes) : tok);
   }
 }
 
@@ -409,12 +511,13 @@ void Tokenizer::Impl::build_merges(const TokenizerJson& file) {
   merges.reserve(file.merges.size());
   std::string joined;
   for (size_t rank = 0; rank < file.merges.size(); ++rank) {
-    const auto& [left, right] = file.merges[rank];
+    const std::string_view left = file.text(file.merges[rank].first), right = file.text(file.merges[rank].second);
     joined.assign(left).append(right);
-    auto a = vocab.find(left), b = vocab.find(right), c = vocab.find(joined);
-    if (a == vocab.end() || b == vocab.end() || c == vocab.end())
-      bad("merge " + std::to_string(rank) + " (" + left + " " + right + ") uses a token not in the vocabulary");
-    merges.insert(a->second, b->second, uint32_t(rank), c->second);
+    const TokenId a = vocab.find(left), b = vocab.find(right), c = vocab.find(joined);
+    if (a < 0 || b < 0 || c < 0)
+      bad("merge " + std::to_string(rank) + " (" + std::string(left) + " " + std::string(right) +
+          ") uses a token not in the vocabulary");
+    merges.insert(a, b, uint32_t(rank), c);
   }
 }
 
@@ -502,8 +605,8 @@ void Tokenizer::Impl::bpe(std::string_view word, std::vector<TokenId>& out) cons
     thread_local std::string symbols;
     symbols.clear();
     for (unsigned char b : word) symbols += byte_symbol[b];
-    if (auto it = vocab.find(symbols); it != vocab.end()) {
-      out.push_back(it->second);
+    if (const TokenId id = vocab.find(symbols); id >= 0) {
+      out.push_back(id);
       return;
     }
   }
@@ -622,8 +725,9 @@ Tokenizer Tokenizer::from_dir(const std::filesystem::path& dir) {
   Tokenizer t = from_file(dir / "tokenizer.json");
   const auto config_path = dir / "tokenizer_config.json";
   if (std::filesystem::exists(config_path)) {
-    const json c = read_json_file(config_path.string());
-    if (!c.is_object()) fail_input(config_path.string(), "top level is not an object");
+    // Only the keys load_config reads are built: the rest of the file (16k added_tokens_decoder entries for
+    // BioMatrix) is checked as JSON and dropped.
+    const json c = read_tokenizer_config(config_path.string(), {"chat_template", "eos_token", "pad_token", "bos_token"});
     t.impl_->config_file = config_path.string();
     try {
       t.impl_->load_config(c);
@@ -677,7 +781,7 @@ std::string Tokenizer::decode(const std::vector<TokenId>& ids, bool skip_special
   for (TokenId id : ids) {
     if (id < 0 || size_t(id) >= impl_->id_bytes.size() || impl_->id_to_token[size_t(id)].empty()) continue;
     if (skip_special_tokens && impl_->id_special[size_t(id)]) continue;
-    bytes += impl_->id_bytes[size_t(id)];
+    bytes.append(impl_->id_bytes[size_t(id)]);
   }
   return unicode::utf8_lossy(bytes);
 }
@@ -685,13 +789,13 @@ std::string Tokenizer::decode(const std::vector<TokenId>& ids, bool skip_special
 std::optional<TokenId> Tokenizer::token_to_id(std::string_view token) const {
   std::string key(token);
   if (auto it = impl_->added_by_content.find(key); it != impl_->added_by_content.end()) return it->second;
-  if (auto it = impl_->vocab.find(key); it != impl_->vocab.end()) return it->second;
+  if (const TokenId id = impl_->vocab.find(token); id >= 0) return id;
   return std::nullopt;
 }
 
 std::optional<std::string> Tokenizer::id_to_token(TokenId id) const {
   if (id < 0 || size_t(id) >= impl_->id_to_token.size() || impl_->id_to_token[size_t(id)].empty()) return std::nullopt;
-  return impl_->id_to_token[size_t(id)];
+  return std::string(impl_->id_to_token[size_t(id)]);
 }
 
 int32_t Tokenizer::vocab_size() const { return int32_t(impl_->id_to_token.size()); }

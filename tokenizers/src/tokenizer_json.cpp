@@ -1,7 +1,14 @@
 #include "tokenizer_json.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "bmx/core/util/error.h"
@@ -19,8 +26,8 @@ class Reader : public nlohmann::json_sax<json> {
 public:
   explicit Reader(TokenizerJson& out) : out_(out) {}
 
-  bool null() override { return value(json()); }
-  bool boolean(bool v) override { return value(v); }
+  bool null() override { return mode_ == Vocab ? vocab_value(-1) : value(json()); }
+  bool boolean(bool v) override { return mode_ == Vocab ? vocab_value(-1) : value(v); }
   bool number_integer(number_integer_t v) override {
     if (mode_ == Vocab) return vocab_value(v);
     return value(v);
@@ -42,7 +49,9 @@ public:
                 "\" is not two symbols separated by one space");
         out_.merges.emplace_back();
       } else {
-        out_.merges.emplace_back(v.substr(0, sp), v.substr(sp + 1));
+        const std::string_view s(v);
+        const auto left = keep(s.substr(0, sp));
+        out_.merges.emplace_back(left, keep(s.substr(sp + 1)));
       }
       return true;
     }
@@ -77,7 +86,7 @@ public:
   }
   bool key(string_t& k) override {
     if (mode_ == Vocab) {
-      vocab_key_ = std::move(k);
+      vocab_key_ = keep(k);
       return true;
     }
     if (mode_ == Skip) return true;
@@ -129,7 +138,8 @@ public:
         problem("merge " + std::to_string(out_.merges.size()) + " is not a [left, right] pair");
         out_.merges.emplace_back();
       } else {
-        out_.merges.emplace_back(std::move(pair_[0]), std::move(pair_[1]));
+        const auto left = keep(pair_[0]);
+        out_.merges.emplace_back(left, keep(pair_[1]));
       }
       mode_ = mode_stack_.back();
       mode_stack_.pop_back();
@@ -166,15 +176,25 @@ private:
     if (out_.problem.empty()) out_.problem = p;
   }
   bool vocab_value(int64_t id) {
-    if (id < 0) problem("vocab entry \"" + vocab_key_ + "\" has no non-negative integer id");
-    out_.vocab.emplace_back(std::move(vocab_key_), id);
+    if (id < 0) problem("vocab entry \"" + std::string(out_.text(vocab_key_)) + "\" has no non-negative integer id");
+    out_.vocab.push_back({vocab_key_, id});
     return true;
+  }
+  // Copies a string of the tables into the arena.
+  TokenizerJson::Text keep(std::string_view s) {
+    if (out_.arena.size() + s.size() > UINT32_MAX) {
+      problem("the vocabulary and merges hold more than 4 GiB of text");
+      return {};
+    }
+    TokenizerJson::Text t{uint32_t(out_.arena.size()), uint32_t(s.size())};
+    out_.arena.append(s);
+    return t;
   }
   bool close_skip() {
     if (--skip_depth_ == 0) {
       mode_ = mode_stack_.back();
       mode_stack_.pop_back();
-      if (mode_ == Vocab) out_.vocab.emplace_back(std::move(vocab_key_), -1);
+      if (mode_ == Vocab) out_.vocab.push_back({vocab_key_, -1});
     }
     return true;
   }
@@ -186,7 +206,13 @@ private:
       if (keys_[i++] != k) return false;
     return true;
   }
+  // A value under the top-level "added_tokens" key: the tokens read before (a repeated key) no longer count.
+  bool added_slot() const { return stack_.size() == 1 && stack_.back()->is_object() && pending_key_ == "added_tokens"; }
   json* insert(json v) {
+    if (added_slot()) {
+      out_.added.clear();
+      out_.added_problem.clear();
+    }
     if (stack_.empty()) {
       out_.rest = std::move(v);
       return &out_.rest;
@@ -213,27 +239,67 @@ private:
       return true;
     }
     insert(std::move(v));
+    if (added_list_ && stack_.back() == added_list_) take_added();
     return true;
   }
   bool open(json v) {
     std::string k = stack_.empty() || stack_.back()->is_array() ? std::string("[]") : pending_key_;
+    const bool added = added_slot() && v.is_array();
     json* p = insert(std::move(v));
+    if (added) added_list_ = p;
     if (!stack_.empty()) keys_.push_back(k);
     stack_.push_back(p);
     return true;
   }
   bool close() {
+    const json* done = stack_.back();
     stack_.pop_back();
     if (!keys_.empty() && keys_.size() >= stack_.size()) keys_.resize(stack_.empty() ? 0 : stack_.size() - 1);
+    if (done == added_list_) added_list_ = nullptr;
+    else if (added_list_ && !stack_.empty() && stack_.back() == added_list_) take_added();
     return true;
+  }
+  // The element just completed in the top-level added_tokens array becomes an AddedToken and leaves the tree:
+  // 16k small trees kept until loading (BioMatrix) were ~10 MB of first-touch memory. A bad element is kept as
+  // the message load() reports when it reaches the added tokens, so errors come in the same order as before.
+  void take_added() {
+    json a = std::move(added_list_->back());
+    added_list_->get_ref<json::array_t&>().pop_back();
+    if (!out_.added_problem.empty()) return;
+    try {
+      AddedToken t;
+      if (!a.is_object() || !a.contains("id") || !a["id"].is_number_integer() || !a.contains("content") ||
+          !a["content"].is_string()) {
+        out_.added_problem = "added token without integer id and string content: " + a.dump().substr(0, 80);
+        return;
+      }
+      // Read as 64 bits: an id of 2^32 + 1 would otherwise wrap to 1 and pass.
+      const int64_t id = a["id"].get<int64_t>();
+      if (id < 0 || id > 50'000'000) {
+        out_.added_problem = "added token id " + std::to_string(id) + " out of range";
+        return;
+      }
+      t.id = TokenId(id);
+      t.content = a["content"].get<std::string>();
+      t.special = a.value("special", false);
+      t.normalized = a.value("normalized", !t.special);
+      t.lstrip = a.value("lstrip", false);
+      t.rstrip = a.value("rstrip", false);
+      t.single_word = a.value("single_word", false);
+      out_.added.push_back(std::move(t));
+    } catch (const json::exception& e) {
+      out_.added_problem = "a field has the wrong type: " + json_error_text(e);
+    }
   }
 
   TokenizerJson& out_;
   Mode mode_ = Tree;
   std::vector<Mode> mode_stack_;
   std::vector<json*> stack_;
+  json* added_list_ = nullptr;  // the top-level added_tokens array while it is read
   std::vector<std::string> keys_;
-  std::string pending_key_, vocab_key_, error_;
+  std::string pending_key_, error_;
+  TokenizerJson::Text vocab_key_;
   std::vector<std::string> pair_;
   int skip_depth_ = 0;
   int depth_ = 0;
@@ -296,6 +362,82 @@ struct MaxIdScan : nlohmann::json_sax<json> {
   }
 };
 
+// The values of some top-level keys of an object, as a tree; everything else (the 16k entries of
+// added_tokens_decoder in BioMatrix's tokenizer_config.json) is only checked as JSON, never built.
+class TopLevelKeys : public nlohmann::json_sax<json> {
+public:
+  explicit TopLevelKeys(std::initializer_list<const char*> keys) : keys_(keys) {}
+  json picked = json::object();
+  bool top_is_object = false;
+
+  bool null() override { return scalar([&] { return builder_->null(); }); }
+  bool boolean(bool v) override { return scalar([&] { return builder_->boolean(v); }); }
+  bool number_integer(number_integer_t v) override { return scalar([&] { return builder_->number_integer(v); }); }
+  bool number_unsigned(number_unsigned_t v) override { return scalar([&] { return builder_->number_unsigned(v); }); }
+  bool number_float(number_float_t v, const string_t& s) override {
+    return scalar([&] { return builder_->number_float(v, s); });
+  }
+  bool string(string_t& v) override { return scalar([&] { return builder_->string(v); }); }
+  bool binary(binary_t& v) override { return scalar([&] { return builder_->binary(v); }); }
+  bool start_object(std::size_t n) override {
+    if (!deeper()) return false;
+    if (depth_ == 1) {
+      top_is_object = true;
+      return true;
+    }
+    return !builder_ || builder_->start_object(n);
+  }
+  bool key(string_t& k) override {
+    if (depth_ == 1) {
+      builder_.reset();
+      for (const char* want : keys_)
+        if (k == want) {
+          json& slot = picked[k];  // a repeated key: the last one counts, as in a full parse
+          slot = json();
+          builder_.emplace(slot, true);
+        }
+      return true;
+    }
+    return !builder_ || builder_->key(k);
+  }
+  bool end_object() override { return close([&] { return builder_->end_object(); }); }
+  bool start_array(std::size_t n) override {
+    if (!deeper()) return false;
+    if (depth_ == 1) return true;
+    return !builder_ || builder_->start_array(n);
+  }
+  bool end_array() override { return close([&] { return builder_->end_array(); }); }
+  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& ex) override {
+    error = std::string(json_error_text(ex)) + " (byte " + std::to_string(position) + ")";
+    return false;
+  }
+  std::string error;
+  bool too_deep = false;
+
+private:
+  // The picked values are trees that later code walks recursively: refused past the depth limit.
+  bool deeper() {
+    if (++depth_ <= kMaxJsonDepth) return true;
+    error = "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels (the limit)";
+    too_deep = true;
+    return false;
+  }
+  template <class F>
+  bool scalar(F f) {
+    if (depth_ == 0 || !builder_) return true;
+    return f();
+  }
+  template <class F>
+  bool close(F f) {
+    --depth_;
+    if (depth_ == 0 || !builder_) return true;
+    return f();
+  }
+  std::initializer_list<const char*> keys_;
+  std::optional<nlohmann::detail::json_sax_dom_parser<json>> builder_;
+  int depth_ = 0;
+};
+
 }  // namespace
 
 int64_t scan_tokenizer_size(const std::string& path) {
@@ -306,15 +448,78 @@ int64_t scan_tokenizer_size(const std::string& path) {
   return scan.max_id + 1;
 }
 
+namespace {
+
+// The file's bytes, read into huge-page memory (big_allocator.h) in one pass; anything but a regular file (a
+// folder, a missing file) goes through read_file and its messages.
+class FileBytes {
+public:
+  explicit FileBytes(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat st {};
+    if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      if (fd >= 0) ::close(fd);
+      const std::string s = read_file(path);
+      bytes_.assign(s.data(), s.size());
+      return;
+    }
+    // One byte more than stat says, so that reaching the end needs no reallocation (a file that grew meanwhile
+    // is still read to its end).
+    bytes_.resize(size_t(st.st_size) + 1);
+    size_t got = 0;
+    while (true) {
+      if (got == bytes_.size()) bytes_.resize(bytes_.size() * 2);
+      const ssize_t r = ::read(fd, bytes_.data() + got, bytes_.size() - got);
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) {
+        const std::string why = std::strerror(errno);
+        ::close(fd);
+        fail_input(path, "read error: " + why);
+      }
+      if (r == 0) break;
+      got += size_t(r);
+    }
+    ::close(fd);
+    bytes_.resize(got);
+  }
+  std::string_view text() const { return bytes_; }
+
+private:
+  BigString bytes_;
+};
+
+}  // namespace
+
 TokenizerJson read_tokenizer_json(const std::string& path) {
-  const std::string text = read_file(path);
+  const FileBytes bytes(path);
+  const std::string_view text = bytes.text();
   TokenizerJson out;
+  // Reserved to what the file could hold (an entry takes at least 6 bytes of JSON, a string at least its own
+  // length), up to 4M entries (16x the largest vocabularies): nothing is copied as the tables grow, and reserved
+  // pages never written cost nothing.
+  const size_t entries = std::min<size_t>(text.size() / 6, size_t(1) << 22);
+  out.vocab.reserve(entries);
+  out.merges.reserve(entries);
+  out.arena.reserve(std::min<size_t>(text.size(), entries * 16));
   Reader reader(out);
-  if (!json::sax_parse(text, &reader) || !reader.error().empty()) {
+  // nlohmann's SAX parser is iterative (hostile nesting cannot exhaust the stack); the handler bounds the depth.
+  if (!json::sax_parse(text.begin(), text.end(), &reader) || !reader.error().empty()) {
     if (reader.too_deep()) fail_input(path, reader.error());
     fail_input(path, "not valid JSON: " + (reader.error().empty() ? std::string("parse error") : reader.error()));
   }
   return out;
+}
+
+nlohmann::json read_tokenizer_config(const std::string& path, std::initializer_list<const char*> keys) {
+  const FileBytes bytes(path);
+  const std::string_view text = bytes.text();
+  TopLevelKeys picker(keys);
+  if (!json::sax_parse(text.begin(), text.end(), &picker)) {
+    if (picker.too_deep) fail_input(path, picker.error);
+    fail_input(path, "not valid JSON: " + picker.error);
+  }
+  if (!picker.top_is_object) fail_input(path, "top level is not an object");
+  return std::move(picker.picked);
 }
 
 }  // namespace bmx

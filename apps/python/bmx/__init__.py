@@ -211,6 +211,7 @@ class Model:
 
     def __init__(self, model_dir: str | os.PathLike, threads: int = 0):
         self.model_dir = os.fspath(model_dir)
+        self._threads = threads
         self._model = _bmx._Model(self.model_dir, threads)
 
     def generate(self, prompt: str, *, chat: bool = False, system: str = "", **sampling) -> str:
@@ -242,7 +243,11 @@ class Model:
             raise failure[0]
 
     def run(self, task: str, out: str | os.PathLike | None = None, **inputs) -> dict:
+        # The Model's decoder and tokenizer serve the run (the compiled side checks -m is this folder); the
+        # structure tokenizers it loads are kept for the next run.
         args = ["-m", self.model_dir, "--task", task, "-q"]
+        if "threads" not in inputs:
+            args += ["-t", str(self._threads)]
         for key, value in inputs.items():
             for v in value if isinstance(value, (list, tuple)) else [value]:
                 if v is True:
@@ -251,7 +256,7 @@ class Model:
                     args += [_run_flag(key), os.fspath(v) if isinstance(v, os.PathLike) else str(v)]
         with tempfile.TemporaryDirectory(prefix="bmx-run-") as tmp:
             outdir = os.fspath(out) if out is not None else os.path.join(tmp, "out")
-            _bmx._run(args + ["-o", outdir])
+            self._model.run(args + ["-o", outdir])
             summary_path = os.path.join(outdir, "summary.json")
             if not os.path.exists(summary_path):
                 raise InputError(f"bmx run: no summary.json in {outdir}")

@@ -55,8 +55,10 @@ class MolStrucTok:
     def encode(self, mol: Any | str | os.PathLike) -> MolEncoding:
         """One molecule: an rdkit.Chem.Mol with a 3D conformer (its coordinates cross as a numpy array, at full
         precision), a molblock string, or the path of a file holding one molecule (SDF, MOL, MOL2, XYZ, or any Open
-        Babel format). Missing hydrogens are added with 3D coordinates. Raises InputError (2D or no coordinates,
-        degenerate geometry, too many atoms, a molecule SELFIES cannot write) with bmx's one-line message."""
+        Babel format). It is read and checked as `bmx mol encode` reads a file holding it (the same result, the
+        same refusals): RDKit sanitizes it (RDKit's aromaticity, whatever bond orders the molblock gives), and
+        missing hydrogens are added with 3D coordinates. Raises InputError (2D or no coordinates, degenerate
+        geometry, too many atoms, a molecule SELFIES cannot write) with bmx's one-line message."""
     def encode_many(self, mols: Iterable[Any | str | os.PathLike], threads: int = 0,
                     errors: Literal["raise", "keep"] = "raise") -> list[MolEncoding | InputError]:
         """Many molecules on bmx's threads (threads <= 0: every core), without the GIL, results in input order.
@@ -160,7 +162,10 @@ class Model:
         """`bmx run --task TASK` with these inputs (the flags' names: sequence=, structure=, smiles=, selfies=,
         molecule=, text=, property=, samples=, instruction=, temp=, seed=, ...; a list repeats a flag, True sets
         a flag) and the model's own tokenizers. The files go to `out` (default: a temporary folder, removed);
-        returns summary.json as a dict."""
+        returns summary.json as a dict. Nothing is loaded again: the run uses this Model's decoder and tokenizer
+        (a weights= run loads its own), and the structure tokenizers (GCP-VQVAE, MolStrucTok) load at the first
+        run that needs them and serve the next runs with the same gcp_vqvae= / molstructok=. threads= defaults to
+        the Model's. One run at a time per Model (a second thread's run waits)."""
 
 def extract(answer_text: str) -> list[dict[str, Any]]:
     """The segments of a BioMatrix answer (modality, byte offsets, content, tokens, problems, and per modality

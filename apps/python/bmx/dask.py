@@ -67,6 +67,16 @@ def _write_atomically(path, lines):
     os.replace(tmp, path)
 
 
+def _remove_partial_shards(out):
+    """What a killed task left half-written (its temporary files); no task of this output is running then."""
+    for name in os.listdir(out):
+        if ".tmp-" in name and name.startswith("shard-"):
+            try:
+                os.remove(os.path.join(out, name))
+            except FileNotFoundError:
+                pass
+
+
 def _shard_names(out, index):
     stem = os.path.join(out, f"shard-{index:05d}")
     return stem + ".jsonl", stem + ".manifest.jsonl"
@@ -144,9 +154,7 @@ def tokenize_files(paths_or_glob, kind: str = "mol", out: str | os.PathLike = "b
     out = os.fspath(out)
     files = expand_inputs(paths_or_glob)
     os.makedirs(out, exist_ok=True)
-    for name in os.listdir(out):  # what a killed task left half-written
-        if ".tmp-" in name and name.startswith("shard-"):
-            os.remove(os.path.join(out, name))
+    _remove_partial_shards(out)  # an earlier run's killed tasks
     model = None if model is None else os.fspath(model)
     plan = _plan(files, kind, model, partitions, out)
     parts = plan["partitions"]
@@ -174,6 +182,7 @@ def tokenize_files(paths_or_glob, kind: str = "mol", out: str | os.PathLike = "b
         if own_cluster is not None:
             client.close()
             own_cluster.close()
+    _remove_partial_shards(out)  # this run's tasks lost with their worker, whose shards were written again
     missing = [k for k in range(len(parts)) if not os.path.exists(_shard_names(out, k)[1])]
     if missing:
         raise RuntimeError(f"{out}: {len(missing)} shard(s) unfinished after {retries + 1} rounds "

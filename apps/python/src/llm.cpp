@@ -1,6 +1,7 @@
 // bmx.Tokenizer, bmx.Model, bmx.extract: the decoder side. Model.generate uses the pieces of `bmx generate`
 // (apps/llm_common.h: the folder's defaults, sampling values checked as the flags are, the modality constraint);
-// Model.run runs `bmx run` itself, in this process, so that its summary.json is the result.
+// Model.run runs `bmx run` itself, in this process, so that its summary.json is the result; the Model's decoder and
+// tokenizer serve every run, and the structure tokenizers a run loads are kept for the next (run_models.h).
 #include <pybind11/functional.h>
 #include <pybind11/stl.h>
 
@@ -8,6 +9,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -24,6 +26,7 @@
 #include "bmx/tokenizers/segments.h"
 #include "commands.h"
 #include "llm_common.h"
+#include "run_models.h"
 
 namespace py = pybind11;
 
@@ -67,6 +70,9 @@ struct PyModel {
     app::apply_runtime_options(options);
     model = std::make_unique<Qwen3Model>(app::load_decoder(options));
     tok = app::load_tokenizer_if_present(dir);
+    kept.model_dir = dir;
+    kept.decoder = model.get();
+    kept.tokenizer = tok.get();
   }
 
   // The sampling settings as the command line's flags, parsed by its parser: the same checks and messages
@@ -157,28 +163,38 @@ struct PyModel {
     return d;
   }
 
+  // `bmx run ARGS...` in this process with this Model's decoder and tokenizer (-m is this folder); its exit status.
+  // A flag CLI11 refuses is an InputError with its message. One run at a time: the kept structure tokenizers
+  // load on first use, and the exit status is the command line's global.
+  int run(const std::vector<std::string>& args) {
+    std::vector<std::string> argv{"bmx", "run"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<const char*> raw;
+    for (const auto& a : argv) raw.push_back(a.c_str());
+    py::gil_scoped_release release;
+    std::lock_guard<std::mutex> one_run(run_mutex);
+    CLI::App app("bmx");
+    app::add_run_commands(app, &kept);
+    app::exit_status = 0;
+    // The run sets the maths threads from its -t; generate() goes on with the Model's own.
+    struct Restore {
+      const app::LlmOptions& o;
+      ~Restore() { app::apply_runtime_options(o); }
+    } restore{options};
+    try {
+      app.parse(int(raw.size()), raw.data());
+    } catch (const CLI::ParseError& e) {
+      throw InputError(std::string("bmx run: ") + e.what());
+    }
+    return app::exit_status;
+  }
+
   app::LlmOptions options;
   std::unique_ptr<Qwen3Model> model;
   std::unique_ptr<Tokenizer> tok;
+  app::RunModels kept;
+  std::mutex run_mutex;
 };
-
-// `bmx run ARGS...` in this process; its exit status. A flag CLI11 refuses is an InputError with its message.
-int run_command(const std::vector<std::string>& args) {
-  CLI::App app("bmx");
-  app::add_run_commands(app);
-  std::vector<std::string> argv{"bmx", "run"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  std::vector<const char*> raw;
-  for (const auto& a : argv) raw.push_back(a.c_str());
-  py::gil_scoped_release release;
-  app::exit_status = 0;
-  try {
-    app.parse(int(raw.size()), raw.data());
-  } catch (const CLI::ParseError& e) {
-    throw InputError(std::string("bmx run: ") + e.what());
-  }
-  return app::exit_status;
-}
 
 }  // namespace
 
@@ -212,9 +228,8 @@ void add_llm(py::module_& m) {
 
   py::class_<PyModel>(m, "_Model")
       .def(py::init<const std::string&, int>(), py::arg("model_dir"), py::arg("threads"))
-      .def("generate", &PyModel::generate);
-
-  m.def("_run", &run_command, "bmx run with these arguments, in this process; its exit status");
+      .def("generate", &PyModel::generate)
+      .def("run", &PyModel::run, "bmx run with these arguments (-m this folder), in this process; its exit status");
   m.def("_extract", [](const std::string& answer) {
     const ParsedAnswer parsed = parse_answer(answer);
     nlohmann::ordered_json j;

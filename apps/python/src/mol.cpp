@@ -1,6 +1,5 @@
 // bmx.MolStrucTok: molecules with 3D coordinates <-> MolStrucTok tokens, with the JSON line and the SD record of
 // `bmx mol encode|decode` (apps/encode_records.h), so that Python and the command line agree record for record.
-#include <GraphMol/MolOps.h>
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
@@ -13,7 +12,6 @@
 #include "bmx/core/util/error.h"
 #include "bmx/core/util/parallel.h"
 #include "bmx/forcefield/refine.h"
-#include "bmx/mol3d/input_limits.h"
 #include "bmx/mol3d/molecule_io.h"
 #include "bmx/mol3d/molstructok.h"
 #include "encode_records.h"
@@ -58,8 +56,9 @@ MolEncoding encoding_of(const mol3d::MolStrucTok& model, const mol3d::MolRecord&
   return out;
 }
 
-// A molblock held in memory through the checks every file record gets (mol3d/input_limits.h: atom count,
-// geometry; MolStrucTok::encode refuses 2D), hydrogens completed with 3D coordinates as the reader does.
+// A molblock held in memory through the checks and completion every record of a file gets
+// (mol3d::complete_molecule, as MolReader runs them), so that `encode` accepts or refuses it as `bmx mol encode`
+// does a file holding it; the coordinates of an rdkit Mol are set at full precision first.
 mol3d::MolRecord record_of(const MolInput& in, int max_atoms) {
   mol3d::MolRecord r;
   r.file = in.label;
@@ -67,26 +66,18 @@ mol3d::MolRecord record_of(const MolInput& in, int max_atoms) {
   auto fail = [&](const std::string& problem) { throw InputError(in.label + ": " + problem); };
   r.mol = mol3d::mol_from_molblock(in.molblock, in.label);
   RDKit::RWMol& mol = *r.mol;
-  if (mol.getNumAtoms() == 0) fail("no atoms");
-  if (mol.getNumConformers() == 0) fail("no coordinates");
-  if (!in.coords.empty()) {
+  // RDKit flags a conformer 2D as the molblock's header says (the reader's "flagged 2D").
+  const bool flagged_2d = mol.getNumConformers() > 0 && !mol.getConformer().is3D();
+  if (!in.coords.empty() && mol.getNumConformers() > 0) {
     if (in.coords.size() != 3 * std::size_t(mol.getNumAtoms()))
       fail(std::to_string(in.coords.size() / 3) + " coordinates for " + std::to_string(mol.getNumAtoms()) + " atoms");
     RDKit::Conformer& conf = mol.getConformer();
     for (unsigned i = 0; i < mol.getNumAtoms(); ++i)
       conf.setAtomPos(i, RDGeom::Point3D(in.coords[3 * i], in.coords[3 * i + 1], in.coords[3 * i + 2]));
   }
-  if (std::string p = mol3d::atom_count_problem(mol.getNumAtoms(), max_atoms); !p.empty()) fail(p);
-  if (std::string p = mol3d::geometry_problem(mol); !p.empty()) fail("degenerate geometry: " + p);
-  int missing = 0;
-  for (const auto* a : mol.atoms()) missing += static_cast<int>(a->getTotalNumHs(false));
-  if (missing > 0) {
-    RDKit::MolOps::addHs(mol, /*explicitOnly=*/false, /*addCoords=*/true);
-    r.hydrogens_added = missing;
-    r.notes.push_back("added " + std::to_string(missing) + " H");
-    if (std::string p = mol3d::atom_count_problem(mol.getNumAtoms(), max_atoms); !p.empty())
-      fail(p + " with the " + std::to_string(missing) + " hydrogens added");
-  }
+  mol3d::ReadOptions ro;
+  ro.max_atoms = max_atoms;
+  if (std::string p = mol3d::complete_molecule(mol, flagged_2d, ro, r); !p.empty()) fail(p);
   mol.getProp(RDKit::common_properties::_Name, r.name);
   if (r.name.empty()) r.name = in.label;
   return r;

@@ -1,6 +1,9 @@
 #include "bmx/core/llm/batch_engine.h"
 
 #include <ATen/ATen.h>
+#if defined(__GLIBC__)
+#include <malloc.h>  // malloc_trim
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -43,6 +46,17 @@ struct BatchEngine::Slot {
 };
 
 namespace {
+
+// A server that has gone idle gives back to the system what glibc keeps of the memory its requests freed (logits,
+// sampling buffers, responses: glibc returns little of a heap or of a thread's arena by itself), so that its
+// resident memory returns to its idle level. After this long idle: a busy server does not trim between requests.
+constexpr std::chrono::milliseconds kIdleTrimDelay{200};
+
+void release_free_heap() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+}
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -110,15 +124,21 @@ BatchStats BatchEngine::stats() const {
 }
 
 void BatchEngine::run() {
+  bool ran = false;  // since the heap was last trimmed
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [&] {
-        return stop_ || !queue_.empty() || !cancelled_.empty() || stats_.busy_slots > 0;
-      });
+      const auto work = [&] { return stop_ || !queue_.empty() || !cancelled_.empty() || stats_.busy_slots > 0; };
+      if (ran && !wake_.wait_for(lock, kIdleTrimDelay, work)) {
+        lock.unlock();
+        release_free_heap();
+        ran = false;
+        continue;
+      }
+      wake_.wait(lock, work);
       if (stop_) break;
     }
-    step();
+    ran = step() || ran;
   }
   // Shutting down: every request still here ends as cancelled.
   Generation none;

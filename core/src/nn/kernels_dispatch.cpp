@@ -1,5 +1,4 @@
 // Run-time choice of the instruction set, the thread split over N, and the bandwidth probe.
-#include <emmintrin.h>
 
 #include <algorithm>
 #include <atomic>
@@ -324,44 +323,6 @@ void matmul(const float* x, int64_t ldx, const uint16_t* w, int64_t ldw, WeightT
   tp.run(tasks, [&](int64_t t, int) { fn(p, t * chunk, std::min(N, (t + 1) * chunk)); });
 }
 
-namespace {
-
-// Best-of-`repeats` time to read n 16-byte vectors at buf with the kernels' threads.
-double read_gbs(const __m128* buf, std::size_t n, int repeats) {
-  ThreadPool& tp = pool();
-  const int64_t tasks = 64;
-  const std::size_t per = n / tasks;
-  std::vector<float> sink(tasks);
-  double best = 0;
-  for (int r = 0; r < std::max(1, repeats); ++r) {
-    auto t0 = std::chrono::steady_clock::now();
-    tp.run(tasks, [&](int64_t t, int) {
-      const __m128* p = buf + t * per;
-      __m128 a0 = _mm_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-      for (std::size_t i = 0; i + 8 <= per; i += 8) {
-        a0 = _mm_add_ps(a0, _mm_load_ps(reinterpret_cast<const float*>(p + i)));
-        a1 = _mm_add_ps(a1, _mm_load_ps(reinterpret_cast<const float*>(p + i + 1)));
-        a2 = _mm_add_ps(a2, _mm_load_ps(reinterpret_cast<const float*>(p + i + 2)));
-        a3 = _mm_add_ps(a3, _mm_load_ps(reinterpret_cast<const float*>(p + i + 3)));
-        a4 = _mm_add_ps(a4, _mm_load_ps(reinterpret_cast<const float*>(p + i + 4)));
-        a5 = _mm_add_ps(a5, _mm_load_ps(reinterpret_cast<const float*>(p + i + 5)));
-        a6 = _mm_add_ps(a6, _mm_load_ps(reinterpret_cast<const float*>(p + i + 6)));
-        a7 = _mm_add_ps(a7, _mm_load_ps(reinterpret_cast<const float*>(p + i + 7)));
-      }
-      __m128 s = _mm_add_ps(_mm_add_ps(_mm_add_ps(a0, a1), _mm_add_ps(a2, a3)),
-                            _mm_add_ps(_mm_add_ps(a4, a5), _mm_add_ps(a6, a7)));
-      sink[t] = _mm_cvtss_f32(s);
-    });
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    best = std::max(best, double(per * tasks * 16) / s / 1e9);
-  }
-  volatile float keep = 0;
-  for (float v : sink) keep = keep + v;
-  (void)keep;
-  return best;
-}
-
-}  // namespace
 
 void matmul_many(const MatmulJob* jobs, int count) {
   const detail::IsaKernels& ks = kernels_for(active_isa());
@@ -385,32 +346,6 @@ void matmul_many(const MatmulJob* jobs, int count) {
     const Piece& c = pieces[size_t(t)];
     ks.gemv(c.p, c.n0, c.n1);
   });
-}
-
-double measure_read_bandwidth_gbs(std::size_t bytes, int repeats) {
-  const std::size_t n = std::max<std::size_t>(bytes / 16, 1024) / 1024 * 1024;  // 16-byte vectors
-  auto* buf = static_cast<__m128*>(std::aligned_alloc(64, n * 16));
-  if (!buf) throw std::bad_alloc();
-  std::unique_ptr<void, void (*)(void*)> hold(buf, std::free);
-  const int64_t tasks = 64;
-  const std::size_t per = n / tasks;
-  // Pages are first touched by the threads that will read them.
-  pool().run(tasks, [&](int64_t t, int) {
-    for (std::size_t i = t * per; i < (t + 1) * per; ++i) buf[i] = _mm_set1_ps(1.0f);
-  });
-  return read_gbs(buf, n, repeats);
-}
-
-double measure_read_bandwidth_gbs(const void* data, std::size_t bytes, int repeats) {
-  // Whole 64-byte lines inside [data, data + bytes); one untimed pass brings mapped pages in.
-  const auto begin = (reinterpret_cast<std::uintptr_t>(data) + 63) / 64 * 64;
-  const auto end = (reinterpret_cast<std::uintptr_t>(data) + bytes) / 64 * 64;
-  if (end <= begin) return 0;
-  const std::size_t n = (end - begin) / 16 / 256 * 256;
-  if (n == 0) return 0;
-  const auto* buf = reinterpret_cast<const __m128*>(begin);
-  read_gbs(buf, n, 1);
-  return read_gbs(buf, n, repeats);
 }
 
 }  // namespace bmx::kernels

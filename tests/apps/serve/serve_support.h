@@ -16,6 +16,7 @@ class ServeProcess {
   ServeProcess(const ServeProcess&) = delete;
   ServeProcess& operator=(const ServeProcess&) = delete;
   const std::string& url() const { return url_; }
+  int pid() const { return pid_; }
   bool alive() const;
   std::string log() const;
 

@@ -233,7 +233,10 @@ TEST_CASE("bmx serve: every bad request is a 400/404 in OpenAI's error shape") {
               "temperature");
   check_error(post("/v1/chat/completions", chat_body("hi", -5)), 400, "invalid_request_error", "max_tokens");
   check_error(post("/v1/chat/completions", chat_body("hi", 4, {{"max_tokens", 1e300}})), 400, "invalid_request_error");
-  check_error(post("/v1/chat/completions", chat_body("hi", 4, {{"n", 100000}})), 400, "invalid_request_error", "'n'");
+  check_error(post("/v1/chat/completions", chat_body("hi", 4, {{"n", 100000}})), 400, "invalid_request_error",
+              "1 to 16 choices");  // the cap, said
+  check_error(post("/v1/chat/completions", chat_body("hi", 4, {{"n", 17}})), 400, "invalid_request_error", "1 to 16");
+  check_error(post("/v1/chat/completions", chat_body("hi", 4, {{"n", 0}})), 400, "invalid_request_error", "'n' is 0");
   check_error(post("/v1/chat/completions", chat_body("hi", 4, {{"top_p", 1.5}})), 400, "invalid_request_error", "top_p");
   check_error(post("/v1/chat/completions", chat_body("hi", 4, {{"stop", 7}})), 400, "invalid_request_error", "stop");
   check_error(post("/v1/chat/completions", chat_body("hi", 4, {{"seed", "x"}})), 400, "invalid_request_error", "seed");
@@ -305,65 +308,41 @@ TEST_CASE("bmx serve: API key, body cap, context limit, full queue (503), a clie
   INFO(m);
   CHECK(freed);
   CHECK(http("POST", chat, hi, auth).status == 200);  // the slot serves again
+
+  // The same with a whole (not streamed) answer: httplib 0.11 tells a handler nothing of its client, yet the slot
+  // must not be held for the 2500 tokens of a client that is gone. Greedy: the tiny model repeats itself, no eos.
+  const double cancelled_before = metric(metrics(), "bmx_requests_cancelled_total");
+  std::ofstream(dir / "whole.json") << chat_body("long", 2500, {{"temperature", 0}, {"bmx", {{"constrain", false}}}}).dump();
+  run("curl -s " + auth + " -H 'Content-Type: application/json' --data-binary @" +
+          shell_quote((dir / "whole.json").string()) + " " + shell_quote(chat) + " > " +
+          shell_quote((dir / "whole.out").string()) + " 2>/dev/null & echo $!",
+      &pid);
+  busy = false;
+  for (int i = 0; i < 200 && !busy; ++i) {
+    m = metrics();
+    busy = metric(m, "bmx_slots_busy") == 1;
+    if (!busy) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  REQUIRE(busy);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // decoding, the client waiting for its body
+  CHECK(http("POST", chat, hi, auth).status == 503);              // the slot is still its
+  run("kill " + pid);
+  const auto left = std::chrono::steady_clock::now();
+  freed = false;
+  for (int i = 0; i < 150 && !freed; ++i) {
+    m = metrics();
+    freed = metric(m, "bmx_slots_busy") == 0 && metric(m, "bmx_requests_cancelled_total") == cancelled_before + 1;
+    if (!freed) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - left).count();
+  INFO(m);
+  CHECK(freed);  // cancelled, not run to its end
+  CHECK(seconds < 3);
+  const auto again = http("POST", chat, hi, auth);  // and serves the next client at once
+  CHECK(again.status == 200);
+  CHECK(again.json()["choices"][0]["message"]["role"] == "assistant");
+  CHECK(again.headers.find("Content-Type: application/json") != std::string::npos);
   CHECK(m.find("# TYPE bmx_tokens_generated_total counter") != std::string::npos);
   CHECK(m.find("bmx_queue_depth 0") != std::string::npos);
-  CHECK(m.find("bmx_http_requests_total{route=\"/v1/chat/completions\",status=\"503\"} 1") != std::string::npos);
-}
-
-TEST_CASE("bmx serve under load: 32 clients x 2 streamed requests, some leaving mid-stream; nothing mixed") {
-  const std::vector<std::string> words = {
-      "apple", "river", "stone", "cloud", "tiger", "maple", "ocean", "pencil", "garden", "silver", "window", "forest",
-      "candle", "rocket", "butter", "planet", "violin", "harbor", "copper", "meadow", "falcon", "lemon", "castle",
-      "desert", "marble", "jungle", "anchor", "velvet", "island", "thunder", "saddle", "glacier"};
-  auto body = [&](size_t c, int max_tokens) {
-    return json{{"prompt", "The word is " + words[c]}, {"max_tokens", max_tokens}, {"temperature", 0}, {"stream", true}};
-  };
-  // Each prompt alone first: what every response of its client must be.
-  std::vector<std::string> expected;
-  for (size_t c = 0; c < words.size(); ++c) {
-    std::string text;
-    for (const json& e : sse_events(post("/v1/completions", body(c, 4)).body)) text += e["choices"][0]["text"].get<std::string>();
-    expected.push_back(text);
-  }
-  const fs::path dir = scratch_dir("serve_load");
-  std::string script;
-  for (size_t c = 0; c < words.size(); ++c) {
-    std::ofstream(dir / ("req" + std::to_string(c) + ".json")) << body(c, 4).dump();
-    std::ofstream(dir / ("long" + std::to_string(c) + ".json")) << body(c, 400).dump();
-    const std::string curl = "curl -s -N -H 'Content-Type: application/json' " + shell_quote(server().url() + "/v1/completions");
-    script += "( for k in 0 1; do ";
-    if (c % 4 == 3)  // this client leaves its second request after the first bytes
-      script += "if [ $k = 1 ]; then " + curl + " --data-binary @" + shell_quote((dir / ("long" + std::to_string(c) + ".json")).string()) +
-                " | head -c 300 > /dev/null; continue; fi; ";
-    script += curl + " --data-binary @" + shell_quote((dir / ("req" + std::to_string(c) + ".json")).string()) + " > " +
-              shell_quote(dir.string()) + "/out" + std::to_string(c) + "_$k; done ) & ";
-  }
-  REQUIRE(run("bash -c " + shell_quote(script + "wait")) == 0);
-  for (size_t c = 0; c < words.size(); ++c)
-    for (int k = 0; k < 2; ++k) {
-      if (c % 4 == 3 && k == 1) continue;
-      CAPTURE(c);
-      CAPTURE(k);
-      bool done = false;
-      std::string text, finish;
-      for (const json& e : sse_events(read_file(dir / ("out" + std::to_string(c) + "_" + std::to_string(k))), &done)) {
-        text += e["choices"][0]["text"].get<std::string>();
-        if (!e["choices"][0]["finish_reason"].is_null()) finish = e["choices"][0]["finish_reason"];
-      }
-      CHECK(done);  // whole
-      CHECK(!finish.empty());
-      CHECK(text == expected[c]);  // and its own
-    }
-  // The leavers were cancelled, every slot is free, the server is up.
-  std::string m;
-  for (int i = 0; i < 100; ++i) {
-    m = http("GET", server().url() + "/metrics").body;
-    if (metric(m, "bmx_slots_busy") == 0) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  INFO(m);
-  CHECK(metric(m, "bmx_slots_busy") == 0);
-  CHECK(metric(m, "bmx_queue_depth") == 0);
-  CHECK(metric(m, "bmx_requests_cancelled_total") >= 8);
-  CHECK(server().alive());
+  CHECK(m.find("bmx_http_requests_total{route=\"/v1/chat/completions\",status=\"503\"} 2") != std::string::npos);
 }

@@ -82,6 +82,13 @@ std::vector<MolRecord> read_molecules(const std::string& path, const ReadOptions
 // InputError naming `where` on failure.
 std::unique_ptr<RDKit::RWMol> mol_from_molblock(const std::string& molblock, const std::string& where);
 
+// The checks and completion every record gets, whatever its format (MolReader runs them on each record; the
+// Python module on molecules held in memory, so that they are accepted or refused as a file's record): atoms,
+// coordinates, atom count, geometry, 3D (`flagged_2d`: the record says its coordinates are 2D), missing
+// hydrogens added with 3D coordinates. Returns the problem ("" when `mol` passes); `record` gets
+// hydrogens_added and notes.
+std::string complete_molecule(RDKit::RWMol& mol, bool flagged_2d, const ReadOptions& options, MolRecord& record);
+
 // Turns RDKit's own log output (parse warnings, sanitization messages, force-field typer warnings) off for
 // the whole process. Programs call it once at start: bmx reports each problem itself, as one line naming
 // file and record. Not called by the libraries (global state; they may run on many threads).

@@ -2,7 +2,8 @@
 // together, one batched forward per step, so the weights are read once for all of them. A request that arrives
 // joins at the next step; a new request's prompt is prefilled in chunks between decode steps, so running streams
 // keep flowing. Every slot has its own KV cache (its own length and positions) and its own random generator seeded
-// from its request: a request's tokens do not depend on what else is running.
+// from its request: a request's tokens do not depend on what else is running. Once idle (200 ms without work) it
+// returns the heap's free memory to the system (malloc_trim), so that a server's memory falls back to its idle level.
 //
 // Thread model: one engine thread runs every forward; submit() and cancel() may be called from any thread, and
 // the callbacks run on the engine thread (they must be quick: hand the token over to the client's thread).

@@ -85,12 +85,4 @@ uint16_t float_to_bf16(float f);
 float bf16_to_float(uint16_t h);
 float f16_to_float(uint16_t h);
 
-// Read bandwidth of main memory in GB/s (1e9 bytes/s), measured with the kernels' threads reading a buffer
-// far larger than the caches (`bytes`, default 512 MiB); best of `repeats`. Used to express decode speed
-// as a fraction of the memory-bandwidth ceiling.
-double measure_read_bandwidth_gbs(std::size_t bytes = std::size_t(512) << 20, int repeats = 5);
-// The same probe reading existing memory (e.g. memory-mapped weights, so that no buffer adds to the resident
-// set and the pages are those a decode step reads): [data, data + bytes), at least a few hundred MiB.
-double measure_read_bandwidth_gbs(const void* data, std::size_t bytes, int repeats = 5);
-
 }  // namespace bmx::kernels

@@ -1,0 +1,174 @@
+// The read-bandwidth probe behind decode's ceiling. It must not under-measure: a probe below what the hardware
+// gives lets a decoder print more than 100 % of "the ceiling" (seen: 112 % with the former 16-byte, 64-task,
+// 4 KiB-page probe). So: one contiguous slice per kernel thread (each core's prefetchers follow one stream, as
+// STREAM's static schedule), huge pages for the scratch buffer, integer loads as wide as the CPU has (no
+// floating-point assists on whatever bits the memory holds), best of several passes.
+#include "bmx/core/nn/bandwidth.h"
+
+#include <immintrin.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <new>
+#include <vector>
+
+#include "bmx/core/nn/kernels.h"
+#include "bmx/core/util/thread_pool.h"
+
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+namespace bmx::kernels {
+namespace {
+
+constexpr std::size_t kLine = 64;
+
+// Each reader folds [p, p + lines) 64-byte lines into one word, so the loads cannot be optimised away.
+#pragma GCC push_options
+#pragma GCC target("avx512f")
+uint64_t read_lines_avx512(const char* p, std::size_t lines) {
+  __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+  std::size_t i = 0;
+  for (; i + 4 <= lines; i += 4) {
+    a0 = _mm512_xor_si512(a0, _mm512_load_si512(p + (i + 0) * kLine));
+    a1 = _mm512_xor_si512(a1, _mm512_load_si512(p + (i + 1) * kLine));
+    a2 = _mm512_xor_si512(a2, _mm512_load_si512(p + (i + 2) * kLine));
+    a3 = _mm512_xor_si512(a3, _mm512_load_si512(p + (i + 3) * kLine));
+  }
+  for (; i < lines; ++i) a0 = _mm512_xor_si512(a0, _mm512_load_si512(p + i * kLine));
+  const __m512i s = _mm512_xor_si512(_mm512_xor_si512(a0, a1), _mm512_xor_si512(a2, a3));
+  return uint64_t(_mm512_reduce_add_epi64(s));
+}
+#pragma GCC pop_options
+
+#pragma GCC push_options
+#pragma GCC target("avx2")
+uint64_t read_lines_avx2(const char* p, std::size_t lines) {
+  __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+  for (std::size_t i = 0; i < lines; i += 2) {
+    const char* q = p + i * kLine;
+    a0 = _mm256_xor_si256(a0, _mm256_load_si256(reinterpret_cast<const __m256i*>(q)));
+    a1 = _mm256_xor_si256(a1, _mm256_load_si256(reinterpret_cast<const __m256i*>(q + 32)));
+    if (i + 1 < lines) {
+      a2 = _mm256_xor_si256(a2, _mm256_load_si256(reinterpret_cast<const __m256i*>(q + 64)));
+      a3 = _mm256_xor_si256(a3, _mm256_load_si256(reinterpret_cast<const __m256i*>(q + 96)));
+    }
+  }
+  const __m256i s = _mm256_xor_si256(_mm256_xor_si256(a0, a1), _mm256_xor_si256(a2, a3));
+  return uint64_t(_mm256_extract_epi64(s, 0) ^ _mm256_extract_epi64(s, 1) ^ _mm256_extract_epi64(s, 2) ^
+                  _mm256_extract_epi64(s, 3));
+}
+#pragma GCC pop_options
+
+uint64_t read_lines_sse2(const char* p, std::size_t lines) {
+  __m128i a0 = _mm_setzero_si128(), a1 = a0, a2 = a0, a3 = a0;
+  for (std::size_t i = 0; i < lines; ++i) {
+    const auto* q = reinterpret_cast<const __m128i*>(p + i * kLine);
+    a0 = _mm_xor_si128(a0, _mm_load_si128(q));
+    a1 = _mm_xor_si128(a1, _mm_load_si128(q + 1));
+    a2 = _mm_xor_si128(a2, _mm_load_si128(q + 2));
+    a3 = _mm_xor_si128(a3, _mm_load_si128(q + 3));
+  }
+  const __m128i s = _mm_xor_si128(_mm_xor_si128(a0, a1), _mm_xor_si128(a2, a3));
+  return uint64_t(_mm_cvtsi128_si64(s)) ^ uint64_t(_mm_cvtsi128_si64(_mm_unpackhi_epi64(s, s)));
+}
+
+using LineReader = uint64_t (*)(const char*, std::size_t);
+
+// The widest loads of the level in use (a test that forces a lower level gets that level's loads).
+LineReader line_reader() {
+  switch (active_isa()) {
+    case Isa::avx512:
+    case Isa::avx512_bf16: return read_lines_avx512;
+    case Isa::avx2:
+    case Isa::avx2_bf16_emulated: return read_lines_avx2;
+    default: return read_lines_sse2;
+  }
+}
+
+// Best-of-`repeats` GB/s reading `lines` 64-byte lines at p, one contiguous slice per thread.
+double read_gbs(const char* p, std::size_t lines, int repeats) {
+  ThreadPool& tp = thread_pool();
+  const int64_t slices = threads();
+  const std::size_t per = lines / std::size_t(slices);
+  if (per == 0) return 0;
+  const LineReader read = line_reader();
+  std::vector<uint64_t> sink(std::size_t(slices), 0);
+  double best = 0;
+  for (int r = 0; r < std::max(1, repeats); ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    tp.run(slices, [&](int64_t t, int) { sink[std::size_t(t)] ^= read(p + std::size_t(t) * per * kLine, per); });
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (s > 0) best = std::max(best, double(per * std::size_t(slices) * kLine) / s / 1e9);
+  }
+  volatile uint64_t keep = 0;
+  for (uint64_t v : sink) keep = keep ^ v;
+  (void)keep;
+  return best;
+}
+
+// An anonymous mapping, 2 MiB aligned and advised for transparent huge pages (TLB misses would otherwise cost a
+// part of what is measured on a 4 KiB-page buffer).
+struct ScratchBuffer {
+  static constexpr std::size_t kHuge = std::size_t(2) << 20;
+  char* map = nullptr;
+  std::size_t map_bytes = 0;
+  char* data = nullptr;
+  explicit ScratchBuffer(std::size_t bytes) {
+    map_bytes = bytes + kHuge;
+    void* m = ::mmap(nullptr, map_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) throw std::bad_alloc();
+    map = static_cast<char*>(m);
+    data = reinterpret_cast<char*>((reinterpret_cast<std::uintptr_t>(map) + kHuge - 1) / kHuge * kHuge);
+#ifdef MADV_HUGEPAGE
+    ::madvise(data, bytes, MADV_HUGEPAGE);  // advice only: a kernel without THP still gives a working buffer
+#endif
+  }
+  ~ScratchBuffer() { ::munmap(map, map_bytes); }
+  ScratchBuffer(const ScratchBuffer&) = delete;
+  ScratchBuffer& operator=(const ScratchBuffer&) = delete;
+};
+
+}  // namespace
+
+double measure_read_bandwidth_gbs(std::size_t bytes, int repeats) {
+  const int64_t slices = threads();
+  const std::size_t lines = std::max<std::size_t>(bytes / kLine, 1024) / std::size_t(slices) * std::size_t(slices);
+  ScratchBuffer buf(lines * kLine);
+  // Pages are first touched by the thread that reads them (their NUMA node, where there are several).
+  const std::size_t per = lines / std::size_t(slices);
+  thread_pool().run(slices, [&](int64_t t, int) {
+    std::memset(buf.data + std::size_t(t) * per * kLine, 1, per * kLine);
+  });
+  return read_gbs(buf.data, lines, repeats);
+}
+
+double measure_read_bandwidth_gbs(const void* data, std::size_t bytes, int repeats) {
+  const auto begin = (reinterpret_cast<std::uintptr_t>(data) + kLine - 1) / kLine * kLine;
+  const auto end = (reinterpret_cast<std::uintptr_t>(data) + bytes) / kLine * kLine;
+  if (end <= begin || (end - begin) < 64 * kLine) return 0;
+  const char* p = reinterpret_cast<const char*>(begin);
+  const std::size_t lines = (end - begin) / kLine;
+  read_gbs(p, lines, 1);  // an untimed pass brings mapped pages in
+  return read_gbs(p, lines, repeats);
+}
+
+std::size_t last_level_cache_bytes() {
+  long bytes = 0;
+#ifdef _SC_LEVEL4_CACHE_SIZE
+  bytes = std::max(bytes, ::sysconf(_SC_LEVEL4_CACHE_SIZE));
+#endif
+#ifdef _SC_LEVEL3_CACHE_SIZE
+  bytes = std::max(bytes, ::sysconf(_SC_LEVEL3_CACHE_SIZE));
+#endif
+#ifdef _SC_LEVEL2_CACHE_SIZE
+  bytes = std::max(bytes, ::sysconf(_SC_LEVEL2_CACHE_SIZE));
+#endif
+  return bytes > 0 ? std::size_t(bytes) : 0;
+}
+
+}  // namespace bmx::kernels
