@@ -26,7 +26,7 @@ namespace {
 struct BenchOptions {
   std::string model;
   int threads = 0, pp = 512, tg = 128, repetitions = 1;
-  bool json = false, bf16_prefill = false;
+  bool json = false, bf16_prefill = false, warmup = true;
   int agreement = 128;     // positions compared with the reference weights (0 = skip)
   std::vector<int> batch;  // --batch 1,4,8,16: aggregate decode rates
   std::string precision = "auto";
@@ -225,6 +225,13 @@ void run_bench(const BenchOptions& o) {
 
   // CPU seconds over wall seconds × threads: below 1 when other processes share the cores (the figures are
   // then lower bounds of what this machine does when idle).
+  // As llama-bench: one untimed step first, so no timed run pays for mapping the weights' pages (a million minor
+  // page faults for the 4B's 8 GB) or the kernels' first-use checks.
+  if (o.warmup && (o.pp > 0 || o.tg > 0)) {
+    auto cache = make_kv_cache(c, 1, 1);
+    qwen3_forward(model, at::full({1, 1}, prompt.empty() ? 0 : prompt[0], at::kLong), at::zeros({1, 1}, at::kLong), {},
+                  &cache, true);
+  }
   double pp_best = 0, pp_cpu = 0;
   DecodeRun tg;
   uint64_t kv_bytes = 0;
@@ -378,6 +385,7 @@ void add_llm_bench(CLI::App& bench) {
   c->add_option("--reference", o->reference,
                 "BF16 model folder the agreement compares with (default: -m as stored, with --weights); needed when "
                 "-m is a bmx quantize folder");
+  c->add_flag("!--no-warmup", o->warmup, "Skip the untimed warm-up step (as llama-bench's --no-warmup)");
   c->add_flag("--json", o->json, "One JSON object");
   c->callback([o] { run_bench(*o); });
 }
