@@ -13,7 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "added_token_matcher.h"
-#include "big_allocator.h"
+#include "bmx/core/util/big_allocator.h"
 #include "bmx/core/util/error.h"
 #include "bmx/core/io/json_file.h"
 #include "pretokenizer.h"

@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "big_allocator.h"
+#include "bmx/core/util/big_allocator.h"
 #include "bmx/tokenizers/bpe_tokenizer.h"
 
 namespace bmx {

@@ -6,7 +6,6 @@
 #include "bmx/core/nn/bandwidth.h"
 
 #include <immintrin.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +16,7 @@
 #include <vector>
 
 #include "bmx/core/nn/kernels.h"
+#include "bmx/core/util/big_allocator.h"
 #include "bmx/core/util/thread_pool.h"
 
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -111,24 +111,13 @@ double read_gbs(const char* p, std::size_t lines, int repeats) {
   return best;
 }
 
-// An anonymous mapping, 2 MiB aligned and advised for transparent huge pages (TLB misses would otherwise cost a
-// part of what is measured on a 4 KiB-page buffer).
+// The probe's buffer: huge pages where the kernel gives them (TLB misses would otherwise cost a part of what is
+// measured on a 4 KiB-page buffer).
 struct ScratchBuffer {
-  static constexpr std::size_t kHuge = std::size_t(2) << 20;
-  char* map = nullptr;
-  std::size_t map_bytes = 0;
-  char* data = nullptr;
-  explicit ScratchBuffer(std::size_t bytes) {
-    map_bytes = bytes + kHuge;
-    void* m = ::mmap(nullptr, map_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED) throw std::bad_alloc();
-    map = static_cast<char*>(m);
-    data = reinterpret_cast<char*>((reinterpret_cast<std::uintptr_t>(map) + kHuge - 1) / kHuge * kHuge);
-#ifdef MADV_HUGEPAGE
-    ::madvise(data, bytes, MADV_HUGEPAGE);  // advice only: a kernel without THP still gives a working buffer
-#endif
-  }
-  ~ScratchBuffer() { ::munmap(map, map_bytes); }
+  std::size_t bytes;
+  char* data;
+  explicit ScratchBuffer(std::size_t n) : bytes(n), data(static_cast<char*>(big_allocate(n))) {}
+  ~ScratchBuffer() { big_free(data, bytes); }
   ScratchBuffer(const ScratchBuffer&) = delete;
   ScratchBuffer& operator=(const ScratchBuffer&) = delete;
 };

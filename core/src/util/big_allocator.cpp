@@ -1,4 +1,4 @@
-#include "big_allocator.h"
+#include "bmx/core/util/big_allocator.h"
 
 #include <sys/mman.h>
 

@@ -1,8 +1,8 @@
-// Allocator for the tokenizer's large tables (file bytes, vocabulary, merges, per-id strings). A block of 1 MiB
-// or more gets its own anonymous mapping, 2 MiB aligned, with transparent huge pages requested (MADV_HUGEPAGE;
-// where the kernel gives none it is an ordinary mapping). Loading a tokenizer writes ~25 MB of fresh memory, and
-// on a virtual machine a 4 KiB page fault costs 10-25 µs: that was half of `bmx tokenize`'s start; one fault
-// per 2 MiB makes it negligible. Smaller blocks come from operator new.
+// Allocator for large buffers written once from fresh memory (the tokenizer's tables, the bandwidth probe's
+// buffer). A block of 1 MiB or more gets its own anonymous mapping, 2 MiB aligned, with transparent huge pages
+// requested (MADV_HUGEPAGE; where the kernel gives none it is an ordinary mapping). Loading a tokenizer writes
+// ~25 MB of fresh memory, and on a virtual machine a 4 KiB page fault costs 10-25 µs: that was half of
+// `bmx tokenize`'s start; one fault per 2 MiB makes it negligible. Smaller blocks come from operator new.
 #pragma once
 #include <cstddef>
 #include <string>
