@@ -1,12 +1,7 @@
 #include "tokenizer_json.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -448,51 +443,10 @@ int64_t scan_tokenizer_size(const std::string& path) {
   return scan.max_id + 1;
 }
 
-namespace {
-
-// The file's bytes, read into huge-page memory (big_allocator.h) in one pass; anything but a regular file (a
-// folder, a missing file) goes through read_file and its messages.
-class FileBytes {
-public:
-  explicit FileBytes(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    struct stat st {};
-    if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-      if (fd >= 0) ::close(fd);
-      const std::string s = read_file(path);
-      bytes_.assign(s.data(), s.size());
-      return;
-    }
-    // One byte more than stat says, so that reaching the end needs no reallocation (a file that grew meanwhile
-    // is still read to its end).
-    bytes_.resize(size_t(st.st_size) + 1);
-    size_t got = 0;
-    while (true) {
-      if (got == bytes_.size()) bytes_.resize(bytes_.size() * 2);
-      const ssize_t r = ::read(fd, bytes_.data() + got, bytes_.size() - got);
-      if (r < 0 && errno == EINTR) continue;
-      if (r < 0) {
-        const std::string why = std::strerror(errno);
-        ::close(fd);
-        fail_input(path, "read error: " + why);
-      }
-      if (r == 0) break;
-      got += size_t(r);
-    }
-    ::close(fd);
-    bytes_.resize(got);
-  }
-  std::string_view text() const { return bytes_; }
-
-private:
-  BigString bytes_;
-};
-
-}  // namespace
 
 TokenizerJson read_tokenizer_json(const std::string& path) {
-  const FileBytes bytes(path);
-  const std::string_view text = bytes.text();
+  const BigString bytes = read_big_file(path);
+  const std::string_view text = bytes;
   TokenizerJson out;
   // Reserved to what the file could hold (an entry takes at least 6 bytes of JSON, a string at least its own
   // length), up to 4M entries (16x the largest vocabularies): nothing is copied as the tables grow, and reserved
@@ -511,8 +465,8 @@ TokenizerJson read_tokenizer_json(const std::string& path) {
 }
 
 nlohmann::json read_tokenizer_config(const std::string& path, std::initializer_list<const char*> keys) {
-  const FileBytes bytes(path);
-  const std::string_view text = bytes.text();
+  const BigString bytes = read_big_file(path);
+  const std::string_view text = bytes;
   TopLevelKeys picker(keys);
   if (!json::sax_parse(text.begin(), text.end(), &picker)) {
     if (picker.too_deep) fail_input(path, picker.error);

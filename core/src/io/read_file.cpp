@@ -10,7 +10,10 @@
 
 namespace bmx {
 
-std::string read_file(const std::string& path) {
+namespace {
+
+template <class String>
+String read_whole(const std::string& path) {
   // A folder opens as an empty stream on Linux: say what it is rather than read it as an empty file.
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) fail_input(path, "is a folder, not a file");
@@ -18,7 +21,7 @@ std::string read_file(const std::string& path) {
   if (!in) fail_input(path, std::string("cannot open file: ") + std::strerror(errno));
   // Read straight into the string, sized from stat (a stream copy grew and copied 6.7 MB tokenizer.json files
   // several times); a file that grows meanwhile is still read to its end.
-  std::string out;
+  String out;
   if (S_ISREG(st.st_mode) && st.st_size > 0) out.resize(size_t(st.st_size));
   in.read(out.data(), std::streamsize(out.size()));
   out.resize(size_t(in.gcount()));
@@ -29,5 +32,10 @@ std::string read_file(const std::string& path) {
   if (in.bad()) fail_input(path, "read error");
   return out;
 }
+
+}  // namespace
+
+std::string read_file(const std::string& path) { return read_whole<std::string>(path); }
+BigString read_big_file(const std::string& path) { return read_whole<BigString>(path); }
 
 }  // namespace bmx
