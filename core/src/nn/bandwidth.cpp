@@ -41,7 +41,11 @@ uint64_t read_lines_avx512(const char* p, std::size_t lines) {
   }
   for (; i < lines; ++i) a0 = _mm512_xor_si512(a0, _mm512_load_si512(p + i * kLine));
   const __m512i s = _mm512_xor_si512(_mm512_xor_si512(a0, a1), _mm512_xor_si512(a2, a3));
-  return uint64_t(_mm512_reduce_add_epi64(s));
+  alignas(64) uint64_t lanes[8];
+  _mm512_store_si512(lanes, s);
+  uint64_t folded = 0;  // xor, not add: any bits may be in memory, and a signed sum could overflow
+  for (uint64_t v : lanes) folded ^= v;
+  return folded;
 }
 #pragma GCC pop_options
 

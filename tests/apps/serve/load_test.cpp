@@ -226,6 +226,12 @@ TEST_CASE("bmx serve under load: 32 clients x 10 requests, whole and streamed, s
                    << seconds(warm_done, load_done) << " s; idle RSS " << idle / 1024 << " MiB after warm-up, "
                    << after / 1024 << " MiB after the load; server CPU " << cpu_seconds(s.pid()) << " s");
   REQUIRE(idle > 0);
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan's allocator quarantines freed memory (256 MiB by default) and ignores malloc_trim by design, so its
+  // resident size cannot come back; the bound is checked in normal builds (CI's).
+  MESSAGE("ASan build: resident size after the load not bounded (quarantine)");
+#else
   CHECK(after <= idle + 10 * 1024);  // back to its idle level (within 10 MiB; some 30 MiB more without the trim)
+#endif
   CHECK(http("GET", s.url() + "/health").status == 200);
 }
