@@ -161,7 +161,9 @@ std::size_t last_level_cache_bytes() {
 #ifdef _SC_LEVEL2_CACHE_SIZE
   bytes = std::max(bytes, ::sysconf(_SC_LEVEL2_CACHE_SIZE));
 #endif
-  return bytes > 0 ? std::size_t(bytes) : 0;
+  // Unknown (some virtual machines and non-x86 libcs report 0): 32 MiB, larger than most server L3 slices, so
+  // that a small model is never compared with a memory ceiling it does not read from.
+  return bytes > 0 ? std::size_t(bytes) : std::size_t(32) << 20;
 }
 
 }  // namespace bmx::kernels

@@ -15,7 +15,7 @@ double measure_read_bandwidth_gbs(std::size_t bytes = std::size_t(1) << 30, int 
 // page size); [data, data + bytes) trimmed to whole cache lines; 0 when fewer than a few KiB remain.
 double measure_read_bandwidth_gbs(const void* data, std::size_t bytes, int repeats = 8);
 
-// Bytes of the largest cache level (0 when the system does not say): a model whose per-token reads are not far
+// Bytes of the largest cache level (32 MiB when the system does not say): a model whose per-token reads are not far
 // above it is served partly from cache, and no memory-bandwidth ceiling applies to it.
 std::size_t last_level_cache_bytes();
 
