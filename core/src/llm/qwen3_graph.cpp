@@ -146,7 +146,7 @@ void build_norm(Qwen3Graph& g, const at::Tensor& weight) {
 void build_attn(Qwen3Graph& g, const Qwen3Layer& l, size_t il) {
   const auto& c = g.c;
   const DecoderOps& ops = g.ops;
-  const int64_t D = c.head_dim, H = c.hidden_size, Nq = c.num_heads, Nkv = c.num_kv_heads, groups = Nq / Nkv;
+  const int64_t D = c.head_dim, Nq = c.num_heads, Nkv = c.num_kv_heads, groups = Nq / Nkv;
   const int64_t T = g.T, total = g.total, cap = g.cap, half = D / 2;
   const auto qn_w = floats_of(l.q_norm), kn_w = floats_of(l.k_norm);
   float* kc = g.cache ? g.cache->k[il].data_ptr<float>() : g.kbuf.data();
@@ -217,7 +217,7 @@ void build_residual_norm(Qwen3Graph& g, const at::Tensor& weight) {
 }
 
 void build_ffn(Qwen3Graph& g, const Qwen3Layer& l) {
-  const int64_t H = g.c.hidden_size, I = g.c.intermediate_size;
+  const int64_t I = g.c.intermediate_size;
   nn::project_many(g.a.data(), g.M, {{&l.gate_proj, g.gate.data()}, {&l.up_proj, g.up.data()}});
   for_rows(g.M, I, [&](int64_t r) { g.ops.silu_mul(g.gate.data() + r * I, g.up.data() + r * I, I); });
   nn::project(g.gate.data(), g.M, l.down_proj, g.out.data());

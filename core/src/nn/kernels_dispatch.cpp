@@ -235,6 +235,19 @@ void testing::force_isa(Isa isa) {
   g_active.store(isa);
 }
 
+void set_isa(Isa isa) {
+  if (runs_on(isa, g_detected) && !kernels_agree(isa))
+    throw std::invalid_argument(std::string("kernels: the ") + isa_name(isa) +
+                                " level disagrees with the reference sums on this CPU");
+  testing::force_isa(isa);
+}
+
+std::optional<Isa> isa_from_name(const std::string& name) {
+  for (Isa i : {Isa::scalar, Isa::avx2, Isa::avx2_bf16_emulated, Isa::avx512, Isa::avx512_bf16})
+    if (name == isa_name(i)) return i;
+  return std::nullopt;
+}
+
 void set_precision(Precision p) { g_precision.store(p); }
 Precision precision() { return g_precision.load(); }
 

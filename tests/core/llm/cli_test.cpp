@@ -214,4 +214,12 @@ TEST_CASE("cli: llama.cpp-style short flags, and bmx bench llm --json") {
   CHECK_FALSE(j.contains("read_bandwidth_gbs"));
   CHECK_FALSE(j.contains("tg_fraction_of_ceiling"));
   CHECK(j["peak_rss_gib"].get<double>() > 0);
+
+  // --isa runs a lower level this CPU runs (an AVX2 machine's code paths, measured here), and names the levels
+  // when it is not one.
+  REQUIRE(run(bmx_exe().string() + " bench llm -m " + tiny_model_dir("tiny-tied") + " -p 8 -n 2 -t 1 --isa scalar --json",
+              &out) == 0);
+  CHECK(nlohmann::json::parse(out)["isa"] == "scalar");
+  CHECK(run(bmx_exe().string() + " bench llm -m " + tiny_model_dir("tiny-tied") + " -p 8 -n 2 --isa avx3", &out, true) != 0);
+  CHECK(out.find("--isa avx3: not a level this CPU runs (scalar") != std::string::npos);
 }

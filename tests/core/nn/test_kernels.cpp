@@ -281,6 +281,20 @@ TEST_CASE("matmul_many equals one matmul per job (decode-sized jobs share a pass
   }
 }
 
+TEST_CASE("set_isa runs a level this CPU runs by its name, and refuses others") {
+  Restore restore;
+  for (k::Isa isa : k::available_isas()) {
+    const auto named = k::isa_from_name(k::isa_name(isa));
+    REQUIRE(named.has_value());
+    CHECK(*named == isa);
+    k::set_isa(*named);
+    CHECK(k::active_isa() == isa);
+  }
+  CHECK(!k::isa_from_name("avx3").has_value());
+  CHECK(!k::isa_from_name("").has_value());
+  if (k::detected_isa() != k::Isa::avx512_bf16) CHECK_THROWS_AS(k::set_isa(k::Isa::avx512_bf16), std::invalid_argument);
+}
+
 TEST_CASE("the start-up check passes every level this CPU runs") {
   for (k::Isa isa : k::available_isas()) {
     INFO(std::string(k::isa_name(isa)));

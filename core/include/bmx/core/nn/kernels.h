@@ -8,6 +8,8 @@
 #pragma once
 #include <cstdint>
 #include <cstddef>
+#include <optional>
+#include <string>
 #include <vector>
 
 namespace bmx {
@@ -34,12 +36,19 @@ Isa active_isa();                      // the level in use (detected unless a te
 // rather than trusted.
 bool kernels_agree(Isa isa);
 std::vector<Isa> available_isas();     // every level this CPU can run, scalar first
+// Runs the kernels at another level this CPU can run from now on, e.g. `bmx bench llm --isa avx2` measures an
+// AVX2 machine's code paths on an AVX-512 one. std::invalid_argument when the CPU cannot run it, or when it
+// disagrees with the reference sums here (kernels_agree).
+void set_isa(Isa isa);
+// The level isa_name() calls `name`, or nullopt.
+std::optional<Isa> isa_from_name(const std::string& name);
 
 // How the large-M (prefill) GEMM treats the activations:
 //   float32: x is used in float32; results equal a float64 product within float32 rounding (default).
 //   bf16_activations: x is rounded to BF16 once per call and multiplied with vdpbf16ps (float32
 //   accumulation), twice the arithmetic rate of float32 FMA; what llama.cpp does. Only changes anything on
-//   CPUs with AVX-512 BF16. The GEMV (small M) always uses float32 activations: it is memory-bound anyway.
+//   CPUs with AVX-512 BF16. The GEMV (small M) always uses float32 activations: it is memory-bound anyway
+//   (a vdpbf16ps GEMV, a third of the instructions per byte of W, measured no faster in 4B decoding on Zen 4).
 enum class Precision { float32, bf16_activations };
 void set_precision(Precision p);
 Precision precision();
