@@ -116,6 +116,41 @@ TEST_CASE("matmul_blocks: every level against a float64 product, within the 8-bi
   }
 }
 
+TEST_CASE("matmul_blocks: exact on integer values every level (block sums are exact integers)") {
+  // Each block of W holds one value that sets its scale to exactly 1 (q8_0: 127; q4_0: -8) and small integers
+  // otherwise; so does each block of x (127). Both then round to themselves, every block's dot product is an exact
+  // integer, and all sums stay below 2^24: every level must give the integer product exactly. One unit off in
+  // one block (a carry in a lane reduction, a lost lane) shows here, where the float64 bounds above hide it.
+  std::mt19937 rng(17);
+  for (k::BlockFormat f : {k::BlockFormat::q8_0, k::BlockFormat::q4_0})
+    for (int64_t K : {64, 100, 512, 2560, 2752})  // pairs of blocks: 1, 2, 8, 40 (groups of 8), 43 (and a tail)
+      for (int64_t M : {1, 3}) {
+        const int64_t N = 19;
+        std::uniform_int_distribution<int> wv(f == k::BlockFormat::q8_0 ? -30 : -7, f == k::BlockFormat::q8_0 ? 30 : 7),
+            xv(-20, 20);
+        std::vector<float> w(std::size_t(N * K)), x(std::size_t(M * K));
+        for (int64_t i = 0; i < N * K; ++i)
+          w[std::size_t(i)] = float(i % K % 32 == 0 ? (f == k::BlockFormat::q8_0 ? 127 : -8) : wv(rng));
+        for (int64_t i = 0; i < M * K; ++i) x[std::size_t(i)] = float(i % K % 32 == 1 ? 127 : xv(rng));
+        const k::BlockMatrix m = k::quantize_rows(f, w.data(), K, N, K);
+        for (k::Isa isa : k::available_isas()) {
+          ForcedIsa forced(isa);
+          CAPTURE(k::block_kernels_name());
+          CAPTURE(K);
+          CAPTURE(M);
+          std::vector<float> y(std::size_t(M * N));
+          k::matmul_blocks(x.data(), K, m.view(), y.data(), N, M);
+          for (int64_t mm = 0; mm < M; ++mm)
+            for (int64_t n = 0; n < N; ++n) {
+              int64_t want = 0;
+              for (int64_t kk = 0; kk < K; ++kk)
+                want += int64_t(w[std::size_t(n * K + kk)]) * int64_t(x[std::size_t(mm * K + kk)]);
+              REQUIRE(double(y[std::size_t(mm * N + n)]) == double(want));
+            }
+        }
+      }
+}
+
 TEST_CASE("matmul_blocks: levels agree with each other closely, and a non-finite x row gives non-finite y") {
   const int64_t M = 3, N = 50, K = 2560;
   const auto w = gaussian(std::size_t(N * K), 5, 0.05f);
