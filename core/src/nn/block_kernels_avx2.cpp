@@ -78,6 +78,22 @@ inline void rows_of_x(const BlockProblem& p, int64_t n, int64_t m0) {
       acc[m][s] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), sv, acc[m][s]);
     }
   };
+  // q4_0 with one x row: two blocks per pass of 256-bit operations. Their 32 stored bytes hold elements 0-15 (low
+  // nibbles) and 16-31 (high) of each block; x's two blocks are regrouped the same way, two lane swaps instead of
+  // the per-block unpacking (about a third fewer instructions per weight, the bound of AVX2 q4_0 decoding).
+  auto block_pair = [&](int64_t b, int s) {
+    const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wq + 16 * b));
+    const __m256i mask = _mm256_set1_epi8(0x0F);
+    const __m256i lo = _mm256_and_si256(raw, mask), hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), mask);
+    const int8_t* xr = p.x.q + m0 * ldq + 32 * b;
+    const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xr));
+    const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xr + 32));
+    // Nibble (<= 15) times x (|x| <= 127), two pairs summed twice: |sum| <= 4 * 15 * 127, no int16 saturation.
+    const __m256i sums = _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_permute2x128_si256(x0, x1, 0x20)),
+                                          _mm256_maddubs_epi16(hi, _mm256_permute2x128_si256(x0, x1, 0x31)));
+    const __m256 sv = _mm256_set_m128(_mm_broadcast_ss(scale + s + 1), _mm_broadcast_ss(scale + s));
+    acc[0][s] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(sums, ones16)), sv, acc[0][s]);
+  };
   int64_t b = 0;
   for (; b + S <= nb; b += S) {
     if constexpr (kPrefetchBytes > 0)
@@ -88,8 +104,13 @@ inline void rows_of_x(const BlockProblem& p, int64_t n, int64_t m0) {
       __builtin_memcpy(&sw4, ws + b, 8);
       _mm_store_ps(scale, _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi64_si128(sw4)), _mm_loadu_ps(p.x.scale + m0 * nb + b)));
     }
+    if constexpr (F == BlockFormat::q4_0 && S == 4) {
+      block_pair(b, 0);
+      block_pair(b + 2, 2);
+    } else {
 #pragma GCC unroll 4
-    for (int s = 0; s < S; ++s) block(b + s, s, S == 4);
+      for (int s = 0; s < S; ++s) block(b + s, s, S == 4);
+    }
   }
   for (; b < nb; ++b) block(b, 0, false);
   for (int m = 0; m < MB; ++m) {
