@@ -212,6 +212,15 @@ TEST_CASE("errors name the file: missing, corrupt and unsupported tokenizer.json
   fs::path dir = write("bad_config", tiny_tokenizer(json::array()).dump());
   std::ofstream(dir / "tokenizer_config.json") << "{ nope";
   CHECK_THROWS_WITH_AS(bmx::Tokenizer::from_dir(dir), doctest::Contains("tokenizer_config.json"), bmx::InputError);
+  // The config is read on a second thread while tokenizer.json loads: when both are corrupt, tokenizer.json is the
+  // one named (as when they were read one after the other), and nothing is left running.
+  std::ofstream(dir / "tokenizer.json") << "[ nope";
+  CHECK_THROWS_WITH_AS(bmx::Tokenizer::from_dir(dir), doctest::Contains("tokenizer.json"), bmx::InputError);
+  try {
+    bmx::Tokenizer::from_dir(dir);
+  } catch (const bmx::InputError& e) {
+    CHECK(std::string(e.what()).find("tokenizer_config.json") == std::string::npos);
+  }
 }
 
 TEST_CASE("tiny tokenizer: a TemplateProcessing post-processor adds its tokens only with add_special_tokens") {
