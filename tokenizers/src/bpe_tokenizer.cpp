@@ -258,7 +258,9 @@ struct Tokenizer::Impl {
   std::string source;  // file name for messages
   VocabMap vocab;            // model vocabulary, byte-level strings
   StringsById id_to_token;   // model and added tokens
-  StringsById id_bytes;      // what decode emits per id
+  // What decode emits per id: built by the first decode (151k ids, ~6 ms a load that only encodes need not pay).
+  mutable StringsById id_bytes;
+  mutable std::once_flag id_bytes_built;
   std::vector<uint8_t> id_special;
   std::vector<AddedToken> added;
   std::unordered_map<std::string, TokenId> added_by_content;
@@ -288,6 +290,7 @@ struct Tokenizer::Impl {
   // Tables derived from the sections above.
   void build_id_tables(TokenId max_id, bool has_unk);
   void build_merges(const TokenizerJson& file);
+  void build_id_bytes() const;
   void build_added_token_matchers();
   // tokenizer_config.json: chat template and special-token names.
   void load_config(const json& c);
@@ -442,7 +445,8 @@ TokenId Tokenizer::Impl::load_added_tokens(const json& list, TokenizerJson& file
   return max_id;
 }
 
-// Per id: its token string, the bytes decode() emits, whether it is special; per byte: its GPT-2 symbol and id.
+// Per id: its token string and whether it is special; per byte: its GPT-2 symbol and id (what decode emits per id
+// is built on first use: build_id_bytes).
 void Tokenizer::Impl::build_id_tables(TokenId max_id, bool has_unk) {
   // Where each id's text comes from: a vocab entry (>= 0), an added token (-2 - index) or none (-1). Of vocab
   // entries sharing an id the last in file order names it; an added token replaces both.
@@ -463,19 +467,14 @@ void Tokenizer::Impl::build_id_tables(TokenId max_id, bool has_unk) {
   id_to_token.ends.reserve(source.size());
   for (size_t id = 0; id < source.size(); ++id) id_to_token.push_back(text_of(id));
 
-  auto b2u = bytes_to_unicode();
-  // Code point -> byte, -1 where no byte maps there (GPT-2's symbols are all below 512).
-  std::vector<int16_t> u2b(512, -1);
+  const auto b2u = bytes_to_unicode();
   for (int b = 0; b < 256; ++b) {
-    u2b[b2u[b]] = int16_t(b);
     std::string s;
     unicode::append_utf8(s, b2u[b]);
     byte_id[b] = vocab.find(s);  // missing bytes are dropped, as without unk
     if (byte_id[b] < 0 && has_unk) unsupported("an unk_token with bytes missing from the vocabulary");
     byte_symbol[b] = s;
   }
-  id_bytes.text.reserve(id_to_token.text.size());
-  id_bytes.ends.reserve(id_to_token.size());
   id_special.assign(id_to_token.size(), 0);
   // Special: every id whose text is a special added token's content. Such an id's text comes from an added
   // token or from the vocabulary entry with that key, so only those ids are compared.
@@ -491,6 +490,15 @@ void Tokenizer::Impl::build_id_tables(TokenId max_id, bool has_unk) {
   if (special_contents.count(std::string_view()))  // a special token with empty content: every id without text
     for (size_t id = 0; id < id_to_token.size(); ++id)
       if (id_to_token[id].empty()) id_special[id] = 1;
+}
+
+// Each id's text with GPT-2's byte symbols mapped back to bytes (a text with other characters is kept as it is).
+void Tokenizer::Impl::build_id_bytes() const {
+  const auto b2u = bytes_to_unicode();
+  std::vector<int16_t> u2b(512, -1);  // code point -> byte, -1 where no byte maps there (all are below 512)
+  for (int b = 0; b < 256; ++b) u2b[b2u[b]] = int16_t(b);
+  id_bytes.text.reserve(id_to_token.text.size());
+  id_bytes.ends.reserve(id_to_token.size());
   std::string bytes;
   for (size_t id = 0; id < id_to_token.size(); ++id) {
     const std::string_view tok = id_to_token[id];
@@ -803,6 +811,7 @@ std::vector<TokenId> Tokenizer::encode(std::string_view text, bool add_special_t
 }
 
 std::string Tokenizer::decode(const std::vector<TokenId>& ids, bool skip_special_tokens) const {
+  std::call_once(impl_->id_bytes_built, [this] { impl_->build_id_bytes(); });
   std::string bytes;
   for (TokenId id : ids) {
     if (id < 0 || size_t(id) >= impl_->id_bytes.size() || impl_->id_to_token[size_t(id)].empty()) continue;
