@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <exception>
 #include <functional>
 #include <future>
 #include <mutex>
 #include <queue>
 #include <sstream>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -533,13 +535,26 @@ void Tokenizer::Impl::build_merges(const TokenizerJson& file) {
       ids[rank] = {vocab.find(left), vocab.find(right), vocab.find(joined)};
     }
   };
+  // A failure (bad_alloc on a huge token) is carried back to this thread and thrown after the join.
+  std::exception_ptr failure[2];
+  auto guarded = [&](int part, size_t from, size_t to) {
+    try {
+      look_up(from, to);
+    } catch (...) {
+      failure[part] = std::current_exception();
+    }
+  };
+  std::thread other;
   if (n >= 4096 && std::thread::hardware_concurrency() > 1) {
-    std::thread other(look_up, n / 2, n);
-    look_up(0, n / 2);
-    other.join();
-  } else {
-    look_up(0, n);
+    try {
+      other = std::thread(guarded, 1, n / 2, n);
+    } catch (const std::system_error&) {  // no thread to be had: all on this one
+    }
   }
+  guarded(0, 0, other.joinable() ? n / 2 : n);
+  if (other.joinable()) other.join();
+  for (const auto& f : failure)
+    if (f) std::rethrow_exception(f);
   merges.reserve(n);
   for (size_t rank = 0; rank < n; ++rank) {
     const Ids& m = ids[rank];
@@ -755,10 +770,17 @@ Tokenizer Tokenizer::from_dir(const std::filesystem::path& dir) {
   // Only the keys load_config reads are built: the rest of the file (16k added_tokens_decoder entries for
   // BioMatrix, 2 MB) is checked as JSON and dropped. It is read on a second thread while tokenizer.json loads.
   std::future<json> config;
-  if (std::filesystem::exists(config_path))
-    config = std::async(std::thread::hardware_concurrency() > 1 ? std::launch::async : std::launch::deferred, [&] {
+  if (std::filesystem::exists(config_path)) {
+    auto read_config = [&] {
       return read_tokenizer_config(config_path.string(), {"chat_template", "eos_token", "pad_token", "bos_token"});
-    });
+    };
+    try {
+      config = std::async(std::thread::hardware_concurrency() > 1 ? std::launch::async : std::launch::deferred,
+                          read_config);
+    } catch (const std::system_error&) {  // no thread to be had: read it here, after tokenizer.json
+      config = std::async(std::launch::deferred, read_config);
+    }
+  }
   Tokenizer t = from_file(dir / "tokenizer.json");
   if (config.valid()) {
     const json c = config.get();
