@@ -19,6 +19,7 @@
 #include "added_token_matcher.h"
 #include "bmx/core/util/big_allocator.h"
 #include "bmx/core/util/error.h"
+#include "bmx/core/util/parallel.h"
 #include "bmx/core/io/json_file.h"
 #include "pretokenizer.h"
 #include "tokenizer_json.h"
@@ -535,24 +536,16 @@ void Tokenizer::Impl::build_merges(const TokenizerJson& file) {
       ids[rank] = {vocab.find(left), vocab.find(right), vocab.find(joined)};
     }
   };
-  // A failure (bad_alloc on a huge token) is carried back to this thread and thrown after the join.
+  // A failure (bad_alloc on a huge token) is carried back to this thread and thrown after both halves ran.
+  const std::size_t parts = n >= 4096 ? 2 : 1;
   std::exception_ptr failure[2];
-  auto guarded = [&](int part, size_t from, size_t to) {
+  parallel_for(parts, int(parts), [&](std::size_t part) {
     try {
-      look_up(from, to);
+      look_up(part * n / parts, (part + 1) * n / parts);
     } catch (...) {
       failure[part] = std::current_exception();
     }
-  };
-  std::thread other;
-  if (n >= 4096 && std::thread::hardware_concurrency() > 1) {
-    try {
-      other = std::thread(guarded, 1, n / 2, n);
-    } catch (const std::system_error&) {  // no thread to be had: all on this one
-    }
-  }
-  guarded(0, 0, other.joinable() ? n / 2 : n);
-  if (other.joinable()) other.join();
+  });
   for (const auto& f : failure)
     if (f) std::rethrow_exception(f);
   merges.reserve(n);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -26,7 +27,10 @@ void parallel_for(std::size_t n, int threads, const std::function<void(std::size
     for (std::size_t i; (i = next.fetch_add(1)) < n;) fn(i);
   };
   std::vector<std::thread> pool;
-  for (int t = 0; t < threads - 1; ++t) pool.emplace_back(worker);
+  try {
+    for (int t = 0; t < threads - 1; ++t) pool.emplace_back(worker);
+  } catch (const std::system_error&) {  // fewer threads to be had: the ones made (and this one) do the work
+  }
   worker();
   for (auto& th : pool) th.join();
 }
