@@ -128,11 +128,11 @@ inline void one_row_of_x(const BlockProblem& p, int64_t n, int64_t m0) {
     int64_t sw4;
     __builtin_memcpy(&sw4, ws + b, 8);
     _mm_store_ps(scale, _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi64_si128(sw4)), _mm_loadu_ps(xs + b)));
-    if constexpr (F == BlockFormat::q4_0) {
-      for (int s = 0; s < 4; s += 2) {
-        const __m256 sv = _mm256_set_m128(_mm_broadcast_ss(scale + s + 1), _mm_broadcast_ss(scale + s));
-        acc[s] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q4_pair_dot(wq, b + s, xq + 32 * (b + s))), sv, acc[s]);
-      }
+    if constexpr (F == BlockFormat::q4_0) {  // written out: as a loop, GCC kept acc on the stack
+      const __m256 s01 = _mm256_set_m128(_mm_broadcast_ss(scale + 1), _mm_broadcast_ss(scale));
+      const __m256 s23 = _mm256_set_m128(_mm_broadcast_ss(scale + 3), _mm_broadcast_ss(scale + 2));
+      acc[0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q4_pair_dot(wq, b, xq + 32 * b)), s01, acc[0]);
+      acc[2] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q4_pair_dot(wq, b + 2, xq + 32 * (b + 2))), s23, acc[2]);
     } else {
 #pragma GCC unroll 4
       for (int s = 0; s < 4; ++s) {
