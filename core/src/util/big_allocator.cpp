@@ -9,6 +9,7 @@ namespace bmx {
 namespace {
 
 constexpr std::size_t kBig = std::size_t(1) << 20;
+constexpr std::size_t kLine = 64;  // small blocks are cache-line aligned too (the bandwidth probe reads whole lines)
 constexpr std::size_t kHuge = std::size_t(2) << 20;
 
 std::size_t mapped_size(std::size_t bytes) { return (bytes + kHuge - 1) / kHuge * kHuge; }
@@ -16,7 +17,7 @@ std::size_t mapped_size(std::size_t bytes) { return (bytes + kHuge - 1) / kHuge 
 }  // namespace
 
 void* big_allocate(std::size_t bytes) {
-  if (bytes < kBig) return ::operator new(bytes);
+  if (bytes < kBig) return ::operator new(bytes, std::align_val_t(kLine));
   const std::size_t size = mapped_size(bytes);
   if (size < bytes) throw std::bad_alloc();
   // Map 2 MiB more than needed and trim to a 2 MiB boundary: huge pages need aligned ranges.
@@ -35,7 +36,7 @@ void* big_allocate(std::size_t bytes) {
 void big_free(void* p, std::size_t bytes) noexcept {
   if (!p) return;
   if (bytes < kBig) {
-    ::operator delete(p);
+    ::operator delete(p, std::align_val_t(kLine));
     return;
   }
   ::munmap(p, mapped_size(bytes));

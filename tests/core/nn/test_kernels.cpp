@@ -247,6 +247,19 @@ TEST_CASE("read bandwidth probe returns a plausible figure at every instruction-
   CHECK(k::last_level_cache_bytes() >= (std::size_t(256) << 10));
 }
 
+TEST_CASE("read bandwidth probe on a small scratch buffer (ordinary heap memory, still read with aligned loads)") {
+  Restore restore;
+  for (auto isa : k::available_isas()) {
+    k::testing::force_isa(isa);
+    INFO(k::isa_name(isa));
+    for (std::size_t bytes : {std::size_t(0), std::size_t(4096), std::size_t(100) << 10}) {
+      const double gbs = k::measure_read_bandwidth_gbs(bytes, 1);
+      CHECK(gbs > 0.0);
+      CHECK(gbs < 10000.0);
+    }
+  }
+}
+
 TEST_CASE("read bandwidth probe over existing memory") {
   std::vector<float> buf(std::size_t(16) << 20, 1.0f);  // 64 MiB
   // An unaligned start and length are trimmed to whole lines, never read past the end.

@@ -3,6 +3,7 @@
 // requested (MADV_HUGEPAGE; where the kernel gives none it is an ordinary mapping). Loading a tokenizer writes
 // ~25 MB of fresh memory, and on a virtual machine a 4 KiB page fault costs 10-25 µs: that was half of
 // `bmx tokenize`'s start; one fault per 2 MiB makes it negligible. Smaller blocks come from operator new.
+// Every block is at least 64-byte (cache-line) aligned.
 #pragma once
 #include <cstddef>
 #include <string>
