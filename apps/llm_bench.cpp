@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 
 #include "bmx/core/nn/bandwidth.h"
@@ -30,7 +31,7 @@ struct BenchOptions {
   int agreement = 128;     // positions compared with the reference weights (0 = skip)
   std::vector<int> batch;  // --batch 1,4,8,16: aggregate decode rates
   std::string precision = "auto";
-  std::string isa;        // --isa: a lower kernel level than detected
+  std::optional<kernels::Isa> isa;  // --isa: a lower kernel level than detected
   std::string weights;    // --weights q8_0|q4_0
   std::string reference;  // --reference: BF16 model the agreement compares with
 };
@@ -196,17 +197,11 @@ bool bf16_prefill(const std::string& precision) {
 void run_bench(const BenchOptions& o) {
   check_model_folder(o.model);
   set_llm_threads(o.threads);
-  if (!o.isa.empty()) {
-    const auto isa = kernels::isa_from_name(o.isa);
-    if (!isa) {
-      std::string levels;
-      for (kernels::Isa i : kernels::available_isas()) levels += std::string(levels.empty() ? "" : ", ") + kernels::isa_name(i);
-      throw InputError("--isa " + o.isa + ": not a level this CPU runs (" + levels + ")");
-    }
+  if (o.isa) {  // a known name (checked as the flag was parsed); whether this CPU runs it is known here
     try {
-      kernels::set_isa(*isa);
+      kernels::set_isa(*o.isa);
     } catch (const std::invalid_argument& e) {
-      throw InputError("--isa " + o.isa + ": " + e.what());
+      throw InputError(std::string("--isa ") + kernels::isa_name(*o.isa) + ": " + e.what());
     }
   }
   const bool bf16 = bf16_prefill(o.bf16_prefill ? std::string("bf16") : o.precision);
@@ -386,9 +381,14 @@ void add_llm_bench(CLI::App& bench) {
                  "Activations of the prefill GEMM: f32 (exact), bf16 (as llama.cpp's BF16), auto (bf16 on AVX-512 BF16 CPUs)")
       ->check(CLI::IsMember({"auto", "f32", "bf16"}));
   c->add_flag("--bf16-prefill", o->bf16_prefill, "Same as --prefill-precision bf16");
-  c->add_option("--isa", o->isa,
-                "Kernel level, one this CPU runs (scalar, avx2, avx512, avx512-bf16; default: the best), e.g. avx2 to "
-                "measure an AVX2 machine's code paths here");
+  c->add_option_function<std::string>(
+       "--isa", [o](const std::string& name) { o->isa = kernels::isa_from_name(name); },
+       "Kernel level, one this CPU runs (scalar, avx2, avx512, avx512-bf16; default: the best), e.g. avx2 to "
+       "measure an AVX2 machine's code paths here")
+      ->check([](const std::string& name) {
+        return kernels::isa_from_name(name) ? std::string()
+                                            : "'" + name + "' is not a kernel level (scalar, avx2, avx512, avx512-bf16)";
+      });
   add_weights_flag(c, o->weights);
   c->add_option("--batch", o->batch,
                  "Decode rates with this many sequences stepped together, e.g. 1,4,8,16 (-n steps each)")

@@ -229,17 +229,23 @@ std::vector<Isa> available_isas() {
   return out;
 }
 
-void testing::force_isa(Isa isa) {
+namespace {
+
+void use_level(Isa isa) {
   if (!runs_on(isa, g_detected))
-    throw std::invalid_argument(std::string("kernels: this CPU cannot run the ") + isa_name(isa) + " level");
+    throw std::invalid_argument(std::string("this CPU cannot run the ") + isa_name(isa) + " level");
   g_active.store(isa);
 }
 
+}  // namespace
+
+// Tests force a level unchecked: they compare it with the reference themselves.
+void testing::force_isa(Isa isa) { use_level(isa); }
+
 void set_isa(Isa isa) {
   if (runs_on(isa, g_detected) && !kernels_agree(isa))
-    throw std::invalid_argument(std::string("kernels: the ") + isa_name(isa) +
-                                " level disagrees with the reference sums on this CPU");
-  testing::force_isa(isa);
+    throw std::invalid_argument(std::string("the ") + isa_name(isa) + " level disagrees with the reference sums on this CPU");
+  use_level(isa);
 }
 
 std::optional<Isa> isa_from_name(const std::string& name) {

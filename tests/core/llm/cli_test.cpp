@@ -220,6 +220,10 @@ TEST_CASE("cli: llama.cpp-style short flags, and bmx bench llm --json") {
   REQUIRE(run(bmx_exe().string() + " bench llm -m " + tiny_model_dir("tiny-tied") + " -p 8 -n 2 -t 1 --isa scalar --json",
               &out) == 0);
   CHECK(nlohmann::json::parse(out)["isa"] == "scalar");
-  CHECK(run(bmx_exe().string() + " bench llm -m " + tiny_model_dir("tiny-tied") + " -p 8 -n 2 --isa avx3", &out, true) != 0);
-  CHECK(out.find("--isa avx3: not a level this CPU runs (scalar") != std::string::npos);
+  for (const char* bad : {"avx3", "\"\"", "AVX2"}) {  // an unknown name, an empty one, the wrong case
+    CAPTURE(bad);
+    CHECK(run(bmx_exe().string() + " bench llm -m " + tiny_model_dir("tiny-tied") + " -p 8 -n 2 --isa " + bad, &out,
+              true) != 0);
+    CHECK(out.find("is not a kernel level (scalar, avx2") != std::string::npos);
+  }
 }
