@@ -125,7 +125,7 @@ TEST_CASE("matmul_blocks: exact on integer values every level (block sums are ex
   // one block (a carry in a lane reduction, a lost lane) shows here, where the float64 bounds above hide it.
   std::mt19937 rng(17);
   for (k::BlockFormat f : {k::BlockFormat::q8_0, k::BlockFormat::q4_0})
-    for (int64_t K : {64, 100, 512, 2560, 2752})  // pairs of blocks: 1, 2, 8, 40 (groups of 8), 43 (and a tail)
+    for (int64_t K : {64, 100, 512, 2560, 2752})  // blocks: 2, 4, 16, 80, 86 (AVX2 decode: steps of 4 and a tail)
       for (int64_t M : {1, 3}) {
         const int64_t N = 19;
         std::uniform_int_distribution<int> wv(f == k::BlockFormat::q8_0 ? -30 : -7, f == k::BlockFormat::q8_0 ? 30 : 7),

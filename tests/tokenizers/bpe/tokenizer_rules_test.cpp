@@ -215,12 +215,14 @@ TEST_CASE("errors name the file: missing, corrupt and unsupported tokenizer.json
   // The config is read on a second thread while tokenizer.json loads: when both are corrupt, tokenizer.json is the
   // one named (as when they were read one after the other), and nothing is left running.
   std::ofstream(dir / "tokenizer.json") << "[ nope";
-  CHECK_THROWS_WITH_AS(bmx::Tokenizer::from_dir(dir), doctest::Contains("tokenizer.json"), bmx::InputError);
+  std::string message;
   try {
     bmx::Tokenizer::from_dir(dir);
   } catch (const bmx::InputError& e) {
-    CHECK(std::string(e.what()).find("tokenizer_config.json") == std::string::npos);
+    message = e.what();
   }
+  CHECK(message.find("tokenizer.json") != std::string::npos);
+  CHECK(message.find("tokenizer_config.json") == std::string::npos);
 }
 
 TEST_CASE("tiny tokenizer: a TemplateProcessing post-processor adds its tokens only with add_special_tokens") {
