@@ -13,7 +13,7 @@ packages=(
   librdkit-dev libboost-dev libboost-serialization-dev libboost-iostreams-dev
   gemmi-dev tao-pegtl-dev zlib1g-dev
   libeigen3-dev libopenbabel-dev openbabel
-  doctest-dev libcli11-dev nlohmann-json3-dev libyaml-cpp-dev libcpp-httplib-dev
+  doctest-dev libcli11-dev nlohmann-json3-dev rapidjson-dev libyaml-cpp-dev libcpp-httplib-dev
   dssp
   pybind11-dev python3-dev python3-numpy python3-rdkit python3-pytest python3-distributed python3-gemmi
 )

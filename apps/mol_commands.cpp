@@ -26,6 +26,7 @@
 #include "bmx/mol3d/molstructok.h"
 #include "bmx/mol3d/roundtrip.h"
 #include "bmx/mol3d/sdf_writer.h"
+#include "bmx/core/io/json_sax.h"
 #include "commands.h"
 #include "encode_records.h"
 #include "measure.h"
@@ -233,7 +234,7 @@ class TokenLineReader {
     t.where = file + ":" + std::to_string(lineno);
     if (s[0] == '{') {
       try {
-        auto j = nlohmann::json::parse(s);
+        auto j = parse_json(s);
         if (j.contains("struct_sfi")) t.tokens = j["struct_sfi"].get<std::string>();
         else if (j.contains("tokens")) t.tokens = j["tokens"].get<std::string>();
         if (j.contains("name")) t.name = j["name"].get<std::string>();

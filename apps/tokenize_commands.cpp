@@ -17,6 +17,7 @@
 #include "bmx/core/util/error.h"
 #include "bmx/core/io/read_file.h"
 #include "bmx/tokenizers/bpe_tokenizer.h"
+#include "bmx/core/io/json_sax.h"
 #include "commands.h"
 #include "llm_common.h"
 #include "measure.h"
@@ -121,7 +122,7 @@ void run_tokenize(const TokenizeOptions& o) {
       if (o.jsonl) {
         json v;
         try {
-          v = json::parse(line);
+          v = parse_json(line);
         } catch (const json::exception&) {
           fail_input(where, "not a JSON string");
         }
@@ -143,7 +144,7 @@ std::vector<TokenId> parse_ids(const std::string& s, const std::string& where) {
   size_t a = t.find_first_not_of(" \t\r\n");
   if (a != std::string::npos && t[a] == '[') {
     try {
-      json v = json::parse(t);
+      json v = parse_json(t);
       std::vector<TokenId> ids;
       for (const auto& x : v) {
         if (!x.is_number_integer()) throw json::type_error::create(302, "not an integer", nullptr);

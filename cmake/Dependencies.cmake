@@ -3,6 +3,11 @@ find_package(Threads REQUIRED)
 find_package(ZLIB REQUIRED)
 find_package(Eigen3 3.4 REQUIRED NO_MODULE)
 find_package(nlohmann_json 3.11 REQUIRED)
+# The JSON parser (core/io/json_sax.h): header-only, /usr/include; the package's config only names that folder.
+find_package(RapidJSON 1.1 REQUIRED)
+add_library(bmx_rapidjson INTERFACE)
+target_include_directories(bmx_rapidjson SYSTEM INTERFACE ${RAPIDJSON_INCLUDE_DIRS})
+add_library(bmx::rapidjson ALIAS bmx_rapidjson)
 find_package(CLI11 REQUIRED)
 find_package(doctest REQUIRED)
 

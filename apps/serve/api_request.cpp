@@ -1,6 +1,7 @@
 #include "serve/api_request.h"
 
 #include <cmath>
+#include "bmx/core/io/json_sax.h"
 
 namespace bmx::app::serve {
 
@@ -28,17 +29,11 @@ std::string error_body(int status, const std::string& message, const std::string
 }
 
 json parse_body(const std::string& body) {
-  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) {
-    // The byte where it fails, found by a parse with exceptions (its message names nlohmann's internals).
-    size_t byte = 0;
-    try {
-      const json again = json::parse(body);
-    } catch (const json::parse_error& e) {
-      byte = e.byte;
-    } catch (const std::exception&) {
-    }
-    throw ApiError(400, "the request body is not valid JSON (at byte " + std::to_string(byte) + ")");
+  json j;
+  try {
+    j = parse_json(body);
+  } catch (const json::parse_error& e) {  // the byte where it fails: the message names the parser's internals
+    throw ApiError(400, "the request body is not valid JSON (at byte " + std::to_string(e.byte) + ")");
   }
   if (!j.is_object()) throw ApiError(400, "the request body must be a JSON object");
   return j;

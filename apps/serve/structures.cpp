@@ -15,6 +15,7 @@
 #include "bmx/prot3d/structure_reader.h"
 #include "bmx/prot3d/write_token_records.h"
 #include "bmx/tokenizers/modality.h"
+#include "bmx/core/io/json_sax.h"
 #include "encode_records.h"
 #include "serve/api_request.h"
 #include "structure_models.h"
@@ -249,7 +250,7 @@ void StructureService::handle(const std::string& route, const httplib::Request& 
         }
         const prot3d::Encoding e = decoders_->gcp_vqvae().encode(c.backbone);
         prot3d::TokenRecord rec = prot_chain_record("request", c, e);
-        out["chains"].push_back(ojson::parse(prot3d::token_record_json(rec)));
+        out["chains"].push_back(parse_json<ojson>(prot3d::token_record_json(rec)));
       }
     } else {  // /v1/prot/decode: {"tokens": "<S n>..." or [codes], "sequence"} -> PDB and mmCIF
       const auto t = j.find("tokens");

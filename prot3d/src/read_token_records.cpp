@@ -8,6 +8,7 @@
 #include "bmx/core/util/error.h"
 #include "bmx/prot3d/token_text.h"
 #include "bmx/tokenizers/modality.h"
+#include "bmx/core/io/json_sax.h"
 
 namespace bmx::prot3d {
 namespace {
@@ -41,7 +42,7 @@ void read_json_record(const std::string& line, int codebook, TokenRecord& r) {
   const std::string& w = r.where;
   json j;
   try {
-    j = json::parse(line);
+    j = parse_json(line);
   } catch (const json::parse_error& e) {  // the position, not the library's exception text
     throw InputError(w + ": not JSON (syntax error at byte " + std::to_string(e.byte) + ")");
   }

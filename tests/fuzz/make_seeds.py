@@ -188,3 +188,10 @@ for proto in (2, 4, 5):
     put("pickle", f"plain_p{proto}.pkl", pickle.dumps({"a": [1, 2.5, "x" * 3, None, True, (1,), b"b"], "big": 2**70, "neg": -5}, protocol=proto))
 with zipfile.ZipFile(SHARED / "models/molstructok/molstructok_vqvae.bin") as z:
     put("pickle", "molstructok.pkl", z.read("pytorch_model/data.pkl"))
+
+# json: bmx's parser against nlohmann's; the JSON of the reference folder is passed whole (CMakeLists.txt).
+put("json", "object.json", '{"a":[1,-0,2.5e3,"\\u00e9\\ud83d\\ude00",true,null],"b":{}}')
+put("json", "numbers.json", "[18446744073709551615,-9223372036854775808,1e-999,12345678901234567890123]")
+put("json", "lone_surrogate.json", '"\\udc00"')
+put("json", "trailing_comma.json", "[1,]")
+put("json", "bom.json", b'\xef\xbb\xbf{"bom":1}')

@@ -24,6 +24,7 @@
 #include "bmx/tokenizers/chat_template.h"
 #include "bmx/tokenizers/segment_json.h"
 #include "bmx/tokenizers/segments.h"
+#include "bmx/core/io/json_sax.h"
 #include "commands.h"
 #include "llm_common.h"
 #include "run_models.h"
@@ -43,10 +44,10 @@ std::string chat_text(const Tokenizer& tok, const std::string& messages_json, bo
   if (tok.chat_template().empty()) throw InputError("the model folder has no chat template (tokenizer_config.json)");
   ChatTemplate tmpl(tok.chat_template(), tok.config_file());
   ChatInput in;
-  in.messages = nlohmann::ordered_json::parse(messages_json);
+  in.messages = parse_json<nlohmann::ordered_json>(messages_json);
   in.add_generation_prompt = add_generation_prompt;
   in.enable_thinking = enable_thinking;
-  if (!tools_json.empty()) in.tools = nlohmann::ordered_json::parse(tools_json);
+  if (!tools_json.empty()) in.tools = parse_json<nlohmann::ordered_json>(tools_json);
   in.bos_token = tok.bos_token();
   in.eos_token = tok.eos_token();
   in.pad_token = tok.pad_token();

@@ -22,7 +22,10 @@ String read_whole(const std::string& path) {
   // Read straight into the string, sized from stat (a stream copy grew and copied 6.7 MB tokenizer.json files
   // several times); a file that grows meanwhile is still read to its end.
   String out;
-  if (S_ISREG(st.st_mode) && st.st_size > 0) out.resize(size_t(st.st_size));
+  if (S_ISREG(st.st_mode) && st.st_size > 0) {
+    out.reserve(size_t(st.st_size) + 64);  // room for a parser's padding (json_sax.h) without a copy
+    out.resize(size_t(st.st_size));
+  }
   in.read(out.data(), std::streamsize(out.size()));
   out.resize(size_t(in.gcount()));
   if (!in.eof()) {

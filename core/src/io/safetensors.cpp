@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bmx/core/util/error.h"
+#include "bmx/core/io/json_sax.h"
 
 namespace bmx {
 
@@ -77,7 +78,7 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
                                          std::to_string(size) + " bytes");
   nlohmann::json header;
   try {
-    header = nlohmann::json::parse(map_->data + 8, map_->data + 8 + n);
+    header = parse_json(std::string_view(reinterpret_cast<const char*>(map_->data) + 8, n));
   } catch (const std::exception& e) {
     fail_input(path, "bad safetensors header: " + json_error_text(e));
   }
