@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <array>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -24,17 +23,16 @@ constexpr std::size_t kMaxPath = 4096;
 // A slot is claimed (compare-and-swap free -> claimed) before its path is written and only then marked ready, so
 // two threads never write one slot and the handler never reads a half-written path.
 enum SlotState : int { kFree, kClaimed, kReady };
-struct LiveSlot {
-  std::atomic<int> state{kFree};
-  char path[kMaxPath];
-};
-std::array<LiveSlot, kMaxLive> g_live;
+// Two plain arrays, not an array of {state, path}: those had a dynamic initialiser that wrote every slot's state,
+// which faulted in all 256 KiB of paths at the start of every bmx process. Zero is kFree.
+std::atomic<int> g_state[kMaxLive];
+char g_path[kMaxLive][kMaxPath];
 std::once_flag g_handlers_once;
 struct sigaction g_previous_int, g_previous_term;
 
 extern "C" void remove_temporaries_and_reraise(int sig) {
-  for (auto& s : g_live)
-    if (s.state.load() == kReady) ::unlink(s.path);
+  for (int i = 0; i < kMaxLive; ++i)
+    if (g_state[i].load() == kReady) ::unlink(g_path[i]);
   sigaction(sig, sig == SIGINT ? &g_previous_int : &g_previous_term, nullptr);
   raise(sig);
 }
@@ -52,18 +50,17 @@ void install_handlers() {
 int register_live(const std::string& path) {
   if (path.size() >= kMaxPath) return -1;
   for (int i = 0; i < kMaxLive; ++i) {
-    LiveSlot& s = g_live[std::size_t(i)];
     int expected = kFree;
-    if (!s.state.compare_exchange_strong(expected, kClaimed)) continue;
-    std::memcpy(s.path, path.c_str(), path.size() + 1);
-    s.state.store(kReady);
+    if (!g_state[i].compare_exchange_strong(expected, kClaimed)) continue;
+    std::memcpy(g_path[i], path.c_str(), path.size() + 1);
+    g_state[i].store(kReady);
     return i;
   }
   return -1;  // more than kMaxLive at once: still removed by the destructor, just not on a signal
 }
 
 void unregister_live(int slot) {
-  if (slot >= 0) g_live[std::size_t(slot)].state.store(kFree);
+  if (slot >= 0) g_state[slot].store(kFree);
 }
 
 bool is_stdout_path(const std::string& p) { return p.empty() || p == "-"; }
