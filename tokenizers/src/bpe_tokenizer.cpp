@@ -21,9 +21,12 @@
 #include "bmx/core/util/error.h"
 #include "bmx/core/util/parallel.h"
 #include "bmx/core/io/json_file.h"
+#include "merge_table.h"
 #include "pretokenizer.h"
 #include "tokenizer_json.h"
 #include "unicode.h"
+#include "vocab_build.h"
+#include "vocab_map.h"
 
 namespace bmx {
 namespace {
@@ -40,126 +43,6 @@ std::vector<uint32_t> bytes_to_unicode() {
   }
   return table;
 }
-
-// Open-addressing map (left id, right id) -> (rank, merged id).
-class MergeTable {
-public:
-  void reserve(size_t n) {
-    size_t cap = 16;
-    while (cap < n + n / 2) cap <<= 1;  // load at most 2/3: the table is fresh memory, which costs at start-up
-    slots_.assign(cap, Slot{});
-    mask_ = cap - 1;
-  }
-  bool insert(int32_t a, int32_t b, uint32_t rank, int32_t merged) {
-    uint64_t key = pack(a, b);
-    for (size_t i = hash(key) & mask_;; i = (i + 1) & mask_) {
-      if (slots_[i].key == kEmpty) {
-        slots_[i] = {key, rank, merged};
-        return true;
-      }
-      if (slots_[i].key == key) return false;  // a repeated merge keeps its first (lowest) rank
-    }
-  }
-  // Returns false when the pair does not merge.
-  bool find(int32_t a, int32_t b, uint32_t& rank, int32_t& merged) const {
-    uint64_t key = pack(a, b);
-    for (size_t i = hash(key) & mask_;; i = (i + 1) & mask_) {
-      const Slot& s = slots_[i];
-      if (s.key == key) {
-        rank = s.rank;
-        merged = s.merged;
-        return true;
-      }
-      if (s.key == kEmpty) return false;
-    }
-  }
-
-private:
-  static constexpr uint64_t kEmpty = ~uint64_t(0);
-  struct Slot {
-    uint64_t key = kEmpty;
-    uint32_t rank = 0;
-    int32_t merged = 0;
-  };
-  static uint64_t pack(int32_t a, int32_t b) { return (uint64_t(uint32_t(a)) << 32) | uint32_t(b); }
-  static size_t hash(uint64_t k) {
-    k ^= k >> 33;
-    k *= 0xff51afd7ed558ccdULL;
-    k ^= k >> 33;
-    return size_t(k);
-  }
-  BigVector<Slot> slots_;
-  size_t mask_ = 0;
-};
-
-// Model vocabulary, token text -> id: open addressing over entries whose texts sit back to back in one string
-// (an unordered_map of 150k std::string nodes was ~10 MB of first-touch memory). The first of repeated keys wins.
-class VocabMap {
-public:
-  struct Entry {
-    uint32_t offset, size;
-    TokenId id;
-    uint32_t hash;
-  };
-  void reserve(size_t n) {
-    entries_.reserve(n);
-    rehash(capacity_for(n));
-  }
-  // Returns false when the key is already there.
-  bool insert(std::string_view key, TokenId id) {
-    if (slots_.empty() || (entries_.size() + 1) * 3 > slots_.size() * 2) rehash(capacity_for(entries_.size() + 1) * 2);
-    const uint32_t h = hash(key);
-    size_t i = h & mask_;
-    for (; slots_[i]; i = (i + 1) & mask_)
-      if (same(slots_[i], h, key)) return false;
-    if (text_.size() + key.size() > UINT32_MAX) return false;  // unreachable: the file would be over 4 GiB
-    entries_.push_back({uint32_t(text_.size()), uint32_t(key.size()), id, h});
-    text_.append(key);
-    slots_[i] = slot(h, entries_.size() - 1);
-    return true;
-  }
-  // -1 when absent.
-  TokenId find(std::string_view key) const {
-    if (slots_.empty()) return -1;
-    const uint32_t h = hash(key);
-    for (size_t i = h & mask_; slots_[i]; i = (i + 1) & mask_)
-      if (same(slots_[i], h, key)) return entries_[uint32_t(slots_[i]) - 1].id;
-    return -1;
-  }
-  const BigVector<Entry>& entries() const { return entries_; }
-  std::string_view key(const Entry& e) const { return std::string_view(text_).substr(e.offset, e.size); }
-
-private:
-  static size_t capacity_for(size_t n) {
-    size_t cap = 16;
-    while (cap * 2 < n * 3) cap <<= 1;
-    return cap;
-  }
-  static uint32_t hash(std::string_view s) {
-    const size_t h = std::hash<std::string_view>{}(s);
-    return uint32_t(h ^ (h >> 32));
-  }
-  // A slot holds the hash beside the entry index, so that a probe past another key reads no entry.
-  static uint64_t slot(uint32_t h, size_t index) { return uint64_t(h) << 32 | uint32_t(index + 1); }
-  bool same(uint64_t s, uint32_t h, std::string_view key) const {
-    if (uint32_t(s >> 32) != h) return false;
-    const Entry& e = entries_[uint32_t(s) - 1];
-    return e.size == key.size() && std::memcmp(text_.data() + e.offset, key.data(), key.size()) == 0;
-  }
-  void rehash(size_t cap) {
-    slots_.assign(cap, 0);
-    mask_ = cap - 1;
-    for (size_t k = 0; k < entries_.size(); ++k) {
-      size_t i = entries_[k].hash & mask_;
-      while (slots_[i]) i = (i + 1) & mask_;
-      slots_[i] = slot(entries_[k].hash, k);
-    }
-  }
-  BigString text_;
-  BigVector<Entry> entries_;
-  BigVector<uint64_t> slots_;  // hash << 32 | (entry index + 1); 0 is empty
-  size_t mask_ = 0;
-};
 
 // Per-id strings back to back: text of id i is [ends[i-1], ends[i]).
 struct StringsById {
@@ -273,6 +156,7 @@ struct Tokenizer::Impl {
   std::vector<TokenId> template_single;  // post-processor template: ids, -1 where the text goes
   TokenId byte_id[256];
   MergeTable merges;
+  BigVector<MergeIds> resolved_merges;  // while loading: the merges' ids, looked up as the file was read
   bool ignore_merges = false;     // a word that is itself in the vocabulary is one token
   std::string byte_symbol[256];   // GPT-2 byte symbol of each byte, UTF-8
   mutable std::mutex cache_mutex;
@@ -282,14 +166,15 @@ struct Tokenizer::Impl {
   std::string config_file;  // tokenizer_config.json, named in the chat template's errors
 
   // tokenizer.json, one function per section, in this order (the first problem found is the one reported).
-  void load(TokenizerJson&& file);
+  // `vocab` is the model vocabulary's map, built (on another thread) from file.vocab as the rest was read.
+  void load(TokenizerJson& file, std::future<VocabBuild>& vocab);
   bool load_model(const TokenizerJson& file);  // returns whether the model names an unk_token
   void load_normalizer(const json& n);
   void load_post_processor(const json& p);
   void check_decoder(const json& d) const;
   void check_pre_tokenizer(const json& p) const;
-  TokenId load_vocab(TokenizerJson& file);  // returns the highest id
-  TokenId load_added_tokens(const json& list, TokenizerJson& file, TokenId max_id);
+  TokenId load_vocab(TokenizerJson& file, std::future<VocabBuild>& build);  // returns the highest id
+  TokenId take_added_tokens(TokenizerJson& file);  // returns their highest id
   // Tables derived from the sections above.
   void build_id_tables(TokenId max_id, bool has_unk);
   void build_merges(const TokenizerJson& file);
@@ -307,7 +192,7 @@ struct Tokenizer::Impl {
   void bpe(std::string_view word, std::vector<TokenId>& out) const;
 };
 
-void Tokenizer::Impl::load(TokenizerJson&& file) {
+void Tokenizer::Impl::load(TokenizerJson& file, std::future<VocabBuild>& vocab_build) {
   const json& j = file.rest;
   if (!j.is_object()) bad("not a tokenizer.json (top level is not an object)");
   const bool has_unk = load_model(file);
@@ -319,11 +204,30 @@ void Tokenizer::Impl::load(TokenizerJson&& file) {
   load_post_processor(section("post_processor"));
   check_decoder(section("decoder"));
   check_pre_tokenizer(section("pre_tokenizer"));
-  TokenId max_id = load_vocab(file);
-  if (j.contains("added_tokens")) max_id = load_added_tokens(j["added_tokens"], file, max_id);
-  build_id_tables(max_id, has_unk);
-  build_merges(file);
-  build_added_token_matchers();
+  // The added tokens need nothing of the vocabulary: taken, and their matchers built (on another thread), while
+  // the vocabulary's thread finishes looking up the merges. Their problem is still reported after its.
+  const std::string added_problem =
+      j.contains("added_tokens") && !j["added_tokens"].is_array() ? "\"added_tokens\" is not an array" : file.added_problem;
+  std::future<void> matchers;
+  TokenId max_id = -1;
+  if (added_problem.empty()) {
+    max_id = take_added_tokens(file);
+    matchers = start_async([this] { build_added_token_matchers(); });
+  }
+  max_id = std::max(max_id, load_vocab(file, vocab_build));
+  if (!added_problem.empty()) bad(added_problem);
+  // The id tables and the merges read what is loaded above and write nothing the other reads: built side by side.
+  // A problem in the id tables is still reported before one in the merges.
+  std::future<void> id_tables = start_async([this, max_id, has_unk] { build_id_tables(max_id, has_unk); });
+  std::exception_ptr merges_failed;
+  try {
+    build_merges(file);
+  } catch (...) {
+    merges_failed = std::current_exception();
+  }
+  id_tables.get();
+  if (merges_failed) std::rethrow_exception(merges_failed);
+  if (matchers.valid()) matchers.get();
 }
 
 // "model": BPE and the options that change its output. ignore_merges is followed; byte fallback, word affixes and
@@ -421,24 +325,19 @@ void Tokenizer::Impl::check_pre_tokenizer(const json& p) const {
 }
 
 // "model.vocab", streamed by read_tokenizer_json into file.vocab (released here).
-TokenId Tokenizer::Impl::load_vocab(TokenizerJson& file) {
-  TokenId max_id = -1;
-  vocab.reserve(file.vocab.size());
-  for (const auto& [token, id] : file.vocab) {
-    if (id > 50'000'000)
-      bad("vocab entry \"" + std::string(file.text(token)) + "\" has id " + std::to_string(id) + " out of range");
-    max_id = std::max<TokenId>(max_id, TokenId(id));
-    vocab.insert(file.text(token), TokenId(id));
-  }
+TokenId Tokenizer::Impl::load_vocab(TokenizerJson& file, std::future<VocabBuild>& build) {
+  VocabBuild b = build.valid() ? build.get() : build_vocab(file);
+  if (!b.problem.empty()) bad(b.problem);
+  vocab = std::move(b.map);
+  resolved_merges = std::move(b.merges);
   file.vocab = {};
-  return max_id;
+  return b.max_id;
 }
 
 // "added_tokens": special and ordinary tokens cut out of the text before BPE (converted and checked as the file
 // was read: tokenizer_json.cpp).
-TokenId Tokenizer::Impl::load_added_tokens(const json& list, TokenizerJson& file, TokenId max_id) {
-  if (!list.is_array()) bad("\"added_tokens\" is not an array");
-  if (!file.added_problem.empty()) bad(file.added_problem);
+TokenId Tokenizer::Impl::take_added_tokens(TokenizerJson& file) {
+  TokenId max_id = -1;
   added = std::move(file.added);
   added_by_content.reserve(added.size());
   for (const AddedToken& t : added) {
@@ -520,56 +419,53 @@ void Tokenizer::Impl::build_id_bytes() const {
 }
 
 // "model.merges" ("left right" strings or ["left", "right"] pairs, split by read_tokenizer_json), in rank order.
-// The three vocabulary lookups per merge (150k merges: most of the table's build time, each a cache miss) run
-// on two threads when there are two; the inserts then follow in rank order, so a repeated pair keeps its first rank.
+// Their ids were usually looked up while the file was read (vocab_build.h); the inserts follow in rank order, so
+// a repeated pair keeps its first rank.
 void Tokenizer::Impl::build_merges(const TokenizerJson& file) {
-  struct Ids {
-    TokenId left, right, merged;
-  };
   const size_t n = file.merges.size();
-  std::vector<Ids> ids(n);
-  auto look_up = [&](size_t from, size_t to) {
-    std::string joined;
-    for (size_t rank = from; rank < to; ++rank) {
-      const std::string_view left = file.text(file.merges[rank].first), right = file.text(file.merges[rank].second);
-      joined.assign(left).append(right);
-      ids[rank] = {vocab.find(left), vocab.find(right), vocab.find(joined)};
-    }
-  };
-  // A failure (bad_alloc on a huge token) is carried back to this thread and thrown after both halves ran.
-  const std::size_t parts = n >= 4096 ? 2 : 1;
+  BigVector<MergeIds> ids = std::move(resolved_merges);
+  // Not looked up while the file was read (one core, or the vocabulary came after the merges): here, on two
+  // threads. A failure (bad_alloc on a huge token) is carried back to this thread and thrown after both halves ran.
   std::exception_ptr failure[2];
-  parallel_for(parts, int(parts), [&](std::size_t part) {
-    try {
-      look_up(part * n / parts, (part + 1) * n / parts);
-    } catch (...) {
-      failure[part] = std::current_exception();
-    }
-  });
+  if (ids.size() != n) {
+    ids.resize(n);
+    const std::size_t parts = n >= 4096 ? 2 : 1;
+    parallel_for(parts, int(parts), [&](std::size_t part) {
+      try {
+        const size_t from = part * n / parts, to = (part + 1) * n / parts;
+        look_up_merges(file, file.merge_text.data(), vocab, from, to, ids.data() + from);
+      } catch (...) {
+        failure[part] = std::current_exception();
+      }
+    });
+  }
   for (const auto& f : failure)
     if (f) std::rethrow_exception(f);
   merges.reserve(n);
   for (size_t rank = 0; rank < n; ++rank) {
-    const Ids& m = ids[rank];
+    const MergeIds& m = ids[rank];
     if (m.left < 0 || m.right < 0 || m.merged < 0)
-      bad("merge " + std::to_string(rank) + " (" + std::string(file.text(file.merges[rank].first)) + " " +
-          std::string(file.text(file.merges[rank].second)) + ") uses a token not in the vocabulary");
+      bad("merge " + std::to_string(rank) + " (" + std::string(file.merge_side(file.merges[rank].first)) + " " +
+          std::string(file.merge_side(file.merges[rank].second)) + ") uses a token not in the vocabulary");
     merges.insert(m.left, m.right, uint32_t(rank), m.merged);
   }
 }
 
 // Added-token matchers: tokens with normalized=false are found in the raw text, the others after NFC.
 void Tokenizer::Impl::build_added_token_matchers() {
-  std::vector<std::string> raw_patterns, norm_patterns;
+  std::vector<std::string> nfc_forms;  // of the normalized tokens, when the normalizer is NFC
+  std::vector<std::string_view> raw_patterns, norm_patterns;
   for (size_t i = 0; i < added.size(); ++i) {
     if (added[i].normalized) {
-      norm_patterns.push_back(nfc ? unicode::nfc(added[i].content) : added[i].content);
+      if (nfc) nfc_forms.push_back(unicode::nfc(added[i].content));
       normalized_ids.push_back(int32_t(i));
     } else {
       raw_patterns.push_back(added[i].content);
       raw_ids.push_back(int32_t(i));
     }
   }
+  for (size_t k = 0; k < normalized_ids.size(); ++k)
+    norm_patterns.push_back(nfc ? std::string_view(nfc_forms[k]) : std::string_view(added[size_t(normalized_ids[k])].content));
   raw_matcher.build(raw_patterns);
   normalized_matcher.build(norm_patterns);
 }
@@ -729,11 +625,16 @@ Tokenizer::~Tokenizer() = default;
 Tokenizer Tokenizer::from_file(const std::filesystem::path& tokenizer_json) {
   auto impl = std::make_unique<Impl>();
   impl->source = tokenizer_json.string();
-  auto file = read_tokenizer_json(impl->source);
+  TokenizerJson file;
+  // The vocabulary's map, then the merges' ids, are built on a second thread while the parser reads on
+  // (vocab_build.h). Declared after `file`, which it reads: a build still running when loading fails is waited for
+  // before the file goes.
+  std::future<VocabBuild> vocab;
+  read_tokenizer_json(impl->source, file, [&] { vocab = start_async([&file] { return build_vocab(file); }); });
   // A field of the wrong type ("special": "yes") that no check above caught is still one line naming the file,
   // not the JSON library's type_error.
   try {
-    impl->load(std::move(file));
+    impl->load(file, vocab);
   } catch (const json::exception& e) {
     impl->bad("a field has the wrong type: " + json_error_text(e));
   }

@@ -1,34 +1,38 @@
 #include "tokenizer_json.h"
 
-
 #include <algorithm>
-#include <fstream>
+#include <functional>
 #include <optional>
-#include <sstream>
 
 #include "bmx/core/util/error.h"
 #include "bmx/core/io/json_file.h"
+#include "bmx/core/io/json_sax.h"
 #include "bmx/core/io/read_file.h"
+#include "added_token_fields.h"
 
 namespace bmx {
 namespace {
 
 using json = nlohmann::json;
 
-constexpr int kMaxJsonDepth = 512;
-
 class Reader : public nlohmann::json_sax<json> {
 public:
-  explicit Reader(TokenizerJson& out) : out_(out) {}
+  Reader(TokenizerJson& out, const std::function<void()>& vocab_read) : out_(out), vocab_read_(vocab_read) {}
 
   bool null() override { return mode_ == Vocab ? vocab_value(-1) : value(json()); }
-  bool boolean(bool v) override { return mode_ == Vocab ? vocab_value(-1) : value(v); }
+  bool boolean(bool v) override {
+    if (mode_ == Vocab) return vocab_value(-1);
+    if (mode_ == AddedElement && added_.flag(v)) return true;
+    return value(v);
+  }
   bool number_integer(number_integer_t v) override {
     if (mode_ == Vocab) return vocab_value(v);
+    if (mode_ == AddedElement && added_.integer(v)) return true;
     return value(v);
   }
   bool number_unsigned(number_unsigned_t v) override {
     if (mode_ == Vocab) return vocab_value(v > uint64_t(INT64_MAX) ? -1 : int64_t(v));
+    if (mode_ == AddedElement && v <= uint64_t(INT64_MAX) && added_.integer(int64_t(v))) return true;
     return value(v);
   }
   bool number_float(number_float_t v, const string_t&) override {
@@ -37,16 +41,17 @@ public:
   }
   bool string(string_t& v) override {
     if (mode_ == Vocab) return vocab_value(-1);
+    if (mode_ == AddedElement && added_.text(std::move(v))) return true;
     if (mode_ == Merges) {
       size_t sp = v.find(' ');
       if (sp == std::string::npos || v.find(' ', sp + 1) != std::string::npos) {
         problem("merge " + std::to_string(out_.merges.size()) + " \"" + v +
                 "\" is not two symbols separated by one space");
-        out_.merges.emplace_back();
+        push_merge({});
       } else {
         const std::string_view s(v);
-        const auto left = keep(s.substr(0, sp));
-        out_.merges.emplace_back(left, keep(s.substr(sp + 1)));
+        const auto left = keep(out_.merge_text, s.substr(0, sp));
+        push_merge({left, keep(out_.merge_text, s.substr(sp + 1))});
       }
       return true;
     }
@@ -72,19 +77,35 @@ public:
       return true;
     }
     if (path_is({"model"}) && pending_key_ == "vocab") {
-      out_.has_vocab = true;
       mode_stack_.push_back(mode_);
+      if (out_.has_vocab) {  // the table handed on at its end never changes again (serde refuses it too)
+        problem("model.vocab appears twice");
+        ++skip_depth_;
+        mode_ = Skip;
+        return true;
+      }
+      out_.has_vocab = true;
       mode_ = Vocab;
       return true;
     }
+    if (mode_ == Tree && added_list_ && stack_.back() == added_list_) {
+      added_.clear();
+      mode_ = AddedElement;
+      return true;
+    }
+    if (mode_ == AddedElement) to_tree();
     return open(json::object());
   }
   bool key(string_t& k) override {
     if (mode_ == Vocab) {
-      vocab_key_ = keep(k);
+      vocab_key_ = keep(out_.vocab_text, k);
       return true;
     }
     if (mode_ == Skip) return true;
+    if (mode_ == AddedElement) {
+      if (added_.key(k)) return true;
+      to_tree();
+    }
     pending_key_ = std::move(k);
     return true;
   }
@@ -94,6 +115,15 @@ public:
     if (mode_ == Vocab) {
       mode_ = mode_stack_.back();
       mode_stack_.pop_back();
+      if (vocab_read_) vocab_read_();
+      return true;
+    }
+    if (mode_ == AddedElement) {
+      mode_ = Tree;
+      if (!out_.added_problem.empty()) return true;
+      AddedToken t;
+      out_.added_problem = added_token_from(std::move(added_), t);
+      if (out_.added_problem.empty()) out_.added.push_back(std::move(t));
       return true;
     }
     return close();
@@ -117,9 +147,16 @@ public:
       ++skip_depth_;
       return true;
     }
+    if (mode_ == AddedElement) to_tree();
     if (path_is({"model"}) && pending_key_ == "merges") {
-      out_.has_merges = true;
       mode_stack_.push_back(mode_);
+      if (out_.has_merges) {  // the merges published never change (serde refuses a repeated key too)
+        problem("model.merges appears twice");
+        ++skip_depth_;
+        mode_ = Skip;
+        return true;
+      }
+      out_.has_merges = true;
       mode_ = Merges;
       return true;
     }
@@ -131,10 +168,10 @@ public:
     if (mode_ == MergePair) {
       if (pair_.size() != 2) {
         problem("merge " + std::to_string(out_.merges.size()) + " is not a [left, right] pair");
-        out_.merges.emplace_back();
+        push_merge({});
       } else {
-        const auto left = keep(pair_[0]);
-        out_.merges.emplace_back(left, keep(pair_[1]));
+        const auto left = keep(out_.merge_text, pair_[0]);
+        push_merge({left, keep(out_.merge_text, pair_[1])});
       }
       mode_ = mode_stack_.back();
       mode_stack_.pop_back();
@@ -143,12 +180,13 @@ public:
     if (mode_ == Merges) {
       mode_ = mode_stack_.back();
       mode_stack_.pop_back();
+      out_.merges_read.publish(out_.merges.size(), /*complete=*/true);
       return true;
     }
     return close();
   }
-  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& ex) override {
-    error_ = std::string(json_error_text(ex)) + " (byte " + std::to_string(position) + ")";
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& ex) override {
+    error_ = json_error_text(ex);
     return false;
   }
 
@@ -156,7 +194,9 @@ public:
   bool too_deep() const { return too_deep_; }
 
 private:
-  enum Mode { Tree, Vocab, Merges, MergePair, Skip };
+  // AddedElement: an object in the top-level added_tokens array, taken into added_ field by field until it holds
+  // something an added token does not (to_tree).
+  enum Mode { Tree, Vocab, Merges, MergePair, Skip, AddedElement };
 
   // The tree is copied and printed by recursive code later: a file nested deeper than any tokenizer is
   // refused here, where parsing is iterative.
@@ -171,18 +211,24 @@ private:
     if (out_.problem.empty()) out_.problem = p;
   }
   bool vocab_value(int64_t id) {
-    if (id < 0) problem("vocab entry \"" + std::string(out_.text(vocab_key_)) + "\" has no non-negative integer id");
+    if (id < 0) problem("vocab entry \"" + std::string(out_.key(vocab_key_)) + "\" has no non-negative integer id");
     out_.vocab.push_back({vocab_key_, id});
     return true;
   }
-  // Copies a string of the tables into the arena.
-  TokenizerJson::Text keep(std::string_view s) {
-    if (out_.arena.size() + s.size() > UINT32_MAX) {
-      problem("the vocabulary and merges hold more than 4 GiB of text");
+  // Merges are published to the resolving thread in steps of 4096 (151k in a Qwen-family file).
+  void push_merge(std::pair<TokenizerJson::Text, TokenizerJson::Text> m) {
+    out_.merges.push_back(m);
+    if (out_.merges_stream && out_.merges.size() % 4096 == 0) out_.merges_read.publish(out_.merges.size());
+  }
+  // Copies a string of one of the tables into its arena.
+  TokenizerJson::Text keep(BigString& arena, std::string_view s) {
+    if (arena.size() + s.size() > UINT32_MAX) {
+      problem(&arena == &out_.vocab_text ? "the vocabulary holds more than 4 GiB of text"
+                                         : "the merges hold more than 4 GiB of text");
       return {};
     }
-    TokenizerJson::Text t{uint32_t(out_.arena.size()), uint32_t(s.size())};
-    out_.arena.append(s);
+    TokenizerJson::Text t{uint32_t(arena.size()), uint32_t(s.size())};
+    arena.append(s);
     return t;
   }
   bool close_skip() {
@@ -223,6 +269,7 @@ private:
   }
   bool value(json v) {
     if (mode_ == Skip) return true;
+    if (mode_ == AddedElement) to_tree();
     if (mode_ == MergePair) {
       problem("merges must be strings or [left, right] pairs");
       pair_.emplace_back();
@@ -230,7 +277,7 @@ private:
     }
     if (mode_ == Merges) {
       problem("merges must be strings or [left, right] pairs");
-      out_.merges.emplace_back();
+      push_merge({});
       return true;
     }
     insert(std::move(v));
@@ -254,8 +301,16 @@ private:
     else if (added_list_ && !stack_.empty() && stack_.back() == added_list_) take_added();
     return true;
   }
-  // The element just completed in the top-level added_tokens array becomes an AddedToken and leaves the tree:
-  // 16k small trees kept until loading (BioMatrix) were ~10 MB of first-touch memory. A bad element is kept as
+  // An element of added_tokens that is not an added token's plain fields goes on as a tree: the object of its
+  // fields so far, opened as it would have been at its start, with the key awaiting a value.
+  void to_tree() {
+    std::string awaited(added_.pending_key());
+    mode_ = Tree;
+    open(added_.to_json());
+    pending_key_ = std::move(awaited);
+  }
+  // The element just completed in the top-level added_tokens array as a tree becomes an AddedToken and leaves
+  // the tree (16k small trees kept until loading were ~10 MB of first-touch memory). A bad element is kept as
   // the message load() reports when it reaches the added tokens, so errors come in the same order as before.
   void take_added() {
     json a = std::move(added_list_->back());
@@ -263,35 +318,20 @@ private:
     if (!out_.added_problem.empty()) return;
     try {
       AddedToken t;
-      if (!a.is_object() || !a.contains("id") || !a["id"].is_number_integer() || !a.contains("content") ||
-          !a["content"].is_string()) {
-        out_.added_problem = "added token without integer id and string content: " + a.dump().substr(0, 80);
-        return;
-      }
-      // Read as 64 bits: an id of 2^32 + 1 would otherwise wrap to 1 and pass.
-      const int64_t id = a["id"].get<int64_t>();
-      if (id < 0 || id > 50'000'000) {
-        out_.added_problem = "added token id " + std::to_string(id) + " out of range";
-        return;
-      }
-      t.id = TokenId(id);
-      t.content = a["content"].get<std::string>();
-      t.special = a.value("special", false);
-      t.normalized = a.value("normalized", !t.special);
-      t.lstrip = a.value("lstrip", false);
-      t.rstrip = a.value("rstrip", false);
-      t.single_word = a.value("single_word", false);
-      out_.added.push_back(std::move(t));
+      out_.added_problem = added_token_from(added_token_fields(a), t, &a);
+      if (out_.added_problem.empty()) out_.added.push_back(std::move(t));
     } catch (const json::exception& e) {
       out_.added_problem = "a field has the wrong type: " + json_error_text(e);
     }
   }
 
   TokenizerJson& out_;
+  const std::function<void()>& vocab_read_;
   Mode mode_ = Tree;
   std::vector<Mode> mode_stack_;
   std::vector<json*> stack_;
   json* added_list_ = nullptr;  // the top-level added_tokens array while it is read
+  AddedTokenFields added_;
   std::vector<std::string> keys_;
   std::string pending_key_, error_;
   TokenizerJson::Text vocab_key_;
@@ -351,8 +391,8 @@ struct MaxIdScan : nlohmann::json_sax<json> {
     stack.pop_back();
     return true;
   }
-  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& ex) override {
-    error = std::string(json_error_text(ex)) + " (byte " + std::to_string(position) + ")";
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& ex) override {
+    error = json_error_text(ex);
     return false;
   }
 };
@@ -402,8 +442,8 @@ public:
     return !builder_ || builder_->start_array(n);
   }
   bool end_array() override { return close([&] { return builder_->end_array(); }); }
-  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& ex) override {
-    error = std::string(json_error_text(ex)) + " (byte " + std::to_string(position) + ")";
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& ex) override {
+    error = json_error_text(ex);
     return false;
   }
   std::string error;
@@ -436,39 +476,46 @@ private:
 }  // namespace
 
 int64_t scan_tokenizer_size(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail_input(path, "cannot open file");
+  BigString bytes = read_big_file(path);
   MaxIdScan scan;
-  if (!json::sax_parse(in, &scan)) fail_input(path, scan.too_deep ? scan.error : "not valid JSON: " + scan.error);
+  if (!sax_parse_in_place(bytes, scan))
+    fail_input(path, scan.too_deep ? scan.error : "not valid JSON: " + scan.error);
   return scan.max_id + 1;
 }
 
 
-TokenizerJson read_tokenizer_json(const std::string& path) {
-  const BigString bytes = read_big_file(path);
-  const std::string_view text = bytes;
-  TokenizerJson out;
+void read_tokenizer_json(const std::string& path, TokenizerJson& out, const std::function<void()>& vocab_read) {
+  BigString text = read_big_file(path);
   // Reserved to what the file could hold (an entry takes at least 6 bytes of JSON, a string at least its own
   // length), up to 4M entries (16x the largest vocabularies): nothing is copied as the tables grow, and reserved
   // pages never written cost nothing.
   const size_t entries = std::min<size_t>(text.size() / 6, size_t(1) << 22);
   out.vocab.reserve(entries);
-  out.merges.reserve(entries);
-  out.arena.reserve(std::min<size_t>(text.size(), entries * 16));
-  Reader reader(out);
-  // nlohmann's SAX parser is iterative (hostile nesting cannot exhaust the stack); the handler bounds the depth.
-  if (!json::sax_parse(text.begin(), text.end(), &reader) || !reader.error().empty()) {
+  // Each arena holds less text than the file; the vocabulary's is about 40 % of a Qwen-family file.
+  out.vocab_text.reserve(std::min<size_t>(text.size(), entries * 16));
+  // The merges are published while they are read only when nothing can move them: every entry takes at least
+  // two bytes of the file ("1,"), and their text is less than the file. Up to 64 MB files (512 MB reserved).
+  const size_t most_merges = text.size() / 2 + 1;
+  out.merges_stream = most_merges <= (size_t(1) << 25);
+  out.merges.reserve(out.merges_stream ? most_merges : entries);
+  out.merge_text.reserve(out.merges_stream ? text.size() : std::min<size_t>(text.size(), entries * 16));
+  // However the parse ends, the merges are complete: a thread waiting on them goes on.
+  struct Complete {
+    TokenizerJson& out;
+    ~Complete() { out.merges_read.publish(out.merges.size(), /*complete=*/true); }
+  } complete{out};
+  Reader reader(out, vocab_read);
+  // The parser is iterative (hostile nesting cannot exhaust the stack); the handler bounds the depth.
+  if (!sax_parse_in_place(text, reader) || !reader.error().empty()) {
     if (reader.too_deep()) fail_input(path, reader.error());
     fail_input(path, "not valid JSON: " + (reader.error().empty() ? std::string("parse error") : reader.error()));
   }
-  return out;
 }
 
 nlohmann::json read_tokenizer_config(const std::string& path, std::initializer_list<const char*> keys) {
-  const BigString bytes = read_big_file(path);
-  const std::string_view text = bytes;
+  BigString text = read_big_file(path);
   TopLevelKeys picker(keys);
-  if (!json::sax_parse(text.begin(), text.end(), &picker)) {
+  if (!sax_parse_in_place(text, picker)) {
     if (picker.too_deep) fail_input(path, picker.error);
     fail_input(path, "not valid JSON: " + picker.error);
   }

@@ -173,6 +173,72 @@ TEST_CASE("tokenizer.json reader: added tokens read as they stream by keep the l
   CHECK(tok.encode("a<y>b") == std::vector<int32_t>{97, 301, 98});
 }
 
+TEST_CASE("tokenizer.json reader: an added token with more than its plain fields is read as the whole element") {
+  json j = json::parse(tiny_text());
+  auto tokens_of = [&](const std::string& name, const std::string& elements) {
+    std::string text = tiny_text();
+    const std::string old = j["added_tokens"].dump();
+    text.replace(text.find(old), old.size(), "[" + elements + "]");
+    return bmx::Tokenizer::from_dir(write(name, text)).added_tokens();
+  };
+  // Another key (nested values too), keys in any order, a repeated key (the last counts): the same token.
+  for (const std::string& element :
+       {R"({"content":"<y>","id":301,"special":true})", R"({"id":301,"extra":[1,{"a":null}],"content":"<y>","special":true})",
+        R"({"special":true,"content":"<y>","id":301})", R"({"id":301,"content":"<z>","special":false,"content":"<y>","special":true})",
+        R"({"id":301,"special":true,"content":"<y>","x":{"id":5}})"}) {
+    INFO(element);
+    const auto added = tokens_of("added_fields", element);
+    REQUIRE(added.size() == 1);
+    CHECK(added[0].id == 301);
+    CHECK(added[0].content == "<y>");
+    CHECK(added[0].special);
+    CHECK_FALSE(added[0].normalized);  // !special when absent
+  }
+  // Tokens before and after a fallen-back element are kept, in order.
+  const auto three = tokens_of("added_three", R"({"id":301,"content":"a"},{"id":302,"content":"b","x":1},{"id":303,"content":"c","lstrip":true})");
+  REQUIRE(three.size() == 3);
+  CHECK(three[1].content == "b");
+  CHECK(three[2].lstrip);
+  CHECK(three[2].normalized);
+  // Problems found midway through an element name the element as a whole, as before.
+  auto error_of = [&](const std::string& name, const std::string& elements) {
+    std::string text = tiny_text();
+    const std::string old = j["added_tokens"].dump();
+    text.replace(text.find(old), old.size(), "[" + elements + "]");
+    return load_error(name, text);
+  };
+  CHECK(error_of("added_float", R"({"id":301.0,"content":"<y>","x":[2]})")
+            .find(R"(added token without integer id and string content: {"content":"<y>","id":301.0,"x":[2]})") !=
+        std::string::npos);
+  CHECK(error_of("added_noid", R"({"content":"<y>","special":true})")
+            .find(R"(added token without integer id and string content: {"content":"<y>","special":true})") !=
+        std::string::npos);
+  CHECK(error_of("added_null", R"({"id":301,"content":"<y>","lstrip":null})")
+            .find("a field has the wrong type: type must be boolean, but is null") != std::string::npos);
+  CHECK(error_of("added_big", R"({"id":18446744073709551615,"content":"<y>"})").find("out of range") != std::string::npos);
+}
+
+TEST_CASE("tokenizer.json reader: merges before the vocabulary, and a table given twice") {
+  const std::string text = tiny_text();
+  const auto normal = bmx::Tokenizer::from_dir(write("order_normal", text));
+  // model.merges first: the merges are looked up after the parse rather than while it goes on; same tokenizer.
+  json j = json::parse(text);
+  json model = json::object();
+  model["type"] = "BPE";
+  model["merges"] = j["model"]["merges"];
+  model["vocab"] = j["model"]["vocab"];
+  j["model"] = model;
+  const auto swapped = bmx::Tokenizer::from_dir(write("order_swapped", j.dump()));
+  for (const std::string& s : {"abc", "ab ab c", "cab<x>abca", ""}) CHECK(swapped.encode(s) == normal.encode(s));
+  // A table given twice is refused (serde refuses a repeated field; the first is already in use).
+  std::string twice = text;
+  twice.insert(twice.rfind("}}"), R"(,"merges":["a b"])");
+  CHECK(load_error("merges_twice", twice).find("model.merges appears twice") != std::string::npos);
+  twice = text;
+  twice.insert(twice.rfind("}}"), R"(,"vocab":{"a":0})");
+  CHECK(load_error("vocab_twice", twice).find("model.vocab appears twice") != std::string::npos);
+}
+
 TEST_CASE("tokenizer_config.json: only the needed keys are kept, the whole file is still checked") {
   const fs::path dir = write("config", tiny_text());
   auto config_error = [&](const std::string& text) {
@@ -213,11 +279,19 @@ TEST_CASE("biomatrix tokenizer: every vocabulary entry, merge and added token as
     if (tok.token_to_id(token) != want || tok.id_to_token(want) != token) ++wrong;
     ++checked;
   }
+  REQUIRE(tok.added_tokens().size() == j["added_tokens"].size());
+  size_t k = 0;
   for (const auto& a : j["added_tokens"]) {
     const auto want = a["id"].get<int32_t>();
     max_id = std::max<int64_t>(max_id, want);
     if (tok.token_to_id(a["content"].get<std::string>()) != want ||
         tok.id_to_token(want) != a["content"].get<std::string>() || tok.is_special(want) != a["special"].get<bool>())
+      ++wrong;
+    // Every field as the file has it (each element is taken field by field as it streams by).
+    const bmx::AddedToken& t = tok.added_tokens()[k++];
+    if (t.id != want || t.content != a["content"].get<std::string>() || t.special != a["special"].get<bool>() ||
+        t.normalized != a["normalized"].get<bool>() || t.lstrip != a["lstrip"].get<bool>() ||
+        t.rstrip != a["rstrip"].get<bool>() || t.single_word != a["single_word"].get<bool>())
       ++wrong;
     ++checked;
   }

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
+#include <random>
 
 #include <nlohmann/json.hpp>
 
@@ -148,6 +149,51 @@ TEST_CASE("tiny tokenizer: added tokens are matched leftmost-longest over all of
   auto tok2 = load("leftmost_order", tiny_tokenizer(b));
   CHECK(tok2.encode("<xy>z") == Ids{301, 'z'});
   CHECK(tok2.encode("<x y>") == Ids{300, ' ', 303});
+}
+
+TEST_CASE("added tokens: random sets found as a brute-force leftmost-longest search finds them") {
+  // Patterns over a small alphabet share prefixes, end inside one another and repeat (the first of equal ones
+  // names the match); the text between matches is encoded on its own, as the Rust library does.
+  std::mt19937 rng(7);
+  const std::string alphabet = "ab<>";
+  auto random_text = [&](size_t min, size_t max) {
+    std::string t(std::uniform_int_distribution<size_t>(min, max)(rng), ' ');
+    for (char& c : t) c = alphabet[std::uniform_int_distribution<size_t>(0, alphabet.size() - 1)(rng)];
+    return t;
+  };
+  for (int round = 0; round < 6; ++round) {
+    const bool normalized = round % 2 == 1;  // the two matchers: raw text, and after NFC
+    std::vector<std::string> patterns;
+    json a = json::array();
+    for (int k = 0; k < 30; ++k) {
+      patterns.push_back(random_text(1, 5));
+      a.push_back(added(300 + k, patterns.back(), !normalized, normalized));
+    }
+    const auto tok = load("random_added_" + std::to_string(round), tiny_tokenizer(a));
+    for (int n = 0; n < 200; ++n) {
+      const std::string text = random_text(0, 24);
+      Ids want;
+      std::string gap;
+      for (size_t i = 0; i < text.size();) {
+        int best = -1;
+        for (size_t k = 0; k < patterns.size(); ++k)
+          if (text.compare(i, patterns[k].size(), patterns[k]) == 0 &&
+              (best < 0 || patterns[k].size() > patterns[size_t(best)].size()))
+            best = int(k);
+        if (best < 0) {
+          gap += text[i++];
+          continue;
+        }
+        for (int32_t id : tok.encode(gap, false)) want.push_back(id);
+        gap.clear();
+        want.push_back(300 + best);
+        i += patterns[size_t(best)].size();
+      }
+      for (int32_t id : tok.encode(gap, false)) want.push_back(id);
+      INFO("round " << round << ", text \"" << text << "\"");
+      CHECK(tok.encode(text) == want);
+    }
+  }
 }
 
 TEST_CASE("decode: bytes joined before UTF-8 decoding, one U+FFFD per maximal invalid sequence") {

@@ -4,6 +4,9 @@
 #include <cstddef>
 #include <exception>
 #include <functional>
+#include <future>
+#include <system_error>
+#include <type_traits>
 #include <vector>
 
 #include "bmx/core/util/progress.h"
@@ -21,6 +24,20 @@ int thread_count(int requested);
 // order. fn must handle per-record errors itself (an escaping exception terminates). Work inside fn should
 // be single-threaded: the parallelism is across records.
 void parallel_for(std::size_t n, int threads, const std::function<void(std::size_t)>& fn);
+
+// f() on a thread of its own when the machine has more than one core and a thread can be had; otherwise on the
+// thread that asks for the result, when it does (get()). Like any std::async future, the one returned waits for
+// a running f when it is destroyed, so what f reads must outlive it.
+template <typename F>
+std::future<std::invoke_result_t<F>> start_async(F f) {
+  if (hardware_threads() > 1) {
+    try {
+      return std::async(std::launch::async, f);
+    } catch (const std::system_error&) {  // no thread to be had
+    }
+  }
+  return std::async(std::launch::deferred, std::move(f));
+}
 
 // How a batch went: records seen, and those that failed (each was handed to `fail` as it came).
 struct BatchCount {
