@@ -20,7 +20,8 @@ namespace {
 // A UTF-16 surrogate encoded as UTF-8 (ED A0..BF xx). The text is checked as UTF-8, which holds none, so one in
 // a string RapidJSON unescaped came from a \u escape: a low surrogate with no high one before it, which RapidJSON
 // 1.1 passes and nlohmann (and RFC 8259's Unicode) refuse.
-// The "C" locale, for numbers: strtod reads a decimal point as the process's locale has it.
+// The "C" locale, for numbers: strtod reads a decimal point as the process's locale has it. strtod_l is
+// correctly rounded, as nlohmann's strtod is; 1e-999 is 0.
 locale_t c_locale() {
   static const locale_t c = ::newlocale(LC_ALL_MASK, "C", locale_t(0));
   return c;
@@ -60,7 +61,8 @@ public:
       }
     }  // an integer past 64 bits is a float, as nlohmann has it
     number_.assign(s, n);
-    const double d = ::strtod_l(number_.c_str(), nullptr, c_locale());  // correctly rounded; 1e-999 is 0
+    const locale_t c = c_locale();  // none only when the C library could not allocate it
+    const double d = c ? ::strtod_l(number_.c_str(), nullptr, c) : std::strtod(number_.c_str(), nullptr);
     if (!std::isfinite(d)) return !(too_big = true);
     return sax_.number_float(d, number_);
   }
