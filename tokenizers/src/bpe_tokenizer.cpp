@@ -9,8 +9,6 @@
 #include <mutex>
 #include <queue>
 #include <sstream>
-#include <system_error>
-#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -664,17 +662,10 @@ Tokenizer Tokenizer::from_dir(const std::filesystem::path& dir) {
   // Only the keys load_config reads are built: the rest of the file (16k added_tokens_decoder entries for
   // BioMatrix, 2 MB) is checked as JSON and dropped. It is read on a second thread while tokenizer.json loads.
   std::future<json> config;
-  if (std::filesystem::exists(config_path)) {
-    auto read_config = [&] {
+  if (std::filesystem::exists(config_path))
+    config = start_async([&] {  // on one core, or with no thread to be had: read after tokenizer.json
       return read_tokenizer_config(config_path.string(), {"chat_template", "eos_token", "pad_token", "bos_token"});
-    };
-    try {
-      config = std::async(std::thread::hardware_concurrency() > 1 ? std::launch::async : std::launch::deferred,
-                          read_config);
-    } catch (const std::system_error&) {  // no thread to be had: read it here, after tokenizer.json
-      config = std::async(std::launch::deferred, read_config);
-    }
-  }
+    });
   Tokenizer t = from_file(dir / "tokenizer.json");
   if (config.valid()) {
     const json c = config.get();
