@@ -17,9 +17,6 @@
 namespace bmx {
 namespace {
 
-// A UTF-16 surrogate encoded as UTF-8 (ED A0..BF xx). The text is checked as UTF-8, which holds none, so one in
-// a string RapidJSON unescaped came from a \u escape: a low surrogate with no high one before it, which RapidJSON
-// 1.1 passes and nlohmann (and RFC 8259's Unicode) refuse.
 // The "C" locale, for numbers: strtod reads a decimal point as the process's locale has it. strtod_l is
 // correctly rounded, as nlohmann's strtod is; 1e-999 is 0.
 locale_t c_locale() {
@@ -27,6 +24,9 @@ locale_t c_locale() {
   return c;
 }
 
+// A UTF-16 surrogate encoded as UTF-8 (ED A0..BF xx). The text is checked as UTF-8, which holds none, so one in
+// a string RapidJSON unescaped came from a \u escape: a low surrogate with no high one before it, which RapidJSON
+// 1.1 passes and nlohmann (and RFC 8259's Unicode) refuse.
 bool has_surrogate(const char* s, std::size_t n) {
   for (const char* p = s; (p = static_cast<const char*>(std::memchr(p, '\xED', std::size_t(s + n - p))));) {
     ++p;
@@ -153,10 +153,11 @@ bool sax_parse_in_place(BigString& text, nlohmann::json_sax<BasicJson>& sax) {
 
 template <class BasicJson>
 BasicJson parse_json(std::string_view text) {
-  std::string copy(text);  // parsed in place
+  std::string copy;  // parsed in place, with room for the padding
+  copy.reserve(text.size() + kPadding);
+  copy.assign(text);
   BasicJson root;
   JsonTreeBuilder<BasicJson> builder(root);
-  copy.reserve(text.size() + kPadding);
   if (!sax_parse_in_place(copy, builder) && builder.too_deep())
     throw nlohmann::detail::parse_error::create(
         101, 0, "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels (the limit)", nullptr);
