@@ -20,7 +20,7 @@
 namespace bmx {
 
 // How many merges the parser has read, for a second thread that resolves them meanwhile. Published counts only
-// grow; complete() is set once the merges array has ended (or the parse has stopped, for whatever reason).
+// grow; the count is complete once the merges array has ended (or the parse has stopped, for whatever reason).
 class MergesRead {
 public:
   // The count published, once it is above `have` or the merges are complete.
@@ -28,10 +28,6 @@ public:
     std::unique_lock<std::mutex> lock(m_);
     cv_.wait(lock, [&] { return count_ > have || complete_; });
     return count_;
-  }
-  bool complete() const {
-    std::lock_guard<std::mutex> lock(m_);
-    return complete_;
   }
   void publish(size_t count, bool complete = false) {
     {
@@ -69,7 +65,7 @@ struct TokenizerJson {
   // merges[0, merges_read count) and their text are final, and never move: both are reserved for the most merges
   // the file could hold. (Only the count at completion is published for a file too large to reserve that way.)
   MergesRead merges_read;
-  bool merges_stream = false;
+  bool merges_stream = false;  // whether counts are published before completion
   std::string problem;  // first structural problem in vocab/merges (empty when none)
   // The top-level added_tokens array, read as it streams by (rest keeps the array, emptied), and the first
   // problem in it, which the loader reports in its turn.
