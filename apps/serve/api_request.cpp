@@ -1,6 +1,8 @@
 #include "serve/api_request.h"
 
 #include <cmath>
+
+#include "bmx/core/io/json_file.h"
 #include "bmx/core/io/json_sax.h"
 
 namespace bmx::app::serve {
@@ -32,8 +34,8 @@ json parse_body(const std::string& body) {
   json j;
   try {
     j = parse_json(body);
-  } catch (const json::parse_error& e) {  // the byte where it fails: the message names the parser's internals
-    throw ApiError(400, "the request body is not valid JSON (at byte " + std::to_string(e.byte) + ")");
+  } catch (const json::parse_error& e) {  // the parser's own words: where and what, or the nesting limit
+    throw ApiError(400, "the request body is not valid JSON: " + json_error_text(e));
   }
   if (!j.is_object()) throw ApiError(400, "the request body must be a JSON object");
   return j;

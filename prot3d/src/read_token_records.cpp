@@ -5,10 +5,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bmx/core/io/json_file.h"
+#include "bmx/core/io/json_sax.h"
 #include "bmx/core/util/error.h"
 #include "bmx/prot3d/token_text.h"
 #include "bmx/tokenizers/modality.h"
-#include "bmx/core/io/json_sax.h"
 
 namespace bmx::prot3d {
 namespace {
@@ -43,8 +44,8 @@ void read_json_record(const std::string& line, int codebook, TokenRecord& r) {
   json j;
   try {
     j = parse_json(line);
-  } catch (const json::parse_error& e) {  // the position, not the library's exception text
-    throw InputError(w + ": not JSON (syntax error at byte " + std::to_string(e.byte) + ")");
+  } catch (const json::parse_error& e) {  // the parser's own words: where and what ("parse error at byte 2: ...")
+    throw InputError(w + ": not JSON: " + json_error_text(e));
   }
   if (!j.is_object()) throw InputError(w + ": not a JSON object");
   if (j.contains("tokens") && j["tokens"].is_array()) {

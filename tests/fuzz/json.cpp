@@ -1,7 +1,7 @@
 // bmx's JSON parser (core/io/json_sax.h) against nlohmann's own, on any text: what bmx accepts nlohmann accepts,
 // as the same tree; what nlohmann accepts bmx accepts too, but for the refusals bmx adds (json_sax.h): a NUL byte,
-// which nlohmann takes for the end of the input, nesting past kMaxJsonDepth, and an exponent past double's range
-// on a number whose value is still in it (0e999).
+// which nlohmann takes for the end of the input, nesting past kMaxJsonDepth, and a number whose digits or exponent
+// alone are past double's range though its value is not (0e999).
 #include <cstring>
 
 #include <nlohmann/json.hpp>

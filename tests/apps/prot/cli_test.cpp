@@ -133,7 +133,7 @@ TEST_CASE("decode batches: every bad record named by file:line, every good one w
     fs::remove_all(dir / "out");
     CHECK(run("decode --model " + tiny() + " -i " + q(dir / "bad.jsonl") + " -o " + q(dir / "out/"), &log) == 1);
     CHECK(log.find("bad.jsonl:2: token 99999 is not a code in 0..511") != std::string::npos);
-    CHECK(log.find("bad.jsonl:3: not JSON (syntax error at byte 2)") != std::string::npos);
+    CHECK(log.find("bad.jsonl:3: not JSON: parse error at byte 2: ") != std::string::npos);
     CHECK(log.find("bad.jsonl:4: not a JSON object") != std::string::npos);
     CHECK(log.find("json.exception") == std::string::npos);
     CHECK(log.find("2 of 5 record(s) written") != std::string::npos);

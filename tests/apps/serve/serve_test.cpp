@@ -226,6 +226,9 @@ TEST_CASE("bmx serve: every bad request is a 400/404 in OpenAI's error shape") {
   check_error(http("POST", server().url() + "/v1/chat/completions", "{\"messages\": [}"), 400, "invalid_request_error",
               "not valid JSON");
   check_error(http("POST", server().url() + "/v1/chat/completions", "[1, 2]"), 400, "invalid_request_error");
+  // Valid JSON nested past the limit: refused for its nesting, not as a syntax error at byte 0.
+  check_error(http("POST", server().url() + "/v1/chat/completions", std::string(600, '[') + std::string(600, ']')),
+              400, "invalid_request_error", "nested deeper than 512 levels");
   check_error(post("/v1/chat/completions", {{"max_tokens", 4}}), 400, "invalid_request_error", "messages");
   check_error(post("/v1/chat/completions", chat_body("hi", 4, {{"temperature", -1}})), 400, "invalid_request_error",
               "temperature");

@@ -3,8 +3,9 @@
 // RapidJSON reads in place at ~400 MB/s, nlohmann's own lexer at ~120 MB/s: parsing the 6.7 MB tokenizer.json of
 // BioMatrix was half of `bmx tokenize`'s start. Strict RFC 8259 as nlohmann is: one value, UTF-8 checked, no
 // comments, NaN or trailing commas, no lone surrogates; a UTF-8 byte-order mark at the start is skipped, as nlohmann
-// does. Two refusals of its own: a NUL byte (nlohmann ends the input there, unread), and an exponent past double's
-// range even where the value is not (0e999: RFC 8259 lets a parser limit numbers). Numbers are converted as
+// does. Two refusals of its own: a NUL byte (nlohmann ends the input there, unread), and a number whose digits or
+// exponent alone are past double's range though its value is not (0e999, or 1 and 400 zeros e-300: RapidJSON's
+// limit; RFC 8259 lets a parser limit numbers). Numbers are converted as
 // nlohmann does (64-bit integers, else a correctly rounded double). Iterative: nesting costs no stack (handlers
 // bound the depth of what they build).
 #pragma once
