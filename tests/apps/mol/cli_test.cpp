@@ -7,7 +7,13 @@
 #include <GraphMol/SmilesParse/SmilesWrite.h>
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cmath>
+#include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -351,4 +357,44 @@ TEST_CASE("bmx bench mol --json prints the figures the issue asks for") {
   for (const char* key : {"encode_mol_s", "encode_atoms_s", "decode_mol_s", "decode_atoms_s", "decode_refine_mol_s",
                           "decode_refine_atoms_s"})
     CHECK(j[key].get<double>() > 0);
+}
+
+TEST_CASE("an interrupted command leaves no temporary and the old output as it was (SIGTERM, SIGINT)") {
+  // bmx mol encode - -o out.jsonl holds its output's temporary open while it waits on stdin, a pipe kept open
+  // here; the signal comes once the temporary is there.
+  for (int sig : {SIGTERM, SIGINT}) {
+    const fs::path dir = bmx::test::scratch_dir("mol_signal_" + std::to_string(sig));
+    const fs::path out = dir / "out.jsonl";
+    std::ofstream(out) << "before\n";
+    int in[2];
+    REQUIRE(::pipe(in) == 0);
+    const std::string exe = bmx::test::bmx_exe().string(), out_s = out.string();
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      ::dup2(in[0], 0);
+      ::close(in[1]);
+      const int null = ::open("/dev/null", O_WRONLY);
+      ::dup2(null, 1);
+      ::dup2(null, 2);
+      ::execl(exe.c_str(), exe.c_str(), "mol", "encode", "-", "-o", out_s.c_str(), static_cast<char*>(nullptr));
+      std::_Exit(127);
+    }
+    ::close(in[0]);
+    auto temporaries = [&] {
+      int n = 0;
+      for (const auto& e : fs::directory_iterator(dir)) n += e.path().filename() != out.filename();
+      return n;
+    };
+    for (int waited = 0; temporaries() == 0 && waited < 1000; ++waited) ::usleep(10'000);
+    CHECK(temporaries() == 1);
+    ::kill(child, sig);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    ::close(in[1]);
+    CHECK(WIFSIGNALED(status));
+    CHECK(WTERMSIG(status) == sig);
+    CHECK(temporaries() == 0);
+    CHECK(bmx::test::read_file(out) == "before\n");
+  }
 }
