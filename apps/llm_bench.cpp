@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -14,7 +15,9 @@
 #include "bmx/core/nn/bandwidth.h"
 #include "bmx/core/nn/kernels.h"
 #include "bmx/core/llm/qwen3.h"
+#include "bmx/core/io/safetensors.h"
 #include "bmx/core/util/error.h"
+#include "bmx/core/util/memory_info.h"
 #include "bmx/tokenizers/bpe_tokenizer.h"
 #include "bmx/tokenizers/modality.h"
 #include "bmx/tokenizers/text_generation.h"
@@ -33,6 +36,7 @@ struct BenchOptions {
   std::string precision = "auto";
   std::optional<kernels::Isa> isa;  // --isa: a lower kernel level than detected
   std::string weights;    // --weights q8_0|q4_0
+  FileAccess access = FileAccess::automatic;  // --mmap / --no-mmap
   std::string reference;  // --reference: BF16 model the agreement compares with
 };
 
@@ -60,6 +64,18 @@ struct Ceiling {
     return bytes_per_token >= 8 * uint64_t(kernels::last_level_cache_bytes());
   }
 };
+
+// Bytes of the *.safetensors files of a model folder.
+uint64_t safetensors_bytes(const std::string& dir) {
+  std::error_code ec;
+  uint64_t total = 0;
+  for (const auto& f : std::filesystem::directory_iterator(dir, ec))
+    if (f.path().extension() == ".safetensors") {
+      const auto n = f.file_size(ec);
+      if (!ec) total += n;
+    }
+  return total;
+}
 
 // One decode run of `tokens` greedy steps: time per token (the probes between windows are not counted).
 struct DecodeRun {
@@ -206,10 +222,16 @@ void run_bench(const BenchOptions& o) {
   }
   const bool bf16 = bf16_prefill(o.bf16_prefill ? std::string("bf16") : o.precision);
   kernels::set_precision(bf16 ? kernels::Precision::bf16_activations : kernels::Precision::float32);
+  // The scratch probe runs before the load: its buffer then is never resident beside the weights (read into memory
+  // at load, or mapped pages decoding has touched), and the peak resident set stays the weights' own. It is skipped
+  // where the files are too small for any ceiling to apply (their bytes bound those a token reads).
+  Ceiling ceiling;
+  if (o.tg > 0 && Ceiling::applies(safetensors_bytes(o.model))) ceiling.probe_scratch();
   const auto t_load = std::chrono::steady_clock::now();
   LlmOptions lo;
   lo.model = o.model;
   lo.weights = o.weights;
+  lo.access = o.access;
   lo.quiet = o.json;
   auto model = load_decoder(lo);
   const double load_s = seconds_since(t_load);
@@ -227,11 +249,6 @@ void run_bench(const BenchOptions& o) {
 
   // Bytes a decoded token reads: every layer weight and the LM head (the embedding only one row unless tied).
   const uint64_t per_token = decode_bytes_per_token(model);
-  // The scratch probe runs before decoding touches the mapped weights, so its buffer is not on top of them in
-  // the peak resident set; a model decoded from cache has no ceiling to probe for.
-  Ceiling ceiling;
-  if (o.tg > 0 && Ceiling::applies(per_token)) ceiling.probe_scratch();
-
   // CPU seconds over wall seconds × threads: below 1 when other processes share the cores (the figures are
   // then lower bounds of what this machine does when idle).
   // As llama-bench: one untimed step first, so no timed run pays for mapping the weights' pages (a million minor
@@ -287,6 +304,13 @@ void run_bench(const BenchOptions& o) {
   const double gib = double(1ull << 30);
   const double weights_gib = double(model.weight_bytes) / gib, kv_gib = double(kv_bytes) / gib;
   const double rss_ratio = weights_gib > 0 ? rss / (weights_gib + kv_gib) : 0.0;
+  // Whether the files were read into memory, and how much of the process's memory the kernel gave 2 MiB pages.
+  const uint64_t huge_pages = huge_page_bytes();
+  char access_text[96];
+  if (model.checkpoint->access() == FileAccess::read)
+    std::snprintf(access_text, sizeof access_text, "files read into memory; the process has %.2f GiB in 2 MiB pages", double(huge_pages) / gib);
+  else
+    std::snprintf(access_text, sizeof access_text, "files mapped");
   if (o.json) {
     nlohmann::ordered_json j;
     j["model"] = o.model;
@@ -294,6 +318,8 @@ void run_bench(const BenchOptions& o) {
     j["isa"] = kernels::isa_name(kernels::active_isa());
     j["prefill_precision"] = bf16 ? "bf16_activations" : "float32";
     j["weights"] = model.weights_format;
+    j["weights_access"] = access_name(model.checkpoint->access());
+    j["huge_page_bytes"] = huge_pages;
     j["layers"] = c.num_layers;
     j["hidden_size"] = c.hidden_size;
     j["weight_bytes"] = model.weight_bytes;
@@ -331,9 +357,9 @@ void run_bench(const BenchOptions& o) {
     std::printf("%s\n", j.dump().c_str());
     return;
   }
-  std::printf("model     %s (%lld layers, H %lld, %.2f GiB weights, %s; weights %s)\n", o.model.c_str(),
+  std::printf("model     %s (%lld layers, H %lld, %.2f GiB weights, %s; weights %s, %s)\n", o.model.c_str(),
               (long long)c.num_layers, (long long)c.hidden_size, weights_gib, kernels::isa_name(kernels::active_isa()),
-              model.weights_format.c_str());
+              model.weights_format.c_str(), access_text);
   std::printf("threads   %d, load %.2f s\n", nthreads, load_s);
   if (o.pp > 0)
     std::printf("pp%-6d  %8.2f tok/s (%s activations; cpu share %.0f %%)\n", o.pp, pp_best, bf16 ? "bf16" : "float32",
@@ -389,7 +415,7 @@ void add_llm_bench(CLI::App& bench) {
         return kernels::isa_from_name(name) ? std::string()
                                             : "'" + name + "' is not a kernel level (scalar, avx2, avx512, avx512-bf16)";
       });
-  add_weights_flag(c, o->weights);
+  add_weights_flag(c, o->weights, o->access);
   c->add_option("--batch", o->batch,
                  "Decode rates with this many sequences stepped together, e.g. 1,4,8,16 (-n steps each)")
       ->delimiter(',')

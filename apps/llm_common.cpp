@@ -50,15 +50,25 @@ void add_threads_flag(CLI::App* c, int& threads) {
       ->check(number_in(0, 1e300));
 }
 
-void add_weights_flag(CLI::App* c, std::string& weights) {
+void add_weights_flag(CLI::App* c, std::string& weights, FileAccess& access) {
   c->add_option("--weights", weights,
                 "Round the decoder's projections at load: q8_0 (8-bit, one scale per block of 32; ~1/2 the bytes per "
                 "token of BF16) or q4_0 (4-bit; ~1/4). Default: the weights as stored")
       ->check(CLI::IsMember({"q8_0", "q4_0", "q8", "q4"}));
+  auto* map = c->add_flag_callback("--mmap", [&access] { access = FileAccess::map; },
+                                   "Map the weights from the page cache: a faster start, one copy shared by every "
+                                   "process, slower decoding on some machines. Default: read them into memory "
+                                   "when they fit (with room to spare), else map them");
+  auto* read = c->add_flag_callback("--no-mmap", [&access] { access = FileAccess::read; },
+                                    "Read the weights into memory (as llama.cpp's --no-mmap); refused when they do "
+                                    "not fit");
+  map->excludes(read);
 }
 
 Qwen3Model load_decoder(const LlmOptions& o) {
-  Qwen3Model m = load_qwen3(o.model);
+  // Weights rounded at load are read once, into the rounded copy: no use reading them in first.
+  const FileAccess access = o.access == FileAccess::automatic && !o.weights.empty() ? FileAccess::map : o.access;
+  Qwen3Model m = load_qwen3(o.model, access);
   if (!o.weights.empty()) {
     const auto t0 = std::chrono::steady_clock::now();
     quantize_weights(m, kernels::parse_block_format(o.weights));
@@ -71,7 +81,7 @@ Qwen3Model load_decoder(const LlmOptions& o) {
 }
 
 void add_sampling_flags(CLI::App* c, LlmOptions& o) {
-  add_weights_flag(c, o.weights);
+  add_weights_flag(c, o.weights, o.access);
   const double inf = 1e300;
   c->add_option("-n,--max-new-tokens", o.max_new_tokens, "New tokens at most (default: generation_config.json, else 256)")
       ->check(number_in(0, inf));

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "bmx/core/io/mapped_file.h"
 #include "bmx/core/llm/generation.h"
 #include "bmx/tokenizers/modality_constraint.h"
 
@@ -45,12 +46,15 @@ struct LlmOptions {
   std::vector<std::string> stop;
   std::string extract;  // bmx generate --extract OUTDIR
   std::string weights;  // --weights q8_0|q4_0: projections rounded at load; empty: as stored
+  FileAccess access = FileAccess::automatic;  // --mmap / --no-mmap
 };
 
-// load_qwen3, then the projections rounded to --weights when it is given (with a note on stderr unless quiet).
+// load_qwen3 (the files read into memory or mapped as --mmap / --no-mmap say; by default read when they fit, but
+// mapped when --weights rounds them), then the projections rounded to --weights when it is given (with a note on
+// stderr unless quiet).
 Qwen3Model load_decoder(const LlmOptions& o);
-// --weights of every decoder command and bench.
-void add_weights_flag(CLI::App* c, std::string& weights);
+// --weights, --mmap and --no-mmap of every decoder command and bench.
+void add_weights_flag(CLI::App* c, std::string& weights, FileAccess& access);
 
 // Threads and prefill precision: every decoder command takes the same flags, so they apply them here, once.
 void apply_runtime_options(const LlmOptions& o);

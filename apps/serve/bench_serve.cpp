@@ -19,6 +19,7 @@ namespace {
 
 struct BenchServeOptions {
   std::string model, weights;
+  FileAccess access = FileAccess::automatic;  // --mmap / --no-mmap
   int threads = 0, prompt = 32, tokens = 64;
   std::vector<int> streams = {1, 4, 8};
 };
@@ -35,6 +36,7 @@ void run_bench_serve(const BenchServeOptions& o) {
   LlmOptions lo;
   lo.model = o.model;
   lo.weights = o.weights;
+  lo.access = o.access;
   lo.quiet = true;
   check_model_folder(o.model);
   const Qwen3Model model = load_decoder(lo);
@@ -95,7 +97,7 @@ void add_serve_bench(CLI::App& bench) {
   c->add_option("-p,--prompt", o->prompt, "Prompt tokens per stream")->check(CLI::Range(1, 100000));
   c->add_option("-n,--tokens", o->tokens, "New tokens per stream")->check(CLI::Range(2, 100000));
   add_threads_flag(c, o->threads);
-  add_weights_flag(c, o->weights);
+  add_weights_flag(c, o->weights, o->access);
   c->callback([o] { run_bench_serve(*o); });
 }
 

@@ -121,6 +121,7 @@ CompletionService::CompletionService(const ServeOptions& o, StructureService& st
   LlmOptions lo;
   lo.model = o.model;
   lo.weights = o.weights;
+  lo.access = o.access;
   lo.quiet = true;
   model_ = load_decoder(lo);
   tok_ = load_tokenizer(o.model, "bmx serve takes text and needs the model's tokenizer");

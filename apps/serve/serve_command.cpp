@@ -228,7 +228,7 @@ void add_serve_commands(CLI::App& app) {
   c->add_option("--molstructok", o->molstructok, "MolStrucTok checkpoint (default: MODEL/molstructok/, else the one "
                                                  "installed with bmx)");
   add_threads_flag(c, o->threads);
-  add_weights_flag(c, o->weights);
+  add_weights_flag(c, o->weights, o->access);
   c->callback([o] { exit_status = serve_main(*o); });
 }
 

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include "bmx/core/io/mapped_file.h"
+
 namespace bmx::app::serve {
 
 struct ServeOptions {
@@ -19,6 +21,7 @@ struct ServeOptions {
   int threads = 0;                 // -t: compute threads
   int http_threads = 0;            // --threads-http: 0: parallel + queue + 8
   std::string weights;             // --weights q8_0|q4_0
+  FileAccess access = FileAccess::automatic;  // --mmap / --no-mmap
   std::string gcp_vqvae, molstructok;  // structure tokenizers (apps/structure_models.h)
 };
 

@@ -64,6 +64,10 @@ def test_generate_matches_cli_and_streams(tiny_model, bmx_exe):
         model.generate("x", temperature=-1)
     with pytest.raises(TypeError):
         model.generate("x", temprature=0.5)
+    # The weights mapped (mmap=True) or read into memory (False) decode the same.
+    for mmap in (True, False):
+        other = bmx.Model(tiny_model, threads=1, mmap=mmap)
+        assert other.generate("The molecule is", max_new_tokens=12, temperature=0, constrain=False) == text
 
 
 def test_run_returns_the_cli_summary(tiny_model, tiny_gcp, bmx_exe, scratch):

@@ -209,10 +209,10 @@ def _run_flag(key):
 class Model:
     """A BioMatrix / Qwen3 decoder model folder (config.json, *.safetensors, tokenizer.json, ...)."""
 
-    def __init__(self, model_dir: str | os.PathLike, threads: int = 0):
+    def __init__(self, model_dir: str | os.PathLike, threads: int = 0, mmap: bool | None = None):
         self.model_dir = os.fspath(model_dir)
         self._threads = threads
-        self._model = _bmx._Model(self.model_dir, threads)
+        self._model = _bmx._Model(self.model_dir, threads, mmap)
 
     def generate(self, prompt: str, *, chat: bool = False, system: str = "", **sampling) -> str:
         return self.generate_detail(prompt, chat=chat, system=system, **sampling)["text"]

@@ -144,9 +144,12 @@ class Tokenizer:
 
 class Model:
     """A BioMatrix (Qwen3) decoder model folder: config.json, *.safetensors, tokenizer.json, tokenizer_config.json,
-    generation_config.json. threads: maths threads (0: every core)."""
+    generation_config.json. threads: maths threads (0: every core). mmap: True maps the weights from the page cache
+    (one copy shared by every process on the machine, e.g. Dask workers), False reads them into this process's
+    memory (decodes faster on some machines), None (default) reads them when they fit with room to spare, as
+    `bmx generate` does."""
     model_dir: str
-    def __init__(self, model_dir: PathLike, threads: int = 0) -> None: ...
+    def __init__(self, model_dir: PathLike, threads: int = 0, mmap: bool | None = None) -> None: ...
     def generate(self, prompt: str, *, chat: bool = False, system: str = "", max_new_tokens: int = ...,
                  temperature: float = ..., top_k: int = ..., top_p: float = ..., min_p: float = ...,
                  repeat_penalty: float = ..., seed: int = ..., ctx: int = ..., stop: str | list[str] = ...,

@@ -63,10 +63,12 @@ struct Sampling {
 };
 
 struct PyModel {
-  PyModel(const std::string& dir, int threads) {
+  // mmap: true maps the weights, false reads them into memory, None decides by the memory free (--mmap, --no-mmap).
+  PyModel(const std::string& dir, int threads, std::optional<bool> mmap) {
     app::check_model_folder(dir);
     options.model = dir;
     options.threads = threads;
+    if (mmap) options.access = *mmap ? FileAccess::map : FileAccess::read;
     options.quiet = true;
     app::apply_runtime_options(options);
     model = std::make_unique<Qwen3Model>(app::load_decoder(options));
@@ -228,7 +230,8 @@ void add_llm(py::module_& m) {
       .def_readwrite("think", &Sampling::think);
 
   py::class_<PyModel>(m, "_Model")
-      .def(py::init<const std::string&, int>(), py::arg("model_dir"), py::arg("threads"))
+      .def(py::init<const std::string&, int, std::optional<bool>>(), py::arg("model_dir"), py::arg("threads"),
+           py::arg("mmap"))
       .def("generate", &PyModel::generate)
       .def("run", &PyModel::run, "bmx run with these arguments (-m this folder), in this process; its exit status");
   m.def("_extract", [](const std::string& answer) {

@@ -68,8 +68,8 @@ std::string shape_str(const std::vector<int64_t>& s) {
 
 }  // namespace
 
-SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
-  map_ = std::make_shared<MappedFile>(path);
+SafetensorsFile::SafetensorsFile(const std::string& path, FileAccess access) : path_(path) {
+  map_ = std::make_shared<MappedFile>(path, access);
   const size_t size = map_->size;
   if (size < 8) fail_input(path, "not a safetensors file (shorter than 8 bytes)");
   uint64_t n = 0;
@@ -149,7 +149,23 @@ at::Tensor SafetensorsFile::tensor(const std::string& name) const {
   return t;
 }
 
-SafetensorsCheckpoint::SafetensorsCheckpoint(const std::string& dir) : dir_(dir) {
+namespace {
+
+// Bytes of the files together, for the choice between reading and mapping them (a file that cannot be sized
+// counts 0: opening it reports the problem).
+uint64_t total_file_bytes(const std::vector<std::filesystem::path>& files) {
+  uint64_t total = 0;
+  for (const auto& f : files) {
+    std::error_code ec;
+    const auto n = std::filesystem::file_size(f, ec);
+    if (!ec) total += n;
+  }
+  return total;
+}
+
+}  // namespace
+
+SafetensorsCheckpoint::SafetensorsCheckpoint(const std::string& dir, FileAccess access) : dir_(dir) {
   namespace fs = std::filesystem;
   const fs::path d(dir);
   const fs::path index = d / "model.safetensors.index.json";
@@ -157,17 +173,22 @@ SafetensorsCheckpoint::SafetensorsCheckpoint(const std::string& dir) : dir_(dir)
     const nlohmann::json j = read_json_file(index.string());
     if (!j.contains("weight_map") || !j["weight_map"].is_object())
       fail_input(index.string(), "no weight_map object");
+    // The shards first, so that reading or mapping is decided once for all of them.
     std::map<std::string, size_t> file_index;
+    std::vector<fs::path> shards;
     for (auto& [name, file] : j["weight_map"].items()) {
       if (!file.is_string()) fail_input(index.string(), name, "weight_map entry is not a file name");
       const std::string f = file.get<std::string>();
-      if (!file_index.count(f)) {
-        const fs::path shard = d / f;
-        if (!fs::exists(shard)) fail_input(index.string(), name, "shard " + shard.string() + " does not exist");
-        file_index[f] = files_.size();
-        files_.push_back(std::make_unique<SafetensorsFile>(shard.string()));
-      }
-      const size_t k = file_index[f];
+      if (file_index.count(f)) continue;
+      const fs::path shard = d / f;
+      if (!fs::exists(shard)) fail_input(index.string(), name, "shard " + shard.string() + " does not exist");
+      file_index[f] = shards.size();
+      shards.push_back(shard);
+    }
+    access_ = resolve_access(access, total_file_bytes(shards), "the weights of " + dir);
+    for (const auto& shard : shards) files_.push_back(std::make_unique<SafetensorsFile>(shard.string(), access_));
+    for (auto& [name, file] : j["weight_map"].items()) {
+      const size_t k = file_index[file.get<std::string>()];
       if (!files_[k]->contains(name))
         fail_input(files_[k]->path(), name, "tensor listed in " + index.filename().string() + " is missing");
       where_[name] = k;
@@ -184,7 +205,8 @@ SafetensorsCheckpoint::SafetensorsCheckpoint(const std::string& dir) : dir_(dir)
   const fs::path single = d / "model.safetensors";
   if (!fs::exists(single))
     fail_input(dir, "no model.safetensors or model.safetensors.index.json in the model folder");
-  files_.push_back(std::make_unique<SafetensorsFile>(single.string()));
+  access_ = resolve_access(access, total_file_bytes({single}), "the weights of " + dir);
+  files_.push_back(std::make_unique<SafetensorsFile>(single.string(), access_));
   for (auto& [name, e] : files_[0]->entries()) where_[name] = 0;
 }
 

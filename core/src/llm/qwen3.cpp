@@ -59,7 +59,7 @@ void check_layer_count(const SafetensorsCheckpoint& ckpt, int64_t num_layers, co
 
 }  // namespace
 
-Qwen3Model load_qwen3(const std::string& dir) {
+Qwen3Model load_qwen3(const std::string& dir, FileAccess access) {
   namespace fs = std::filesystem;
   if (!fs::is_directory(dir)) fail_input(dir, "model folder does not exist");
   const auto config_path = (fs::path(dir) / "config.json").string();
@@ -67,7 +67,7 @@ Qwen3Model load_qwen3(const std::string& dir) {
   Qwen3Model m;
   m.config = read_qwen3_config(config_path);
   m.generation = read_generation_config(dir, m.config);
-  auto ckpt = std::make_shared<SafetensorsCheckpoint>(dir);
+  auto ckpt = std::make_shared<SafetensorsCheckpoint>(dir, access);
   m.checkpoint = ckpt;
   m.weight_bytes = ckpt->weight_bytes();
   const auto& c = m.config;

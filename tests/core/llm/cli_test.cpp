@@ -214,6 +214,26 @@ TEST_CASE("cli: llama.cpp-style short flags, and bmx bench llm --json") {
   CHECK_FALSE(j.contains("read_bandwidth_gbs"));
   CHECK_FALSE(j.contains("tg_fraction_of_ceiling"));
   CHECK(j["peak_rss_gib"].get<double>() > 0);
+  CHECK(j["weights_access"] == "read");  // the default: read into memory when the files fit, as this one does
+
+  // --mmap maps the files, --no-mmap reads them (llama.cpp's flags); the two together are refused. The greedy
+  // continuation is the same either way.
+  REQUIRE(run(bmx_exe().string() + " bench llm -m " + tiny_model_dir("tiny-tied") + " -p 4 -n 2 -t 1 --mmap --json",
+              &out) == 0);
+  CHECK(nlohmann::json::parse(out)["weights_access"] == "map");
+  REQUIRE(run(bmx_exe().string() + " bench llm -m " + tiny_model_dir("tiny-tied") + " -p 4 -n 2 -t 1 --no-mmap --json",
+              &out) == 0);
+  CHECK(nlohmann::json::parse(out)["weights_access"] == "read");
+  for (const char* access : {"--mmap", "--no-mmap"}) {
+    CAPTURE(access);
+    REQUIRE(run(bmx_exe().string() + " generate -m " + tiny_model_dir(v["model"]) + " --ids \"" + ids +
+                    "\" -n 3 -t 1 --temp 0 --print-ids " + access,
+                &out) == 0);
+    CHECK(out == join({expected[0], expected[1], expected[2]}) + "\n");
+  }
+  CHECK(run(bmx_exe().string() + " generate -m " + tiny_model_dir(v["model"]) + " --ids 1 --mmap --no-mmap", &out,
+            true) != 0);
+  CHECK(out.find("--mmap excludes --no-mmap") != std::string::npos);
 
   // --isa runs a lower level this CPU runs (an AVX2 machine's code paths, measured here), and names the levels
   // when it is not one.

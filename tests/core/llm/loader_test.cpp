@@ -387,3 +387,23 @@ TEST_CASE("NaN weights: norms refused at load, matrices at the first logits, nam
     }
   }
 }
+
+TEST_CASE("load: weights read into memory decode exactly as mapped ones, single file and shards") {
+  for (const char* name : {"tiny-tied", "tiny-untied-sharded"}) {
+    CAPTURE(name);
+    const auto mapped = bmx::load_qwen3(tiny_model_dir(name), bmx::FileAccess::map);
+    const auto read = bmx::load_qwen3(tiny_model_dir(name), bmx::FileAccess::read);
+    const auto chosen = bmx::load_qwen3(tiny_model_dir(name), bmx::FileAccess::automatic);
+    CHECK(mapped.checkpoint->access() == bmx::FileAccess::map);
+    CHECK(read.checkpoint->access() == bmx::FileAccess::read);
+    CHECK(chosen.checkpoint->access() == bmx::FileAccess::read);  // a tiny model fits
+    CHECK(read.weight_bytes == mapped.weight_bytes);
+    // Other memory, the same values.
+    CHECK(read.embed_tokens.data_ptr() != mapped.embed_tokens.data_ptr());
+    CHECK(at::equal(read.embed_tokens, mapped.embed_tokens));
+    CHECK(at::equal(read.layers.back().down_proj.weight, mapped.layers.back().down_proj.weight));
+    const auto ids = at::arange(1, 9, at::kLong).reshape({1, 8});
+    const auto pos = at::arange(0, 8, at::kLong).reshape({1, 8});
+    CHECK(at::equal(bmx::qwen3_forward(read, ids, pos), bmx::qwen3_forward(mapped, ids, pos)));
+  }
+}

@@ -1,5 +1,5 @@
-// safetensors checkpoints, memory-mapped: tensors are views of the mapping (at::from_blob), never copied, and
-// keep the mapping alive. A checkpoint folder is one model.safetensors or shards listed in
+// safetensors checkpoints, mapped or read into memory whole (FileAccess): tensors are views of those bytes
+// (at::from_blob), never copied one by one, and keep them alive. A checkpoint folder is one model.safetensors or shards listed in
 // model.safetensors.index.json.
 #pragma once
 #include <ATen/core/Tensor.h>
@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-namespace bmx {
+#include "bmx/core/io/mapped_file.h"
 
-struct MappedFile;  // bmx/core/io/mapped_file.h
+namespace bmx {
 
 // One tensor entry of a safetensors header.
 struct SafetensorsEntry {
@@ -24,14 +24,14 @@ struct SafetensorsEntry {
 
 class SafetensorsFile {
  public:
-  // Maps `path` and checks the header: every entry lies inside the file and its byte size matches
+  // Maps or reads `path` and checks the header: every entry lies inside the file and its byte size matches
   // shape x dtype. Errors are one line naming file and tensor.
-  explicit SafetensorsFile(const std::string& path);
+  explicit SafetensorsFile(const std::string& path, FileAccess access = FileAccess::map);
   const std::string& path() const { return path_; }
   const std::map<std::string, SafetensorsEntry>& entries() const { return entries_; }
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   bool contains(const std::string& name) const { return entries_.count(name) != 0; }
-  // The tensor as a view of the mapping (copied only when the data is misaligned for its dtype).
+  // The tensor as a view of the file's bytes (copied only when the data is misaligned for its dtype).
   at::Tensor tensor(const std::string& name) const;
 
  private:
@@ -45,8 +45,11 @@ class SafetensorsFile {
 // All tensors of a Hugging Face checkpoint folder.
 class SafetensorsCheckpoint {
  public:
-  explicit SafetensorsCheckpoint(const std::string& dir);
+  // `access` is decided once for all the shard files together (automatic: read when they fit in memory).
+  explicit SafetensorsCheckpoint(const std::string& dir, FileAccess access = FileAccess::map);
   const std::string& dir() const { return dir_; }
+  // map or read: how the files were brought into memory.
+  FileAccess access() const { return access_; }
   bool contains(const std::string& name) const { return where_.count(name) != 0; }
   // The tensor; throws InputError naming tensor and file when it is missing or its shape differs from
   // `shape` (empty = any) or its dtype is not a floating type (BF16, F16, F32).
@@ -63,6 +66,7 @@ class SafetensorsCheckpoint {
 
  private:
   std::string dir_;
+  FileAccess access_ = FileAccess::map;
   std::vector<std::unique_ptr<SafetensorsFile>> files_;
   std::map<std::string, size_t> where_;  // tensor name -> index in files_
 

@@ -1,7 +1,7 @@
-// The Qwen3 decoder (specs/qwen3_runtime.md §3): weights used in place from the memory-mapped safetensors,
-// compute in float32. The forward runs on plain float buffers: projections through bmx::kernels (BF16/F16
-// weights as stored; F32 through ATen), norms, RoPE, attention and SwiGLU as own loops on the kernels' threads
-// (kernels::set_threads), so a decode step makes no ATen call per layer.
+// The Qwen3 decoder (specs/qwen3_runtime.md §3): weights used in place from the safetensors (mapped, or read into
+// memory whole: FileAccess), compute in float32. The forward runs on plain float buffers: projections through
+// bmx::kernels (BF16/F16 weights as stored; F32 through ATen), norms, RoPE, attention and SwiGLU as own loops on
+// the kernels' threads (kernels::set_threads), so a decode step makes no ATen call per layer.
 #pragma once
 #include <ATen/core/Tensor.h>
 
@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "bmx/core/io/mapped_file.h"
 #include "bmx/core/llm/kv_cache.h"
 #include "bmx/core/llm/model_config.h"
 #include "bmx/core/nn/projection.h"
@@ -37,8 +38,9 @@ struct Qwen3Model {
 // bmx::Tokenizer). Every tensor is checked against the config (one-line InputError naming tensor and file), the
 // checkpoint holds no layer beyond num_hidden_layers, and the norm weights (small) are finite. The large matrices
 // are not scanned at load (seconds for a 4B model): generation checks its logits instead
-// (check_finite_logits).
-Qwen3Model load_qwen3(const std::string& dir);
+// (check_finite_logits). `access`: how the safetensors are brought into memory (FileAccess; automatic reads them
+// when they fit, which decodes faster, see mapped_file.h).
+Qwen3Model load_qwen3(const std::string& dir, FileAccess access = FileAccess::map);
 
 // Rounds every projection (attention, feed-forward, LM head; not the embedding lookup or the norms) to `f` in
 // memory: 8-bit (q8_0) or 4-bit (q4_0) weights with one scale per block of 32 (bmx/core/nn/block_quant.h).
