@@ -251,6 +251,12 @@ const std::string& SafetensorsCheckpoint::file_of(const std::string& name) const
   return it == where_.end() ? dir_ : files_[it->second]->path();
 }
 
+std::vector<const MappedFile*> SafetensorsCheckpoint::files() const {
+  std::vector<const MappedFile*> out;
+  for (auto& f : files_) out.push_back(&f->bytes());
+  return out;
+}
+
 uint64_t SafetensorsCheckpoint::weight_bytes() const {
   uint64_t total = 0;
   for (auto& f : files_)

@@ -213,6 +213,7 @@ TEST_CASE("cli: llama.cpp-style short flags, and bmx bench llm --json") {
   CHECK(j["ceiling_applies"] == false);
   CHECK_FALSE(j.contains("read_bandwidth_gbs"));
   CHECK_FALSE(j.contains("tg_fraction_of_ceiling"));
+  CHECK_FALSE(j.contains("weights_read_gbs"));
   CHECK(j["peak_rss_gib"].get<double>() > 0);
   CHECK(j["weights_access"] == "read");  // the default: read into memory when the files fit, as this one does
 

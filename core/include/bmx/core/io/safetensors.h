@@ -31,6 +31,8 @@ class SafetensorsFile {
   const std::map<std::string, SafetensorsEntry>& entries() const { return entries_; }
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   bool contains(const std::string& name) const { return entries_.count(name) != 0; }
+  // The whole file as loaded (read or mapped).
+  const MappedFile& bytes() const { return *map_; }
   // The tensor as a view of the file's bytes (copied only when the data is misaligned for its dtype).
   at::Tensor tensor(const std::string& name) const;
 
@@ -60,6 +62,8 @@ class SafetensorsCheckpoint {
   const std::map<std::string, std::string>& metadata() const;
   // Bytes of tensor data in all files.
   uint64_t weight_bytes() const;
+  // Every file as loaded (read or mapped): the memory decoding streams, for bandwidth probes.
+  std::vector<const MappedFile*> files() const;
   // Every tensor name, sorted, and the file that holds one (for messages).
   std::vector<std::string> names() const;
   const std::string& file_of(const std::string& name) const;
