@@ -67,6 +67,7 @@ FileAccess resolve_access(FileAccess a, uint64_t bytes, const std::string& what)
   if (a == FileAccess::map) return a;
   const uint64_t avail = available_memory();
   if (fits_in_memory(bytes, avail)) return FileAccess::read;
+  if (avail == 0 && a == FileAccess::read) return a;  // no /proc/meminfo to go by: as asked
   if (a == FileAccess::automatic) return FileAccess::map;
   throw InputError(what + ": " + gib(bytes) + " do not fit in memory (" + gib(avail) +
                    " available, and a quarter of it, at least 2 GiB, is kept free); map them instead (--mmap)");

@@ -25,8 +25,9 @@ enum class FileAccess {
 // "map", "read" or "automatic" (messages, bench output).
 const char* access_name(FileAccess a);
 
-// map or read for `bytes` of files: automatic resolved against available_memory(). InputError when `read` is asked
-// for and the bytes do not fit, naming `what` and both sizes (a copy past the memory would swap or be killed).
+// map or read for `bytes` of files: automatic resolved against available_memory() (map when it is unknown).
+// InputError when `read` is asked for and the bytes do not fit, naming `what` and both sizes (a copy past the
+// memory would swap or be killed); with the memory unknown, `read` is done as asked.
 FileAccess resolve_access(FileAccess a, uint64_t bytes, const std::string& what);
 
 struct MappedFile {
