@@ -83,7 +83,9 @@ MappedFile::MappedFile(const std::string& path, FileAccess want) {
   }
   size = size_t(st.st_size);
   try {
-    access = resolve_access(want, size, path);
+    // An explicit read was checked by whoever decided it, for all its files together (SafetensorsCheckpoint):
+    // checked again file by file, a later shard could be refused for the memory the earlier ones took.
+    access = want == FileAccess::automatic ? resolve_access(want, size, path) : want;
     if (size > 0 && access == FileAccess::read) {
       auto* p = static_cast<unsigned char*>(big_allocate(size));
       try {

@@ -34,7 +34,8 @@ struct MappedFile {
   const unsigned char* data = nullptr;
   size_t size = 0;
   FileAccess access = FileAccess::map;  // as resolved: map or read
-  // `access` automatic is resolved for this one file.
+  // `access` automatic is resolved for this one file; read is done as asked (resolve_access checks the memory
+  // beforehand, for all the files of a model together).
   explicit MappedFile(const std::string& path, FileAccess access = FileAccess::map);
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
