@@ -77,12 +77,18 @@ FileAccess resolve_access(FileAccess a, uint64_t bytes, const std::string& what)
 }
 
 MappedFile::MappedFile(const std::string& path, FileAccess want) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO planted in a model folder would otherwise block the open until a writer came.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) fail_input(path, std::string("cannot open: ") + std::strerror(errno));
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     ::close(fd);
     fail_input(path, "cannot stat");
+  }
+  // Only a regular file has the size it claims: a device or FIFO reports 0 (or anything) and reads forever.
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    fail_input(path, S_ISDIR(st.st_mode) ? "is a folder, not a file" : "is not a regular file");
   }
   size = size_t(st.st_size);
   try {
