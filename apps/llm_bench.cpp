@@ -21,6 +21,7 @@
 #include "bmx/tokenizers/bpe_tokenizer.h"
 #include "bmx/tokenizers/modality.h"
 #include "bmx/tokenizers/text_generation.h"
+#include "isa_flag.h"
 #include "llm_common.h"
 #include "measure.h"
 
@@ -230,13 +231,7 @@ bool bf16_prefill(const std::string& precision) {
 void run_bench(const BenchOptions& o) {
   check_model_folder(o.model);
   set_llm_threads(o.threads);
-  if (o.isa) {  // a known name (checked as the flag was parsed); whether this CPU runs it is known here
-    try {
-      kernels::set_isa(*o.isa);
-    } catch (const std::invalid_argument& e) {
-      throw InputError(std::string("--isa ") + kernels::isa_name(*o.isa) + ": " + e.what());
-    }
-  }
+  use_isa_flag(o.isa);
   const bool bf16 = bf16_prefill(o.bf16_prefill ? std::string("bf16") : o.precision);
   kernels::set_precision(bf16 ? kernels::Precision::bf16_activations : kernels::Precision::float32);
   // The scratch probe runs before the load: its buffer then is never resident beside the weights (read into memory
@@ -436,14 +431,7 @@ void add_llm_bench(CLI::App& bench) {
                  "Activations of the prefill GEMM: f32 (exact), bf16 (as llama.cpp's BF16), auto (bf16 on AVX-512 BF16 CPUs)")
       ->check(CLI::IsMember({"auto", "f32", "bf16"}));
   c->add_flag("--bf16-prefill", o->bf16_prefill, "Same as --prefill-precision bf16");
-  c->add_option_function<std::string>(
-       "--isa", [o](const std::string& name) { o->isa = kernels::isa_from_name(name); },
-       "Kernel level, one this CPU runs (scalar, avx2, avx512, avx512-bf16; default: the best), e.g. avx2 to "
-       "measure an AVX2 machine's code paths here")
-      ->check([](const std::string& name) {
-        return kernels::isa_from_name(name) ? std::string()
-                                            : "'" + name + "' is not a kernel level (scalar, avx2, avx512, avx512-bf16)";
-      });
+  add_isa_flag(c, o->isa);
   add_weights_flag(c, o->weights, o->access);
   c->add_option("--batch", o->batch,
                  "Decode rates with this many sequences stepped together, e.g. 1,4,8,16 (-n steps each)")

@@ -12,6 +12,9 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <fstream>
+#include <string>
+#include <string_view>
 #include <new>
 #include <vector>
 
@@ -150,7 +153,52 @@ double measure_read_bandwidth_gbs(const void* data, std::size_t bytes, int repea
   return read_gbs(p, lines, repeats);
 }
 
-std::size_t last_level_cache_bytes() {
+std::size_t cache_size_bytes(std::string_view text) {
+  std::size_t i = 0, value = 0;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+    if (value > (std::size_t(1) << 40)) return 0;  // no cache is a TiB: not a size
+    value = value * 10 + std::size_t(text[i] - '0');
+  }
+  if (i == 0) return 0;
+  std::size_t unit = 1;
+  if (i < text.size()) {
+    switch (text[i]) {
+      case 'K': unit = std::size_t(1) << 10; break;
+      case 'M': unit = std::size_t(1) << 20; break;
+      case 'G': unit = std::size_t(1) << 30; break;
+      default: return 0;
+    }
+    ++i;
+  }
+  while (i < text.size() && (text[i] == '\n' || text[i] == ' ')) ++i;
+  return i == text.size() ? value * unit : 0;
+}
+
+namespace {
+
+// The largest data or unified cache the kernel lists for CPU 0, the one instance its threads share. glibc's
+// sysconf can report far more on virtual machines (384 MiB for a 32 MiB L3 on a Zen 4 guest: the host's whole
+// socket), which would take a 2.3 GB per-token model for a cache-resident one.
+std::size_t sysfs_last_level_cache() {
+  std::size_t best = 0;
+  int best_level = 0;
+  for (int index = 0; index < 16; ++index) {
+    const std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index) + "/";
+    std::ifstream level_file(dir + "level"), size_file(dir + "size"), type_file(dir + "type");
+    int level = 0;
+    std::string size, type;
+    if (!(level_file >> level) || !std::getline(size_file, size) || !std::getline(type_file, type)) continue;
+    if (type == "Instruction") continue;
+    const std::size_t bytes = cache_size_bytes(size);
+    if (bytes > 0 && (level > best_level || (level == best_level && bytes > best))) {
+      best = bytes;
+      best_level = level;
+    }
+  }
+  return best;
+}
+
+std::size_t sysconf_last_level_cache() {
   long bytes = 0;
 #ifdef _SC_LEVEL4_CACHE_SIZE
   bytes = std::max(bytes, ::sysconf(_SC_LEVEL4_CACHE_SIZE));
@@ -161,9 +209,20 @@ std::size_t last_level_cache_bytes() {
 #ifdef _SC_LEVEL2_CACHE_SIZE
   bytes = std::max(bytes, ::sysconf(_SC_LEVEL2_CACHE_SIZE));
 #endif
-  // Unknown (some virtual machines and non-x86 libcs report 0): 32 MiB, larger than most server L3 slices, so
-  // that a small model is never compared with a memory ceiling it does not read from.
-  return bytes > 0 ? std::size_t(bytes) : std::size_t(32) << 20;
+  return bytes > 0 ? std::size_t(bytes) : 0;
+}
+
+}  // namespace
+
+std::size_t last_level_cache_bytes() {
+  static const std::size_t bytes = [] {
+    std::size_t b = sysfs_last_level_cache();
+    if (b == 0) b = sysconf_last_level_cache();
+    // Unknown (some virtual machines and non-x86 libcs report 0): 32 MiB, larger than most server L3 slices, so
+    // that a small model is never compared with a memory ceiling it does not read from.
+    return b > 0 ? b : std::size_t(32) << 20;
+  }();
+  return bytes;
 }
 
 }  // namespace bmx::kernels

@@ -160,9 +160,11 @@ inline void dot_tile(const Problem& p, int64_t n, int64_t m) {
   using F = typename V::F;
   constexpr int L = V::L;
   // 64 bytes of each row per step. With one x row the FMA chains, not memory, would set the pace (R chains
-  // of 4-cycle FMAs): the step is then four vectors, each with its own accumulator.
+  // of 4-cycle FMAs): the step is then four vectors, with R·S accumulators, 4 for one row, else 8. More only
+  // spill registers: 8 rows × 4 accumulators (32) read W from cache 3-10 % slower than 8 × 1 with AVX-512,
+  // and with AVX2 4 × 4 and 8 × 4 were 10-30 % slower than 4 × 2.
+  constexpr int S = C == 1 ? (R == 1 ? 4 : R >= 8 ? 1 : 8 / R) : 1;
   constexpr int kStep = C == 1 ? 4 * L : (32 > L ? 32 : L);
-  constexpr int S = C == 1 ? 4 : 1;
   const int64_t K = p.K;
   const uint16_t* w[R];
   const float* x[C];
@@ -245,10 +247,11 @@ void gemv(const Problem& p, int64_t n0, int64_t n1) {
       for (; n < n1; ++n) dot_tile<V, WT, 1, 1, false>(p, n, 0);
       return;
     }
-    // A long x (the down projection's 9728 floats, 38 KiB) does not stay in L1 next to the W stream: eight
-    // rows per pass cut its reloads from L2 (down projection 21 -> 35 GB/s on Zen 3, 2 threads; 2 and 4 rows
-    // gave 26 and 32; for short rows one row at a time stays best).
-    for (; n + 8 <= n1; n += 8) dot_tile<V, WT, 8, 1, false>(p, n, 0);
+    // A long x (the down projection's 9728 floats, 38 KiB) does not stay in L1 next to the W stream: several
+    // rows per pass cut its reloads from L2 (down projection 21 -> 35 GB/s on Zen 3, 2 threads, 8 rows; 2 and 4
+    // rows gave 26 and 32; for short rows one row at a time stays best). V::kGemvLongRows rows per pass.
+    constexpr int LR = V::kGemvLongRows;
+    for (; n + LR <= n1; n += LR) dot_tile<V, WT, LR, 1, false>(p, n, 0);
     for (; n < n1; ++n) dot_tile<V, WT, 1, 1, false>(p, n, 0);
     return;
   }

@@ -250,4 +250,7 @@ TEST_CASE("cli: llama.cpp-style short flags, and bmx bench llm --json") {
               true) != 0);
     CHECK(out.find("is not a kernel level (scalar, avx2") != std::string::npos);
   }
+  // bench kernels takes the same flag (one helper for both commands).
+  CHECK(run(bmx_exe().string() + " bench kernels --isa avx3", &out, true) != 0);
+  CHECK(out.find("is not a kernel level (scalar, avx2") != std::string::npos);
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string_view>
 
 namespace bmx::kernels {
 
@@ -15,8 +16,12 @@ double measure_read_bandwidth_gbs(std::size_t bytes = std::size_t(1) << 30, int 
 // page size); [data, data + bytes) trimmed to whole cache lines; 0 when fewer than a few KiB remain.
 double measure_read_bandwidth_gbs(const void* data, std::size_t bytes, int repeats = 8);
 
-// Bytes of the largest cache level (32 MiB when the system does not say): a model whose per-token reads are not far
-// above it is served partly from cache, and no memory-bandwidth ceiling applies to it.
+// Bytes of the largest cache level, one instance as Linux lists it for CPU 0 (else as glibc says; 32 MiB when
+// neither says): a model whose per-token reads are not far above it is served partly from cache, and no
+// memory-bandwidth ceiling applies to it.
 std::size_t last_level_cache_bytes();
+
+// A cache size as Linux writes it in sysfs ("32768K", "8M", "512"); 0 for anything else.
+std::size_t cache_size_bytes(std::string_view text);
 
 }  // namespace bmx::kernels
