@@ -100,12 +100,13 @@ void run_bench(int threads, bool json, bool quick, bool aten, const std::string&
     rows.push_back({"GEMV 1x" + std::to_string(s.k) + " . " + std::to_string(s.n) + "x" + std::to_string(s.k) +
                         "^T (" + s.what + ")",
                     "GB/s", bytes / ours / 1e9, aten ? bytes / t_aten / 1e9 : 0.0});
-    // The same rows with W small enough to stay in the last-level cache: the kernel's own rate, which the
-    // memory rate above can only approach where this one is well above it.
+    // The same rows with W small enough to stay in the last-level cache (half of it, in whole pieces of 512 rows so
+    // that both threads get the same work): the kernel's own rate, which the memory rate above can only approach
+    // where this one is well above it.
+    const int64_t cached_rows = std::min<int64_t>(
+        s.n, std::max<int64_t>(512, int64_t(k::last_level_cache_bytes() / 2 / std::size_t(s.k * 2)) / 512 * 512));
+    const std::string in_cache = "  same, " + std::to_string(cached_rows) + " rows in cache";
     {
-      // Half the cache, in whole pieces of 512 rows so that both threads get the same work.
-      const int64_t cached_rows = std::min<int64_t>(
-          s.n, std::max<int64_t>(512, int64_t(k::last_level_cache_bytes() / 2 / std::size_t(s.k * 2)) / 512 * 512));
       const at::Tensor& w = ws[0];
       const double t = best_seconds(
           [&] {
@@ -113,8 +114,7 @@ void run_bench(int threads, bool json, bool quick, bool aten, const std::string&
                       y.data_ptr<float>(), s.n, 1, cached_rows, s.k);
           },
           10, min_s);
-      rows.push_back({"  same, " + std::to_string(cached_rows) + " rows in cache", "GB/s",
-                      double(cached_rows) * double(s.k) * 2 / t / 1e9, 0.0});
+      rows.push_back({in_cache, "GB/s", double(cached_rows) * double(s.k) * 2 / t / 1e9, 0.0});
     }
     // The same product with 8- and 4-bit weights: fewer bytes per step, what a quantized decode reads.
     for (k::BlockFormat f : {k::BlockFormat::q8_0, k::BlockFormat::q4_0}) {
@@ -129,6 +129,11 @@ void run_bench(int threads, bool json, bool quick, bool aten, const std::string&
             qbytes / tq / 1e9, 0.0};
       r.speedup_vs_bf16 = ours / tq;
       rows.push_back(r);
+      k::BlockMatrixView cached = qs[0].view();
+      cached.rows = cached_rows;
+      const double tc = best_seconds([&] { k::matmul_blocks(x.data_ptr<float>(), s.k, cached, y.data_ptr<float>(), s.n, 1); },
+                                     10, min_s);
+      rows.push_back({in_cache + ", " + k::format_name(f), "GB/s", qbytes * double(cached_rows) / double(s.n) / tc / 1e9, 0.0});
     }
   }
 
