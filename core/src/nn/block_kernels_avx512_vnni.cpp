@@ -62,35 +62,6 @@ inline float scale_dot(const uint16_t* sw, const float* t, int64_t nb) {
   return s;
 }
 
-// The exact int32 sums of 16 blocks (8 pairs from pair j0) of one W row against one x row, in lane 4c + r for
-// block 4r + c: 8 vpdpbusd and a tree of 17 shuffles and adds, then one conversion and one fma for all 16, where
-// scaling each pair's partial sums on its own takes a shuffle, a conversion and an fma per pair. W in cache (Zen 4,
-// 2 threads): q8_0 114-119 -> 132-133 GB/s, q4_0 60-63 -> 68.
-template <BlockFormat F>
-inline __m512i sixteen_block_sums(const uint8_t* wq, const int8_t* xq, int64_t j0) {
-  __m512i quarters[4];  // quarters[r]: 128-bit lane c holds the four partial sums of block 4r + c
-#pragma GCC unroll 4
-  for (int r = 0; r < 4; ++r) {
-    const int64_t j = j0 + 2 * r;
-    if constexpr (kPrefetchBytes > 0) {
-      _mm_prefetch(reinterpret_cast<const char*>(wq) + (F == BlockFormat::q8_0 ? 64 : 32) * j + kPrefetchBytes, _MM_HINT_T0);
-      if constexpr (F == BlockFormat::q8_0)
-        _mm_prefetch(reinterpret_cast<const char*>(wq) + 64 * (j + 1) + kPrefetchBytes, _MM_HINT_T0);
-    }
-    // Each pair's dot: lanes 0-7 its first block, 8-15 its second.
-    const __m512i a = _mm512_dpbusd_epi32(_mm512_setzero_si512(), load_pair<F>(wq, j), _mm512_loadu_si512(xq + 64 * j));
-    const __m512i b =
-        _mm512_dpbusd_epi32(_mm512_setzero_si512(), load_pair<F>(wq, j + 1), _mm512_loadu_si512(xq + 64 * (j + 1)));
-    quarters[r] = _mm512_add_epi32(_mm512_shuffle_i32x4(a, b, _MM_SHUFFLE(2, 0, 2, 0)),
-                                   _mm512_shuffle_i32x4(a, b, _MM_SHUFFLE(3, 1, 3, 1)));
-  }
-  const __m512i v01 = _mm512_add_epi32(_mm512_unpacklo_epi32(quarters[0], quarters[1]),
-                                       _mm512_unpackhi_epi32(quarters[0], quarters[1]));
-  const __m512i v23 = _mm512_add_epi32(_mm512_unpacklo_epi32(quarters[2], quarters[3]),
-                                       _mm512_unpackhi_epi32(quarters[2], quarters[3]));
-  return _mm512_add_epi32(_mm512_unpacklo_epi64(v01, v23), _mm512_unpackhi_epi64(v01, v23));
-}
-
 template <BlockFormat F, int MB>
 inline void rows_of_x(const BlockProblem& p, int64_t n, int64_t m0) {
   constexpr float kOffset = F == BlockFormat::q8_0 ? 128.0f : 8.0f;
@@ -100,56 +71,25 @@ inline void rows_of_x(const BlockProblem& p, int64_t n, int64_t m0) {
   const uint16_t* ws = p.w.scales + n * nb;
   // Lanes 0-7 hold block 2j's partial sums, lanes 8-15 block 2j+1's.
   const __m512i halves = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
-  // Independent fma chains: with one or two rows of x (decode), one chain per row lets the 4-cycle fma share the
-  // pace with the W stream. One row, four chains, W in cache (Zen 4, 2 threads, gate/up shape): q4_0 56-57 -> 62-64
-  // GB/s, q8_0 113-116 -> 117-120; q4_0 from memory 51-53 -> 59-60. Fully unrolled: with `a` a run-time index the
-  // accumulators went to the stack and both got 25 % slower.
-  constexpr int A = MB == 1 ? 4 : MB == 2 ? 2 : 1;
-  __m512 acc[MB][A];
-#pragma GCC unroll 8
-  for (int m = 0; m < MB; ++m)
-#pragma GCC unroll 4
-    for (int a = 0; a < A; ++a) acc[m][a] = _mm512_setzero_ps();
-  auto step = [&](int64_t j, int a) {
+  __m512 acc[MB];
+  for (int m = 0; m < MB; ++m) acc[m] = _mm512_setzero_ps();
+  for (int64_t j = 0; j < pairs; ++j) {
     if constexpr (kPrefetchBytes > 0)
       _mm_prefetch(reinterpret_cast<const char*>(wq) + (F == BlockFormat::q8_0 ? 64 : 32) * j + kPrefetchBytes, _MM_HINT_T0);
     const __m512i w = load_pair<F>(wq, j);
     int32_t sw_bits;
     __builtin_memcpy(&sw_bits, ws + 2 * j, 4);
     const __m128 sw = _mm_cvtph_ps(_mm_cvtsi32_si128(sw_bits));
-#pragma GCC unroll 8
     for (int m = 0; m < MB; ++m) {
       const int8_t* xq = p.x.q + (m0 + m) * ldq + 64 * j;
       const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w, _mm512_loadu_si512(xq));
       const __m128 sx = _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(p.x.scale + (m0 + m) * nb + 2 * j)));
       const __m512 s = _mm512_permutexvar_ps(halves, _mm512_castps128_ps512(_mm_mul_ps(sw, sx)));
-      acc[m][a] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), s, acc[m][a]);
-    }
-  };
-  int64_t j = 0;
-  if constexpr (MB == 1) {  // decode: 16 blocks at a time, scaled once
-    // Lane 4c + r holds block 4r + c (sixteen_block_sums).
-    const __m512i order = _mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0);
-    const int8_t* xq = p.x.q + m0 * ldq;
-    const float* xs = p.x.scale + m0 * nb;
-    for (; j + 8 <= pairs; j += 8) {
-      const __m512i sums = sixteen_block_sums<F>(wq, xq, j);
-      const __m512 scale = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(ws + 2 * j))),
-                                         _mm512_loadu_ps(xs + 2 * j));
-      acc[0][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums), _mm512_permutexvar_ps(order, scale), acc[0][0]);
+      acc[m] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), s, acc[m]);
     }
   }
-  for (; j + A <= pairs; j += A) {
-#pragma GCC unroll 4
-    for (int a = 0; a < A; ++a) step(j + a, a);
-  }
-  for (; j < pairs; ++j) step(j, 0);
-#pragma GCC unroll 8
-  for (int m = 0; m < MB; ++m)
-#pragma GCC unroll 4
-    for (int a = 1; a < A; ++a) acc[m][0] = _mm512_add_ps(acc[m][0], acc[m][a]);
   for (int m = 0; m < MB; ++m) {
-    float v = hsum(acc[m][0]) - kOffset * scale_dot(ws, p.x.offset_term + (m0 + m) * nb, nb);
+    float v = hsum(acc[m]) - kOffset * scale_dot(ws, p.x.offset_term + (m0 + m) * nb, nb);
     if (p.bias) v += p.bias[n];
     p.y[(m0 + m) * p.ldy + n] = v;
   }
