@@ -13,12 +13,13 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <new>
 #include <string>
 #include <string_view>
-#include <new>
 #include <vector>
 
 #include "bmx/core/nn/kernels.h"
+#include "bmx/core/nn/testing.h"
 #include "bmx/core/util/big_allocator.h"
 #include "bmx/core/util/thread_pool.h"
 
@@ -153,7 +154,7 @@ double measure_read_bandwidth_gbs(const void* data, std::size_t bytes, int repea
   return read_gbs(p, lines, repeats);
 }
 
-std::size_t cache_size_bytes(std::string_view text) {
+std::size_t testing::cache_size_bytes(std::string_view text) {
   std::size_t i = 0, value = 0;
   for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
     if (value > (std::size_t(1) << 40)) return 0;  // no cache is a TiB: not a size
@@ -189,7 +190,7 @@ std::size_t sysfs_last_level_cache() {
     std::string size, type;
     if (!(level_file >> level) || !std::getline(size_file, size) || !std::getline(type_file, type)) continue;
     if (type == "Instruction") continue;
-    const std::size_t bytes = cache_size_bytes(size);
+    const std::size_t bytes = testing::cache_size_bytes(size);
     if (bytes > 0 && (level > best_level || (level == best_level && bytes > best))) {
       best = bytes;
       best_level = level;

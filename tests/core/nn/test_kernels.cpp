@@ -249,21 +249,21 @@ TEST_CASE("read bandwidth probe returns a plausible figure at every instruction-
 }
 
 TEST_CASE("the last-level cache is one instance as Linux lists it, not glibc's figure") {
-  CHECK(k::cache_size_bytes("32768K\n") == (std::size_t(32) << 20));
-  CHECK(k::cache_size_bytes("1024K") == (std::size_t(1) << 20));
-  CHECK(k::cache_size_bytes("8M") == (std::size_t(8) << 20));
-  CHECK(k::cache_size_bytes("512") == 512);
+  CHECK(k::testing::cache_size_bytes("32768K\n") == (std::size_t(32) << 20));
+  CHECK(k::testing::cache_size_bytes("1024K") == (std::size_t(1) << 20));
+  CHECK(k::testing::cache_size_bytes("8M") == (std::size_t(8) << 20));
+  CHECK(k::testing::cache_size_bytes("512") == 512);
   for (const char* bad : {"", "K", "12Q", "-5K", "32768K junk", "99999999999999999999999K"}) {
     INFO(bad);
-    CHECK(k::cache_size_bytes(bad) == 0);
+    CHECK(k::testing::cache_size_bytes(bad) == 0);
   }
   // Where the machine has an L3 (index3 on x86), that is the figure: glibc's sysconf says 384 MiB for the
   // 32 MiB L3 of a Zen 4 guest, and a 2.3 GB-per-token model would then count as cache-resident.
   std::ifstream level("/sys/devices/system/cpu/cpu0/cache/index3/level"), size("/sys/devices/system/cpu/cpu0/cache/index3/size");
   int lv = 0;
   std::string text;
-  if (level >> lv && lv == 3 && std::getline(size, text) && k::cache_size_bytes(text) > 0)
-    CHECK(k::last_level_cache_bytes() == k::cache_size_bytes(text));
+  if (level >> lv && lv == 3 && std::getline(size, text) && k::testing::cache_size_bytes(text) > 0)
+    CHECK(k::last_level_cache_bytes() == k::testing::cache_size_bytes(text));
 }
 
 TEST_CASE("read bandwidth probe on a small scratch buffer (ordinary heap memory, still read with aligned loads)") {

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cstddef>
-#include <string_view>
 
 namespace bmx::kernels {
 
@@ -20,8 +19,5 @@ double measure_read_bandwidth_gbs(const void* data, std::size_t bytes, int repea
 // neither says): a model whose per-token reads are not far above it is served partly from cache, and no
 // memory-bandwidth ceiling applies to it.
 std::size_t last_level_cache_bytes();
-
-// A cache size as Linux writes it in sysfs ("32768K", "8M", "512"); 0 for anything else.
-std::size_t cache_size_bytes(std::string_view text);
 
 }  // namespace bmx::kernels
