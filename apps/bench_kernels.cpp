@@ -131,9 +131,10 @@ void run_bench(int threads, bool json, bool quick, bool aten, const std::string&
       rows.push_back(r);
       k::BlockMatrixView cached = qs[0].view();
       cached.rows = cached_rows;
-      const double tc = best_seconds([&] { k::matmul_blocks(x.data_ptr<float>(), s.k, cached, y.data_ptr<float>(), s.n, 1); },
-                                     10, min_s);
-      rows.push_back({in_cache + ", " + k::format_name(f), "GB/s", qbytes * double(cached_rows) / double(s.n) / tc / 1e9, 0.0});
+      const double tc = best_seconds(
+          [&] { k::matmul_blocks(x.data_ptr<float>(), s.k, cached, y.data_ptr<float>(), s.n, 1); }, 10, min_s);
+      rows.push_back({in_cache + ", " + k::format_name(f), "GB/s",
+                      qbytes * double(cached_rows) / double(s.n) / tc / 1e9, 0.0});
     }
   }
 
