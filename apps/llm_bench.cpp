@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -82,18 +81,6 @@ struct Ceiling {
     return bytes_per_token >= 8 * uint64_t(kernels::last_level_cache_bytes());
   }
 };
-
-// Bytes of the *.safetensors files of a model folder.
-uint64_t safetensors_bytes(const std::string& dir) {
-  std::error_code ec;
-  uint64_t total = 0;
-  for (const auto& f : std::filesystem::directory_iterator(dir, ec))
-    if (f.path().extension() == ".safetensors") {
-      const auto n = f.file_size(ec);
-      if (!ec) total += n;
-    }
-  return total;
-}
 
 // One decode run of `tokens` greedy steps: time per token (the probes between windows are not counted).
 struct DecodeRun {
@@ -238,7 +225,7 @@ void run_bench(const BenchOptions& o) {
   // at load, or mapped pages decoding has touched), and the peak resident set stays the weights' own. It is skipped
   // where the files are too small for any ceiling to apply (their bytes bound those a token reads).
   Ceiling ceiling;
-  if (o.tg > 0 && Ceiling::applies(safetensors_bytes(o.model))) ceiling.probe_scratch();
+  if (o.tg > 0 && Ceiling::applies(checkpoint_file_bytes(o.model))) ceiling.probe_scratch();
   const auto t_load = std::chrono::steady_clock::now();
   LlmOptions lo;
   lo.model = o.model;

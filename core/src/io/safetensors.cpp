@@ -163,51 +163,71 @@ uint64_t total_file_bytes(const std::vector<std::filesystem::path>& files) {
   return total;
 }
 
+// The shard files model.safetensors.index.json lists, each once, in order of first mention; `file_index` (when
+// given) maps each listed file name to its place. InputError for a malformed index or a missing shard.
+std::vector<std::filesystem::path> index_shards(const std::filesystem::path& dir, const std::filesystem::path& index,
+                                                const nlohmann::json& j, std::map<std::string, size_t>* file_index) {
+  if (!j.contains("weight_map") || !j["weight_map"].is_object()) fail_input(index.string(), "no weight_map object");
+  std::map<std::string, size_t> seen;
+  std::vector<std::filesystem::path> shards;
+  for (auto& [name, file] : j["weight_map"].items()) {
+    if (!file.is_string()) fail_input(index.string(), name, "weight_map entry is not a file name");
+    const std::string f = file.get<std::string>();
+    if (seen.count(f)) continue;
+    const std::filesystem::path shard = dir / f;
+    if (!std::filesystem::exists(shard))
+      fail_input(index.string(), name, "shard " + shard.string() + " does not exist");
+    seen[f] = shards.size();
+    shards.push_back(shard);
+  }
+  if (file_index) *file_index = std::move(seen);
+  return shards;
+}
+
+// The files a checkpoint folder loads: the index's shards, else model.safetensors. InputError when it has neither.
+std::vector<std::filesystem::path> checkpoint_files(const std::string& dir, std::map<std::string, size_t>* file_index,
+                                                    nlohmann::json* index_json) {
+  const std::filesystem::path d(dir), index = d / "model.safetensors.index.json";
+  if (std::filesystem::exists(index)) {
+    nlohmann::json j = read_json_file(index.string());
+    auto shards = index_shards(d, index, j, file_index);
+    if (index_json) *index_json = std::move(j);
+    return shards;
+  }
+  const std::filesystem::path single = d / "model.safetensors";
+  if (!std::filesystem::exists(single))
+    fail_input(dir, "no model.safetensors or model.safetensors.index.json in the model folder");
+  return {single};
+}
+
 }  // namespace
 
+uint64_t checkpoint_file_bytes(const std::string& dir) { return total_file_bytes(checkpoint_files(dir, nullptr, nullptr)); }
+
 SafetensorsCheckpoint::SafetensorsCheckpoint(const std::string& dir, FileAccess access) : dir_(dir) {
-  namespace fs = std::filesystem;
-  const fs::path d(dir);
-  const fs::path index = d / "model.safetensors.index.json";
-  if (fs::exists(index)) {
-    const nlohmann::json j = read_json_file(index.string());
-    if (!j.contains("weight_map") || !j["weight_map"].is_object())
-      fail_input(index.string(), "no weight_map object");
-    // The shards first, so that reading or mapping is decided once for all of them.
-    std::map<std::string, size_t> file_index;
-    std::vector<fs::path> shards;
-    for (auto& [name, file] : j["weight_map"].items()) {
-      if (!file.is_string()) fail_input(index.string(), name, "weight_map entry is not a file name");
-      const std::string f = file.get<std::string>();
-      if (file_index.count(f)) continue;
-      const fs::path shard = d / f;
-      if (!fs::exists(shard)) fail_input(index.string(), name, "shard " + shard.string() + " does not exist");
-      file_index[f] = shards.size();
-      shards.push_back(shard);
-    }
-    access_ = resolve_access(access, total_file_bytes(shards), "the weights of " + dir);
-    for (const auto& shard : shards) files_.push_back(std::make_unique<SafetensorsFile>(shard.string(), access_));
-    for (auto& [name, file] : j["weight_map"].items()) {
-      const size_t k = file_index[file.get<std::string>()];
-      if (!files_[k]->contains(name))
-        fail_input(files_[k]->path(), name, "tensor listed in " + index.filename().string() + " is missing");
-      where_[name] = k;
-    }
-    // A tensor must live in exactly one shard.
-    for (size_t k = 0; k < files_.size(); ++k)
-      for (auto& [name, e] : files_[k]->entries()) {
-        auto it = where_.find(name);
-        if (it != where_.end() && it->second != k)
-          fail_input(files_[k]->path(), name, "tensor also present in " + files_[it->second]->path());
-      }
+  std::map<std::string, size_t> file_index;  // listed file name -> index in files_ (sharded checkpoints)
+  nlohmann::json index;
+  // The files first, so that reading or mapping is decided once for all of them.
+  const auto files = checkpoint_files(dir, &file_index, &index);
+  access_ = resolve_access(access, total_file_bytes(files), "the weights of " + dir);
+  for (const auto& f : files) files_.push_back(std::make_unique<SafetensorsFile>(f.string(), access_));
+  if (index.is_null()) {  // one model.safetensors
+    for (auto& [name, e] : files_[0]->entries()) where_[name] = 0;
     return;
   }
-  const fs::path single = d / "model.safetensors";
-  if (!fs::exists(single))
-    fail_input(dir, "no model.safetensors or model.safetensors.index.json in the model folder");
-  access_ = resolve_access(access, total_file_bytes({single}), "the weights of " + dir);
-  files_.push_back(std::make_unique<SafetensorsFile>(single.string(), access_));
-  for (auto& [name, e] : files_[0]->entries()) where_[name] = 0;
+  const std::string index_name = "model.safetensors.index.json";
+  for (auto& [name, file] : index["weight_map"].items()) {
+    const size_t k = file_index[file.get<std::string>()];
+    if (!files_[k]->contains(name)) fail_input(files_[k]->path(), name, "tensor listed in " + index_name + " is missing");
+    where_[name] = k;
+  }
+  // A tensor must live in exactly one shard.
+  for (size_t k = 0; k < files_.size(); ++k)
+    for (auto& [name, e] : files_[k]->entries()) {
+      auto it = where_.find(name);
+      if (it != where_.end() && it->second != k)
+        fail_input(files_[k]->path(), name, "tensor also present in " + files_[it->second]->path());
+    }
 }
 
 const SafetensorsFile& SafetensorsCheckpoint::file_holding(const std::string& name) const {

@@ -410,3 +410,23 @@ TEST_CASE("load: weights read into memory decode exactly as mapped ones, single 
     CHECK(at::equal(bmx::qwen3_forward(read, ids, pos), bmx::qwen3_forward(mapped, ids, pos)));
   }
 }
+
+TEST_CASE("checkpoint_file_bytes: the files the checkpoint loads, and nothing else in the folder") {
+  for (const char* name : {"tiny-tied", "tiny-untied-sharded"}) {
+    CAPTURE(name);
+    const auto dir = copy_model(name, std::string("file_bytes_") + name);
+    uint64_t expected = 0;
+    for (const bmx::MappedFile* f : bmx::SafetensorsCheckpoint(dir.string()).files()) expected += f->size;
+    REQUIRE(expected > 0);
+    // A stray safetensors file beside the checkpoint (an old export, a quantized copy) is not loaded: not counted.
+    std::ofstream(dir / "stray.safetensors") << std::string(12345, 'x');
+    CHECK(bmx::checkpoint_file_bytes(dir.string()) == expected);
+  }
+  const auto empty = bmx::test::scratch_dir("file_bytes_empty");
+  CHECK_THROWS_WITH_AS(bmx::checkpoint_file_bytes(empty.string()), doctest::Contains("no model.safetensors"),
+                       bmx::InputError);
+  const auto broken = copy_model("tiny-untied-sharded", "file_bytes_broken");
+  std::ofstream(broken / "model.safetensors.index.json") << "{\"weight_map\": 3}";
+  CHECK_THROWS_WITH_AS(bmx::checkpoint_file_bytes(broken.string()), doctest::Contains("no weight_map object"),
+                       bmx::InputError);
+}

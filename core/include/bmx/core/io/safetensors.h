@@ -77,6 +77,10 @@ class SafetensorsCheckpoint {
   const SafetensorsFile& file_holding(const std::string& name) const;  // InputError when no file has it
 };
 
+// Bytes of the files SafetensorsCheckpoint(dir) would load (the index's shards, else model.safetensors), sized
+// without opening them; InputError as the checkpoint would give for a folder with neither or a malformed index.
+uint64_t checkpoint_file_bytes(const std::string& dir);
+
 // Writes tensors (CPU; BF16, F16, F32, F64, I64, I32, U8) as one safetensors file, names sorted, header padded to 8.
 void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors);
 
