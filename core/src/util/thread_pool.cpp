@@ -20,6 +20,29 @@ namespace {
 // Workers spin this long after a job before sleeping: in a decode step the gap between two matrix products
 // (a norm, RoPE, attention) is usually shorter, and a futex wake-up costs more than the spin.
 constexpr auto kSpin = std::chrono::microseconds(100);
+
+// One thread's share of a Schedule::contiguous run: tasks [front, end), packed in one word so that the owner
+// taking from the front and a helper taking from the end never both get the last task.
+struct alignas(64) Share {
+  std::atomic<uint64_t> span{0};
+
+  static uint64_t pack(uint32_t front, uint32_t end) { return uint64_t(end) << 32 | front; }
+  void set(int64_t front, int64_t end) { span.store(pack(uint32_t(front), uint32_t(end)), std::memory_order_relaxed); }
+  int64_t left() const {
+    const uint64_t v = span.load(std::memory_order_relaxed);
+    return int64_t(v >> 32) - int64_t(uint32_t(v));
+  }
+  // The next task from the front (from_end: the last one), or -1 when none is left.
+  int64_t take(bool from_end) {
+    uint64_t v = span.load(std::memory_order_relaxed);
+    for (;;) {
+      const uint32_t front = uint32_t(v), end = uint32_t(v >> 32);
+      if (front >= end) return -1;
+      const uint64_t next = from_end ? pack(front, end - 1) : pack(front + 1, end);
+      if (span.compare_exchange_weak(v, next, std::memory_order_relaxed)) return from_end ? end - 1 : front;
+    }
+  }
+};
 }  // namespace
 
 struct ThreadPool::State {
@@ -28,7 +51,9 @@ struct ThreadPool::State {
   // The current job; written by the caller before `generation` is bumped (release), read after (acquire).
   const std::function<void(int64_t, int)>* fn = nullptr;
   int64_t tasks = 0;
-  std::atomic<int64_t> next{0};
+  Schedule schedule = Schedule::dynamic;
+  std::atomic<int64_t> next{0};    // Schedule::dynamic
+  std::vector<Share> shares;       // Schedule::contiguous: one per thread
   std::atomic<int> pending{0};
   std::atomic<uint64_t> generation{0};
   std::atomic<int> sleepers{0};
@@ -38,7 +63,19 @@ struct ThreadPool::State {
   std::condition_variable cv;
 
   void work(int thread) {
-    for (int64_t t; (t = next.fetch_add(1, std::memory_order_relaxed)) < tasks;) (*fn)(t, thread);
+    if (schedule == Schedule::dynamic) {
+      for (int64_t t; (t = next.fetch_add(1, std::memory_order_relaxed)) < tasks;) (*fn)(t, thread);
+      return;
+    }
+    for (int64_t t; (t = shares[std::size_t(thread)].take(false)) >= 0;) (*fn)(t, thread);
+    for (;;) {  // then help: the end of the largest share left
+      Share* most = nullptr;
+      int64_t most_left = 0;
+      for (Share& s : shares)
+        if (const int64_t l = s.left(); l > most_left) most = &s, most_left = l;
+      if (!most) return;
+      if (const int64_t t = most->take(true); t >= 0) (*fn)(t, thread);
+    }
   }
 
   void worker_loop(int thread) {
@@ -65,6 +102,7 @@ struct ThreadPool::State {
 
 ThreadPool::ThreadPool(int threads) : state_(std::make_unique<State>()) {
   state_->n = threads < 1 ? 1 : threads;
+  state_->shares = std::vector<Share>(std::size_t(state_->n));
   for (int t = 1; t < state_->n; ++t) state_->workers.emplace_back([s = state_.get(), t] { s->worker_loop(t); });
 }
 
@@ -79,7 +117,7 @@ ThreadPool::~ThreadPool() {
 
 int ThreadPool::size() const { return state_->n; }
 
-void ThreadPool::run(int64_t tasks, const std::function<void(int64_t, int)>& fn) {
+void ThreadPool::run(int64_t tasks, const std::function<void(int64_t, int)>& fn, Schedule schedule) {
   State& s = *state_;
   if (tasks <= 0) return;
   bool expected = false;
@@ -89,7 +127,9 @@ void ThreadPool::run(int64_t tasks, const std::function<void(int64_t, int)>& fn)
   }
   s.fn = &fn;
   s.tasks = tasks;
+  s.schedule = tasks > int64_t(UINT32_MAX) ? Schedule::dynamic : schedule;  // a Share counts in 32 bits
   s.next.store(0, std::memory_order_relaxed);
+  for (int i = 0; i < s.n; ++i) s.shares[std::size_t(i)].set(tasks * i / s.n, tasks * (i + 1) / s.n);
   s.pending.store(s.n - 1, std::memory_order_relaxed);
   s.generation.fetch_add(1);  // seq_cst: pairs with the sleepers/generation checks of the workers
   if (s.sleepers.load() > 0) {

@@ -4,11 +4,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <cmath>
 #include <fstream>
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bmx/core/nn/bandwidth.h"
@@ -231,6 +234,47 @@ TEST_CASE("thread pool runs every task exactly once") {
     std::atomic<int> inner{0};
     pool.run(4, [&](int64_t, int) { pool.run(3, [&](int64_t, int) { inner.fetch_add(1); }); });
     CHECK(inner.load() == 12);
+  }
+}
+
+TEST_CASE("thread pool's contiguous schedule: each thread its own run in order, then the ends of others") {
+  for (int n : {1, 2, 3, 5}) {
+    bmx::ThreadPool pool(n);
+    for (int64_t tasks : {0, 1, 2, 7, 64, 1001}) {
+      INFO(n << " threads, " << tasks << " tasks");
+      std::vector<std::atomic<int>> hits(std::size_t(tasks + 1));
+      std::vector<std::vector<int64_t>> ran{std::size_t(n)};  // each thread's tasks in the order it ran them
+      pool.run(tasks, [&](int64_t t, int th) {
+        hits[std::size_t(t)].fetch_add(1);
+        ran[std::size_t(th)].push_back(t);
+        if (t % 3 == 0) std::this_thread::sleep_for(std::chrono::microseconds(20));  // uneven tasks
+      }, bmx::Schedule::contiguous);
+      int wrong = 0;
+      for (int64_t t = 0; t < tasks; ++t) wrong += hits[std::size_t(t)].load() != 1;
+      CHECK(wrong == 0);
+      auto share_of = [&](int64_t t) {
+        int i = 0;
+        while (t >= tasks * (i + 1) / n) ++i;
+        return i;
+      };
+      for (int th = 0; th < n; ++th) {
+        // Its own share's tasks: from the share's start, consecutive, in order. Others': from their ends down.
+        int64_t own_next = tasks * th / n;
+        std::vector<int64_t> last_taken(std::size_t(n), INT64_MAX);
+        bool own_in_order = true, others_from_end = true;
+        for (int64_t t : ran[std::size_t(th)]) {
+          const int s = share_of(t);
+          if (s == th) {
+            own_in_order &= t == own_next++;
+          } else {
+            others_from_end &= t < last_taken[std::size_t(s)];
+            last_taken[std::size_t(s)] = t;
+          }
+        }
+        CHECK(own_in_order);
+        CHECK(others_from_end);
+      }
+    }
   }
 }
 
