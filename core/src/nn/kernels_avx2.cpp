@@ -16,9 +16,12 @@ struct Avx2 {
   static constexpr int L = 8;
   static constexpr int kGemvRows = 3;  // 3 W rows × 3 x rows per GEMV tile: 9 accumulators + 3 W + 1 x
   static constexpr int kGemvCols = 3;
-  // One x row of K > 4096: 4 W rows × 2 accumulators (Zen 4, 2 threads, W in cache: 113-135 GB/s against
-  // 87-96 for 8 rows × 4).
-  static constexpr int kGemvLongRows = 4;
+  // One x row of K > 4096 (the down projection): one W row at a time, as for short rows, its stream prefetched
+  // ahead. From cache 4 rows × 2 accumulators are faster (127 against 78 GB/s, 2 threads, this EPYC with 48 KiB
+  // of L1), but decoding streams W from memory: 4B BF16 tg64 --isa avx2 at ~80 GB/s, 7.66-7.82 against
+  // 5.62-7.55 tok/s (3 alternations), at ~50 94-98 % of the weights' read rate against 88-96 %. (The AVX-512
+  // level keeps 8-row tiles: one row there was 4 % slower.)
+  static constexpr int kGemvLongRows = 1;
   static constexpr int kMR = 6;        // 6 × 16 micro-tile: 12 accumulators + 2 W + 1 broadcast
   static constexpr int64_t kKC = 256;  // packed panel 256 × 16 floats = 16 KiB (L1)
   static F zero() { return _mm256_setzero_ps(); }

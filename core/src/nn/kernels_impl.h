@@ -257,7 +257,9 @@ void gemv(const Problem& p, int64_t n0, int64_t n1) {
     }
     // A long x (the down projection's 9728 floats, 38 KiB) does not stay in L1 next to the W stream: several
     // rows per pass cut its reloads from L2 (down projection 21 -> 35 GB/s on Zen 3, 2 threads, 8 rows; 2 and 4
-    // rows gave 26 and 32; for short rows one row at a time stays best). V::kGemvLongRows rows per pass.
+    // rows gave 26 and 32; for short rows one row at a time stays best). V::kGemvLongRows rows per pass: 8 at
+    // the AVX-512 level, 1 at the AVX2 level, where with the one-row prefetch above one row now reads memory
+    // faster.
     constexpr int LR = V::kGemvLongRows;
     for (; n + LR <= n1; n += LR) dot_tile<V, WT, LR, 1, false>(p, n, 0);
     for (; n < n1; ++n) dot_tile<V, WT, 1, 1, false>(p, n, 0);
