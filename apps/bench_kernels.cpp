@@ -119,8 +119,10 @@ void run_bench(int threads, bool json, bool quick, bool aten, const std::string&
     // The same product with 8- and 4-bit weights: fewer bytes per step, what a quantized decode reads.
     for (k::BlockFormat f : {k::BlockFormat::q8_0, k::BlockFormat::q4_0}) {
       std::vector<k::BlockMatrix> qs;
-      for (const at::Tensor& w : ws)
+      for (const at::Tensor& w : ws) {  // in the order the decoder keeps them
         qs.push_back(k::quantize_rows(f, static_cast<const uint16_t*>(w.data_ptr()), s.k, k::WeightType::bf16, s.n, s.k));
+        k::reorder(qs.back(), k::preferred_block_order());
+      }
       const double qbytes = double(qs[0].quants.size() + 2 * qs[0].scales.size());
       const double tq = best_seconds(
           [&] { k::matmul_blocks(x.data_ptr<float>(), s.k, qs[std::size_t(turn++ % copies)].view(), y.data_ptr<float>(), s.n, 1); },

@@ -82,10 +82,24 @@ void add_projection(TensorSource& src, const std::string& name, const nn::Projec
   const kernels::BlockMatrixView& b = p.blocks;
   const int64_t qbytes = kernels::quant_bytes_per_row(b.format, b.cols), nscales = kernels::scales_per_row(b.cols);
   // Views of the quantized model's memory; it outlives the write.
-  auto quants = at::from_blob(const_cast<uint8_t*>(b.quants), {b.rows, qbytes}, at::kByte);
-  auto scales = at::from_blob(const_cast<uint16_t*>(b.scales), {b.rows, nscales}, at::kHalf);
-  src.add(quants_name(name, b.format), quants, "U8");
-  src.add(scales_name(name), scales, "F16");
+  const std::string qname = quants_name(name, b.format), sname = scales_name(name);
+  src.specs.push_back({qname, "U8", {b.rows, qbytes}});
+  src.specs.push_back({sname, "F16", {b.rows, nscales}});
+  if (b.order == kernels::BlockOrder::rows) {  // views of the quantized model's memory; it outlives the write
+    src.make[qname] = [=] { return at::from_blob(const_cast<uint8_t*>(b.quants), {b.rows, qbytes}, at::kByte); };
+    src.make[sname] = [=] { return at::from_blob(const_cast<uint16_t*>(b.scales), {b.rows, nscales}, at::kHalf); };
+    return;
+  }
+  // Files hold rows: a matrix in the kernels' tiles is written from a copy in rows, made when the writer gets to
+  // it and freed with the tensor (one matrix at a time in memory).
+  auto in_rows = [b, qbytes, nscales](bool quants) {
+    auto m = std::make_shared<kernels::BlockMatrix>(kernels::reordered(b, kernels::BlockOrder::rows));
+    const std::function<void(void*)> keep = [m](void*) {};
+    return quants ? at::from_blob(m->quants.data(), {b.rows, qbytes}, keep, at::TensorOptions().dtype(at::kByte))
+                  : at::from_blob(m->scales.data(), {b.rows, nscales}, keep, at::TensorOptions().dtype(at::kHalf));
+  };
+  src.make[qname] = [=] { return in_rows(true); };
+  src.make[sname] = [=] { return in_rows(false); };
 }
 
 }  // namespace
@@ -163,6 +177,11 @@ nn::Projection stored_projection(const SafetensorsCheckpoint& ckpt, kernels::Blo
   auto owner = std::make_shared<Owner>(Owner{quants, scales});
   nn::Projection p;
   p.blocks = {f, rows, cols, static_cast<const uint8_t*>(quants.data_ptr()), s};
+  // Files read into private memory (FileAccess::read) are ours to rearrange: into the order the kernels read
+  // fastest, in place (a mapping of the page cache stays as the file has it, shared with other processes).
+  if (ckpt.access() == FileAccess::read)
+    p.blocks = kernels::reorder_in_place(p.blocks, static_cast<uint8_t*>(quants.data_ptr()),
+                                         static_cast<uint16_t*>(scales.data_ptr()), kernels::preferred_block_order());
   p.blocks_owner = owner;
   return p;
 }

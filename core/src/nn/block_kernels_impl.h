@@ -31,10 +31,17 @@ struct BlockProblem {
 using BlockRangeFn = void (*)(const BlockProblem&, int64_t n0, int64_t n1);
 
 struct BlockKernels {
-  BlockRangeFn q8_0 = nullptr;
+  BlockRangeFn q8_0 = nullptr;  // W in BlockOrder::rows
   BlockRangeFn q4_0 = nullptr;
+  // W in BlockOrder::tiles, n0 a multiple of kTileRows; null: each tile is copied back to rows for the above.
+  BlockRangeFn q8_0_tiles = nullptr;
+  BlockRangeFn q4_0_tiles = nullptr;
   const char* name = "";
 };
+
+// Tile `tile` of w (BlockOrder::tiles) as kTileRows rows, row after row: quants [16][quant_bytes_per_row],
+// scales [16][scales_per_row].
+void tile_to_rows(const BlockMatrixView& w, int64_t tile, uint8_t* quants, uint16_t* scales);
 
 BlockKernels scalar_block_kernels();
 BlockKernels avx2_block_kernels();

@@ -141,8 +141,36 @@ const detail::BlockKernels& block_kernels_for(BlockLevel level) {
   return table[int(level)];
 }
 
+// W in tiles at a level with no kernel for them (a level forced after load, or a test): each tile copied back
+// to 16 rows, then the rows' kernel. The last rows % 16 rows lie row after row already.
+void run_tiles_as_rows(detail::BlockRangeFn rows_fn, const detail::BlockProblem& p, int64_t n0, int64_t n1) {
+  const int64_t full = p.w.rows / kTileRows * kTileRows;
+  thread_local std::vector<uint8_t> q;
+  thread_local std::vector<uint16_t> s;
+  q.resize(std::size_t(kTileRows * quant_bytes_per_row(p.w.format, p.w.cols)));
+  s.resize(std::size_t(kTileRows * scales_per_row(p.w.cols)));
+  int64_t n = n0;
+  for (; n < std::min(n1, full); n += kTileRows) {
+    detail::tile_to_rows(p.w, n / kTileRows, q.data(), s.data());
+    detail::BlockProblem t = p;
+    t.w.quants = q.data();
+    t.w.scales = s.data();
+    t.w.rows = kTileRows;
+    t.w.order = BlockOrder::rows;
+    t.y = p.y + n;
+    t.bias = p.bias ? p.bias + n : nullptr;
+    rows_fn(t, 0, std::min(kTileRows, n1 - n));
+  }
+  if (n < n1) rows_fn(p, n, n1);
+}
+
 void run_problem(const detail::BlockKernels& ks, const detail::BlockProblem& p, int64_t n0, int64_t n1) {
-  (p.w.format == BlockFormat::q8_0 ? ks.q8_0 : ks.q4_0)(p, n0, n1);
+  const bool q8 = p.w.format == BlockFormat::q8_0;
+  const detail::BlockRangeFn rows_fn = q8 ? ks.q8_0 : ks.q4_0;
+  if (p.w.order == BlockOrder::rows) return rows_fn(p, n0, n1);
+  if (n0 % kTileRows != 0) throw std::logic_error("block product: a range of tiled rows starts inside a tile");
+  if (const detail::BlockRangeFn tiles_fn = q8 ? ks.q8_0_tiles : ks.q4_0_tiles) return tiles_fn(p, n0, n1);
+  run_tiles_as_rows(rows_fn, p, n0, n1);
 }
 
 // Rows of W per piece of work: about 512 KiB of weights, so that each thread streams long runs. Pieces of 32 rows
@@ -154,7 +182,7 @@ void run_problem(const detail::BlockKernels& ks, const detail::BlockProblem& p, 
 int64_t rows_per_piece(const BlockMatrixView& w) {
   constexpr int64_t kPieceBytes = int64_t(512) << 10;
   const int64_t row_bytes = quant_bytes_per_row(w.format, w.cols) + int64_t(sizeof(uint16_t)) * scales_per_row(w.cols);
-  return std::max<int64_t>(32, kPieceBytes / std::max<int64_t>(row_bytes, 1));
+  return std::max<int64_t>(32, kPieceBytes / std::max<int64_t>(row_bytes, 1)) / kTileRows * kTileRows;
 }
 
 // The products of one x with several matrices of the same width (q/k/v, gate/up): x is rounded once, and every
@@ -222,9 +250,13 @@ bool level_agrees(BlockLevel level) {
       const BlockMatrix bm = quantize_rows(f, w.data(), K, N, K);
       std::vector<float> want(std::size_t(M * N)), got(std::size_t(M * N));
       multiply(block_kernels_for(BlockLevel::scalar), x.data(), K, bm.view(), want.data(), N, M, bias.data(), false);
-      multiply(block_kernels_for(level), x.data(), K, bm.view(), got.data(), N, M, bias.data(), false);
-      for (std::size_t i = 0; i < want.size(); ++i)
-        if (!(std::fabs(got[i] - want[i]) <= 1e-4f * (1.0f + std::fabs(want[i])) * std::sqrt(float(K)))) return false;
+      for (BlockOrder order : {BlockOrder::rows, BlockOrder::tiles}) {
+        multiply(block_kernels_for(level), x.data(), K, reordered(bm.view(), order).view(), got.data(), N, M,
+                 bias.data(), false);
+        for (std::size_t i = 0; i < want.size(); ++i)
+          if (!(std::fabs(got[i] - want[i]) <= 1e-4f * (1.0f + std::fabs(want[i])) * std::sqrt(float(K))))
+            return false;
+      }
     }
   return true;
 }
@@ -273,6 +305,7 @@ int64_t quant_bytes_per_row(BlockFormat f, int64_t cols) {
 }
 
 std::vector<float> BlockMatrix::dequantized() const {
+  if (order != BlockOrder::rows) return reordered(view(), BlockOrder::rows).dequantized();
   std::vector<float> out(std::size_t(rows * cols));
   const int64_t qb = quant_bytes_per_row(format, cols), sb = scales_per_row(cols);
   for (int64_t n = 0; n < rows; ++n)
@@ -312,6 +345,10 @@ void matmul_blocks(const float* x, int64_t ldx, const BlockMatrixView& w, float*
 
 void matmul_blocks_many(const float* x, int64_t ldx, int64_t M, const BlockJob* jobs, int count) {
   multiply_many(block_kernels_for(active_level()), x, ldx, M, jobs, count, nullptr, true);
+}
+
+BlockOrder preferred_block_order() {
+  return active_level() == BlockLevel::avx512_vnni ? BlockOrder::tiles : BlockOrder::rows;
 }
 
 const char* block_kernels_name() { return block_kernels_for(active_level()).name; }

@@ -79,6 +79,7 @@ void quantize(Projection& p, kernels::BlockFormat f) {
     m = std::make_shared<kernels::BlockMatrix>(
         kernels::quantize_rows(f, wf.data_ptr<float>(), wf.size(1), wf.size(0), wf.size(1)));
   }
+  kernels::reorder(*m, kernels::preferred_block_order());
   p.blocks = m->view();
   p.blocks_owner = m;
   p.weight = at::Tensor();

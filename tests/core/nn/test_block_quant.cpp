@@ -3,6 +3,7 @@
 // (within the bound that rounding x to 8 bits gives), ragged shapes, bias, strides and non-finite rows.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -76,6 +77,51 @@ TEST_CASE("block formats: known values") {
   CHECK(k::parse_block_format("q8") == k::BlockFormat::q8_0);
 }
 
+TEST_CASE("block order: tiles interleave 16 rows 4 bytes at a time, and back to rows exactly") {
+  for (k::BlockFormat f : {k::BlockFormat::q8_0, k::BlockFormat::q4_0})
+    for (int64_t rows : {5, 16, 37, 48})
+      for (int64_t cols : {64, 70, 300}) {
+        CAPTURE(k::format_name(f));
+        CAPTURE(rows);
+        CAPTURE(cols);
+        const auto w = gaussian(std::size_t(rows * cols), uint32_t(rows + cols));
+        const k::BlockMatrix m = k::quantize_rows(f, w.data(), cols, rows, cols);
+        const k::BlockMatrix t = k::reordered(m.view(), k::BlockOrder::tiles);
+        CHECK(t.order == k::BlockOrder::tiles);
+        REQUIRE(t.quants.size() == m.quants.size());
+        REQUIRE(t.scales.size() == m.scales.size());
+        // The layout, element by element: tile T, block b, 4-byte group g, row r.
+        const int64_t rb = k::quant_bytes_per_row(f, cols), nb = k::scales_per_row(cols), groups = rb / nb / 4;
+        int64_t wrong = 0;
+        for (int64_t T = 0; T < rows / 16; ++T)
+          for (int64_t b = 0; b < nb; ++b) {
+            for (int64_t r = 0; r < 16; ++r) {
+              wrong += t.scales[std::size_t(T * 16 * nb + b * 16 + r)] != m.scales[std::size_t((T * 16 + r) * nb + b)];
+              for (int64_t g = 0; g < groups; ++g)
+                for (int64_t i = 0; i < 4; ++i)
+                  wrong += t.quants[std::size_t(T * 16 * rb + ((b * groups + g) * 16 + r) * 4 + i)] !=
+                           m.quants[std::size_t((T * 16 + r) * rb + (b * groups + g) * 4 + i)];
+            }
+          }
+        CHECK(wrong == 0);
+        // The rows after the last whole tile stay in place.
+        const int64_t tail = rows / 16 * 16;
+        CHECK(std::equal(t.quants.begin() + tail * rb, t.quants.end(), m.quants.begin() + tail * rb));
+        CHECK(t.dequantized() == m.dequantized());
+        const k::BlockMatrix back = k::reordered(t.view(), k::BlockOrder::rows);
+        CHECK(back.quants == m.quants);
+        CHECK(back.scales == m.scales);
+        k::BlockMatrix in_place = t;
+        k::reorder(in_place, k::BlockOrder::rows);
+        CHECK(in_place.quants == m.quants);
+      }
+  // In place only on the matrix's own bytes.
+  const auto w = gaussian(32 * 64, 1);
+  k::BlockMatrix m = k::quantize_rows(k::BlockFormat::q8_0, w.data(), 64, 32, 64);
+  std::vector<uint8_t> other(m.quants.size());
+  CHECK_THROWS_AS(k::reorder_in_place(m.view(), other.data(), m.scales.data(), k::BlockOrder::tiles), std::invalid_argument);
+}
+
 TEST_CASE("matmul_blocks: every level against a float64 product, within the 8-bit rounding of x") {
   // {1, 300, 4096}: more rows than one piece of work (about 512 KiB of weights), so several threads share the matrix.
   const int64_t shapes[][3] = {{1, 70, 2560}, {1, 33, 100}, {4, 64, 4133}, {8, 40, 256}, {13, 31, 320}, {40, 17, 192},
@@ -92,8 +138,11 @@ TEST_CASE("matmul_blocks: every level against a float64 product, within the 8-bi
         const auto w = gaussian(std::size_t(N * K), 7 + uint32_t(K), 0.05f);
         const auto x = gaussian(std::size_t(M * ldx), 11 + uint32_t(M));
         const auto bias = gaussian(std::size_t(N), 3);
-        const k::BlockMatrix m = k::quantize_rows(f, w.data(), K, N, K);
-        const auto wd = m.dequantized();
+        const k::BlockMatrix rows = k::quantize_rows(f, w.data(), K, N, K);
+        const auto wd = rows.dequantized();
+        for (k::BlockOrder order : {k::BlockOrder::rows, k::BlockOrder::tiles}) {
+        CAPTURE(int(order));
+        const k::BlockMatrix m = k::reordered(rows.view(), order);
         std::vector<float> y(std::size_t(M * ldy), 99.f);
         k::matmul_blocks(x.data(), ldx, m.view(), y.data(), ldy, M, bias.data());
         for (int64_t mm = 0; mm < M; ++mm)
@@ -114,6 +163,7 @@ TEST_CASE("matmul_blocks: every level against a float64 product, within the 8-bi
           }
         for (int64_t mm = 0; mm < M; ++mm)  // the gap between rows of y is not written
           for (int64_t n = N; n < ldy && mm + 1 < M; ++n) REQUIRE(y[std::size_t(mm * ldy + n)] == 99.f);
+        }
       }
   }
 }
@@ -126,18 +176,21 @@ TEST_CASE("matmul_blocks: exact on integer values every level (block sums are ex
   std::mt19937 rng(17);
   for (k::BlockFormat f : {k::BlockFormat::q8_0, k::BlockFormat::q4_0})
     for (int64_t K : {64, 100, 512, 2560, 2752})  // blocks: 2, 4, 16, 80, 86 (AVX2 decode: steps of 4 and a tail)
-      for (int64_t M : {1, 3}) {
-        const int64_t N = 19;
+      for (int64_t M : {1, 3, 6}) {
+        const int64_t N = 35;  // two tiles and 3 rows after them
         std::uniform_int_distribution<int> wv(f == k::BlockFormat::q8_0 ? -30 : -7, f == k::BlockFormat::q8_0 ? 30 : 7),
             xv(-20, 20);
         std::vector<float> w(std::size_t(N * K)), x(std::size_t(M * K));
         for (int64_t i = 0; i < N * K; ++i)
           w[std::size_t(i)] = float(i % K % 32 == 0 ? (f == k::BlockFormat::q8_0 ? 127 : -8) : wv(rng));
         for (int64_t i = 0; i < M * K; ++i) x[std::size_t(i)] = float(i % K % 32 == 1 ? 127 : xv(rng));
-        const k::BlockMatrix m = k::quantize_rows(f, w.data(), K, N, K);
-        for (k::Isa isa : k::available_isas()) {
+        const k::BlockMatrix rows = k::quantize_rows(f, w.data(), K, N, K);
+        for (k::Isa isa : k::available_isas())
+        for (k::BlockOrder order : {k::BlockOrder::rows, k::BlockOrder::tiles}) {
           ForcedIsa forced(isa);
           CAPTURE(k::block_kernels_name());
+          CAPTURE(int(order));
+          const k::BlockMatrix m = k::reordered(rows.view(), order);
           CAPTURE(K);
           CAPTURE(M);
           std::vector<float> y(std::size_t(M * N));
