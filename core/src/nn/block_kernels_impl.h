@@ -30,12 +30,18 @@ struct BlockProblem {
 // Computes y[0:M, n0:n1] completely (bias included).
 using BlockRangeFn = void (*)(const BlockProblem&, int64_t n0, int64_t n1);
 
+// One whole block of x (32 floats, all finite) -> 32 signed bytes, its scale (max|x| / 127) and offset term
+// (scale * the sum of the bytes), exactly as the portable loop rounds (x * (1 / scale), to nearest even).
+// false, with nothing written, when the block holds NaN or inf (the portable loop handles that).
+using QuantizeBlockFn = bool (*)(const float* x, int8_t* q, float* scale, float* offset_term);
+
 struct BlockKernels {
   BlockRangeFn q8_0 = nullptr;  // W in BlockOrder::rows
   BlockRangeFn q4_0 = nullptr;
   // W in BlockOrder::tiles, n0 a multiple of kTileRows; null: each tile is copied back to rows for the above.
   BlockRangeFn q8_0_tiles = nullptr;
   BlockRangeFn q4_0_tiles = nullptr;
+  QuantizeBlockFn quantize_block = nullptr;  // null: the portable loop
   const char* name = "";
 };
 

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "bmx/core/nn/testing.h"
 #include "bmx/core/util/thread_pool.h"
 #include "block_kernels_impl.h"
 
@@ -97,8 +98,9 @@ BlockMatrix quantize_all(BlockFormat f, int64_t rows, int64_t cols, RowSource ro
 
 // x rows -> 8 bits per block of 32 (scale max|x| / 127). A row with a non-finite value gets that value as its
 // scale and zero quants, so the products come out non-finite instead of silently finite.
-void quantize_activations(const float* x, int64_t ldx, int64_t M, int64_t cols, std::vector<int8_t>& q,
-                          std::vector<float>& scale, std::vector<float>& offset_term) {
+// `quantize_block`: the level's own loop for whole, finite blocks (bit for bit the same), or null.
+void quantize_activations(const float* x, int64_t ldx, int64_t M, int64_t cols, detail::QuantizeBlockFn quantize_block,
+                          std::vector<int8_t>& q, std::vector<float>& scale, std::vector<float>& offset_term) {
   const int64_t cp = padded_cols(cols), nb = scales_per_row(cols);
   q.assign(std::size_t(M * cp), 0);
   scale.assign(std::size_t(M * nb), 0.0f);
@@ -107,6 +109,10 @@ void quantize_activations(const float* x, int64_t ldx, int64_t M, int64_t cols, 
     const float* xr = x + m * ldx;
     for (int64_t b = 0; b < nb; ++b) {
       const int64_t k0 = 32 * b, k1 = std::min(cols, k0 + 32);
+      const std::size_t at = std::size_t(m * nb + b);
+      if (quantize_block && k1 - k0 == 32 &&
+          quantize_block(xr + k0, q.data() + m * cp + k0, &scale[at], &offset_term[at]))
+        continue;
       float amax = 0;
       for (int64_t k = k0; k < k1; ++k) amax = std::max(amax, std::fabs(xr[k]));
       for (int64_t k = k0; k < k1; ++k)
@@ -195,7 +201,7 @@ void multiply_many(const detail::BlockKernels& ks, const float* x, int64_t ldx, 
     if (jobs[j].w.cols != cols) throw std::invalid_argument("matmul_blocks_many: matrices of different widths");
   std::vector<int8_t> q;
   std::vector<float> scale, offset_term;
-  quantize_activations(x, ldx, M, cols, q, scale, offset_term);
+  quantize_activations(x, ldx, M, cols, ks.quantize_block, q, scale, offset_term);
   std::vector<detail::BlockProblem> problems(static_cast<std::size_t>(count));
   struct Piece {
     int job;
@@ -350,6 +356,16 @@ void matmul_blocks_many(const float* x, int64_t ldx, int64_t M, const BlockJob* 
 BlockOrder preferred_block_order() {
   return active_level() == BlockLevel::avx512_vnni ? BlockOrder::tiles : BlockOrder::rows;
 }
+
+namespace testing {
+
+RoundedRow round_activations(const float* x, int64_t cols) {
+  RoundedRow r;
+  quantize_activations(x, cols, 1, cols, block_kernels_for(active_level()).quantize_block, r.q, r.scale, r.offset_term);
+  return r;
+}
+
+}  // namespace testing
 
 const char* block_kernels_name() { return block_kernels_for(active_level()).name; }
 

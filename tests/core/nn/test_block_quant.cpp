@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <stdexcept>
@@ -120,6 +121,35 @@ TEST_CASE("block order: tiles interleave 16 rows 4 bytes at a time, and back to 
   k::BlockMatrix m = k::quantize_rows(k::BlockFormat::q8_0, w.data(), 64, 32, 64);
   std::vector<uint8_t> other(m.quants.size());
   CHECK_THROWS_AS(k::reorder_in_place(m.view(), other.data(), m.scales.data(), k::BlockOrder::tiles), std::invalid_argument);
+}
+
+TEST_CASE("x rounding: every level rounds x bit for bit as the portable loop, ties and non-finite blocks included") {
+  const int64_t cols = 32 * 9 + 7;  // 9 whole blocks and a short one
+  auto x = gaussian(std::size_t(cols), 21);
+  for (int64_t k = 0; k < 32; ++k) x[std::size_t(k)] = float(k - 16) * 0.5f;  // block 0: step 16/127, many near-ties
+  for (int64_t k = 32; k < 64; ++k) x[std::size_t(k)] = float(2 * (k - 48) + 1) / 254.0f * 127.0f / 31.0f;
+  for (int64_t k = 64; k < 96; ++k) x[std::size_t(k)] = 0.0f;             // block 2: all zero (scale 0)
+  x[std::size_t(100)] = std::numeric_limits<float>::infinity();             // block 3: inf
+  x[std::size_t(140)] = std::numeric_limits<float>::quiet_NaN();            // block 4: NaN
+  x[std::size_t(160)] = -1e30f;                                             // block 5: huge, finite
+  k::testing::force_isa(k::Isa::scalar);
+  const auto want = k::testing::round_activations(x.data(), cols);
+  k::testing::force_isa(k::detected_isa());
+  for (k::Isa isa : k::available_isas()) {
+    ForcedIsa forced(isa);
+    CAPTURE(k::block_kernels_name());
+    const auto got = k::testing::round_activations(x.data(), cols);
+    CHECK(got.q == want.q);
+    REQUIRE(got.scale.size() == want.scale.size());
+    for (std::size_t b = 0; b < want.scale.size(); ++b) {
+      CAPTURE(b);
+      CHECK(std::memcmp(&got.scale[b], &want.scale[b], 4) == 0);  // NaN included
+      CHECK(std::memcmp(&got.offset_term[b], &want.offset_term[b], 4) == 0);
+    }
+  }
+  CHECK(std::isinf(want.scale[3]));
+  CHECK(std::isnan(want.scale[4]));
+  CHECK(want.scale[2] == 0.0f);
 }
 
 TEST_CASE("matmul_blocks: every level against a float64 product, within the 8-bit rounding of x") {

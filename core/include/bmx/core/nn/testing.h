@@ -2,7 +2,9 @@
 // machine can check every instruction-set level it can run), and internals tested on their own.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "bmx/core/nn/kernels.h"
 
@@ -15,5 +17,13 @@ void force_isa(Isa isa);
 // A cache size as Linux writes it in sysfs ("32768K", "8M", "512"); 0 for anything else. last_level_cache_bytes()
 // reads the sizes with it.
 std::size_t cache_size_bytes(std::string_view text);
+
+// One row of x rounded as matmul_blocks rounds it at the active level (block_quant.h): q [padded_cols(cols)],
+// scale and offset_term [scales_per_row(cols)].
+struct RoundedRow {
+  std::vector<int8_t> q;
+  std::vector<float> scale, offset_term;
+};
+RoundedRow round_activations(const float* x, int64_t cols);
 
 }  // namespace bmx::kernels::testing
