@@ -81,7 +81,6 @@ std::string dtype_of(const at::Tensor& t) {
 void add_projection(TensorSource& src, const std::string& name, const nn::Projection& p) {
   const kernels::BlockMatrixView& b = p.blocks;
   const int64_t qbytes = kernels::quant_bytes_per_row(b.format, b.cols), nscales = kernels::scales_per_row(b.cols);
-  // Views of the quantized model's memory; it outlives the write.
   const std::string qname = quants_name(name, b.format), sname = scales_name(name);
   src.specs.push_back({qname, "U8", {b.rows, qbytes}});
   src.specs.push_back({sname, "F16", {b.rows, nscales}});

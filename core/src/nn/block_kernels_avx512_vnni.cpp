@@ -187,7 +187,7 @@ struct Avx512Vnni {
   static void rows(const BlockProblem& p, int64_t n, int64_t m0) { rows_of_x<F, MB>(p, n, m0); }
 };
 
-constexpr int kTilePass = 4;  // rows of x per pass over a tile: 8 W vectors + 4 × (2 chains + 2 sums) registers
+constexpr int kTilePass = 4;  // rows of x per pass over a tile: 8 W vectors, 4 chains, 4 × 2 sums: 21 registers
 
 // Rows n0..n1 of a tiled W: whole tiles, then the last rows % 16 (row after row) by rows_of_x.
 template <BlockFormat F>
