@@ -307,6 +307,7 @@ void run_bench(const BenchOptions& o) {
   const double gib = double(1ull << 30);
   const double weights_gib = double(model.weight_bytes) / gib, kv_gib = double(kv_bytes) / gib;
   const double rss_ratio = weights_gib > 0 ? rss / (weights_gib + kv_gib) : 0.0;
+  const nn::Projection& blocks = model.lm_head;  // a quantized model's projections share one format and order
   // Whether the files were read into memory, and how much of the process's memory the kernel gave 2 MiB pages.
   const uint64_t huge_pages = huge_page_bytes();
   char access_text[96];
@@ -321,6 +322,7 @@ void run_bench(const BenchOptions& o) {
     j["isa"] = kernels::isa_name(kernels::active_isa());
     j["prefill_precision"] = bf16 ? "bf16_activations" : "float32";
     j["weights"] = model.weights_format;
+    if (blocks.quantized()) j["weights_order"] = kernels::order_name(blocks.blocks.order);
     j["weights_access"] = access_name(model.checkpoint->access());
     j["huge_page_bytes"] = huge_pages;
     j["layers"] = c.num_layers;
@@ -364,9 +366,10 @@ void run_bench(const BenchOptions& o) {
     std::printf("%s\n", j.dump().c_str());
     return;
   }
-  std::printf("model     %s (%lld layers, H %lld, %.2f GiB weights, %s; weights %s, %s)\n", o.model.c_str(),
+  const std::string order = blocks.quantized() ? std::string(" in ") + kernels::order_name(blocks.blocks.order) : "";
+  std::printf("model     %s (%lld layers, H %lld, %.2f GiB weights, %s; weights %s%s, %s)\n", o.model.c_str(),
               (long long)c.num_layers, (long long)c.hidden_size, weights_gib, kernels::isa_name(kernels::active_isa()),
-              model.weights_format.c_str(), access_text);
+              model.weights_format.c_str(), order.c_str(), access_text);
   std::printf("threads   %d, load %.2f s\n", nthreads, load_s);
   if (o.pp > 0)
     std::printf("pp%-6d  %8.2f tok/s (%s activations; cpu share %.0f %%)\n", o.pp, pp_best, bf16 ? "bf16" : "float32",

@@ -34,6 +34,8 @@ void move_tile(BlockFormat f, int64_t cols, const uint8_t* src_q, const uint16_t
 
 }  // namespace
 
+const char* order_name(BlockOrder order) { return order == BlockOrder::tiles ? "16-row tiles" : "rows"; }
+
 namespace detail {
 
 void tile_to_rows(const BlockMatrixView& w, int64_t tile, uint8_t* quants, uint16_t* scales) {

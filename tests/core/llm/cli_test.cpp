@@ -1,6 +1,7 @@
 // The command line end to end: `bmx generate --ids ... --print-ids` equals the greedy vectors, errors are one
 // line, `bmx dev random-model` writes a loadable (sharded) checkpoint. Needs the bmx target built.
 #include "bmx/core/llm/generation.h"
+#include "bmx/core/nn/block_quant.h"
 #include "bmx/core/util/memory_info.h"
 #include "bmx/tokenizers/bpe_tokenizer.h"
 #include "bmx/tokenizers/text_generation.h"
@@ -219,6 +220,12 @@ TEST_CASE("cli: llama.cpp-style short flags, and bmx bench llm --json") {
   // The default: read into memory when the files fit (a tiny model does, wherever a few GiB are free).
   CHECK(j["weights_access"] == (bmx::fits_in_memory(j["weight_bytes"].get<uint64_t>(), bmx::available_memory())
                                     ? "read" : "map"));
+  CHECK_FALSE(j.contains("weights_order"));  // BF16: no block order
+  // Weights rounded at load are kept in the order the kernels read fastest (16-row tiles with AVX-512 VNNI).
+  REQUIRE(run(bmx_exe().string() + " bench llm -m " + tiny_model_dir("tiny-tied") +
+                  " -p 4 -n 2 -t 1 --weights q8_0 --agreement 0 --json", &out) == 0);
+  CHECK(nlohmann::json::parse(out)["weights_order"] ==
+        bmx::kernels::order_name(bmx::kernels::preferred_block_order()));
 
   // --mmap maps the files, --no-mmap reads them (llama.cpp's flags); the two together are refused. The greedy
   // continuation is the same either way.

@@ -70,6 +70,9 @@ struct BlockMatrix {
   std::vector<float> dequantized() const;
 };
 
+// "rows" / "16-row tiles" (messages, bench output).
+const char* order_name(BlockOrder order);
+
 // The matrix of `w` in `order` (a copy; tiles <-> rows rearranges bytes, nothing is rounded again).
 BlockMatrix reordered(const BlockMatrixView& w, BlockOrder order);
 // `m` rearranged into `order` in place, one tile at a time.
