@@ -164,6 +164,97 @@ struct Avx2 {
   }
 };
 
+// A tile of 16 W rows (BlockOrder::tiles) against MB rows of x, in two halves of 8 rows (the low and high 32
+// bytes of each 64-byte group): each 32-byte load holds 4 elements of 8 rows and meets one 4-byte group of x
+// broadcast, so a block costs one conversion and one scale multiply per 8 rows. q8_0 multiplies |value| with x
+// taking value's sign, as above. q4_0's eight nibble products per row stay within int16 (8 * 2 * 15 * 127 =
+// 30480), so they are summed there and widened once; the offset 8 is subtracted at the end.
+template <BlockFormat F, int MB>
+inline void tile_of_x(const BlockProblem& p, int64_t n, int64_t m0) {
+  constexpr bool q8 = F == BlockFormat::q8_0;
+  constexpr int kBlockBytes = q8 ? 512 : 256;  // one block of the tile
+  constexpr int kTilePrefetch = 4096;          // as the AVX-512 tiles: 4 KiB ahead into L2
+  const int64_t nb = p.x.blocks, ldq = p.x.cols_padded;
+  const uint8_t* wt = p.w.quants + n * (q8 ? ldq : ldq / 2);
+  const uint16_t* st = p.w.scales + n * nb;
+  const __m256i ones = _mm256_set1_epi16(1), low = _mm256_set1_epi8(0x0F), flip = _mm256_set1_epi8(char(0x80));
+  __m256 acc[MB][2], corr[MB][2];
+  for (int m = 0; m < MB; ++m)
+    for (int h = 0; h < 2; ++h) acc[m][h] = corr[m][h] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* wb = wt + b * kBlockBytes;
+#pragma GCC unroll 8
+    for (int l = 0; l < kBlockBytes; l += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(wb) + l + kTilePrefetch, _MM_HINT_T1);
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h) {
+      const __m256 sw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(st + b * 16 + 8 * h)));
+#pragma GCC unroll 2
+      for (int m = 0; m < MB; ++m) {
+        const int8_t* xb = p.x.q + (m0 + m) * ldq + 32 * b;
+        auto xg = [xb](int g) {
+          int32_t v;
+          __builtin_memcpy(&v, xb + 4 * g, 4);
+          return _mm256_set1_epi32(v);
+        };
+        __m256i dot;
+        if constexpr (q8) {
+          __m256i s[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+#pragma GCC unroll 8
+          for (int g = 0; g < 8; ++g) {
+            const __m256i v = _mm256_xor_si256(
+                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb + 64 * g + 32 * h)), flip);  // signed values
+            const __m256i pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(v, v), _mm256_sign_epi8(xg(g), v));
+            s[g & 1] = _mm256_add_epi32(s[g & 1], _mm256_madd_epi16(pairs, ones));
+          }
+          dot = _mm256_add_epi32(s[0], s[1]);
+        } else {
+          __m256i s16 = _mm256_setzero_si256();
+#pragma GCC unroll 4
+          for (int q = 0; q < 4; ++q) {
+            const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb + 64 * q + 32 * h));
+            s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(_mm256_and_si256(v, low), xg(q)));
+            s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v, 4), low), xg(q + 4)));
+          }
+          dot = _mm256_madd_epi16(s16, ones);
+          corr[m][h] = _mm256_fmadd_ps(sw, _mm256_set1_ps(p.x.offset_term[(m0 + m) * nb + b]), corr[m][h]);
+        }
+        acc[m][h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(sw, _mm256_set1_ps(p.x.scale[(m0 + m) * nb + b])),
+                                    acc[m][h]);
+      }
+    }
+  }
+  for (int m = 0; m < MB; ++m)
+    for (int h = 0; h < 2; ++h) {
+      __m256 v = q8 ? acc[m][h] : _mm256_fnmadd_ps(corr[m][h], _mm256_set1_ps(8.0f), acc[m][h]);
+      if (p.bias) v = _mm256_add_ps(v, _mm256_loadu_ps(p.bias + n + 8 * h));
+      _mm256_storeu_ps(p.y + (m0 + m) * p.ldy + n + 8 * h, v);
+    }
+}
+
+template <BlockFormat F, int MB>
+inline void tile_tail(int mr, const BlockProblem& p, int64_t n, int64_t m0) {
+  if constexpr (MB > 0) {
+    if (mr == MB) tile_of_x<F, MB>(p, n, m0);
+    else tile_tail<F, MB - 1>(mr, p, n, m0);
+  }
+}
+
+constexpr int kTilePass = 2;  // rows of x per pass over a tile: 2 x rows x 2 halves x (sum, offset sum) = 8 registers
+
+// Rows n0..n1 of a tiled W: whole tiles, then the last rows % 16 (row after row) by the rows kernel.
+template <BlockFormat F>
+void tiles_range(const BlockProblem& p, int64_t n0, int64_t n1) {
+  const int64_t full = p.w.rows / bmx::kernels::kTileRows * bmx::kernels::kTileRows;
+  int64_t n = n0;
+  for (; n < full && n < n1; n += bmx::kernels::kTileRows) {  // the callers' ranges end on a tile or at the end
+    int64_t m = 0;
+    for (; m + kTilePass <= p.x.M; m += kTilePass) tile_of_x<F, kTilePass>(p, n, m);
+    if (m < p.x.M) tile_tail<F, kTilePass - 1>(int(p.x.M - m), p, n, m);
+  }
+  block_range<Avx2, F>(p, n, n1);
+}
+
 }  // namespace
 
 #pragma GCC pop_options
@@ -174,6 +265,8 @@ BlockKernels avx2_block_kernels() {
   BlockKernels k;
   k.q8_0 = block_range<Avx2, BlockFormat::q8_0>;
   k.q4_0 = block_range<Avx2, BlockFormat::q4_0>;
+  k.q8_0_tiles = tiles_range<BlockFormat::q8_0>;
+  k.q4_0_tiles = tiles_range<BlockFormat::q4_0>;
   k.name = "avx2";
   return k;
 }

@@ -354,7 +354,7 @@ void matmul_blocks_many(const float* x, int64_t ldx, int64_t M, const BlockJob* 
 }
 
 BlockOrder preferred_block_order() {
-  return active_level() == BlockLevel::avx512_vnni ? BlockOrder::tiles : BlockOrder::rows;
+  return active_level() == BlockLevel::scalar ? BlockOrder::rows : BlockOrder::tiles;
 }
 
 namespace testing {

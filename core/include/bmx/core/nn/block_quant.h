@@ -9,7 +9,7 @@
 //   q8_0:   u8  [rows][cols_padded]            value = byte - 128, in [-127, 127]
 //   q4_0:   u8  [rows][cols_padded / 2]        block b is 16 bytes: byte j holds element j in its low
 //                                              nibble and element j + 16 in its high one; value = nibble - 8
-// In memory a matrix may instead be in BlockOrder::tiles (the AVX-512 VNNI kernels' order, made at load): see
+// In memory a matrix may instead be in BlockOrder::tiles (the SIMD kernels' order, made at load): see
 // BlockOrder. Files always hold rows.
 // Products quantize each row of x to 8 bits per block of 32 as well (scale max|x| / 127), sum each block's
 // integer products exactly in int32 and the blocks in float32: y[m, n] = sum_b sw[n,b] * sx[m,b] * dot_b.
@@ -80,7 +80,7 @@ void reorder(BlockMatrix& m, BlockOrder order);
 // The same for a matrix someone else owns: w's bytes, which the caller may write (quants and scales must be
 // w.quants and w.scales), rearranged from w.order into `order`. Returns w in that order.
 BlockMatrixView reorder_in_place(const BlockMatrixView& w, uint8_t* quants, uint16_t* scales, BlockOrder order);
-// The order the active kernel level multiplies fastest: tiles at AVX-512 VNNI, else rows.
+// The order the active kernel level multiplies fastest: tiles at AVX-512 VNNI and AVX2, rows for the portable loop.
 BlockOrder preferred_block_order();
 
 // Rounds W [rows, cols] (row stride ldw elements; BF16 or F16 as stored in safetensors, or float32) to `f`,
