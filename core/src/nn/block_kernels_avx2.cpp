@@ -155,14 +155,6 @@ inline void one_row_of_x(const BlockProblem& p, int64_t n, int64_t m0) {
   p.y[m0 * p.ldy + n] = v;
 }
 
-struct Avx2 {
-  static constexpr int kRowsPerPass = kPass;
-  template <BlockFormat F, int MB>
-  static void rows(const BlockProblem& p, int64_t n, int64_t m0) {
-    if constexpr (MB == 1) one_row_of_x<F>(p, n, m0);
-    else rows_of_x<F, MB>(p, n, m0);
-  }
-};
 
 // A tile of 16 W rows (BlockOrder::tiles) against MB rows of x, in two halves of 8 rows (the low and high 32
 // bytes of each 64-byte group): each 32-byte load holds 4 elements of 8 rows and meets one 4-byte group of x
@@ -232,28 +224,17 @@ inline void tile_of_x(const BlockProblem& p, int64_t n, int64_t m0) {
     }
 }
 
-template <BlockFormat F, int MB>
-inline void tile_tail(int mr, const BlockProblem& p, int64_t n, int64_t m0) {
-  if constexpr (MB > 0) {
-    if (mr == MB) tile_of_x<F, MB>(p, n, m0);
-    else tile_tail<F, MB - 1>(mr, p, n, m0);
+struct Avx2 {
+  static constexpr int kRowsPerPass = kPass;
+  static constexpr int kTilePass = 2;  // rows of x per pass over a tile: 2 x rows x 2 halves x 2 sums = 8 registers
+  template <BlockFormat F, int MB>
+  static void tile(const BlockProblem& p, int64_t n, int64_t m0) { tile_of_x<F, MB>(p, n, m0); }
+  template <BlockFormat F, int MB>
+  static void rows(const BlockProblem& p, int64_t n, int64_t m0) {
+    if constexpr (MB == 1) one_row_of_x<F>(p, n, m0);
+    else rows_of_x<F, MB>(p, n, m0);
   }
-}
-
-constexpr int kTilePass = 2;  // rows of x per pass over a tile: 2 x rows x 2 halves x (sum, offset sum) = 8 registers
-
-// Rows n0..n1 of a tiled W: whole tiles, then the last rows % 16 (row after row) by the rows kernel.
-template <BlockFormat F>
-void tiles_range(const BlockProblem& p, int64_t n0, int64_t n1) {
-  const int64_t full = p.w.rows / bmx::kernels::kTileRows * bmx::kernels::kTileRows;
-  int64_t n = n0;
-  for (; n < full && n < n1; n += bmx::kernels::kTileRows) {  // the callers' ranges end on a tile or at the end
-    int64_t m = 0;
-    for (; m + kTilePass <= p.x.M; m += kTilePass) tile_of_x<F, kTilePass>(p, n, m);
-    if (m < p.x.M) tile_tail<F, kTilePass - 1>(int(p.x.M - m), p, n, m);
-  }
-  block_range<Avx2, F>(p, n, n1);
-}
+};
 
 }  // namespace
 
@@ -265,8 +246,8 @@ BlockKernels avx2_block_kernels() {
   BlockKernels k;
   k.q8_0 = block_range<Avx2, BlockFormat::q8_0>;
   k.q4_0 = block_range<Avx2, BlockFormat::q4_0>;
-  k.q8_0_tiles = tiles_range<BlockFormat::q8_0>;
-  k.q4_0_tiles = tiles_range<BlockFormat::q4_0>;
+  k.q8_0_tiles = tiles_range<Avx2, BlockFormat::q8_0>;
+  k.q4_0_tiles = tiles_range<Avx2, BlockFormat::q4_0>;
   k.name = "avx2";
   return k;
 }

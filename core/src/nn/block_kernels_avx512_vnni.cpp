@@ -153,14 +153,6 @@ inline void tile_of_x(const BlockProblem& p, int64_t n, int64_t m0) {
     _mm512_storeu_ps(p.y + (m0 + m) * p.ldy + n, _mm512_add_ps(_mm512_fnmadd_ps(corr[m], _mm512_set1_ps(kOffset), acc[m]), bias));
 }
 
-template <BlockFormat F, int MB>
-inline void tile_tail(int mr, const BlockProblem& p, int64_t n, int64_t m0) {
-  if constexpr (MB > 0) {
-    if (mr == MB) tile_of_x<F, MB>(p, n, m0);
-    else tile_tail<F, MB - 1>(mr, p, n, m0);
-  }
-}
-
 // x's rounding for the products, 32 values in two vectors: decoding rounds every x it multiplies, on one thread
 // while the others wait (the portable loop was 1-2 % of q8_0 decode, and as much again idle on the others).
 bool quantize_block(const float* x, int8_t* q, float* scale, float* offset_term) {
@@ -183,24 +175,12 @@ bool quantize_block(const float* x, int8_t* q, float* scale, float* offset_term)
 
 struct Avx512Vnni {
   static constexpr int kRowsPerPass = kPass;
+  static constexpr int kTilePass = 4;  // rows of x per pass over a tile: 8 W vectors, 4 chains, 4 × 2 sums: 21 registers
+  template <BlockFormat F, int MB>
+  static void tile(const BlockProblem& p, int64_t n, int64_t m0) { tile_of_x<F, MB>(p, n, m0); }
   template <BlockFormat F, int MB>
   static void rows(const BlockProblem& p, int64_t n, int64_t m0) { rows_of_x<F, MB>(p, n, m0); }
 };
-
-constexpr int kTilePass = 4;  // rows of x per pass over a tile: 8 W vectors, 4 chains, 4 × 2 sums: 21 registers
-
-// Rows n0..n1 of a tiled W: whole tiles, then the last rows % 16 (row after row) by rows_of_x.
-template <BlockFormat F>
-void tiles_range(const BlockProblem& p, int64_t n0, int64_t n1) {
-  const int64_t full = p.w.rows / bmx::kernels::kTileRows * bmx::kernels::kTileRows;
-  int64_t n = n0;
-  for (; n < full && n < n1; n += bmx::kernels::kTileRows) {  // the callers' ranges end on a tile or at the end
-    int64_t m = 0;
-    for (; m + kTilePass <= p.x.M; m += kTilePass) tile_of_x<F, kTilePass>(p, n, m);
-    if (m < p.x.M) tile_tail<F, kTilePass - 1>(int(p.x.M - m), p, n, m);
-  }
-  block_range<Avx512Vnni, F>(p, n, n1);
-}
 
 }  // namespace
 
@@ -212,8 +192,8 @@ BlockKernels avx512_vnni_block_kernels() {
   BlockKernels k;
   k.q8_0 = block_range<Avx512Vnni, BlockFormat::q8_0>;
   k.q4_0 = block_range<Avx512Vnni, BlockFormat::q4_0>;
-  k.q8_0_tiles = tiles_range<BlockFormat::q8_0>;
-  k.q4_0_tiles = tiles_range<BlockFormat::q4_0>;
+  k.q8_0_tiles = tiles_range<Avx512Vnni, BlockFormat::q8_0>;
+  k.q4_0_tiles = tiles_range<Avx512Vnni, BlockFormat::q4_0>;
   k.quantize_block = quantize_block;
   k.name = "avx512-vnni";
   return k;

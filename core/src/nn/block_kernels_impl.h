@@ -58,25 +58,43 @@ BlockKernels avx512_vnni_block_kernels();
 #ifdef BMX_BLOCK_KERNELS_GENERIC  // the loop every SIMD level shares, instantiated in its own file
 namespace {
 
-// Rows of W one after the other; for each, the rows of x in passes of Level::kRowsPerPass (the last pass
-// shorter), so one load of a W row serves several rows of x. Level::rows<F, MB>(p, n, m0) computes
-// y[m0 : m0 + MB, n].
-template <class Level, bmx::kernels::BlockFormat F, int MB>
-inline void rows_tail(int mr, const bmx::kernels::detail::BlockProblem& p, int64_t n, int64_t m0) {
+// The last, shorter pass of mr rows of x: Level::rows, or (Tiles) Level::tile, with MB = mr.
+template <class Level, bmx::kernels::BlockFormat F, int MB, bool Tiles = false>
+inline void last_pass(int mr, const bmx::kernels::detail::BlockProblem& p, int64_t n, int64_t m0) {
   if constexpr (MB > 0) {
-    if (mr == MB) Level::template rows<F, MB>(p, n, m0);
-    else rows_tail<Level, F, MB - 1>(mr, p, n, m0);
+    if (mr != MB) last_pass<Level, F, MB - 1, Tiles>(mr, p, n, m0);
+    else if constexpr (Tiles) Level::template tile<F, MB>(p, n, m0);
+    else Level::template rows<F, MB>(p, n, m0);
   }
 }
 
+// Rows of W one after the other; for each, the rows of x in passes of Level::kRowsPerPass (the last pass
+// shorter), so one load of a W row serves several rows of x. Level::rows<F, MB>(p, n, m0) computes
+// y[m0 : m0 + MB, n].
 template <class Level, bmx::kernels::BlockFormat F>
 void block_range(const bmx::kernels::detail::BlockProblem& p, int64_t n0, int64_t n1) {
   constexpr int R = Level::kRowsPerPass;
   for (int64_t n = n0; n < n1; ++n) {
     int64_t m = 0;
     for (; m + R <= p.x.M; m += R) Level::template rows<F, R>(p, n, m);
-    if (m < p.x.M) rows_tail<Level, F, R - 1>(int(p.x.M - m), p, n, m);
+    if (m < p.x.M) last_pass<Level, F, R - 1>(int(p.x.M - m), p, n, m);
   }
+}
+
+// Rows n0..n1 of a W in BlockOrder::tiles: whole tiles, x in passes of Level::kTilePass rows
+// (Level::template tile<F, MB>(p, n, m0) computes y[m0 : m0 + MB, n : n + 16]), then the last rows % 16, row after
+// row, by block_range. The callers' ranges start on a tile and end on one or at the last row.
+template <class Level, bmx::kernels::BlockFormat F>
+void tiles_range(const bmx::kernels::detail::BlockProblem& p, int64_t n0, int64_t n1) {
+  constexpr int R = Level::kTilePass;
+  const int64_t full = p.w.rows / bmx::kernels::kTileRows * bmx::kernels::kTileRows;
+  int64_t n = n0;
+  for (; n < full && n < n1; n += bmx::kernels::kTileRows) {
+    int64_t m = 0;
+    for (; m + R <= p.x.M; m += R) Level::template tile<F, R>(p, n, m);
+    if (m < p.x.M) last_pass<Level, F, R - 1, true>(int(p.x.M - m), p, n, m);
+  }
+  block_range<Level, F>(p, n, n1);
 }
 
 }  // namespace
