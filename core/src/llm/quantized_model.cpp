@@ -89,16 +89,22 @@ void add_projection(TensorSource& src, const std::string& name, const nn::Projec
     src.make[sname] = [=] { return at::from_blob(const_cast<uint16_t*>(b.scales), {b.rows, nscales}, at::kHalf); };
     return;
   }
-  // Files hold rows: a matrix in the kernels' tiles is written from a copy in rows, made when the writer gets to
-  // it and freed with the tensor (one matrix at a time in memory).
-  auto in_rows = [b, qbytes, nscales](bool quants) {
-    auto m = std::make_shared<kernels::BlockMatrix>(kernels::reordered(b, kernels::BlockOrder::rows));
-    const std::function<void(void*)> keep = [m](void*) {};
-    return quants ? at::from_blob(m->quants.data(), {b.rows, qbytes}, keep, at::TensorOptions().dtype(at::kByte))
-                  : at::from_blob(m->scales.data(), {b.rows, nscales}, keep, at::TensorOptions().dtype(at::kHalf));
+  // Files hold rows: a matrix in the kernels' tiles is written from one copy in rows, made when the writer gets to
+  // the first of its two tensors and let go with the second (one matrix at a time in memory).
+  auto pending = std::make_shared<std::shared_ptr<kernels::BlockMatrix>>();
+  auto in_rows = [b, pending] {
+    std::shared_ptr<kernels::BlockMatrix> m = std::move(*pending);
+    if (!m) *pending = m = std::make_shared<kernels::BlockMatrix>(kernels::reordered(b, kernels::BlockOrder::rows));
+    return m;
   };
-  src.make[qname] = [=] { return in_rows(true); };
-  src.make[sname] = [=] { return in_rows(false); };
+  src.make[qname] = [=] {
+    auto m = in_rows();
+    return at::from_blob(m->quants.data(), {b.rows, qbytes}, [m](void*) {}, at::TensorOptions().dtype(at::kByte));
+  };
+  src.make[sname] = [=] {
+    auto m = in_rows();
+    return at::from_blob(m->scales.data(), {b.rows, nscales}, [m](void*) {}, at::TensorOptions().dtype(at::kHalf));
+  };
 }
 
 }  // namespace

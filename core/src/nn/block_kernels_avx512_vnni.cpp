@@ -25,8 +25,9 @@ using bmx::kernels::detail::BlockProblem;
 #define BMX_BLOCK_PREFETCH 2048
 #endif
 constexpr int kPrefetchBytes = BMX_BLOCK_PREFETCH;
-// The tiles' stream (BlockOrder::tiles) is prefetched 4 KiB ahead into L2: 4B q8_0 tg48 at ~80 GB/s, alternating,
-// 12.8-13.1 tok/s with 4 or 8 KiB into L2 against 10.4-10.7 with 2 KiB into L1, and 10.7-11.5 with none.
+// The tiles' stream (BlockOrder::tiles) is prefetched 4 KiB ahead into L2: 4B q8_0 rounded at load, tg48 at ~80
+// GB/s, 2 alternations (measured with a first, less unrolled version of the tile kernel): 12.8-13.1 tok/s with 4
+// or 8 KiB into L2 against 10.4-10.7 with 2 KiB into L1, and 10.7-11.5 with none.
 constexpr int kTilePrefetch = 4096;
 constexpr int kPass = 8;  // rows of x sharing one load of a W row: 8 accumulators of 32 registers
 
