@@ -20,7 +20,7 @@ struct Avx2 {
   // ahead. From cache 4 rows × 2 accumulators are faster (127 against 78 GB/s, 2 threads, this EPYC with 48 KiB
   // of L1), but decoding streams W from memory: 4B BF16 tg64 --isa avx2 at ~80 GB/s, 7.66-7.82 against
   // 5.62-7.55 tok/s (3 alternations), at ~50 94-98 % of the weights' read rate against 88-96 %. (The AVX-512
-  // level keeps 8-row tiles: one row there was 4 % slower.)
+  // level keeps 8-row tiles: one row there was 1.5-4 % slower.)
   static constexpr int kGemvLongRows = 1;
   static constexpr int kMR = 6;        // 6 × 16 micro-tile: 12 accumulators + 2 W + 1 broadcast
   static constexpr int64_t kKC = 256;  // packed panel 256 × 16 floats = 16 KiB (L1)
