@@ -1,6 +1,7 @@
-// AVX-512 BF16 GEMM: vdpbf16ps multiplies bf16 pairs of W with bf16 pairs of x and accumulates in float32,
-// 32 multiply-adds per instruction. Used for large M when the precision is bf16_activations; everything
-// else at this level is the AVX-512F code.
+// The AVX-512 BF16 level: vdpbf16ps multiplies bf16 pairs of W with bf16 pairs of x and accumulates in
+// float32, 32 multiply-adds per instruction. Used by the GEMM for large M when the precision is
+// bf16_activations, and by the one-row GEMV of long rows with x split in two bf16 parts (float32-equivalent,
+// any precision); everything else at this level is the AVX-512F code.
 #include <immintrin.h>
 
 // GCC 12 warns about the deliberately undefined registers inside its own AVX-512 intrinsics.
@@ -41,6 +42,94 @@ void to_pairs(const float* x, int64_t K, uint32_t* dst) {
   bmx::kernels::detail::to_pairs_portable(x + k, K - k, dst + k / 2);  // k is even
 }
 
+// One x row split in two bf16 parts, x ≈ hi + lo: hi = x rounded to bf16, lo = the remainder x - hi (exact in
+// float32) rounded to bf16, so |x - hi - lo| <= 2^-16·|x|. As pairs: hi at dst[0, kp), lo at dst[kp, 2·kp),
+// kp = ceil(K/2). False (dst unusable) when some |x| is not below 2^127 or is NaN: hi could round to infinity
+// there and lo be NaN; the float GEMV keeps such values' meaning.
+bool to_split_pairs(const float* x, int64_t K, uint32_t* dst) {
+  const int64_t kp = (K + 1) / 2;
+  const __m512 limit = _mm512_set1_ps(0x1p127f);
+  __mmask16 bad = 0;
+  int64_t k = 0;
+  for (; k + 32 <= K; k += 32) {
+    const __m512 a = _mm512_loadu_ps(x + k), b = _mm512_loadu_ps(x + k + 16);
+    bad |= _mm512_cmp_ps_mask(_mm512_abs_ps(a), limit, _CMP_NLT_UQ) | _mm512_cmp_ps_mask(_mm512_abs_ps(b), limit, _CMP_NLT_UQ);
+    const __m512i h = (__m512i)_mm512_cvtne2ps_pbh(b, a);
+    // Elements 0-15 (from a) are the low 256 bits, 16-31 (from b) the high; bf16 -> float is a 16-bit shift.
+    const __m512 ha = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_castsi512_si256(h)), 16));
+    const __m512 hb = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(h, 1)), 16));
+    const __m512bh l = _mm512_cvtne2ps_pbh(_mm512_sub_ps(b, hb), _mm512_sub_ps(a, ha));
+    _mm512_storeu_si512(dst + k / 2, h);
+    _mm512_storeu_si512(dst + kp + k / 2, (__m512i)l);
+  }
+  if (bad) return false;
+  for (; k < K; ++k) {
+    if (!(__builtin_fabsf(x[k]) < 0x1p127f)) return false;
+    const uint16_t h = bmx::kernels::float_to_bf16(x[k]);
+    const uint16_t l = bmx::kernels::float_to_bf16(x[k] - bmx::kernels::detail::bf16_bits_to_float(h));
+    uint32_t& hw = dst[k / 2];
+    uint32_t& lw = dst[kp + k / 2];
+    if (!(k & 1)) hw = 0, lw = 0;
+    hw |= uint32_t(h) << (k & 1 ? 16 : 0);
+    lw |= uint32_t(l) << (k & 1 ? 16 : 0);
+  }
+  return true;
+}
+
+// 32 weights as two 256-bit loads. Streaming W from memory on one core here (standalone one-row GEMV, same
+// data), one 512-bit load per line read 27 GB/s against 38 for two 256-bit loads.
+inline __m512bh load_w32(const uint16_t* p) {
+  const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  const __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 16));
+  return (__m512bh)_mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+
+// R rows of BF16 W against one x row given split (p.xpairs: hi, then lo at p.ldxp). Each vdpbf16ps multiplies
+// 32 weights with 32 parts of x exactly (8-bit by 8-bit significands) and adds in float32; the hi and lo
+// sums run in separate accumulators. The K % 32 tail is multiplied with x itself.
+template <int R>
+inline void dot_split(const Problem& p, int64_t n) {
+  const int64_t K = p.K;
+  const uint16_t* w[R];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) w[r] = p.w + (n + r) * p.ldw;
+  const uint32_t* xh = p.xpairs;
+  const uint32_t* xl = p.xpairs + p.ldxp;
+  __m512 hi[R], lo[R];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) hi[r] = lo[r] = _mm512_setzero_ps();
+  int64_t k = 0;
+  for (; k + 32 <= K; k += 32) {
+    const __m512bh xhv = (__m512bh)_mm512_loadu_si512(xh + k / 2);
+    const __m512bh xlv = (__m512bh)_mm512_loadu_si512(xl + k / 2);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const __m512bh wv = load_w32(w[r] + k);
+      hi[r] = _mm512_dpbf16_ps(hi[r], wv, xhv);
+      lo[r] = _mm512_dpbf16_ps(lo[r], wv, xlv);
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    float sum = _mm512_reduce_add_ps(_mm512_add_ps(hi[r], lo[r]));
+    for (int64_t kk = k; kk < K; ++kk) sum += p.x[kk] * bmx::kernels::detail::bf16_bits_to_float(w[r][kk]);
+    if (p.bias) sum += p.bias[n + r];
+    p.y[n + r] = sum;
+  }
+}
+
+// The long-row GEMV (one x row of K >= kSplitMinK: the down projection) on split x, 8 W rows per pass as the
+// float GEMV. Against that (8 rows, bf16 widened to float32, FMA), a third of the instructions per weight:
+// one core's rate from memory (bench kernels -t 1, 2560 x 9728, 3 alternations) 29.2-29.5 -> 32.0-33.6 GB/s;
+// 4B tg24 with one thread 4.06-4.28 -> 4.31-4.47 tok/s (median token). At ~80 GB/s two threads need ~40 GB/s
+// each, one core's limit here, so there the per-core rate is decode's. Short rows gained nothing (one row:
+// 36.6-38.6 against 37.0-37.9 GB/s; slower in cache) and keep float32 x.
+constexpr int64_t kSplitMinK = kGemvLongK + 1;
+void gemv_split(const Problem& p, int64_t n0, int64_t n1) {
+  int64_t n = n0;
+  for (; n + 8 <= n1; n += 8) dot_split<8>(p, n);
+  for (; n < n1; ++n) dot_split<1>(p, n);
+}
+
 }  // namespace
 
 #pragma GCC pop_options
@@ -51,6 +140,9 @@ IsaKernels avx512_bf16_kernels() {
   IsaKernels k = avx512_kernels();
   k.gemm_bf16 = gemm_bf16_pairs;
   k.to_pairs = to_pairs;
+  k.gemv_split = gemv_split;
+  k.to_split_pairs = to_split_pairs;
+  k.gemv_split_min_k = kSplitMinK;
   return k;
 }
 

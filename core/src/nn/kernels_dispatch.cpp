@@ -75,6 +75,18 @@ const detail::IsaKernels& kernels_for(Isa isa) {
   return table[int(isa)];
 }
 
+// The GEMV for p (M <= gemv_max_rows): the level's split-x kernel for one x row of BF16 weights with
+// K >= gemv_split_min_k, x split into `pairs` (p.xpairs, p.ldxp set), when x allows it; else gemv.
+detail::RangeFn small_m_kernel(const detail::IsaKernels& ks, detail::Problem& p, std::vector<uint32_t>& pairs) {
+  if (!ks.gemv_split || p.M != 1 || p.wtype != WeightType::bf16 || p.K < ks.gemv_split_min_k) return ks.gemv;
+  const int64_t kp = (p.K + 1) / 2;
+  pairs.resize(std::size_t(2 * kp));
+  if (!ks.to_split_pairs(p.x, p.K, pairs.data())) return ks.gemv;
+  p.xpairs = pairs.data();
+  p.ldxp = kp;
+  return ks.gemv_split;
+}
+
 // One small problem at `isa` against float64 sums; bf16_pairs uses the GEMM on bf16-rounded activations.
 bool agrees(const detail::IsaKernels& ks, WeightType wt, int64_t M, int64_t N, int64_t K, bool bf16_pairs) {
   uint32_t state = 12345u + uint32_t(M * 131 + N * 7 + K);
@@ -113,7 +125,7 @@ bool agrees(const detail::IsaKernels& ks, WeightType wt, int64_t M, int64_t N, i
     p.ldxp = kp;
     ks.gemm_bf16(p, 0, N);
   } else {
-    (M <= ks.gemv_max_rows ? ks.gemv : ks.gemm)(p, 0, N);
+    (M <= ks.gemv_max_rows ? small_m_kernel(ks, p, pairs) : ks.gemm)(p, 0, N);
   }
   for (int64_t m = 0; m < M; ++m)
     for (int64_t n = 0; n < N; ++n) {
@@ -332,6 +344,8 @@ void matmul(const float* x, int64_t ldx, const uint16_t* w, int64_t ldw, WeightT
     });
     p.xpairs = pairs.data();
     p.ldxp = kp;
+  } else if (small_m) {
+    fn = small_m_kernel(ks, p, pairs);
   }
   const int64_t chunk = small_m ? ks.gemv_chunk : ks.gemm_chunk;
   const int64_t tasks = (N + chunk - 1) / chunk;
@@ -350,9 +364,11 @@ void matmul_many(const MatmulJob* jobs, int count) {
   const detail::IsaKernels& ks = kernels_for(active_isa());
   struct Piece {
     detail::Problem p;
+    detail::RangeFn fn;
     int64_t n0, n1;
   };
   std::vector<Piece> pieces;
+  std::vector<std::vector<uint32_t>> pairs(std::size_t(std::max(count, 0)));  // each job's split x, if any
   for (int i = 0; i < count; ++i) {
     const MatmulJob& j = jobs[i];
     if (j.M <= 0 || j.N <= 0) continue;
@@ -360,13 +376,14 @@ void matmul_many(const MatmulJob* jobs, int count) {
       matmul(j.x, j.ldx, j.w, j.ldw, j.wtype, j.y, j.ldy, j.M, j.N, j.K, j.bias);
       continue;
     }
-    const detail::Problem p{j};
-    for (int64_t n = 0; n < j.N; n += ks.gemv_chunk) pieces.push_back({p, n, std::min(j.N, n + ks.gemv_chunk)});
+    detail::Problem p{j};
+    const detail::RangeFn fn = small_m_kernel(ks, p, pairs[std::size_t(i)]);
+    for (int64_t n = 0; n < j.N; n += ks.gemv_chunk) pieces.push_back({p, fn, n, std::min(j.N, n + ks.gemv_chunk)});
   }
   if (pieces.empty()) return;
   pool().run(int64_t(pieces.size()), [&](int64_t t, int) {
     const Piece& c = pieces[size_t(t)];
-    ks.gemv(c.p, c.n0, c.n1);
+    c.fn(c.p, c.n0, c.n1);
   }, Schedule::contiguous);
 }
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -166,6 +167,34 @@ TEST_CASE("one-row GEMV with long rows (the down projection's path: several rows
           check(d, wt, (seed & 1) != 0,
                 std::string(k::isa_name(isa)) + " N" + std::to_string(N) + " K" + std::to_string(K));
         }
+  }
+}
+
+TEST_CASE("one-row GEMV with long rows keeps float32 x: low bits, infinities and values near the float limit") {
+  Restore restore;
+  const int64_t N = 9, K = 4608;  // long rows: the AVX-512 BF16 level multiplies x split in two bf16 parts
+  const std::vector<uint16_t> ones(std::size_t(N * K), k::float_to_bf16(1.0f));
+  for (k::Isa isa : k::available_isas()) {
+    k::testing::force_isa(isa);
+    INFO(k::isa_name(isa));
+    std::vector<float> y(static_cast<std::size_t>(N));
+    // 1 + 2^-10 is 1 in bf16: a GEMV on x rounded to bf16 gives K, on x's remainder too it gives K·(1 + 2^-10).
+    std::vector<float> x(std::size_t(K), 1.0f + std::ldexp(1.0f, -10));
+    k::matmul(x.data(), K, ones.data(), K, k::WeightType::bf16, y.data(), N, 1, N, K);
+    for (float v : y) CHECK(v == float(K) * (1.0f + std::ldexp(1.0f, -10)));
+    // An infinity stays an infinity (split, it would be inf + NaN).
+    x[100] = INFINITY;
+    k::matmul(x.data(), K, ones.data(), K, k::WeightType::bf16, y.data(), N, 1, N, K);
+    for (float v : y) CHECK((std::isinf(v) && v > 0));
+    // FLT_MAX rounds to infinity in bf16: the float path keeps the sum finite.
+    x[100] = std::numeric_limits<float>::max();
+    const std::vector<uint16_t> small(std::size_t(N * K), k::float_to_bf16(std::ldexp(1.0f, -8)));
+    k::matmul(x.data(), K, small.data(), K, k::WeightType::bf16, y.data(), N, 1, N, K);
+    const double want = double(std::numeric_limits<float>::max()) / 256.0 + double(K - 1) * (1.0 + std::ldexp(1.0, -10)) / 256.0;
+    for (float v : y) CHECK(v == doctest::Approx(want).epsilon(1e-6));
+    x[100] = NAN;
+    k::matmul(x.data(), K, ones.data(), K, k::WeightType::bf16, y.data(), N, 1, N, K);
+    for (float v : y) CHECK(std::isnan(v));
   }
 }
 

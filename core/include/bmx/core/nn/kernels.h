@@ -47,8 +47,10 @@ std::optional<Isa> isa_from_name(const std::string& name);
 //   float32: x is used in float32; results equal a float64 product within float32 rounding (default).
 //   bf16_activations: x is rounded to BF16 once per call and multiplied with vdpbf16ps (float32
 //   accumulation), twice the arithmetic rate of float32 FMA; what llama.cpp does. Only changes anything on
-//   CPUs with AVX-512 BF16. The GEMV (small M) always uses float32 activations: it is memory-bound anyway
-//   (a vdpbf16ps GEMV, a third of the instructions per byte of W, measured no faster in 4B decoding on Zen 4).
+//   CPUs with AVX-512 BF16. The GEMV (small M) never rounds x: with AVX-512 BF16, one x row of K > 4096
+//   (the down projection) is multiplied as two bf16 parts, hi + lo, each product exact, which carries x to
+//   2^-16 of its magnitude (float32 sums, as the float GEMV); x with a NaN, infinity or |x| >= 2^127 takes
+//   the float GEMV.
 enum class Precision { float32, bf16_activations };
 void set_precision(Precision p);
 Precision precision();
