@@ -321,6 +321,23 @@ TEST_CASE("read bandwidth probe returns a plausible figure at every instruction-
   CHECK(k::last_level_cache_bytes() >= (std::size_t(256) << 10));
 }
 
+TEST_CASE("the read probe reads every line exactly once at every level (a skipped line would over-measure)") {
+  Restore restore;
+  // Words chosen so that any line missed or read twice changes the xor of everything.
+  std::vector<uint64_t> words(std::size_t(8 * 37) + 8);
+  auto* base = reinterpret_cast<uint64_t*>((reinterpret_cast<std::uintptr_t>(words.data()) + 63) & ~std::uintptr_t(63));
+  for (std::size_t i = 0; i < 8 * 37; ++i) base[i] = 0x9E3779B97F4A7C15ull * (i + 1) ^ (uint64_t(1) << (i % 64));
+  for (auto isa : k::available_isas()) {
+    k::testing::force_isa(isa);
+    for (std::size_t lines = 0; lines <= 37; ++lines) {
+      INFO(k::isa_name(isa) << ", " << lines << " lines");
+      uint64_t want = 0;
+      for (std::size_t i = 0; i < 8 * lines; ++i) want ^= base[i];
+      CHECK(k::testing::fold_lines(base, lines) == want);
+    }
+  }
+}
+
 TEST_CASE("the last-level cache is one instance as Linux lists it, not glibc's figure") {
   CHECK(k::testing::cache_size_bytes("32768K\n") == (std::size_t(32) << 20));
   CHECK(k::testing::cache_size_bytes("1024K") == (std::size_t(1) << 20));
