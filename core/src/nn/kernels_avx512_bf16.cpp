@@ -44,7 +44,8 @@ void to_pairs(const float* x, int64_t K, uint32_t* dst) {
 
 // One x row split in two bf16 parts, x ≈ hi + lo: hi = x rounded to bf16, lo = the remainder x - hi (exact in
 // float32) rounded to bf16, so |x - hi - lo| <= 2^-16·|x|. As pairs: hi at dst[0, kp), lo at dst[kp, 2·kp),
-// kp = ceil(K/2). False (dst unusable) when some |x| is not below 2^127 or is NaN: hi could round to infinity
+// kp = ceil(K/2), for the whole groups of 32 values only: dot_split multiplies the K % 32 tail with x itself.
+// False (dst unusable) when one of those values has |x| not below 2^127 or is NaN: hi could round to infinity
 // there and lo be NaN; the float GEMV keeps such values' meaning.
 bool to_split_pairs(const float* x, int64_t K, uint32_t* dst) {
   const int64_t kp = (K + 1) / 2;
@@ -62,18 +63,7 @@ bool to_split_pairs(const float* x, int64_t K, uint32_t* dst) {
     _mm512_storeu_si512(dst + k / 2, h);
     _mm512_storeu_si512(dst + kp + k / 2, (__m512i)l);
   }
-  if (bad) return false;
-  for (; k < K; ++k) {
-    if (!(__builtin_fabsf(x[k]) < 0x1p127f)) return false;
-    const uint16_t h = bmx::kernels::float_to_bf16(x[k]);
-    const uint16_t l = bmx::kernels::float_to_bf16(x[k] - bmx::kernels::detail::bf16_bits_to_float(h));
-    uint32_t& hw = dst[k / 2];
-    uint32_t& lw = dst[kp + k / 2];
-    if (!(k & 1)) hw = 0, lw = 0;
-    hw |= uint32_t(h) << (k & 1 ? 16 : 0);
-    lw |= uint32_t(l) << (k & 1 ? 16 : 0);
-  }
-  return true;
+  return !bad;
 }
 
 // 32 weights as two 256-bit loads. Streaming W from memory on one core here (standalone one-row GEMV, same

@@ -172,29 +172,35 @@ TEST_CASE("one-row GEMV with long rows (the down projection's path: several rows
 
 TEST_CASE("one-row GEMV with long rows keeps float32 x: low bits, infinities and values near the float limit") {
   Restore restore;
-  const int64_t N = 9, K = 4608;  // long rows: the AVX-512 BF16 level multiplies x split in two bf16 parts
-  const std::vector<uint16_t> ones(std::size_t(N * K), k::float_to_bf16(1.0f));
-  for (k::Isa isa : k::available_isas()) {
-    k::testing::force_isa(isa);
-    INFO(k::isa_name(isa));
-    std::vector<float> y(static_cast<std::size_t>(N));
-    // 1 + 2^-10 is 1 in bf16: a GEMV on x rounded to bf16 gives K, on x's remainder too it gives K·(1 + 2^-10).
-    std::vector<float> x(std::size_t(K), 1.0f + std::ldexp(1.0f, -10));
-    k::matmul(x.data(), K, ones.data(), K, k::WeightType::bf16, y.data(), N, 1, N, K);
-    for (float v : y) CHECK(v == float(K) * (1.0f + std::ldexp(1.0f, -10)));
-    // An infinity stays an infinity (split, it would be inf + NaN).
-    x[100] = INFINITY;
-    k::matmul(x.data(), K, ones.data(), K, k::WeightType::bf16, y.data(), N, 1, N, K);
-    for (float v : y) CHECK((std::isinf(v) && v > 0));
-    // FLT_MAX rounds to infinity in bf16: the float path keeps the sum finite.
-    x[100] = std::numeric_limits<float>::max();
+  const int64_t N = 9;
+  // Long rows: the AVX-512 BF16 level multiplies x split in two bf16 parts, 32 values at a time and then the
+  // K % 32 tail; the special value sits in the vector part (K = 4608) or in the tail (K = 4609).
+  for (int64_t K : {4608, 4609}) {
+    const std::size_t at = std::size_t(K - 1);
+    const std::vector<uint16_t> ones(std::size_t(N * K), k::float_to_bf16(1.0f));
     const std::vector<uint16_t> small(std::size_t(N * K), k::float_to_bf16(std::ldexp(1.0f, -8)));
-    k::matmul(x.data(), K, small.data(), K, k::WeightType::bf16, y.data(), N, 1, N, K);
-    const double want = double(std::numeric_limits<float>::max()) / 256.0 + double(K - 1) * (1.0 + std::ldexp(1.0, -10)) / 256.0;
-    for (float v : y) CHECK(v == doctest::Approx(want).epsilon(1e-6));
-    x[100] = NAN;
-    k::matmul(x.data(), K, ones.data(), K, k::WeightType::bf16, y.data(), N, 1, N, K);
-    for (float v : y) CHECK(std::isnan(v));
+    for (k::Isa isa : k::available_isas()) {
+      k::testing::force_isa(isa);
+      INFO(k::isa_name(isa) << ", K " << K);
+      std::vector<float> y(static_cast<std::size_t>(N));
+      // 1 + 2^-10 is 1 in bf16: a GEMV on x rounded to bf16 gives K, on x's remainder too K·(1 + 2^-10).
+      std::vector<float> x(std::size_t(K), 1.0f + std::ldexp(1.0f, -10));
+      k::matmul(x.data(), K, ones.data(), K, k::WeightType::bf16, y.data(), N, 1, N, K);
+      for (float v : y) CHECK(v == float(K) * (1.0f + std::ldexp(1.0f, -10)));
+      // An infinity stays an infinity (split, it would be inf + NaN).
+      x[at] = INFINITY;
+      k::matmul(x.data(), K, ones.data(), K, k::WeightType::bf16, y.data(), N, 1, N, K);
+      for (float v : y) CHECK((std::isinf(v) && v > 0));
+      // FLT_MAX rounds to infinity in bf16: the float path keeps the sum finite.
+      x[at] = std::numeric_limits<float>::max();
+      k::matmul(x.data(), K, small.data(), K, k::WeightType::bf16, y.data(), N, 1, N, K);
+      const double want =
+          double(std::numeric_limits<float>::max()) / 256.0 + double(K - 1) * (1.0 + std::ldexp(1.0, -10)) / 256.0;
+      for (float v : y) CHECK(v == doctest::Approx(want).epsilon(1e-6));
+      x[at] = NAN;
+      k::matmul(x.data(), K, ones.data(), K, k::WeightType::bf16, y.data(), N, 1, N, K);
+      for (float v : y) CHECK(std::isnan(v));
+    }
   }
 }
 
