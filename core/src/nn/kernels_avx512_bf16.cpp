@@ -130,9 +130,7 @@ IsaKernels avx512_bf16_kernels() {
   IsaKernels k = avx512_kernels();
   k.gemm_bf16 = gemm_bf16_pairs;
   k.to_pairs = to_pairs;
-  k.gemv_split = gemv_split;
-  k.to_split_pairs = to_split_pairs;
-  k.gemv_split_min_k = kSplitMinK;
+  k.split_x = {gemv_split, to_split_pairs, kSplitMinK};
   return k;
 }
 

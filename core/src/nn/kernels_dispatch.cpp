@@ -76,15 +76,15 @@ const detail::IsaKernels& kernels_for(Isa isa) {
 }
 
 // The GEMV for p (M <= gemv_max_rows): the level's split-x kernel for one x row of BF16 weights with
-// K >= gemv_split_min_k, x split into `pairs` (p.xpairs, p.ldxp set), when x allows it; else gemv.
+// K >= split_x.min_k, x split into `pairs` (p.xpairs, p.ldxp set), when x allows it; else gemv.
 detail::RangeFn small_m_kernel(const detail::IsaKernels& ks, detail::Problem& p, std::vector<uint32_t>& pairs) {
-  if (!ks.gemv_split || p.M != 1 || p.wtype != WeightType::bf16 || p.K < ks.gemv_split_min_k) return ks.gemv;
+  if (!ks.split_x || p.M != 1 || p.wtype != WeightType::bf16 || p.K < ks.split_x.min_k) return ks.gemv;
   const int64_t kp = (p.K + 1) / 2;
   pairs.resize(std::size_t(2 * kp));
-  if (!ks.to_split_pairs(p.x, p.K, pairs.data())) return ks.gemv;
+  if (!ks.split_x.split(p.x, p.K, pairs.data())) return ks.gemv;
   p.xpairs = pairs.data();
   p.ldxp = kp;
-  return ks.gemv_split;
+  return ks.split_x.gemv;
 }
 
 // One small problem at `isa` against float64 sums; bf16_pairs uses the GEMM on bf16-rounded activations.

@@ -26,18 +26,22 @@ struct Problem : MatmulJob {
 // Each function computes y[0:M, n0:n1] completely (bias included).
 using RangeFn = void (*)(const Problem&, int64_t n0, int64_t n1);
 
+// The GEMV of one x row of K >= min_k against BF16 W with x split in two bf16 parts (Problem::xpairs: hi,
+// then lo at ldxp), and the split itself (false: x holds values it cannot carry; IsaKernels::gemv then).
+struct SplitXGemv {
+  RangeFn gemv = nullptr;
+  bool (*split)(const float* x, int64_t K, uint32_t* dst) = nullptr;
+  int64_t min_k = 0;
+  explicit operator bool() const { return gemv != nullptr; }
+};
+
 struct IsaKernels {
   RangeFn gemv = nullptr;       // M <= gemv_max_rows
   RangeFn gemm = nullptr;       // larger M, float32 activations
   RangeFn gemm_bf16 = nullptr;  // larger M, bf16 activation pairs (null where not worth it)
   // Row of x -> bf16 pairs (ceil(K/2) words, the odd tail padded with 0); null: the portable loop.
   void (*to_pairs)(const float* x, int64_t K, uint32_t* dst) = nullptr;
-  // One x row of K >= gemv_split_min_k against BF16 W, x given split in two bf16 parts (Problem::xpairs: hi,
-  // then lo at ldxp), and the split itself (false: x holds values it cannot carry; gemv then). Null where the
-  // level has no bf16 dot product.
-  RangeFn gemv_split = nullptr;
-  bool (*to_split_pairs)(const float* x, int64_t K, uint32_t* dst) = nullptr;
-  int64_t gemv_split_min_k = 0;
+  SplitXGemv split_x;                 // one x row of long K, BF16 W (empty where the level has none)
   int64_t gemv_max_rows = 0;
   int64_t gemv_chunk = 64;      // rows of W per task
   int64_t gemm_chunk = 64;      // columns of y per task
