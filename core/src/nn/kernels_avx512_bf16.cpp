@@ -46,7 +46,8 @@ void to_pairs(const float* x, int64_t K, uint32_t* dst) {
 // float32) rounded to bf16, so |x - hi - lo| <= 2^-16·|x|. As pairs: hi at dst[0, kp), lo at dst[kp, 2·kp),
 // kp = ceil(K/2), for the whole groups of 32 values only: dot_split multiplies the K % 32 tail with x itself.
 // False (dst unusable) when one of those values has |x| not below 2^127 or is NaN: hi could round to infinity
-// there and lo be NaN; the float GEMV keeps such values' meaning.
+// there and lo be NaN; the float GEMV keeps such values' meaning. vdpbf16ps takes bf16 subnormals as zero, so
+// a value below about 2^-118 loses its lo part, or all of it below 2^-126: an absolute error under 2^-126.
 bool to_split_pairs(const float* x, int64_t K, uint32_t* dst) {
   const int64_t kp = (K + 1) / 2;
   const __m512 limit = _mm512_set1_ps(0x1p127f);
