@@ -108,21 +108,35 @@ LineReader line_reader() {
   }
 }
 
-// Best-of-`repeats` GB/s reading `lines` 64-byte lines at p, one contiguous slice per thread.
-double read_gbs(const char* p, std::size_t lines, int repeats) {
+// Whole 64-byte lines inside [data, data + bytes).
+struct Lines {
+  const char* p;
+  std::size_t count;
+};
+Lines whole_lines(const void* data, std::size_t bytes) {
+  const auto begin = (reinterpret_cast<std::uintptr_t>(data) + kLine - 1) / kLine * kLine;
+  const auto end = (reinterpret_cast<std::uintptr_t>(data) + bytes) / kLine * kLine;
+  if (end <= begin) return {nullptr, 0};
+  return {reinterpret_cast<const char*>(begin), (end - begin) / kLine};
+}
+
+// The best GB/s of reading any one range, `repeats` passes that each read every range in turn, one contiguous slice
+// of it per thread.
+double read_gbs(const std::vector<Lines>& ranges, int repeats) {
   ThreadPool& tp = thread_pool();
   const int64_t slices = threads();
-  const std::size_t per = lines / std::size_t(slices);
-  if (per == 0) return 0;
   const LineReader read = line_reader();
   std::vector<uint64_t> sink(std::size_t(slices), 0);
   double best = 0;
-  for (int r = 0; r < std::max(1, repeats); ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    tp.run(slices, [&](int64_t t, int) { sink[std::size_t(t)] ^= read(p + std::size_t(t) * per * kLine, per); });
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (s > 0) best = std::max(best, double(per * std::size_t(slices) * kLine) / s / 1e9);
-  }
+  for (int r = 0; r < std::max(1, repeats); ++r)
+    for (const Lines& range : ranges) {
+      const std::size_t per = range.count / std::size_t(slices);
+      if (per == 0) continue;
+      const auto t0 = std::chrono::steady_clock::now();
+      tp.run(slices, [&](int64_t t, int) { sink[std::size_t(t)] ^= read(range.p + std::size_t(t) * per * kLine, per); });
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (s > 0) best = std::max(best, double(per * std::size_t(slices) * kLine) / s / 1e9);
+    }
   volatile uint64_t keep = 0;
   for (uint64_t v : sink) keep = keep ^ v;
   (void)keep;
@@ -151,17 +165,22 @@ double measure_read_bandwidth_gbs(std::size_t bytes, int repeats) {
   thread_pool().run(slices, [&](int64_t t, int) {
     std::memset(buf.data + std::size_t(t) * per * kLine, 1, per * kLine);
   });
-  return read_gbs(buf.data, lines, repeats);
+  return read_gbs({Lines{buf.data, lines}}, repeats);
 }
 
 double measure_read_bandwidth_gbs(const void* data, std::size_t bytes, int repeats) {
-  const auto begin = (reinterpret_cast<std::uintptr_t>(data) + kLine - 1) / kLine * kLine;
-  const auto end = (reinterpret_cast<std::uintptr_t>(data) + bytes) / kLine * kLine;
-  if (end <= begin || (end - begin) < 64 * kLine) return 0;
-  const char* p = reinterpret_cast<const char*>(begin);
-  const std::size_t lines = (end - begin) / kLine;
-  read_gbs(p, lines, 1);  // an untimed pass brings mapped pages in
-  return read_gbs(p, lines, repeats);
+  return measure_read_bandwidth_gbs(std::vector<MemoryRange>{{data, bytes}}, repeats);
+}
+
+double measure_read_bandwidth_gbs(const std::vector<MemoryRange>& ranges, int repeats) {
+  std::vector<Lines> lines;
+  for (const MemoryRange& r : ranges) {
+    lines.push_back(whole_lines(r.data, r.bytes));
+    if (lines.back().count < 64) lines.pop_back();
+  }
+  if (lines.empty()) return 0;
+  read_gbs(lines, 1);  // an untimed pass brings mapped pages in
+  return read_gbs(lines, repeats);
 }
 
 uint64_t testing::fold_lines(const void* p, std::size_t lines) {

@@ -382,6 +382,14 @@ TEST_CASE("read bandwidth probe over existing memory") {
   CHECK(gbs > 0.1);
   CHECK(gbs < 10000.0);
   CHECK(k::measure_read_bandwidth_gbs(buf.data(), 100, 1) == 0.0);  // too small to measure
+  // Several ranges in turn: the ones too small to time are skipped, not counted as instant reads.
+  const char* bytes = reinterpret_cast<const char*>(buf.data());
+  const double several = k::measure_read_bandwidth_gbs({{bytes, 100}, {bytes + 4096, std::size_t(32) << 20},
+                                                        {bytes + (std::size_t(40) << 20), 1}}, 2);
+  CHECK(several > 0.1);
+  CHECK(several < 10000.0);
+  CHECK(k::measure_read_bandwidth_gbs(std::vector<k::MemoryRange>{{bytes, 100}, {bytes + 200, 64}}, 1) == 0.0);
+  CHECK(k::measure_read_bandwidth_gbs(std::vector<k::MemoryRange>{}, 1) == 0.0);
 }
 
 TEST_CASE("matmul_many equals one matmul per job (decode-sized jobs share a pass, prefill-sized run alone)") {
