@@ -79,13 +79,16 @@ Qwen3Model load_qwen3(const std::string& dir, FileAccess access) {
     if (stored) return detail::stored_projection(*ckpt, *stored, name, rows, cols);
     nn::Projection p;
     p.weight = ckpt->get(name, {rows, cols});
+    // Memory read into the process is ours to rearrange (a mapping of the page cache stays as the file has it):
+    // long rows into pair tiles. Down projection, one core: 30-33 -> 35-38 GB/s.
+    if (ckpt->access() == FileAccess::read) nn::use_pair_tiles(p);
     return p;
   };
   m.embed_tokens = ckpt->get("model.embed_tokens.weight", {V, H});
   m.norm = ckpt->get("model.norm.weight", {H});
   if (c.tie_word_embeddings) {
     // A stray lm_head.weight is ignored, as transformers ties on load.
-    m.lm_head = stored ? projection("model.embed_tokens.weight", V, H) : nn::Projection{m.embed_tokens, {}, {}};
+    m.lm_head = stored ? projection("model.embed_tokens.weight", V, H) : nn::Projection{m.embed_tokens, nn::WeightOrder::rows, {}, {}};
   } else {
     if (!ckpt->contains("lm_head.weight") && !stored)
       fail_input(dir, "lm_head.weight", "tensor is missing (config.json has tie_word_embeddings false)");

@@ -22,6 +22,7 @@ struct Avx2 {
   // 5.62-7.55 tok/s (3 alternations), at ~50 94-98 % of the weights' read rate against 88-96 %. (The AVX-512
   // level keeps 8-row tiles: one row there was 1.5-4 % slower.)
   static constexpr int kGemvLongRows = 1;
+  static constexpr int kTileCols = 2;  // x rows per pass over a pair tile: 8 accumulators
   static constexpr int kMR = 6;        // 6 × 16 micro-tile: 12 accumulators + 2 W + 1 broadcast
   static constexpr int64_t kKC = 256;  // packed panel 256 × 16 floats = 16 KiB (L1)
   static F zero() { return _mm256_setzero_ps(); }
@@ -33,6 +34,12 @@ struct Avx2 {
   template <WeightType WT>
   static F load_w(const uint16_t* p) {
     return load8_w<WT>(p);
+  }
+  // 8 bf16 pairs (half a line of a pair tile) as their even and odd columns.
+  static void load_pairs(const uint16_t* p, F& even, F& odd) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    even = _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+    odd = _mm256_castsi256_ps(_mm256_and_si256(v, _mm256_set1_epi32(int(0xFFFF0000u))));
   }
   static float hsum(F v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -62,6 +69,7 @@ void gemv_bf16(const Problem& p, int64_t n0, int64_t n1) { gemv<Avx2, WeightType
 void gemv_f16(const Problem& p, int64_t n0, int64_t n1) { gemv<Avx2, WeightType::f16>(p, n0, n1); }
 void gemm_bf16w(const Problem& p, int64_t n0, int64_t n1) { gemm_f32<Avx2, WeightType::bf16>(p, n0, n1); }
 void gemm_f16w(const Problem& p, int64_t n0, int64_t n1) { gemm_f32<Avx2, WeightType::f16>(p, n0, n1); }
+void tiles_gemv(const Problem& p, int64_t n0, int64_t n1) { pair_tiles_gemv<Avx2>(p, n0, n1); }
 void gemm_emulated_pairs(const Problem& p, int64_t n0, int64_t n1) { gemm_pairs<Avx2Pairs>(p, n0, n1); }
 
 void gemv_any(const Problem& p, int64_t n0, int64_t n1) {
@@ -81,6 +89,7 @@ IsaKernels avx2_kernels() {
   IsaKernels k;
   k.gemv = gemv_any;
   k.gemm = gemm_any;
+  k.tiles_gemv = tiles_gemv;
   k.gemv_max_rows = BMX_GEMV_MAX;  // measured: the 3×3 dot tiles beat pack + micro-kernel up to M = 16
   k.gemv_chunk = 96;                // a multiple of the 3-row tile
   k.gemm_chunk = 64;

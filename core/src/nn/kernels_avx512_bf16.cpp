@@ -121,6 +121,43 @@ void gemv_split(const Problem& p, int64_t n0, int64_t n1) {
   for (; n < n1; ++n) dot_split<1>(p, n);
 }
 
+// A 16-row pair tile against one x row given split: each line's 16 pairs meet the x pair's hi and lo parts
+// broadcast (vdpbf16ps takes the pair as one 32-bit word), four lines in flight. Pairs past the split's whole
+// groups of 32 values are multiplied with x itself, as float32.
+inline void pair_tile_split(const Problem& p, int64_t n) {
+  const int64_t kp = p.K / 2, split_pairs = p.K / 32 * 16;  // a multiple of 4
+  const uint16_t* t = p.w + n * p.K;
+  const uint32_t* xh = p.xpairs;
+  const uint32_t* xl = p.xpairs + p.ldxp;
+  __m512 hi[4], lo[4];
+  for (int u = 0; u < 4; ++u) hi[u] = lo[u] = _mm512_setzero_ps();
+  int64_t j = 0;
+  for (; j < split_pairs; j += 4) {
+#pragma GCC unroll 4
+    for (int u = 0; u < 4; ++u) __builtin_prefetch(reinterpret_cast<const char*>(t + (j + u) * 32) + kTilePrefetch, 0, 2);
+#pragma GCC unroll 4
+    for (int u = 0; u < 4; ++u) {
+      const __m512bh w = load_w32(t + (j + u) * 32);
+      hi[u] = _mm512_dpbf16_ps(hi[u], w, (__m512bh)_mm512_set1_epi32(int(xh[j + u])));
+      lo[u] = _mm512_dpbf16_ps(lo[u], w, (__m512bh)_mm512_set1_epi32(int(xl[j + u])));
+    }
+  }
+  const __m512i odd_mask = _mm512_set1_epi32(int(0xFFFF0000u));
+  for (; j < kp; ++j) {
+    const __m512i w = (__m512i)load_w32(t + j * 32);
+    hi[0] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(w, 16)), _mm512_set1_ps(p.x[2 * j]), hi[0]);
+    lo[0] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(w, odd_mask)), _mm512_set1_ps(p.x[2 * j + 1]), lo[0]);
+  }
+  __m512 sum = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(hi[0], lo[0]), _mm512_add_ps(hi[1], lo[1])),
+                             _mm512_add_ps(_mm512_add_ps(hi[2], lo[2]), _mm512_add_ps(hi[3], lo[3])));
+  if (p.bias) sum = _mm512_add_ps(sum, _mm512_loadu_ps(p.bias + n));
+  _mm512_storeu_ps(p.y + n, sum);
+}
+
+void pair_tiles_split(const Problem& p, int64_t n0, int64_t n1) {
+  for (int64_t n = n0; n < n1; n += 16) pair_tile_split(p, n);
+}
+
 }  // namespace
 
 #pragma GCC pop_options
@@ -131,7 +168,7 @@ IsaKernels avx512_bf16_kernels() {
   IsaKernels k = avx512_kernels();
   k.gemm_bf16 = gemm_bf16_pairs;
   k.to_pairs = to_pairs;
-  k.split_x = {gemv_split, to_split_pairs, kSplitMinK};
+  k.split_x = {gemv_split, pair_tiles_split, to_split_pairs, kSplitMinK};
   return k;
 }
 

@@ -18,6 +18,7 @@
 #include "bmx/core/util/parallel.h"
 #include "bmx/core/util/thread_pool.h"
 #include "kernels_impl.h"
+#include "product_impl.h"
 
 namespace bmx::kernels {
 
@@ -87,8 +88,12 @@ detail::RangeFn small_m_kernel(const detail::IsaKernels& ks, detail::Problem& p,
   return ks.split_x.gemv;
 }
 
-// One small problem at `isa` against float64 sums; bf16_pairs uses the GEMM on bf16-rounded activations.
-bool agrees(const detail::IsaKernels& ks, WeightType wt, int64_t M, int64_t N, int64_t K, bool bf16_pairs) {
+enum class Path { rows, bf16_pairs, pair_tiles };
+
+// One small problem at `isa` against float64 sums: the row kernels, the GEMM on bf16-rounded activations, or the
+// GEMV on pair tiles (BF16 W, N a multiple of 16, K even).
+bool agrees(const detail::IsaKernels& ks, WeightType wt, int64_t M, int64_t N, int64_t K, Path path) {
+  const bool bf16_pairs = path == Path::bf16_pairs;
   uint32_t state = 12345u + uint32_t(M * 131 + N * 7 + K);
   auto next = [&] {
     state = state * 1664525u + 1013904223u;
@@ -117,7 +122,22 @@ bool agrees(const detail::IsaKernels& ks, WeightType wt, int64_t M, int64_t N, i
   };
   std::vector<uint32_t> pairs;
   detail::Problem p{{x.data(), K, w.data(), K, wt, y.data(), N, M, N, K, bias.data()}};
-  if (bf16_pairs) {
+  std::vector<uint16_t> tiles;
+  if (path == Path::pair_tiles) {  // the small-M tile GEMV (with x split where the level splits one row)
+    tiles.resize(w.size());
+    detail::rows_to_tiles(w.data(), N, K, tiles.data());
+    p.w = tiles.data();
+    detail::RangeFn fn = ks.tiles_gemv;
+    if (M == 1 && ks.split_x.tiles) {
+      pairs.resize(std::size_t(K));  // 2 · K/2
+      if (ks.split_x.split(x.data(), K, pairs.data())) {
+        p.xpairs = pairs.data();
+        p.ldxp = K / 2;
+        fn = ks.split_x.tiles;
+      }
+    }
+    fn(p, 0, N);
+  } else if (bf16_pairs) {
     const int64_t kp = (K + 1) / 2;
     pairs.assign(size_t(M * kp), 0);
     for (int64_t m = 0; m < M; ++m) detail::to_pairs_portable(x.data() + m * K, K, pairs.data() + m * kp);
@@ -219,9 +239,17 @@ bool kernels_agree(Isa isa) {
   for (WeightType wt : {WeightType::bf16, WeightType::f16})
     for (const auto& s : shapes) {
       if (s[0] <= 0) continue;
-      if (!agrees(ks, wt, s[0], s[1], s[2], false)) return false;
-      if (wt == WeightType::bf16 && ks.gemm_bf16 && s[0] > g && !agrees(ks, wt, s[0], s[1], s[2], true)) return false;
+      if (!agrees(ks, wt, s[0], s[1], s[2], Path::rows)) return false;
+      if (wt == WeightType::bf16 && ks.gemm_bf16 && s[0] > g && !agrees(ks, wt, s[0], s[1], s[2], Path::bf16_pairs))
+        return false;
     }
+  // Pair tiles: one x row (split where the level splits it) with a tail past the last group of 32, and rows of x
+  // on both sides of a pass.
+  if (ks.tiles_gemv) {
+    const int64_t tile_shapes[][3] = {{1, 32, 4134}, {1, 16, 70}, {std::min<int64_t>(g, 5), 48, 130}};
+    for (const auto& s : tile_shapes)
+      if (!agrees(ks, WeightType::bf16, s[0], s[1], s[2], Path::pair_tiles)) return false;
+  }
   return true;
 }
 
@@ -324,6 +352,26 @@ float f16_to_float(uint16_t h) {
   return f;
 }
 
+namespace detail {
+
+const IsaKernels& active_kernels() { return kernels_for(active_isa()); }
+
+RangeFn prepare_product(const IsaKernels& ks, Problem& p, std::vector<uint32_t>& pairs) {
+  if (rounds_activations(p.M, p.wtype) && p.K > 0) {
+    const int64_t kp = (p.K + 1) / 2;
+    pairs.resize(std::size_t(p.M * kp));
+    pool().run(p.M, [&](int64_t m, int) {
+      (ks.to_pairs ? ks.to_pairs : to_pairs_portable)(p.x + m * p.ldx, p.K, pairs.data() + m * kp);
+    });
+    p.xpairs = pairs.data();
+    p.ldxp = kp;
+    return ks.gemm_bf16;
+  }
+  return p.M <= ks.gemv_max_rows ? small_m_kernel(ks, p, pairs) : ks.gemm;
+}
+
+}  // namespace detail
+
 void matmul(const float* x, int64_t ldx, const uint16_t* w, int64_t ldw, WeightType wtype, float* y,
             int64_t ldy, int64_t M, int64_t N, int64_t K, const float* bias) {
   if (M <= 0 || N <= 0) return;
@@ -331,22 +379,8 @@ void matmul(const float* x, int64_t ldx, const uint16_t* w, int64_t ldw, WeightT
   const detail::IsaKernels& ks = kernels_for(active_isa());
   ThreadPool& tp = pool();
   const bool small_m = M <= ks.gemv_max_rows;
-  detail::RangeFn fn = small_m ? ks.gemv : ks.gemm;
   std::vector<uint32_t> pairs;
-  if (rounds_activations(M, wtype) && K > 0) {
-    fn = ks.gemm_bf16;
-    const int64_t kp = (K + 1) / 2;
-    pairs.resize(std::size_t(M * kp));
-    tp.run(M, [&](int64_t m, int) {
-      const float* xr = x + m * ldx;
-      uint32_t* dst = pairs.data() + m * kp;
-      (ks.to_pairs ? ks.to_pairs : detail::to_pairs_portable)(xr, K, dst);
-    });
-    p.xpairs = pairs.data();
-    p.ldxp = kp;
-  } else if (small_m) {
-    fn = small_m_kernel(ks, p, pairs);
-  }
+  const detail::RangeFn fn = detail::prepare_product(ks, p, pairs);
   const int64_t chunk = small_m ? ks.gemv_chunk : ks.gemm_chunk;
   const int64_t tasks = (N + chunk - 1) / chunk;
   if (M * N * std::max<int64_t>(K, 1) < (int64_t(1) << 16) || tasks == 1) {

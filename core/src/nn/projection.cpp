@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bmx/core/nn/kernels.h"
+#include "bmx/core/nn/pair_tiles.h"
 
 namespace bmx::nn {
 namespace {
@@ -36,6 +37,10 @@ void project(const float* x, int64_t M, const Projection& w, float* y) {
     kernels::matmul_blocks(x, K, w.blocks, y, N, M);
     return;
   }
+  if (w.order == WeightOrder::pair_tiles) {
+    kernels::matmul_pair_tiles(x, K, static_cast<const uint16_t*>(w.weight.data_ptr()), y, N, M, N, K);
+    return;
+  }
   if (sixteen_bit(w.weight)) {
     kernels::matmul(x, K, static_cast<const uint16_t*>(w.weight.data_ptr()), w.weight.stride(0),
                     weight_type(w.weight), y, N, M, N, K);
@@ -56,7 +61,7 @@ void project_many(const float* x, int64_t M, std::initializer_list<std::pair<con
   }
   std::vector<kernels::MatmulJob> jobs;
   for (auto& [w, y] : outs) {
-    if (w->quantized() || !sixteen_bit(w->weight)) {
+    if (w->quantized() || !sixteen_bit(w->weight) || w->order != WeightOrder::rows) {
       for (auto& [w2, y2] : outs) project(x, M, *w2, y2);
       return;
     }
@@ -69,7 +74,13 @@ void project_many(const float* x, int64_t M, std::initializer_list<std::pair<con
 
 void quantize(Projection& p, kernels::BlockFormat f) {
   if (p.quantized()) throw std::invalid_argument("quantize: the projection is quantized already");
-  const at::Tensor& w = p.weight;
+  at::Tensor w = p.weight;
+  if (p.order == WeightOrder::pair_tiles) {  // rounded from the rows, as any other weight
+    at::Tensor rows = at::empty_like(w);
+    kernels::pair_tiles_to_rows(static_cast<const uint16_t*>(w.data_ptr()), w.size(0), w.size(1),
+                                static_cast<uint16_t*>(rows.data_ptr()));
+    w = rows;
+  }
   std::shared_ptr<kernels::BlockMatrix> m;
   if (sixteen_bit(w)) {
     m = std::make_shared<kernels::BlockMatrix>(kernels::quantize_rows(
@@ -83,6 +94,17 @@ void quantize(Projection& p, kernels::BlockFormat f) {
   p.blocks = m->view();
   p.blocks_owner = m;
   p.weight = at::Tensor();
+  p.order = WeightOrder::rows;
+}
+
+bool use_pair_tiles(Projection& p) {
+  const at::Tensor& w = p.weight;
+  if (p.quantized() || p.order != WeightOrder::rows || !w.defined() || w.dim() != 2 || !w.is_contiguous() ||
+      w.scalar_type() != at::kBFloat16 || !kernels::pair_tiles_pay(weight_type(w), w.size(0), w.size(1)))
+    return false;
+  kernels::to_pair_tiles_in_place(static_cast<uint16_t*>(w.data_ptr()), w.size(0), w.size(1));
+  p.order = WeightOrder::pair_tiles;
+  return true;
 }
 
 }  // namespace bmx::nn

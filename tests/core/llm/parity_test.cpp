@@ -10,6 +10,8 @@
 #include "bmx/core/llm/generation.h"
 #include "bmx/core/llm/testing.h"
 #include "bmx/core/nn/kernels.h"
+#include "bmx/core/nn/pair_tiles.h"
+#include "bmx/core/nn/projection.h"
 #include "bmx/core/nn/testing.h"
 #include "common.h"
 #include "shared.h"
@@ -205,27 +207,38 @@ TEST_CASE("qwen3 decode with a long down projection (intermediate > 4096) agrees
     tensors.emplace_back(name, t.contiguous());
   }
   bmx::write_safetensors((dir / "model.safetensors").string(), tensors);
-  const auto model = bmx::load_qwen3(dir.string());
+  // Read into memory, the down projection is rearranged into pair tiles; mapped, it keeps the file's rows.
+  const auto model = bmx::load_qwen3(dir.string(), bmx::FileAccess::read);
+  const auto mapped = bmx::load_qwen3(dir.string(), bmx::FileAccess::map);
   REQUIRE(model.config.intermediate_size == I);
+  REQUIRE(H % 16 == 0);
+  CHECK(model.layers[0].down_proj.order ==
+        (k::pair_tiles_pay(k::WeightType::bf16, H, I) ? bmx::nn::WeightOrder::pair_tiles : bmx::nn::WeightOrder::rows));
+  CHECK(model.layers[0].gate_proj.order == bmx::nn::WeightOrder::rows);  // short rows
+  CHECK(mapped.layers[0].down_proj.order == bmx::nn::WeightOrder::rows);
 
   const std::vector<int64_t> prompt = {5, 17, 300, 41, 9};
   const int64_t T = int64_t(prompt.size());
   auto ids = at::tensor(prompt, at::kLong).view({1, T});
   auto pos = at::arange(T, at::kLong).view({1, T});
-  auto decode_last = [&] {  // the prompt but its last token, then that token alone: M = 1 products
-    auto cache = bmx::make_kv_cache(model.config, 1, T);
-    bmx::qwen3_forward(model, ids.narrow(1, 0, T - 1), pos.narrow(1, 0, T - 1), {}, &cache);
-    return bmx::qwen3_forward(model, ids.narrow(1, T - 1, 1), pos.narrow(1, T - 1, 1), {}, &cache, true)[0][0].clone();
+  // The prompt but its last token (M = 4 products), then that token alone (M = 1).
+  auto decode_last = [&](const bmx::Qwen3Model& m) {
+    auto cache = bmx::make_kv_cache(m.config, 1, T);
+    bmx::qwen3_forward(m, ids.narrow(1, 0, T - 1), pos.narrow(1, 0, T - 1), {}, &cache);
+    return bmx::qwen3_forward(m, ids.narrow(1, T - 1, 1), pos.narrow(1, T - 1, 1), {}, &cache, true)[0][0].clone();
   };
   k::testing::force_isa(k::Isa::scalar);
-  const at::Tensor want = decode_last();
+  const at::Tensor want = decode_last(mapped);
   const double scale = want.abs().max().item<double>();
   REQUIRE(scale > 0);
   for (auto isa : k::available_isas()) {
     k::testing::force_isa(isa);
     INFO(k::isa_name(isa));
-    const double diff = (decode_last() - want).abs().max().item<double>();
-    MESSAGE(std::string(k::isa_name(isa)) << ": max |logit - portable| " << diff << " (largest logit " << scale << ")");
-    CHECK(diff <= 1e-5 * scale);  // measured: 4e-6 to 1.6e-5 (largest logit 9.5); dropping lo gave 6e-3
+    for (const bmx::Qwen3Model* m : {&mapped, &model}) {
+      const double diff = (decode_last(*m) - want).abs().max().item<double>();
+      MESSAGE(std::string(k::isa_name(isa)) << std::string(m == &model ? ", pair tiles" : ", rows") << ": max |logit - portable| "
+                                            << diff << " (largest logit " << scale << ")");
+      CHECK(diff <= 1e-5 * scale);  // measured: 4e-6 to 1.6e-5 (largest logit 9.5); dropping lo gave 6e-3
+    }
   }
 }

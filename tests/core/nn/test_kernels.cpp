@@ -18,20 +18,14 @@
 #include "bmx/core/nn/bandwidth.h"
 #include "bmx/core/nn/kernels.h"
 #include "bmx/core/nn/testing.h"
+#include "restore_kernels.h"
 #include "bmx/core/util/thread_pool.h"
 
 namespace k = bmx::kernels;
 
 namespace {
 
-// Restores the default level, precision and threads when a test ends.
-struct Restore {
-  ~Restore() {
-    k::testing::force_isa(k::detected_isa());
-    k::set_precision(k::Precision::float32);
-    k::set_threads(0);
-  }
-};
+using Restore = bmx::test::RestoreKernels;
 
 uint16_t random_f16(std::mt19937& rng) {
   // Exponents 8..21 (values 2^-7 .. 2^7), random mantissa and sign; one in 16 is zero or subnormal.
