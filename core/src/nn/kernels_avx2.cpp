@@ -22,7 +22,10 @@ struct Avx2 {
   // 5.62-7.55 tok/s (3 alternations), at ~50 94-98 % of the weights' read rate against 88-96 %. (The AVX-512
   // level keeps 8-row tiles: one row there was 1.5-4 % slower.)
   static constexpr int kGemvLongRows = 1;
-  static constexpr int kTileCols = 2;  // x rows per pass over a pair tile: 8 accumulators
+  // x rows per pass over a pair tile: 12 accumulators + 2 W + 1 broadcast. 8 sequences decoded together (4B, 2
+  // threads, --isa avx2) read 20.1-21.0 tok/s against 22.6-23.3 with the weights in rows (4 rows per pass: 20.3-20.7);
+  // one sequence gains more (one thread 3.93-4.04 -> 4.32-4.41 tok/s).
+  static constexpr int kTileCols = 3;
   static constexpr int kMR = 6;        // 6 × 16 micro-tile: 12 accumulators + 2 W + 1 broadcast
   static constexpr int64_t kKC = 256;  // packed panel 256 × 16 floats = 16 KiB (L1)
   static F zero() { return _mm256_setzero_ps(); }

@@ -304,7 +304,7 @@ inline void pair_tile_line(const Problem& p, const uint16_t* line, int64_t j, in
   for (int v = 0; v < 16 / L; ++v) {
     typename V::F even, odd;
     V::load_pairs(line + v * 2 * L, even, odd);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int m = 0; m < MB; ++m) {
       const float* x = p.x + (m0 + m) * p.ldx + 2 * j;
       acc[m][v][0] = V::fma(even, V::set1(x[0]), acc[m][v][0]);
@@ -325,7 +325,7 @@ inline void pair_tile_dot(const Problem& p, int64_t n, int64_t m0) {
   F acc[U][MB][NV][2];
 #pragma GCC unroll 8
   for (int u = 0; u < U; ++u)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int m = 0; m < MB; ++m)
 #pragma GCC unroll 2
       for (int v = 0; v < NV; ++v) acc[u][m][v][0] = acc[u][m][v][1] = V::zero();
@@ -350,18 +350,22 @@ inline void pair_tile_dot(const Problem& p, int64_t n, int64_t m0) {
   }
 }
 
+// The last `rows` (< MB) rows of x from m0.
+template <class V, int MB>
+inline void pair_tile_rest(const Problem& p, int64_t n, int64_t m0, int64_t rows) {
+  if constexpr (MB > 0) {
+    if (rows == MB) pair_tile_dot<V, MB>(p, n, m0);
+    else pair_tile_rest<V, MB - 1>(p, n, m0, rows);
+  }
+}
+
 template <class V>
 void pair_tiles_gemv(const Problem& p, int64_t n0, int64_t n1) {
   constexpr int CM = V::kTileCols;
   for (int64_t n = n0; n < n1; n += 16) {
     int64_t m = 0;
     for (; m + CM <= p.M; m += CM) pair_tile_dot<V, CM>(p, n, m);
-    switch (p.M - m) {
-      case 1: pair_tile_dot<V, 1>(p, n, m); break;
-      case 2: if constexpr (CM > 2) pair_tile_dot<V, 2>(p, n, m); break;
-      case 3: if constexpr (CM > 3) pair_tile_dot<V, 3>(p, n, m); break;
-      default: break;
-    }
+    if (m < p.M) pair_tile_rest<V, CM - 1>(p, n, m, p.M - m);
   }
 }
 
