@@ -243,10 +243,10 @@ bool kernels_agree(Isa isa) {
       if (wt == WeightType::bf16 && ks.gemm_bf16 && s[0] > g && !agrees(ks, wt, s[0], s[1], s[2], Path::bf16_pairs))
         return false;
     }
-  // Pair tiles: one x row (split where the level splits it) with a tail past the last group of 32, and rows of x
-  // on both sides of a pass.
+  // Pair tiles: one x row (split where the level splits it) with a tail past the last group of 32, a pass cut
+  // short, and full passes.
   if (ks.tiles_gemv) {
-    const int64_t tile_shapes[][3] = {{1, 32, 4134}, {1, 16, 70}, {std::min<int64_t>(g, 5), 48, 130}};
+    const int64_t tile_shapes[][3] = {{1, 32, 4134}, {1, 16, 70}, {std::min<int64_t>(g, 5), 48, 130}, {g, 32, 66}};
     for (const auto& s : tile_shapes)
       if (!agrees(ks, WeightType::bf16, s[0], s[1], s[2], Path::pair_tiles)) return false;
   }
