@@ -70,10 +70,10 @@ void run_bench(int threads, bool json, bool quick, bool aten, const std::string&
   use_isa_flag(isa);
   at::set_num_threads(k::threads());
   // The ceiling: the best of every probe in the run (the host's rate drifts within minutes): a scratch buffer, and
-  // the copies a from-memory row cycles through, read in turn just before and after it is timed, best of any one copy
-  // (a call reads one copy; the best call is the row's figure). Regions of
-  // memory on this kind of virtual machine read at different rates: a 2-thread scratch probe alone gave 40 GB/s
-  // while the GEMV read its own copies at 42-47, and 105-116 % "of read bandwidth" was printed.
+  // the copies a from-memory row cycles through, read in turn just before and after it is timed, best of any one
+  // copy (a call reads one copy; the best call is the row's figure). Regions of memory on this kind of virtual
+  // machine read at different rates: a 2-thread scratch probe alone gave 40 GB/s while the GEMVs read their own
+  // copies at 42-47, and 105-119 % "of read bandwidth" was printed.
   double bw = k::measure_read_bandwidth_gbs();
   std::vector<Row> rows;
   const double min_s = quick ? 0.05 : 0.3;

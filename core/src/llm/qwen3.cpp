@@ -88,7 +88,8 @@ Qwen3Model load_qwen3(const std::string& dir, FileAccess access) {
   m.norm = ckpt->get("model.norm.weight", {H});
   if (c.tie_word_embeddings) {
     // A stray lm_head.weight is ignored, as transformers ties on load.
-    m.lm_head = stored ? projection("model.embed_tokens.weight", V, H) : nn::Projection{m.embed_tokens, nn::WeightOrder::rows, {}, {}};
+    m.lm_head = stored ? projection("model.embed_tokens.weight", V, H)
+                       : nn::Projection{m.embed_tokens, nn::WeightOrder::rows, {}, {}};
   } else {
     if (!ckpt->contains("lm_head.weight") && !stored)
       fail_input(dir, "lm_head.weight", "tensor is missing (config.json has tie_word_embeddings false)");

@@ -134,17 +134,17 @@ inline void pair_tile_split(const Problem& p, int64_t n) {
   int64_t j = 0;
   for (; j < split_pairs; j += 4) {
 #pragma GCC unroll 4
-    for (int u = 0; u < 4; ++u) __builtin_prefetch(reinterpret_cast<const char*>(t + (j + u) * 32) + kTilePrefetch, 0, 2);
+    for (int u = 0; u < 4; ++u) __builtin_prefetch(reinterpret_cast<const char*>(t + (j + u) * kTileLine) + kTilePrefetch, 0, 2);
 #pragma GCC unroll 4
     for (int u = 0; u < 4; ++u) {
-      const __m512bh w = load_w32(t + (j + u) * 32);
+      const __m512bh w = load_w32(t + (j + u) * kTileLine);
       hi[u] = _mm512_dpbf16_ps(hi[u], w, (__m512bh)_mm512_set1_epi32(int(xh[j + u])));
       lo[u] = _mm512_dpbf16_ps(lo[u], w, (__m512bh)_mm512_set1_epi32(int(xl[j + u])));
     }
   }
   const __m512i odd_mask = _mm512_set1_epi32(int(0xFFFF0000u));
   for (; j < kp; ++j) {
-    const __m512i w = (__m512i)load_w32(t + j * 32);
+    const __m512i w = (__m512i)load_w32(t + j * kTileLine);
     hi[0] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(w, 16)), _mm512_set1_ps(p.x[2 * j]), hi[0]);
     lo[0] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(w, odd_mask)), _mm512_set1_ps(p.x[2 * j + 1]), lo[0]);
   }

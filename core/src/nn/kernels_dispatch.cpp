@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "bmx/core/nn/kernels.h"
+#include "bmx/core/nn/pair_tiles.h"
 #include "bmx/core/nn/testing.h"
 #include "bmx/core/util/parallel.h"
 #include "bmx/core/util/thread_pool.h"
@@ -76,16 +77,21 @@ const detail::IsaKernels& kernels_for(Isa isa) {
   return table[int(isa)];
 }
 
-// The GEMV for p (M <= gemv_max_rows): the level's split-x kernel for one x row of BF16 weights with
-// K >= split_x.min_k, x split into `pairs` (p.xpairs, p.ldxp set), when x allows it; else gemv.
-detail::RangeFn small_m_kernel(const detail::IsaKernels& ks, detail::Problem& p, std::vector<uint32_t>& pairs) {
-  if (!ks.split_x || p.M != 1 || p.wtype != WeightType::bf16 || p.K < ks.split_x.min_k) return ks.gemv;
+// The GEMV for p (M <= gemv_max_rows) in `layout`: the level's split-x kernel for one x row of BF16 weights (in
+// rows only from K >= split_x.min_k), x split into `pairs` (p.xpairs, p.ldxp set), when x allows it; else the
+// plain GEMV of that layout.
+detail::RangeFn small_m_kernel(const detail::IsaKernels& ks, detail::Problem& p, std::vector<uint32_t>& pairs,
+                               detail::Layout layout) {
+  const bool tiles = layout == detail::Layout::pair_tiles;
+  const detail::RangeFn plain = tiles ? ks.tiles_gemv : ks.gemv;
+  const detail::RangeFn split = tiles ? ks.split_x.tiles : ks.split_x.gemv;
+  if (!split || p.M != 1 || p.wtype != WeightType::bf16 || (!tiles && p.K < ks.split_x.min_k)) return plain;
   const int64_t kp = (p.K + 1) / 2;
   pairs.resize(std::size_t(2 * kp));
-  if (!ks.split_x.split(p.x, p.K, pairs.data())) return ks.gemv;
+  if (!ks.split_x.split(p.x, p.K, pairs.data())) return plain;
   p.xpairs = pairs.data();
   p.ldxp = kp;
-  return ks.split_x.gemv;
+  return split;
 }
 
 enum class Path { rows, bf16_pairs, pair_tiles };
@@ -125,18 +131,9 @@ bool agrees(const detail::IsaKernels& ks, WeightType wt, int64_t M, int64_t N, i
   std::vector<uint16_t> tiles;
   if (path == Path::pair_tiles) {  // the small-M tile GEMV (with x split where the level splits one row)
     tiles.resize(w.size());
-    detail::rows_to_tiles(w.data(), N, K, tiles.data());
+    rows_to_pair_tiles(w.data(), N, K, tiles.data());
     p.w = tiles.data();
-    detail::RangeFn fn = ks.tiles_gemv;
-    if (M == 1 && ks.split_x.tiles) {
-      pairs.resize(std::size_t(K));  // 2 · K/2
-      if (ks.split_x.split(x.data(), K, pairs.data())) {
-        p.xpairs = pairs.data();
-        p.ldxp = K / 2;
-        fn = ks.split_x.tiles;
-      }
-    }
-    fn(p, 0, N);
+    small_m_kernel(ks, p, pairs, detail::Layout::pair_tiles)(p, 0, N);
   } else if (bf16_pairs) {
     const int64_t kp = (K + 1) / 2;
     pairs.assign(size_t(M * kp), 0);
@@ -145,7 +142,7 @@ bool agrees(const detail::IsaKernels& ks, WeightType wt, int64_t M, int64_t N, i
     p.ldxp = kp;
     ks.gemm_bf16(p, 0, N);
   } else {
-    (M <= ks.gemv_max_rows ? small_m_kernel(ks, p, pairs) : ks.gemm)(p, 0, N);
+    (M <= ks.gemv_max_rows ? small_m_kernel(ks, p, pairs, detail::Layout::rows) : ks.gemm)(p, 0, N);
   }
   for (int64_t m = 0; m < M; ++m)
     for (int64_t n = 0; n < N; ++n) {
@@ -356,7 +353,8 @@ namespace detail {
 
 const IsaKernels& active_kernels() { return kernels_for(active_isa()); }
 
-RangeFn prepare_product(const IsaKernels& ks, Problem& p, std::vector<uint32_t>& pairs) {
+RangeFn prepare_product(const IsaKernels& ks, Problem& p, std::vector<uint32_t>& pairs, Layout layout) {
+  if (layout == Layout::pair_tiles) return small_m_kernel(ks, p, pairs, layout);
   if (rounds_activations(p.M, p.wtype) && p.K > 0) {
     const int64_t kp = (p.K + 1) / 2;
     pairs.resize(std::size_t(p.M * kp));
@@ -367,7 +365,7 @@ RangeFn prepare_product(const IsaKernels& ks, Problem& p, std::vector<uint32_t>&
     p.ldxp = kp;
     return ks.gemm_bf16;
   }
-  return p.M <= ks.gemv_max_rows ? small_m_kernel(ks, p, pairs) : ks.gemm;
+  return p.M <= ks.gemv_max_rows ? small_m_kernel(ks, p, pairs, layout) : ks.gemm;
 }
 
 }  // namespace detail
@@ -377,20 +375,11 @@ void matmul(const float* x, int64_t ldx, const uint16_t* w, int64_t ldw, WeightT
   if (M <= 0 || N <= 0) return;
   detail::Problem p{{x, ldx, w, ldw, wtype, y, ldy, M, N, K, bias}};
   const detail::IsaKernels& ks = kernels_for(active_isa());
-  ThreadPool& tp = pool();
   const bool small_m = M <= ks.gemv_max_rows;
   std::vector<uint32_t> pairs;
   const detail::RangeFn fn = detail::prepare_product(ks, p, pairs);
-  const int64_t chunk = small_m ? ks.gemv_chunk : ks.gemm_chunk;
-  const int64_t tasks = (N + chunk - 1) / chunk;
-  if (M * N * std::max<int64_t>(K, 1) < (int64_t(1) << 16) || tasks == 1) {
-    fn(p, 0, N);
-    return;
-  }
-  // GEMV tasks stream W in order: each thread takes a contiguous run of them (4B BF16 tg64, ~80 GB/s: 8.13-8.32
-  // -> 8.32-8.45 tok/s, 3 alternations). The GEMM's tasks are compute-bound: any order.
-  tp.run(tasks, [&](int64_t t, int) { fn(p, t * chunk, std::min(N, (t + 1) * chunk)); },
-         small_m ? Schedule::contiguous : Schedule::dynamic);
+  detail::run_in_tasks(p, small_m ? ks.gemv_chunk : ks.gemm_chunk, small_m,
+                       [&](int64_t n0, int64_t n1) { fn(p, n0, n1); });
 }
 
 
@@ -411,7 +400,7 @@ void matmul_many(const MatmulJob* jobs, int count) {
       continue;
     }
     detail::Problem p{j};
-    const detail::RangeFn fn = small_m_kernel(ks, p, pairs[std::size_t(i)]);
+    const detail::RangeFn fn = small_m_kernel(ks, p, pairs[std::size_t(i)], detail::Layout::rows);
     for (int64_t n = 0; n < j.N; n += ks.gemv_chunk) pieces.push_back({p, fn, n, std::min(j.N, n + ks.gemv_chunk)});
   }
   if (pieces.empty()) return;

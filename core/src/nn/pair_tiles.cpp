@@ -8,7 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "bmx/core/util/thread_pool.h"
 #include "product_impl.h"
 
 namespace bmx::kernels {
@@ -33,21 +32,19 @@ void move_tile(const uint16_t* src, uint16_t* dst, int64_t cols, bool to_tiles) 
 
 }  // namespace
 
-namespace detail {
-
-void tiles_to_rows(const uint16_t* tiles, int64_t rows, int64_t cols, uint16_t* out) {
-  for (int64_t t = 0; t < rows; t += kPairTileRows) move_tile(tiles + t * cols, out + t * cols, cols, false);
-}
-
-void rows_to_tiles(const uint16_t* rows_in, int64_t rows, int64_t cols, uint16_t* tiles) {
-  for (int64_t t = 0; t < rows; t += kPairTileRows) move_tile(rows_in + t * cols, tiles + t * cols, cols, true);
-}
-
-}  // namespace detail
-
 bool pair_tiles_pay(WeightType wt, int64_t rows, int64_t cols) {
   return wt == WeightType::bf16 && rows > 0 && rows % kPairTileRows == 0 && cols >= kPairTilesMinCols &&
          cols % 2 == 0 && detail::active_kernels().tiles_gemv != nullptr;
+}
+
+void rows_to_pair_tiles(const uint16_t* rows, int64_t n_rows, int64_t cols, uint16_t* tiles) {
+  check_shape("rows_to_pair_tiles", n_rows, cols);
+  for (int64_t t = 0; t < n_rows; t += kPairTileRows) move_tile(rows + t * cols, tiles + t * cols, cols, true);
+}
+
+void pair_tiles_to_rows(const uint16_t* tiles, int64_t n_rows, int64_t cols, uint16_t* rows) {
+  check_shape("pair_tiles_to_rows", n_rows, cols);
+  for (int64_t t = 0; t < n_rows; t += kPairTileRows) move_tile(tiles + t * cols, rows + t * cols, cols, false);
 }
 
 void to_pair_tiles_in_place(uint16_t* w, int64_t rows, int64_t cols) {
@@ -60,58 +57,30 @@ void to_pair_tiles_in_place(uint16_t* w, int64_t rows, int64_t cols) {
   });
 }
 
-void pair_tiles_to_rows(const uint16_t* tiles, int64_t rows, int64_t cols, uint16_t* out) {
-  check_shape("pair_tiles_to_rows", rows, cols);
-  detail::tiles_to_rows(tiles, rows, cols, out);
-}
-
 void matmul_pair_tiles(const float* x, int64_t ldx, const uint16_t* tiles, float* y, int64_t ldy, int64_t M,
                        int64_t N, int64_t K, const float* bias) {
   check_shape("matmul_pair_tiles", N, K);
   if (M <= 0 || N <= 0) return;
   const detail::IsaKernels& ks = detail::active_kernels();
-  ThreadPool& tp = thread_pool();
+  const bool small_m = M <= ks.gemv_max_rows, tile_kernel = small_m && ks.tiles_gemv;
   detail::Problem p{{x, ldx, tiles, K, WeightType::bf16, y, ldy, M, N, K, bias}};
   std::vector<uint32_t> pairs;
-  if (M <= ks.gemv_max_rows && ks.tiles_gemv) {
-    detail::RangeFn fn = ks.tiles_gemv;
-    if (M == 1 && ks.split_x.tiles) {
-      const int64_t kp = K / 2;
-      pairs.resize(std::size_t(2 * kp));
-      if (ks.split_x.split(x, K, pairs.data())) {
-        p.xpairs = pairs.data();
-        p.ldxp = kp;
-        fn = ks.split_x.tiles;
-      }
-    }
-    const int64_t chunk = (ks.gemv_chunk + kPairTileRows - 1) / kPairTileRows * kPairTileRows;
-    const int64_t tasks = (N + chunk - 1) / chunk;
-    if (tasks == 1 || M * N * std::max<int64_t>(K, 1) < (int64_t(1) << 16)) {
-      fn(p, 0, N);
-      return;
-    }
-    tp.run(tasks, [&](int64_t t, int) { fn(p, t * chunk, std::min(N, (t + 1) * chunk)); }, Schedule::contiguous);
-    return;
-  }
-  // Prefill (compute-bound: the copy back to rows is a small part of each task), or a level without a tile GEMV.
-  detail::Problem rows = p;
-  const detail::RangeFn fn = detail::prepare_product(ks, rows, pairs);
-  const bool small_m = M <= ks.gemv_max_rows;
+  const detail::RangeFn fn =
+      detail::prepare_product(ks, p, pairs, tile_kernel ? detail::Layout::pair_tiles : detail::Layout::rows);
   const int64_t chunk = std::max<int64_t>(kPairTileRows, (small_m ? ks.gemv_chunk : ks.gemm_chunk) / kPairTileRows * kPairTileRows);
-  const int64_t tasks = (N + chunk - 1) / chunk;
-  tp.run(tasks, [&](int64_t t, int) {
+  detail::run_in_tasks(p, chunk, small_m, [&](int64_t n0, int64_t n1) {
+    if (tile_kernel) return fn(p, n0, n1);
+    // Prefill (compute-bound: the copy back to rows is a small part of a task), or a level without a tile GEMV.
     thread_local std::vector<uint16_t> in_rows;
-    const int64_t n0 = t * chunk, n = std::min(N, n0 + chunk) - n0;
-    in_rows.resize(std::size_t(n * K));
-    detail::tiles_to_rows(tiles + n0 * K, n, K, in_rows.data());
-    detail::Problem part = rows;
+    in_rows.resize(std::size_t((n1 - n0) * K));
+    pair_tiles_to_rows(tiles + n0 * K, n1 - n0, K, in_rows.data());
+    detail::Problem part = p;
     part.w = in_rows.data();
-    part.ldw = K;
     part.y = y + n0;
     part.bias = bias ? bias + n0 : nullptr;
-    part.N = n;
-    fn(part, 0, n);
-  }, small_m ? Schedule::contiguous : Schedule::dynamic);
+    part.N = n1 - n0;
+    fn(part, 0, n1 - n0);
+  });
 }
 
 }  // namespace bmx::kernels

@@ -81,9 +81,11 @@ TEST_CASE("pair tiles: the layout, its round trip and its shape rules") {
       CHECK(t[std::size_t(16 * K + (j * 16 + r) * 2)] == w[std::size_t((16 + r) * K + 2 * j)]);
       CHECK(t[std::size_t(16 * K + (j * 16 + r) * 2 + 1)] == w[std::size_t((16 + r) * K + 2 * j + 1)]);
     }
-  std::vector<uint16_t> back(w.size());
+  std::vector<uint16_t> back(w.size()), out_of_place(w.size());
   k::pair_tiles_to_rows(t.data(), N, K, back.data());
   CHECK(back == w);
+  k::rows_to_pair_tiles(w.data(), N, K, out_of_place.data());
+  CHECK(out_of_place == t);
   const std::vector<uint16_t> big = random_bf16(48 * 4610, 3);
   std::vector<uint16_t> big_back(big.size());
   k::pair_tiles_to_rows(tiled(big, 48, 4610).data(), 48, 4610, big_back.data());
@@ -91,6 +93,8 @@ TEST_CASE("pair tiles: the layout, its round trip and its shape rules") {
 
   CHECK_THROWS_AS(k::to_pair_tiles_in_place(w.data(), 24, 8), std::invalid_argument);  // rows not a multiple of 16
   CHECK_THROWS_AS(k::to_pair_tiles_in_place(w.data(), 16, 7), std::invalid_argument);  // odd columns
+  CHECK_THROWS_AS(k::rows_to_pair_tiles(w.data(), 8, 6, back.data()), std::invalid_argument);
+  CHECK_THROWS_AS(k::pair_tiles_to_rows(t.data(), 16, 5, back.data()), std::invalid_argument);
   float y[16];
   CHECK_THROWS_AS(k::matmul_pair_tiles(y, 7, w.data(), y, 16, 1, 16, 7), std::invalid_argument);
 

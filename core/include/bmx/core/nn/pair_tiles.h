@@ -17,10 +17,12 @@ constexpr int64_t kPairTilesMinCols = 4097;
 // rows a multiple of 16, cols even and at least kPairTilesMinCols, and a level with a tile GEMV.
 bool pair_tiles_pay(WeightType wt, int64_t rows, int64_t cols);
 
-// The matrix w [rows, cols] (rows contiguous) rearranged into pair tiles in its own memory, or back to rows.
-// std::invalid_argument unless rows is a multiple of 16 and cols is even.
-void to_pair_tiles_in_place(uint16_t* w, int64_t rows, int64_t cols);
-void pair_tiles_to_rows(const uint16_t* tiles, int64_t rows, int64_t cols, uint16_t* out);
+// A matrix [n_rows, cols] (rows contiguous) between row order and pair tiles: into another buffer of the same
+// size, or (to_pair_tiles_in_place) in its own memory, a tile at a time on the kernels' threads.
+// std::invalid_argument unless n_rows is a multiple of 16 and cols is even.
+void rows_to_pair_tiles(const uint16_t* rows, int64_t n_rows, int64_t cols, uint16_t* tiles);
+void pair_tiles_to_rows(const uint16_t* tiles, int64_t n_rows, int64_t cols, uint16_t* rows);
+void to_pair_tiles_in_place(uint16_t* w, int64_t n_rows, int64_t cols);
 
 // y[m, n] = sum_k x[m, k] · W[n, k] (+ bias[n]) for m < M, n < N, with BF16 W [N, K] in pair tiles; as matmul()
 // otherwise (the same precision rules). std::invalid_argument unless N is a multiple of 16 and K is even.
