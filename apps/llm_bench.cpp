@@ -352,7 +352,8 @@ void run_bench(const BenchOptions& o) {
     j["kv_cache_bytes"] = kv_bytes;
     j["peak_rss_gib"] = rss;
     for (const auto& [B, rate] : batch_rates)
-      j["batch"].push_back({{"sequences", B}, {"tokens_per_s", rate}, {"per_sequence_tokens_per_s", rate / B}});
+      j["batch"].push_back({{"sequences", B}, {"tokens_per_s", rate}, {"per_sequence_tokens_per_s", rate / B},
+                            {"activations", kernels::rounds_activations(B) ? "bf16" : "float32"}});
     if (agree.all.positions > 0) {
       auto part = [](const Agreement::Part& p) {
         return nlohmann::ordered_json{{"positions", p.positions}, {"top1", p.top1()}, {"max_abs_logit_deviation", p.max_abs_dev}};
@@ -393,8 +394,9 @@ void run_bench(const BenchOptions& o) {
   std::printf("peak RSS  %8.2f GiB (%.2f x the weights + %.2f GiB KV cache)\n", rss, rss_ratio, kv_gib);
   const double single = batch_rates.empty() ? 0.0 : batch_rates.front().second;
   for (const auto& [B, rate] : batch_rates)
-    std::printf("batch %-3d %8.2f tok/s aggregate, %.2f per sequence (%.2fx the first batch size's rate)\n", B, rate,
-                rate / B, single > 0 ? rate / single : 0.0);
+    std::printf("batch %-3d %8.2f tok/s aggregate, %.2f per sequence (%.2fx the first batch size's rate; %s "
+                "activations)\n", B, rate, rate / B, single > 0 ? rate / single : 0.0,
+                kernels::rounds_activations(B) ? "bf16" : "float32");
   if (agree.all.positions > 0) {
     std::printf("agreement %s vs %s, %lld teacher-forced positions: top-1 %.2f %%, logits within %.4f (largest "
                 "|logit| %.2f)\n",
@@ -418,7 +420,8 @@ void add_llm_bench(CLI::App& bench) {
   c->add_option("-n,--tg", o->tg, "Tokens for the decode test, as llama-bench (0 = skip)")->check(CLI::NonNegativeNumber);
   c->add_option("-r,--repetitions", o->repetitions, "Runs; the best is reported")->check(CLI::PositiveNumber);
   c->add_option("--prefill-precision", o->precision,
-                 "Activations of the prefill GEMM: f32 (exact), bf16 (as llama.cpp's BF16), auto (bf16 on AVX-512 BF16 CPUs)")
+                 "Activations of every product of several rows, the prefill GEMM and --batch's decoding of several "
+                 "sequences: f32 (exact), bf16 (as llama.cpp's BF16), auto (bf16 on AVX-512 BF16 CPUs)")
       ->check(CLI::IsMember({"auto", "f32", "bf16"}));
   c->add_flag("--bf16-prefill", o->bf16_prefill, "Same as --prefill-precision bf16");
   add_isa_flag(c, o->isa);

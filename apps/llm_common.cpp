@@ -99,7 +99,8 @@ void add_sampling_flags(CLI::App* c, LlmOptions& o) {
       ->check(number_in(0, inf));
   add_threads_flag(c, o.threads);
   c->add_flag("--bf16-prefill", o.bf16_prefill,
-              "Prefill with activations rounded to BF16 (faster on AVX-512 BF16 CPUs, as llama.cpp; not exact)");
+              "Round activations to BF16 in every product of several rows: the prefill, and decoding several "
+              "sequences at once (--samples, serve) (faster on AVX-512 BF16 CPUs, as llama.cpp; not exact)");
   c->add_flag("--no-constrain", o.no_constrain,
               "Sample without the modality grammar (with a BioMatrix tokenizer, segments then may not decode)");
 }

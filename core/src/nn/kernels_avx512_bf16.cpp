@@ -1,6 +1,6 @@
 // The AVX-512 BF16 level: vdpbf16ps multiplies bf16 pairs of W with bf16 pairs of x and accumulates in
-// float32, 32 multiply-adds per instruction. Used by the GEMM for large M when the precision is
-// bf16_activations, and by the one-row GEMV of long rows with x split in two bf16 parts (float32-equivalent,
+// float32, 32 multiply-adds per instruction. Used by the GEMM for large M and the GEMV for several x rows when
+// the precision is bf16_activations, and by the one-row GEMV of long rows with x split in two bf16 parts (float32-equivalent,
 // any precision); everything else at this level is the AVX-512F code.
 #include <immintrin.h>
 
@@ -158,6 +158,142 @@ void pair_tiles_split(const Problem& p, int64_t n0, int64_t n1) {
   for (int64_t n = n0; n < n1; n += 16) pair_tile_split(p, n);
 }
 
+// ---- Several x rows under Precision::bf16_activations (batched decode): x rounded to bf16 pairs once per call
+// (p.xpairs, [M, ldxp]), so each vdpbf16ps multiplies 32 weights with one x row where the float GEMV needs the
+// widening and two FMAs. Eight sequences decoded together are bound by that arithmetic, not by memory.
+
+// The K % 32 tail as masked loads: W past K and the odd tail's padding pair half are zero.
+inline __m512bh load_w_tail(const uint16_t* p, int64_t rem) {
+  return (__m512bh)_mm512_maskz_loadu_epi16(__mmask32((uint64_t(1) << rem) - 1), p);
+}
+inline __m512bh load_x_tail(const uint32_t* p, int64_t rem) {
+  return (__m512bh)_mm512_maskz_loadu_epi32(__mmask16((uint32_t(1) << ((rem + 1) / 2)) - 1), p);
+}
+
+// R rows of W (row order) against C rows of x pairs, 32 columns per step; the next R rows are prefetched meanwhile
+// (short rows: the hardware prefetchers ramp up too slowly on them, as in dot_tile).
+template <int R, int C>
+inline void dot_pairs(const Problem& p, int64_t n, int64_t m) {
+  const int64_t K = p.K, k32 = K / 32 * 32;
+  const uint16_t* w[R];
+  const uint32_t* x[C];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) w[r] = p.w + (n + r) * p.ldw;
+#pragma GCC unroll 8
+  for (int c = 0; c < C; ++c) x[c] = p.xpairs + (m + c) * p.ldxp;
+  __m512 acc[R][C];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+    for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
+  for (int64_t k = 0; k < k32; k += 32) {
+    __m512bh wv[R];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      __builtin_prefetch(w[r] + R * p.ldw + k, 0, 3);
+      wv[r] = load_w32(w[r] + k);
+    }
+#pragma GCC unroll 8
+    for (int c = 0; c < C; ++c) {
+      const __m512bh xv = (__m512bh)_mm512_loadu_si512(x[c] + k / 2);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], wv[r], xv);
+    }
+  }
+  if (const int64_t rem = K - k32) {
+    __m512bh wv[R];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) wv[r] = load_w_tail(w[r] + k32, rem);
+#pragma GCC unroll 8
+    for (int c = 0; c < C; ++c) {
+      const __m512bh xv = load_x_tail(x[c] + k32 / 2, rem);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], wv[r], xv);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c)
+      p.y[(m + c) * p.ldy + n + r] = _mm512_reduce_add_ps(acc[r][c]) + (p.bias ? p.bias[n + r] : 0.0f);
+}
+
+// Up to 8 x rows per pass over R rows of W (16 accumulators at 8; the rows come from L1/L2 on a second pass).
+template <int R>
+inline void dot_pairs_rows(const Problem& p, int64_t n) {
+  int64_t m = 0;
+  for (; m + 8 <= p.M; m += 8) dot_pairs<R, 8>(p, n, m);
+  switch (p.M - m) {
+    case 1: dot_pairs<R, 1>(p, n, m); break;
+    case 2: dot_pairs<R, 2>(p, n, m); break;
+    case 3: dot_pairs<R, 3>(p, n, m); break;
+    case 4: dot_pairs<R, 4>(p, n, m); break;
+    case 5: dot_pairs<R, 5>(p, n, m); break;
+    case 6: dot_pairs<R, 6>(p, n, m); break;
+    case 7: dot_pairs<R, 7>(p, n, m); break;
+    default: break;
+  }
+}
+
+void gemv_pairs(const Problem& p, int64_t n0, int64_t n1) {
+  int64_t n = n0;
+  for (; n + 2 <= n1; n += 2) dot_pairs_rows<2>(p, n);
+  if (n < n1) dot_pairs_rows<1>(p, n);
+}
+
+// A 16-row pair tile against MB rows of x pairs: each line meets every row's pair broadcast; U lines in flight
+// so that at least 8 vdpbf16ps chains run (K is even in tiles: no tail).
+template <int MB>
+inline void pair_tile_pairs(const Problem& p, int64_t n, int64_t m0) {
+  constexpr int U = MB >= 8 ? 1 : (8 + MB - 1) / MB;
+  const int64_t kp = p.K / 2;
+  const uint16_t* t = p.w + n * p.K;
+  const uint32_t* x = p.xpairs + m0 * p.ldxp;
+  __m512 acc[U][MB];
+#pragma GCC unroll 8
+  for (int u = 0; u < U; ++u)
+#pragma GCC unroll 16
+    for (int m = 0; m < MB; ++m) acc[u][m] = _mm512_setzero_ps();
+  int64_t j = 0;
+  for (; j + U <= kp; j += U) {
+#pragma GCC unroll 8
+    for (int u = 0; u < U; ++u) {
+      __builtin_prefetch(reinterpret_cast<const char*>(t + (j + u) * kTileLine) + kTilePrefetch, 0, 2);
+      const __m512bh w = load_w32(t + (j + u) * kTileLine);
+#pragma GCC unroll 16
+      for (int m = 0; m < MB; ++m)
+        acc[u][m] = _mm512_dpbf16_ps(acc[u][m], w, (__m512bh)_mm512_set1_epi32(int(x[m * p.ldxp + j + u])));
+    }
+  }
+  for (; j < kp; ++j) {
+    const __m512bh w = load_w32(t + j * kTileLine);
+#pragma GCC unroll 16
+    for (int m = 0; m < MB; ++m)
+      acc[0][m] = _mm512_dpbf16_ps(acc[0][m], w, (__m512bh)_mm512_set1_epi32(int(x[m * p.ldxp + j])));
+  }
+  const __m512 bias = p.bias ? _mm512_loadu_ps(p.bias + n) : _mm512_setzero_ps();
+  for (int m = 0; m < MB; ++m) {
+    __m512 s = acc[0][m];
+    for (int u = 1; u < U; ++u) s = _mm512_add_ps(s, acc[u][m]);
+    _mm512_storeu_ps(p.y + (m0 + m) * p.ldy + n, _mm512_add_ps(s, bias));
+  }
+}
+
+template <int MB>
+inline void pair_tile_pairs_rest(const Problem& p, int64_t n, int64_t m0, int64_t rows) {
+  if constexpr (MB > 0) {
+    if (rows == MB) pair_tile_pairs<MB>(p, n, m0);
+    else pair_tile_pairs_rest<MB - 1>(p, n, m0, rows);
+  }
+}
+
+// Up to 16 x rows per pass (16 accumulators + the line): one pass over each tile for any decode batch.
+void pair_tiles_pairs(const Problem& p, int64_t n0, int64_t n1) {
+  for (int64_t n = n0; n < n1; n += 16) {
+    int64_t m = 0;
+    for (; m + 16 <= p.M; m += 16) pair_tile_pairs<16>(p, n, m);
+    if (m < p.M) pair_tile_pairs_rest<15>(p, n, m, p.M - m);
+  }
+}
+
 }  // namespace
 
 #pragma GCC pop_options
@@ -169,6 +305,7 @@ IsaKernels avx512_bf16_kernels() {
   k.gemm_bf16 = gemm_bf16_pairs;
   k.to_pairs = to_pairs;
   k.split_x = {gemv_split, pair_tiles_split, to_split_pairs, kSplitMinK};
+  k.pairs_gemv = {gemv_pairs, pair_tiles_pairs};
   return k;
 }
 

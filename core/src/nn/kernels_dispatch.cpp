@@ -77,12 +77,33 @@ const detail::IsaKernels& kernels_for(Isa isa) {
   return table[int(isa)];
 }
 
-// The GEMV for p (M <= gemv_max_rows) in `layout`: the level's split-x kernel for one x row of BF16 weights (in
-// rows only from K >= split_x.min_k), x split into `pairs` (p.xpairs, p.ldxp set), when x allows it; else the
-// plain GEMV of that layout.
+// Whether the GEMV of M rows (2 <= M <= gemv_max_rows) multiplies x rounded to bf16 pairs.
+bool small_m_rounds(const detail::IsaKernels& ks, int64_t M, WeightType wtype) {
+  return ks.pairs_gemv && wtype == WeightType::bf16 && M >= 2 && M <= ks.gemv_max_rows &&
+         g_precision.load() == Precision::bf16_activations;
+}
+
+// x's M rows as bf16 pairs (p.xpairs, p.ldxp set): ceil(K/2) words a row, the odd tail padded with 0.
+void round_to_pairs(const detail::IsaKernels& ks, detail::Problem& p, std::vector<uint32_t>& pairs) {
+  const int64_t kp = (p.K + 1) / 2;
+  pairs.resize(std::size_t(p.M * kp));
+  for (int64_t m = 0; m < p.M; ++m)
+    (ks.to_pairs ? ks.to_pairs : detail::to_pairs_portable)(p.x + m * p.ldx, p.K, pairs.data() + m * kp);
+  p.xpairs = pairs.data();
+  p.ldxp = kp;
+}
+
+// The GEMV for p (M <= gemv_max_rows) in `layout`: with bf16_x (small_m_rounds), the level's kernel on x rounded
+// to bf16 pairs; else the level's split-x kernel for one x row of BF16 weights (in rows only from
+// K >= split_x.min_k), x split into `pairs` (p.xpairs, p.ldxp set), when x allows it; else the plain GEMV of that
+// layout.
 detail::RangeFn small_m_kernel(const detail::IsaKernels& ks, detail::Problem& p, std::vector<uint32_t>& pairs,
-                               detail::Layout layout) {
+                               detail::Layout layout, bool bf16_x) {
   const bool tiles = layout == detail::Layout::pair_tiles;
+  if (bf16_x && p.K > 0) {
+    round_to_pairs(ks, p, pairs);
+    return tiles ? ks.pairs_gemv.tiles : ks.pairs_gemv.rows;
+  }
   const detail::RangeFn plain = tiles ? ks.tiles_gemv : ks.gemv;
   const detail::RangeFn split = tiles ? ks.split_x.tiles : ks.split_x.gemv;
   if (!split || p.M != 1 || p.wtype != WeightType::bf16 || (!tiles && p.K < ks.split_x.min_k)) return plain;
@@ -94,12 +115,13 @@ detail::RangeFn small_m_kernel(const detail::IsaKernels& ks, detail::Problem& p,
   return split;
 }
 
-enum class Path { rows, bf16_pairs, pair_tiles };
+enum class Path { rows, bf16_pairs, pair_tiles, pair_tiles_bf16 };
 
-// One small problem at `isa` against float64 sums: the row kernels, the GEMM on bf16-rounded activations, or the
-// GEMV on pair tiles (BF16 W, N a multiple of 16, K even).
+// One small problem at `isa` against float64 sums: the row kernels, the kernels on bf16-rounded activations (the
+// GEMM, or the GEMV of several rows), or the GEMV on pair tiles (BF16 W, N a multiple of 16, K even) with x as is
+// or rounded.
 bool agrees(const detail::IsaKernels& ks, WeightType wt, int64_t M, int64_t N, int64_t K, Path path) {
-  const bool bf16_pairs = path == Path::bf16_pairs;
+  const bool bf16_pairs = path == Path::bf16_pairs || path == Path::pair_tiles_bf16;
   uint32_t state = 12345u + uint32_t(M * 131 + N * 7 + K);
   auto next = [&] {
     state = state * 1664525u + 1013904223u;
@@ -129,11 +151,13 @@ bool agrees(const detail::IsaKernels& ks, WeightType wt, int64_t M, int64_t N, i
   std::vector<uint32_t> pairs;
   detail::Problem p{{x.data(), K, w.data(), K, wt, y.data(), N, M, N, K, bias.data()}};
   std::vector<uint16_t> tiles;
-  if (path == Path::pair_tiles) {  // the small-M tile GEMV (with x split where the level splits one row)
+  if (path == Path::pair_tiles || path == Path::pair_tiles_bf16) {  // (x split where the level splits one row)
     tiles.resize(w.size());
     rows_to_pair_tiles(w.data(), N, K, tiles.data());
     p.w = tiles.data();
-    small_m_kernel(ks, p, pairs, detail::Layout::pair_tiles)(p, 0, N);
+    small_m_kernel(ks, p, pairs, detail::Layout::pair_tiles, bf16_pairs)(p, 0, N);
+  } else if (bf16_pairs && M <= ks.gemv_max_rows) {
+    small_m_kernel(ks, p, pairs, detail::Layout::rows, true)(p, 0, N);
   } else if (bf16_pairs) {
     const int64_t kp = (K + 1) / 2;
     pairs.assign(size_t(M * kp), 0);
@@ -142,7 +166,7 @@ bool agrees(const detail::IsaKernels& ks, WeightType wt, int64_t M, int64_t N, i
     p.ldxp = kp;
     ks.gemm_bf16(p, 0, N);
   } else {
-    (M <= ks.gemv_max_rows ? small_m_kernel(ks, p, pairs, detail::Layout::rows) : ks.gemm)(p, 0, N);
+    (M <= ks.gemv_max_rows ? small_m_kernel(ks, p, pairs, detail::Layout::rows, false) : ks.gemm)(p, 0, N);
   }
   for (int64_t m = 0; m < M; ++m)
     for (int64_t n = 0; n < N; ++n) {
@@ -239,13 +263,19 @@ bool kernels_agree(Isa isa) {
       if (!agrees(ks, wt, s[0], s[1], s[2], Path::rows)) return false;
       if (wt == WeightType::bf16 && ks.gemm_bf16 && s[0] > g && !agrees(ks, wt, s[0], s[1], s[2], Path::bf16_pairs))
         return false;
+      if (wt == WeightType::bf16 && ks.pairs_gemv && s[0] >= 2 && s[0] <= g &&
+          !agrees(ks, wt, s[0], s[1], s[2], Path::bf16_pairs))
+        return false;
     }
   // Pair tiles: one x row (split where the level splits it) with a tail past the last group of 32, a pass cut
   // short, and full passes.
   if (ks.tiles_gemv) {
     const int64_t tile_shapes[][3] = {{1, 32, 4134}, {1, 16, 70}, {std::min<int64_t>(g, 5), 48, 130}, {g, 32, 66}};
-    for (const auto& s : tile_shapes)
+    for (const auto& s : tile_shapes) {
       if (!agrees(ks, WeightType::bf16, s[0], s[1], s[2], Path::pair_tiles)) return false;
+      if (ks.pairs_gemv && s[0] >= 2 && !agrees(ks, WeightType::bf16, s[0], s[1], s[2], Path::pair_tiles_bf16))
+        return false;
+    }
   }
   return true;
 }
@@ -296,8 +326,8 @@ Precision precision() { return g_precision.load(); }
 
 bool rounds_activations(int64_t M, WeightType wtype) {
   const detail::IsaKernels& ks = kernels_for(active_isa());
-  return wtype == WeightType::bf16 && M > ks.gemv_max_rows && ks.gemm_bf16 &&
-         precision() == Precision::bf16_activations;
+  if (M <= ks.gemv_max_rows) return small_m_rounds(ks, M, wtype);
+  return wtype == WeightType::bf16 && ks.gemm_bf16 && precision() == Precision::bf16_activations;
 }
 
 void set_threads(int n) {
@@ -354,7 +384,8 @@ namespace detail {
 const IsaKernels& active_kernels() { return kernels_for(active_isa()); }
 
 RangeFn prepare_product(const IsaKernels& ks, Problem& p, std::vector<uint32_t>& pairs, Layout layout) {
-  if (layout == Layout::pair_tiles) return small_m_kernel(ks, p, pairs, layout);
+  if (layout == Layout::pair_tiles || p.M <= ks.gemv_max_rows)
+    return small_m_kernel(ks, p, pairs, layout, small_m_rounds(ks, p.M, p.wtype));
   if (rounds_activations(p.M, p.wtype) && p.K > 0) {
     const int64_t kp = (p.K + 1) / 2;
     pairs.resize(std::size_t(p.M * kp));
@@ -365,7 +396,7 @@ RangeFn prepare_product(const IsaKernels& ks, Problem& p, std::vector<uint32_t>&
     p.ldxp = kp;
     return ks.gemm_bf16;
   }
-  return p.M <= ks.gemv_max_rows ? small_m_kernel(ks, p, pairs, layout) : ks.gemm;
+  return ks.gemm;
 }
 
 }  // namespace detail
@@ -400,7 +431,8 @@ void matmul_many(const MatmulJob* jobs, int count) {
       continue;
     }
     detail::Problem p{j};
-    const detail::RangeFn fn = small_m_kernel(ks, p, pairs[std::size_t(i)], detail::Layout::rows);
+    const detail::RangeFn fn =
+        small_m_kernel(ks, p, pairs[std::size_t(i)], detail::Layout::rows, small_m_rounds(ks, p.M, p.wtype));
     for (int64_t n = 0; n < j.N; n += ks.gemv_chunk) pieces.push_back({p, fn, n, std::min(j.N, n + ks.gemv_chunk)});
   }
   if (pieces.empty()) return;

@@ -36,6 +36,14 @@ struct SplitXGemv {
   explicit operator bool() const { return gemv != nullptr; }
 };
 
+// The GEMV of 2 .. gemv_max_rows x rows rounded to bf16 pairs (Problem::xpairs), BF16 W, for
+// Precision::bf16_activations: W in rows, W in pair tiles.
+struct PairsGemv {
+  RangeFn rows = nullptr;
+  RangeFn tiles = nullptr;
+  explicit operator bool() const { return rows != nullptr; }
+};
+
 struct IsaKernels {
   RangeFn gemv = nullptr;       // M <= gemv_max_rows
   RangeFn gemm = nullptr;       // larger M, float32 activations
@@ -43,6 +51,7 @@ struct IsaKernels {
   // Row of x -> bf16 pairs (ceil(K/2) words, the odd tail padded with 0); null: the portable loop.
   void (*to_pairs)(const float* x, int64_t K, uint32_t* dst) = nullptr;
   SplitXGemv split_x;                 // one x row of long K, BF16 W (empty where the level has none)
+  PairsGemv pairs_gemv;               // several x rows as bf16 pairs, BF16 W (empty where the level has none)
   // BF16 W in pair tiles (pair_tiles.h), M <= gemv_max_rows, rows [n0, n1) on tile bounds; null: the rows of each
   // task are put back in row order for gemv.
   RangeFn tiles_gemv = nullptr;

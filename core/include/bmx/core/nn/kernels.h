@@ -48,15 +48,17 @@ std::optional<Isa> isa_from_name(const std::string& name);
 //   float32: x is used in float32; results equal a float64 product within float32 rounding (default).
 //   bf16_activations: x is rounded to BF16 once per call and multiplied with vdpbf16ps (float32
 //   accumulation), twice the arithmetic rate of float32 FMA; what llama.cpp does. Only changes anything on
-//   CPUs with AVX-512 BF16. The GEMV (small M) never rounds x: with AVX-512 BF16, one x row of K > 4096
-//   (the down projection) is multiplied as two bf16 parts, hi + lo, each product exact, which carries x to
-//   2^-16 of its magnitude (float32 sums, as the float GEMV); x with a NaN, infinity or |x| >= 2^127 takes
-//   the float GEMV.
+//   CPUs with AVX-512 BF16. It applies to every product of M >= 2 rows: prefill, and the GEMV of several
+//   sequences decoded together, which is bound by that arithmetic, not by memory (4B, 8 sequences, 2 threads,
+//   ~80 GB/s: 30 -> 45 tok/s). One x row (one sequence's decode, memory-bound) is never rounded: with AVX-512
+//   BF16, one x row of K > 4096 (the down projection) is multiplied as two bf16 parts, hi + lo, each product
+//   exact, which carries x to 2^-16 of its magnitude (float32 sums, as the float GEMV); x with a NaN, infinity
+//   or |x| >= 2^127 takes the float GEMV.
 enum class Precision { float32, bf16_activations };
 void set_precision(Precision p);
 Precision precision();
 // Whether a matmul of M rows with weights of type wtype rounds x to BF16 at the current level and precision
-// (only BF16 weights take the vdpbf16ps path).
+// (only BF16 weights take the vdpbf16ps paths; M = 1 never does).
 bool rounds_activations(int64_t M, WeightType wtype = WeightType::bf16);
 
 // Threads used by the kernels (the caller counts as one). n <= 0: all hardware threads (the default).
