@@ -308,6 +308,8 @@ void run_bench(const BenchOptions& o) {
   const double weights_gib = double(model.weight_bytes) / gib, kv_gib = double(kv_bytes) / gib;
   const double rss_ratio = weights_gib > 0 ? rss / (weights_gib + kv_gib) : 0.0;
   const nn::Projection& blocks = model.lm_head;  // a quantized model's projections share one format and order
+  // BF16 long rows are put in pair tiles at load when the weights are read into memory (nn::use_pair_tiles).
+  const bool down_in_tiles = !model.layers.empty() && model.layers[0].down_proj.order == nn::WeightOrder::pair_tiles;
   // Whether the files were read into memory, and how much of the process's memory the kernel gave 2 MiB pages.
   const uint64_t huge_pages = huge_page_bytes();
   char access_text[96];
@@ -323,6 +325,7 @@ void run_bench(const BenchOptions& o) {
     j["prefill_precision"] = bf16 ? "bf16_activations" : "float32";
     j["weights"] = model.weights_format;
     if (blocks.quantized()) j["weights_order"] = kernels::order_name(blocks.blocks.order);
+    else j["down_proj_order"] = down_in_tiles ? "pair_tiles" : "rows";
     j["weights_access"] = access_name(model.checkpoint->access());
     j["huge_page_bytes"] = huge_pages;
     j["layers"] = c.num_layers;
@@ -367,7 +370,9 @@ void run_bench(const BenchOptions& o) {
     std::printf("%s\n", j.dump().c_str());
     return;
   }
-  const std::string order = blocks.quantized() ? std::string(" in ") + kernels::order_name(blocks.blocks.order) : "";
+  const std::string order = blocks.quantized() ? std::string(" in ") + kernels::order_name(blocks.blocks.order)
+                            : down_in_tiles     ? std::string(", the down projection in pair tiles")
+                                                : "";
   std::printf("model     %s (%lld layers, H %lld, %.2f GiB weights, %s; weights %s%s, %s)\n", o.model.c_str(),
               (long long)c.num_layers, (long long)c.hidden_size, weights_gib, kernels::isa_name(kernels::active_isa()),
               model.weights_format.c_str(), order.c_str(), access_text);
