@@ -65,9 +65,14 @@ struct Row {
   double speedup_vs_bf16 = 0;  // block-quantized GEMV rows: time of the BF16 GEMV / time of this one
 };
 
+constexpr int64_t kBatchRows = 8;
+
 void run_bench(int threads, bool json, bool quick, bool aten, const std::string& only, std::optional<k::Isa> isa) {
   k::set_threads(threads);
   use_isa_flag(isa);
+  // The batched rows' activations: bf16 where the CPU multiplies them natively, as bmx bench llm's auto.
+  const k::Precision batch_precision =
+      k::active_isa() == k::Isa::avx512_bf16 ? k::Precision::bf16_activations : k::Precision::float32;
   at::set_num_threads(k::threads());
   // The ceiling: the best of every probe in the run (the host's rate drifts within minutes): a scratch buffer, and
   // the copies a from-memory row cycles through, read in turn just before and after it is timed, best of any one
@@ -77,6 +82,14 @@ void run_bench(int threads, bool json, bool quick, bool aten, const std::string&
   double bw = k::measure_read_bandwidth_gbs();
   std::vector<Row> rows;
   const double min_s = quick ? 0.05 : 0.3;
+  // Best seconds of `call` streaming the copies in `buffers` from memory, with those copies probed just before and
+  // after (into the ceiling).
+  auto from_memory = [&](const std::vector<k::MemoryRange>& buffers, const std::function<void()>& call) {
+    bw = std::max(bw, k::measure_read_bandwidth_gbs(buffers, 4));
+    const double t = best_seconds(call, 10, min_s);
+    bw = std::max(bw, k::measure_read_bandwidth_gbs(buffers, 4));
+    return t;
+  };
 
   struct Shape {
     int64_t n, k;
@@ -94,22 +107,37 @@ void run_bench(int threads, bool json, bool quick, bool aten, const std::string&
     at::Tensor y = at::empty({1, s.n});
     std::vector<k::MemoryRange> bf16_buffers;
     for (const at::Tensor& w : ws) bf16_buffers.push_back({w.data_ptr(), std::size_t(bytes)});
-    bw = std::max(bw, k::measure_read_bandwidth_gbs(bf16_buffers, 4));
     int turn = 0;
-    const double ours = best_seconds(
-        [&] {
-          const at::Tensor& w = ws[std::size_t(turn++ % copies)];
-          k::matmul(x.data_ptr<float>(), s.k, static_cast<const uint16_t*>(w.data_ptr()), s.k, k::WeightType::bf16,
-                    y.data_ptr<float>(), s.n, 1, s.n, s.k);
-        },
-        10, min_s);
-    bw = std::max(bw, k::measure_read_bandwidth_gbs(bf16_buffers, 4));
+    const double ours = from_memory(bf16_buffers, [&] {
+      const at::Tensor& w = ws[std::size_t(turn++ % copies)];
+      k::matmul(x.data_ptr<float>(), s.k, static_cast<const uint16_t*>(w.data_ptr()), s.k, k::WeightType::bf16,
+                y.data_ptr<float>(), s.n, 1, s.n, s.k);
+    });
     at::Tensor xb = x.to(at::kBFloat16);
     const double t_aten =
         aten ? best_seconds([&] { at::matmul(xb, ws[std::size_t(turn++ % copies)].t()); }, 2, min_s) : 0.0;
     rows.push_back({"GEMV 1x" + std::to_string(s.k) + " . " + std::to_string(s.n) + "x" + std::to_string(s.k) +
                         "^T (" + s.what + ")",
                     "GB/s", bytes / ours / 1e9, aten ? bytes / t_aten / 1e9 : 0.0});
+    // Several sequences decoded together (8 x rows, the activations of bmx bench llm's auto precision): W is read
+    // once for all of them, so this row also streams from memory, unless the arithmetic cannot keep up.
+    at::Tensor x8 = at::randn({kBatchRows, s.k});
+    at::Tensor y8 = at::empty({kBatchRows, s.n});
+    auto batch_row = [&](const std::string& name, const std::function<void(const at::Tensor&)>& product,
+                         const std::vector<at::Tensor>& mats, const std::vector<k::MemoryRange>& buffers) {
+      const k::Precision before = k::precision();
+      k::set_precision(batch_precision);
+      const bool rounded = k::rounds_activations(kBatchRows);
+      const double t = from_memory(buffers, [&] { product(mats[std::size_t(turn++ % copies)]); });
+      k::set_precision(before);
+      rows.push_back({name + ", " + std::to_string(kBatchRows) + " x rows (" + (rounded ? "bf16" : "float32") +
+                          " activations)",
+                      "GB/s", bytes / t / 1e9, 0.0});
+    };
+    batch_row("  same", [&](const at::Tensor& w) {
+      k::matmul(x8.data_ptr<float>(), s.k, static_cast<const uint16_t*>(w.data_ptr()), s.k, k::WeightType::bf16,
+                y8.data_ptr<float>(), s.n, kBatchRows, s.n, s.k);
+    }, ws, bf16_buffers);
     // Long rows as the decoder keeps them when it owns the memory: in pair tiles (pair_tiles.h).
     if (k::pair_tiles_pay(k::WeightType::bf16, s.n, s.k)) {
       std::vector<at::Tensor> tiled;
@@ -119,18 +147,18 @@ void run_bench(int threads, bool json, bool quick, bool aten, const std::string&
         k::to_pair_tiles_in_place(static_cast<uint16_t*>(tiled.back().data_ptr()), s.n, s.k);
         tiled_buffers.push_back({tiled.back().data_ptr(), std::size_t(bytes)});
       }
-      bw = std::max(bw, k::measure_read_bandwidth_gbs(tiled_buffers, 4));
-      const double t = best_seconds(
-          [&] {
-            const at::Tensor& w = tiled[std::size_t(turn++ % copies)];
-            k::matmul_pair_tiles(x.data_ptr<float>(), s.k, static_cast<const uint16_t*>(w.data_ptr()),
-                                 y.data_ptr<float>(), s.n, 1, s.n, s.k);
-          },
-          10, min_s);
-      bw = std::max(bw, k::measure_read_bandwidth_gbs(tiled_buffers, 4));
+      const double t = from_memory(tiled_buffers, [&] {
+        const at::Tensor& w = tiled[std::size_t(turn++ % copies)];
+        k::matmul_pair_tiles(x.data_ptr<float>(), s.k, static_cast<const uint16_t*>(w.data_ptr()),
+                             y.data_ptr<float>(), s.n, 1, s.n, s.k);
+      });
       Row r{"  same, BF16 in pair tiles", "GB/s", bytes / t / 1e9, 0.0};
       r.speedup_vs_bf16 = ours / t;
       rows.push_back(r);
+      batch_row("  same, in pair tiles", [&](const at::Tensor& w) {
+        k::matmul_pair_tiles(x8.data_ptr<float>(), s.k, static_cast<const uint16_t*>(w.data_ptr()),
+                             y8.data_ptr<float>(), s.n, kBatchRows, s.n, s.k);
+      }, tiled, tiled_buffers);
     }
     // The same rows with W small enough to stay in the last-level cache (half of it, in whole pieces of 512 rows so
     // that both threads get the same work): the kernel's own rate, which the memory rate above can only approach
@@ -164,11 +192,9 @@ void run_bench(int threads, bool json, bool quick, bool aten, const std::string&
         q_buffers.push_back({q.quants.data(), q.quants.size()});
         q_buffers.push_back({q.scales.data(), 2 * q.scales.size()});
       }
-      bw = std::max(bw, k::measure_read_bandwidth_gbs(q_buffers, 4));
-      const double tq = best_seconds(
-          [&] { k::matmul_blocks(x.data_ptr<float>(), s.k, qs[std::size_t(turn++ % qcopies)].view(), y.data_ptr<float>(), s.n, 1); },
-          10, min_s);
-      bw = std::max(bw, k::measure_read_bandwidth_gbs(q_buffers, 4));
+      const double tq = from_memory(q_buffers, [&] {
+        k::matmul_blocks(x.data_ptr<float>(), s.k, qs[std::size_t(turn++ % qcopies)].view(), y.data_ptr<float>(), s.n, 1);
+      });
       Row r{std::string("  same, ") + k::format_name(f) + " weights (" + k::block_kernels_name() + ")", "GB/s",
             qbytes / tq / 1e9, 0.0};
       r.speedup_vs_bf16 = ours / tq;
