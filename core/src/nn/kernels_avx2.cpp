@@ -93,6 +93,7 @@ IsaKernels avx2_kernels() {
   k.gemv = gemv_any;
   k.gemm = gemm_any;
   k.tiles_gemv = tiles_gemv;
+  k.tiles_min_cols = 4097;  // long rows only (pair_tiles.h): with short rows too, 8 sequences ran 16.0-16.5 tok/s
   k.gemv_max_rows = BMX_GEMV_MAX;  // measured: the 3×3 dot tiles beat pack + micro-kernel up to M = 16
   k.gemv_chunk = 96;                // a multiple of the 3-row tile
   k.gemm_chunk = 64;

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -426,14 +427,19 @@ void matmul_many(const MatmulJob* jobs, int count) {
   for (int i = 0; i < count; ++i) {
     const MatmulJob& j = jobs[i];
     if (j.M <= 0 || j.N <= 0) continue;
-    if (j.M > ks.gemv_max_rows) {
-      matmul(j.x, j.ldx, j.w, j.ldw, j.wtype, j.y, j.ldy, j.M, j.N, j.K, j.bias);
+    if (j.pair_tiles && (j.wtype != WeightType::bf16 || j.N % kPairTileRows != 0 || j.K % 2 != 0))
+      throw std::invalid_argument("matmul_many: pair tiles need BF16 weights, N a multiple of 16 and an even K, not [" +
+                                  std::to_string(j.N) + ", " + std::to_string(j.K) + "]");
+    if (j.M > ks.gemv_max_rows || (j.pair_tiles && !ks.tiles_gemv)) {
+      if (j.pair_tiles) matmul_pair_tiles(j.x, j.ldx, j.w, j.y, j.ldy, j.M, j.N, j.K, j.bias);
+      else matmul(j.x, j.ldx, j.w, j.ldw, j.wtype, j.y, j.ldy, j.M, j.N, j.K, j.bias);
       continue;
     }
     detail::Problem p{j};
-    const detail::RangeFn fn =
-        small_m_kernel(ks, p, pairs[std::size_t(i)], detail::Layout::rows, small_m_rounds(ks, p.M, p.wtype));
-    for (int64_t n = 0; n < j.N; n += ks.gemv_chunk) pieces.push_back({p, fn, n, std::min(j.N, n + ks.gemv_chunk)});
+    const detail::Layout layout = j.pair_tiles ? detail::Layout::pair_tiles : detail::Layout::rows;
+    const detail::RangeFn fn = small_m_kernel(ks, p, pairs[std::size_t(i)], layout, small_m_rounds(ks, p.M, p.wtype));
+    const int64_t chunk = j.pair_tiles ? detail::tile_chunk(ks.gemv_chunk) : ks.gemv_chunk;
+    for (int64_t n = 0; n < j.N; n += chunk) pieces.push_back({p, fn, n, std::min(j.N, n + chunk)});
   }
   if (pieces.empty()) return;
   pool().run(int64_t(pieces.size()), [&](int64_t t, int) {

@@ -55,6 +55,7 @@ struct IsaKernels {
   // BF16 W in pair tiles (pair_tiles.h), M <= gemv_max_rows, rows [n0, n1) on tile bounds; null: the rows of each
   // task are put back in row order for gemv.
   RangeFn tiles_gemv = nullptr;
+  int64_t tiles_min_cols = 0;  // rows at least this long are kept in pair tiles (pair_tiles_pay)
   int64_t gemv_max_rows = 0;
   int64_t gemv_chunk = 64;      // rows of W per task
   int64_t gemm_chunk = 64;      // columns of y per task

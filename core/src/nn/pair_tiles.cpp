@@ -33,8 +33,9 @@ void move_tile(const uint16_t* src, uint16_t* dst, int64_t cols, bool to_tiles) 
 }  // namespace
 
 bool pair_tiles_pay(WeightType wt, int64_t rows, int64_t cols) {
-  return wt == WeightType::bf16 && rows > 0 && rows % kPairTileRows == 0 && cols >= kPairTilesMinCols &&
-         cols % 2 == 0 && detail::active_kernels().tiles_gemv != nullptr;
+  const detail::IsaKernels& ks = detail::active_kernels();
+  return wt == WeightType::bf16 && rows > 0 && rows % kPairTileRows == 0 && cols > 0 && cols % 2 == 0 &&
+         ks.tiles_gemv != nullptr && cols >= ks.tiles_min_cols;
 }
 
 void rows_to_pair_tiles(const uint16_t* rows, int64_t n_rows, int64_t cols, uint16_t* tiles) {
@@ -67,7 +68,7 @@ void matmul_pair_tiles(const float* x, int64_t ldx, const uint16_t* tiles, float
   std::vector<uint32_t> pairs;
   const detail::RangeFn fn =
       detail::prepare_product(ks, p, pairs, tile_kernel ? detail::Layout::pair_tiles : detail::Layout::rows);
-  const int64_t chunk = std::max<int64_t>(kPairTileRows, (small_m ? ks.gemv_chunk : ks.gemm_chunk) / kPairTileRows * kPairTileRows);
+  const int64_t chunk = detail::tile_chunk(small_m ? ks.gemv_chunk : ks.gemm_chunk);
   detail::run_in_tasks(p, chunk, small_m, [&](int64_t n0, int64_t n1) {
     if (tile_kernel) return fn(p, n0, n1);
     // Prefill (compute-bound: the copy back to rows is a small part of a task), or a level without a tile GEMV.

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "bmx/core/nn/kernels.h"
+#include "bmx/core/nn/pair_tiles.h"
 #include "bmx/core/util/thread_pool.h"
 #include "kernels_impl.h"
 
@@ -21,6 +22,9 @@ enum class Layout { rows, pair_tiles };
 // precision rounds activations (on the pool's threads), or the split of one x row where the level splits it.
 // Layout::pair_tiles needs M <= gemv_max_rows and a level with tiles_gemv. Call it outside the pool's tasks.
 RangeFn prepare_product(const IsaKernels& ks, Problem& p, std::vector<uint32_t>& pairs, Layout layout = Layout::rows);
+
+// A task's rows in pair tiles: `chunk` rounded down to whole tiles, at least one.
+inline int64_t tile_chunk(int64_t chunk) { return std::max<int64_t>(kPairTileRows, chunk / kPairTileRows * kPairTileRows); }
 
 // fn(n0, n1) over y's columns [0, p.N) in tasks of `chunk` on the kernels' pool: each thread its own run of tasks in
 // order for the streaming GEMV (in_order), any order for the GEMM; one call on this thread when p is tiny.

@@ -61,13 +61,13 @@ void project_many(const float* x, int64_t M, std::initializer_list<std::pair<con
   }
   std::vector<kernels::MatmulJob> jobs;
   for (auto& [w, y] : outs) {
-    if (w->quantized() || !sixteen_bit(w->weight) || w->order != WeightOrder::rows) {
+    if (w->quantized() || !sixteen_bit(w->weight)) {
       for (auto& [w2, y2] : outs) project(x, M, *w2, y2);
       return;
     }
     const int64_t N = w->out_features(), K = w->in_features();
     jobs.push_back({x, K, static_cast<const uint16_t*>(w->weight.data_ptr()), w->weight.stride(0),
-                    weight_type(w->weight), y, N, M, N, K});
+                    weight_type(w->weight), y, N, M, N, K, nullptr, w->order == WeightOrder::pair_tiles});
   }
   kernels::matmul_many(jobs.data(), int(jobs.size()));
 }

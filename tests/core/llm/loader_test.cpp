@@ -12,6 +12,7 @@
 #include "bmx/core/io/safetensors.h"
 #include "bmx/core/util/memory_info.h"
 #include "bmx/core/llm/generation.h"
+#include "bmx/core/nn/pair_tiles.h"
 #include "common.h"
 #include "shared.h"
 
@@ -389,7 +390,16 @@ TEST_CASE("NaN weights: norms refused at load, matrices at the first logits, nam
   }
 }
 
-TEST_CASE("load: weights read into memory decode exactly as mapped ones, single file and shards") {
+// A projection's weights in row order, whichever order the loader left them in.
+at::Tensor in_rows(const bmx::nn::Projection& p) {
+  if (p.order == bmx::nn::WeightOrder::rows) return p.weight;
+  at::Tensor rows = at::empty_like(p.weight);
+  bmx::kernels::pair_tiles_to_rows(static_cast<const uint16_t*>(p.weight.data_ptr()), p.weight.size(0),
+                                   p.weight.size(1), static_cast<uint16_t*>(rows.data_ptr()));
+  return rows;
+}
+
+TEST_CASE("load: weights read into memory decode as mapped ones, single file and shards") {
   for (const char* name : {"tiny-tied", "tiny-untied-sharded"}) {
     CAPTURE(name);
     const auto mapped = bmx::load_qwen3(tiny_model_dir(name), bmx::FileAccess::map);
@@ -404,10 +414,20 @@ TEST_CASE("load: weights read into memory decode exactly as mapped ones, single 
     // Other memory, the same values.
     CHECK(read.embed_tokens.data_ptr() != mapped.embed_tokens.data_ptr());
     CHECK(at::equal(read.embed_tokens, mapped.embed_tokens));
-    CHECK(at::equal(read.layers.back().down_proj.weight, mapped.layers.back().down_proj.weight));
+    // Memory the process owns may hold them in pair tiles (pair_tiles_pay): the same values, summed in another order.
+    for (bmx::nn::Projection bmx::Qwen3Layer::*p : {&bmx::Qwen3Layer::q_proj, &bmx::Qwen3Layer::o_proj, &bmx::Qwen3Layer::down_proj}) {
+      const auto& r = read.layers.back().*p;
+      CHECK(r.order == (bmx::kernels::pair_tiles_pay(bmx::kernels::WeightType::bf16, r.weight.size(0), r.weight.size(1))
+                            ? bmx::nn::WeightOrder::pair_tiles : bmx::nn::WeightOrder::rows));
+      CHECK(at::equal(in_rows(r), (mapped.layers.back().*p).weight));
+    }
     const auto ids = at::arange(1, 9, at::kLong).reshape({1, 8});
     const auto pos = at::arange(0, 8, at::kLong).reshape({1, 8});
-    CHECK(at::equal(bmx::qwen3_forward(read, ids, pos), bmx::qwen3_forward(mapped, ids, pos)));
+    for (int64_t T : {int64_t(8), int64_t(1)}) {  // prefill, one decode step
+      const at::Tensor a = bmx::qwen3_forward(read, ids.narrow(1, 0, T), pos.narrow(1, 0, T));
+      const at::Tensor b = bmx::qwen3_forward(mapped, ids.narrow(1, 0, T), pos.narrow(1, 0, T));
+      CHECK((a - b).abs().max().item<double>() <= 1e-5 * b.abs().max().item<double>());
+    }
   }
 }
 

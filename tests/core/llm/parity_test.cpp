@@ -207,14 +207,16 @@ TEST_CASE("qwen3 decode with a long down projection (intermediate > 4096) agrees
     tensors.emplace_back(name, t.contiguous());
   }
   bmx::write_safetensors((dir / "model.safetensors").string(), tensors);
-  // Read into memory, the down projection is rearranged into pair tiles; mapped, it keeps the file's rows.
+  // Read into memory, the down projection (and at AVX-512 every projection) is rearranged into pair tiles; mapped,
+  // it keeps the file's rows.
   const auto model = bmx::load_qwen3(dir.string(), bmx::FileAccess::read);
   const auto mapped = bmx::load_qwen3(dir.string(), bmx::FileAccess::map);
   REQUIRE(model.config.intermediate_size == I);
   REQUIRE(H % 16 == 0);
   CHECK(model.layers[0].down_proj.order ==
         (k::pair_tiles_pay(k::WeightType::bf16, H, I) ? bmx::nn::WeightOrder::pair_tiles : bmx::nn::WeightOrder::rows));
-  CHECK(model.layers[0].gate_proj.order == bmx::nn::WeightOrder::rows);  // short rows
+  CHECK(model.layers[0].gate_proj.order ==  // short rows: tiled at the AVX-512 levels only
+        (k::pair_tiles_pay(k::WeightType::bf16, I, H) ? bmx::nn::WeightOrder::pair_tiles : bmx::nn::WeightOrder::rows));
   CHECK(mapped.layers[0].down_proj.order == bmx::nn::WeightOrder::rows);
 
   const std::vector<int64_t> prompt = {5, 17, 300, 41, 9};

@@ -103,8 +103,11 @@ TEST_CASE("pair tiles: the layout, its round trip and its shape rules") {
     k::testing::force_isa(isa);
     INFO(k::isa_name(isa));
     const bool has_kernel = isa != k::Isa::scalar;
+    const bool avx512 = isa == k::Isa::avx512 || isa == k::Isa::avx512_bf16;
     CHECK(k::pair_tiles_pay(k::WeightType::bf16, 2560, 9728) == has_kernel);  // the down projection
-    CHECK(!k::pair_tiles_pay(k::WeightType::bf16, 9728, 2560));                // short rows: one row at a time
+    CHECK(k::pair_tiles_pay(k::WeightType::bf16, 9728, 2560) == avx512);      // short rows: AVX-512 only
+    CHECK(k::pair_tiles_pay(k::WeightType::bf16, 16, 2) == avx512);
+    CHECK(!k::pair_tiles_pay(k::WeightType::bf16, 16, 0));
     CHECK(!k::pair_tiles_pay(k::WeightType::f16, 2560, 9728));
     CHECK(!k::pair_tiles_pay(k::WeightType::bf16, 2568, 9728));
     CHECK(!k::pair_tiles_pay(k::WeightType::bf16, 2560, 9729));
@@ -186,10 +189,12 @@ TEST_CASE("pair tiles in a projection: the same products, and rounding reads the
   if (tiles.order != nn::WeightOrder::pair_tiles) return;  // a level without a tile GEMV
   CHECK(!at::equal(tiles.weight, rows.weight));
   CHECK(!nn::use_pair_tiles(tiles));  // once
-  nn::Projection short_rows;
+  nn::Projection odd_cols, short_rows;
+  odd_cols.weight = (at::randn({32, 63})).to(at::kBFloat16);
+  CHECK(!nn::use_pair_tiles(odd_cols));
+  CHECK(odd_cols.order == nn::WeightOrder::rows);
   short_rows.weight = (at::randn({32, 64})).to(at::kBFloat16);
-  CHECK(!nn::use_pair_tiles(short_rows));
-  CHECK(short_rows.order == nn::WeightOrder::rows);
+  CHECK(nn::use_pair_tiles(short_rows) == k::pair_tiles_pay(k::WeightType::bf16, 32, 64));
   for (int64_t M : {int64_t(1), int64_t(20)}) {
     const at::Tensor x = at::randn({M, K});
     at::Tensor a = at::empty({M, N}), b = at::empty({M, N});
@@ -205,4 +210,45 @@ TEST_CASE("pair tiles in a projection: the same products, and rounding reads the
     return std::vector<uint8_t>(b.quants, b.quants + b.rows * k::quant_bytes_per_row(b.format, b.cols));
   };
   CHECK(bytes(rows) == bytes(tiles));
+}
+
+TEST_CASE("pair tiles in several products at once: project_many and matmul_many as one product each") {
+  namespace nn = bmx::nn;
+  Restore restore;
+  at::manual_seed(5);
+  // q/k/v-like: three projections of one x, two in tiles (where the level tiles them) and one kept in rows.
+  const int64_t K = 320;
+  const int64_t outs[3] = {64, 32, 48};
+  for (k::Isa isa : k::available_isas())
+    for (k::Precision precision : {k::Precision::float32, k::Precision::bf16_activations}) {
+      k::testing::force_isa(isa);
+      k::set_precision(precision);
+      INFO(k::isa_name(isa) << ", precision " << int(precision));
+      nn::Projection rows[3], mixed[3];
+      for (int i = 0; i < 3; ++i) {
+        rows[i].weight = (at::randn({outs[i], K}) * 0.05).to(at::kBFloat16);
+        mixed[i].weight = rows[i].weight.clone();
+        if (i != 1) CHECK(nn::use_pair_tiles(mixed[i]) == k::pair_tiles_pay(k::WeightType::bf16, outs[i], K));
+      }
+      for (int64_t M : {int64_t(1), int64_t(3), int64_t(8), int64_t(20)}) {
+        const at::Tensor x = at::randn({M, K});
+        at::Tensor one[3], many[3];
+        for (int i = 0; i < 3; ++i) {
+          one[i] = at::empty({M, outs[i]});
+          many[i] = at::full({M, outs[i]}, -7.0f);
+          nn::project(x.data_ptr<float>(), M, rows[i], one[i].data_ptr<float>());
+        }
+        nn::project_many(x.data_ptr<float>(), M, {{&mixed[0], many[0].data_ptr<float>()},
+                                                  {&mixed[1], many[1].data_ptr<float>()},
+                                                  {&mixed[2], many[2].data_ptr<float>()}});
+        for (int i = 0; i < 3; ++i) {
+          INFO("M " << M << ", projection " << i);
+          CHECK((one[i] - many[i]).abs().max().item<double>() <= 1e-5 * one[i].abs().max().item<double>());
+        }
+      }
+    }
+  float x[4] = {}, y[16];
+  uint16_t w[16 * 4] = {};
+  k::MatmulJob bad{x, 3, w, 3, k::WeightType::bf16, y, 16, 1, 16, 3, nullptr, true};  // odd K in tiles
+  CHECK_THROWS_AS(k::matmul_many(&bad, 1), std::invalid_argument);
 }

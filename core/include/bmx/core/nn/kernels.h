@@ -80,7 +80,7 @@ void matmul(const float* x, int64_t ldx, const uint16_t* w, int64_t ldw, WeightT
 
 // Several independent products, e.g. the q/k/v or gate/up projections of one layer. Small-M products (decode)
 // share one pass over the threads, which saves a synchronisation per product; larger ones run one after the
-// other as matmul().
+// other as matmul() (or matmul_pair_tiles()).
 struct MatmulJob {
   const float* x;
   int64_t ldx;
@@ -91,6 +91,8 @@ struct MatmulJob {
   int64_t ldy;
   int64_t M, N, K;
   const float* bias = nullptr;
+  // w: BF16 in pair tiles (pair_tiles.h; ldw unused): N a multiple of 16 and K even, else std::invalid_argument.
+  bool pair_tiles = false;
 };
 void matmul_many(const MatmulJob* jobs, int count);
 

@@ -1,6 +1,8 @@
-// BF16 weights of long rows in 16-row tiles of column pairs: the order the decode GEMV streams fastest when x is
-// too long to stay in L1 beside several row streams (the down projection, K = 9728). Line j of a tile (64 bytes)
-// holds (W[r][2j], W[r][2j+1]) for the tile's 16 rows r, so one stream serves 16 rows and x is read once per tile.
+// BF16 weights in 16-row tiles of column pairs: the order the decode GEMV streams fastest. Line j of a tile (64 bytes)
+// holds (W[r][2j], W[r][2j+1]) for the tile's 16 rows r, so one stream serves 16 rows, each x pair is broadcast
+// (read once per tile: no x row has to stay in L1 beside the W streams, as a long one cannot, the down projection's
+// K = 9728), and no horizontal sums remain. Several sequences decoded together gain most: in rows, 8 x rows of
+// bf16 pairs (40 KiB at K = 2560) stream from L2 for every two W rows.
 // Made in place at load from memory the process owns (FileAccess::read); a mapping keeps the file's rows.
 #pragma once
 #include <cstdint>
@@ -10,11 +12,11 @@
 namespace bmx::kernels {
 
 constexpr int64_t kPairTileRows = 16;
-// Rows longer than this are worth tiling: shorter ones stream as fast one row at a time.
-constexpr int64_t kPairTilesMinCols = 4097;
 
 // Whether a [rows, cols] matrix of `wt` weights is better multiplied in pair tiles at the active level: BF16,
-// rows a multiple of 16, cols even and at least kPairTilesMinCols, and a level with a tile GEMV.
+// rows a multiple of 16, cols even, and a level with a tile GEMV that pays at that length: every length at the
+// AVX-512 levels; at AVX2 only long rows (cols > 4096), as there the tiles take 3 x rows per pass and 8 sequences
+// decoded together ran 16.0-16.5 tok/s in tiles against 21.0-21.6 in rows (4B, 2 threads).
 bool pair_tiles_pay(WeightType wt, int64_t rows, int64_t cols);
 
 // A matrix [n_rows, cols] (rows contiguous) between row order and pair tiles: into another buffer of the same
