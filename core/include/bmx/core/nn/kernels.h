@@ -1,6 +1,6 @@
 // Hot kernels of the decoder runtime: y = x·Wᵀ with W in BF16 or F16 exactly as stored in safetensors
-// (row-major [N, K], memory-mapped, never copied or repacked as a whole) and x, y in float32. (Long BF16 rows
-// the process owns may be rearranged in place into pair tiles: pair_tiles.h.)
+// (row-major [N, K], memory-mapped, never copied or repacked as a whole) and x, y in float32. (BF16 weights the
+// process owns may be rearranged in place into pair tiles: pair_tiles.h.)
 //   M <= 16 (decode): a streaming GEMV, memory-bound; W is read once, at memory bandwidth.
 //   M > 16 (prefill): a cache-blocked GEMM that converts/packs one small block of W at a time
 //   (a per-thread scratch of ~64-128 KiB: no second copy of the weights).
