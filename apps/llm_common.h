@@ -60,6 +60,10 @@ void add_weights_flag(CLI::App* c, std::string& weights, FileAccess& access);
 void apply_runtime_options(const LlmOptions& o);
 // -t/--threads of every decoder command and bench (thread_count's rule: 0 all cores, capped to the hardware).
 void add_threads_flag(CLI::App* c, int& threads);
+// --bf16-prefill of every decoder command that decodes (generate, chat, run, serve, bench serve), and its effect:
+// the kernels' precision for every product of several rows.
+void add_bf16_prefill_flag(CLI::App* c, bool& bf16_prefill);
+void apply_bf16_prefill(bool bf16_prefill);
 // -n --temp --top-k --top-p --min-p --repeat-penalty -s --stop -c -t --bf16-prefill (llama.cpp's names). Each number
 // is checked as it is parsed (finite, in its range), so every command refuses the same values with the same words.
 void add_sampling_flags(CLI::App* c, LlmOptions& o);

@@ -11,6 +11,7 @@
 #include "bmx/core/llm/batch_engine.h"
 #include "bmx/core/llm/generation.h"
 #include "bmx/core/llm/qwen3.h"
+#include "bmx/core/nn/kernels.h"
 #include "commands.h"
 #include "llm_common.h"
 
@@ -21,6 +22,7 @@ struct BenchServeOptions {
   std::string model, weights;
   FileAccess access = FileAccess::automatic;  // --mmap / --no-mmap
   int threads = 0, prompt = 32, tokens = 64;
+  bool bf16_prefill = false;
   std::vector<int> streams = {1, 4, 8};
 };
 
@@ -33,6 +35,7 @@ std::vector<TokenId> random_prompt(int n, int64_t vocab, uint64_t seed) {
 
 void run_bench_serve(const BenchServeOptions& o) {
   set_llm_threads(o.threads);
+  apply_bf16_prefill(o.bf16_prefill);
   LlmOptions lo;
   lo.model = o.model;
   lo.weights = o.weights;
@@ -54,7 +57,9 @@ void run_bench_serve(const BenchServeOptions& o) {
     if (!seen) first = clock::now(), seen = true;
   });
   const double single = double(o.tokens - 1) / std::chrono::duration<double>(clock::now() - first).count();
-  std::printf("bmx bench serve: %s, %d prompt + %d new tokens per stream\n", o.model.c_str(), o.prompt, o.tokens);
+  std::printf("bmx bench serve: %s, %d prompt + %d new tokens per stream; %s activations where several streams "
+              "decode together\n", o.model.c_str(), o.prompt, o.tokens,
+              kernels::rounds_activations(2) ? "bf16" : "float32");
   std::printf("%-10s %14s %14s %10s\n", "streams", "tok/s (all)", "tok/s (each)", "x single");
   std::printf("%-10s %14.2f %14.2f %10.2f   (generate, one stream)\n", "llm", single, single, 1.0);
 
@@ -97,6 +102,7 @@ void add_serve_bench(CLI::App& bench) {
   c->add_option("-p,--prompt", o->prompt, "Prompt tokens per stream")->check(CLI::Range(1, 100000));
   c->add_option("-n,--tokens", o->tokens, "New tokens per stream")->check(CLI::Range(2, 100000));
   add_threads_flag(c, o->threads);
+  add_bf16_prefill_flag(c, o->bf16_prefill);
   add_weights_flag(c, o->weights, o->access);
   c->callback([o] { run_bench_serve(*o); });
 }

@@ -88,6 +88,7 @@ int serve_main(const ServeOptions& o) {
   if (o.ctx_size < 0) throw InputError("--ctx-size must be at least 0");
   if (o.max_body < 1024) throw InputError("--max-body must be at least 1024 bytes");
   set_llm_threads(o.threads);
+  apply_bf16_prefill(o.bf16_prefill);
 
   StructureService structures(o);
   std::unique_ptr<CompletionService> llm;
@@ -228,6 +229,7 @@ void add_serve_commands(CLI::App& app) {
   c->add_option("--molstructok", o->molstructok, "MolStrucTok checkpoint (default: MODEL/molstructok/, else the one "
                                                  "installed with bmx)");
   add_threads_flag(c, o->threads);
+  add_bf16_prefill_flag(c, o->bf16_prefill);
   add_weights_flag(c, o->weights, o->access);
   c->callback([o] { exit_status = serve_main(*o); });
 }

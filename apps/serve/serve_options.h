@@ -19,6 +19,7 @@ struct ServeOptions {
   std::string api_key;             // --api-key: Authorization: Bearer KEY required
   std::size_t max_body = 8u << 20;  // --max-body: request body bytes at most
   int threads = 0;                 // -t: compute threads
+  bool bf16_prefill = false;       // --bf16-prefill: activations of products of several rows rounded to BF16
   int http_threads = 0;            // --threads-http: 0: parallel + queue + 8
   std::string weights;             // --weights q8_0|q4_0
   FileAccess access = FileAccess::automatic;  // --mmap / --no-mmap

@@ -256,8 +256,9 @@ TEST_CASE("bmx serve: every bad request is a 400/404 in OpenAI's error shape") {
 }
 
 TEST_CASE("bmx serve: API key, body cap, context limit, full queue (503), a client that leaves frees its slot") {
+  // (--bf16-prefill as well: the flag generate, chat and run take, here with the server's requests answered.)
   ServeProcess s("-m " + shell_quote(tiny_serve_model().string()) +
-                     " --parallel 1 --queue 0 --ctx-size 3000 --api-key sesame --max-body 65536 -t 2",
+                     " --parallel 1 --queue 0 --ctx-size 3000 --api-key sesame --max-body 65536 -t 2 --bf16-prefill",
                  "limits");
   const std::string auth = "-H 'Authorization: Bearer sesame'";
   const std::string chat = s.url() + "/v1/chat/completions";
