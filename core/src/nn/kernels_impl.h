@@ -21,6 +21,8 @@ namespace bmx::kernels::detail {
 struct Problem : MatmulJob {
   const uint32_t* xpairs = nullptr;  // bf16_activations GEMM only: [M, ceil(K/2)] pairs (x[2j] low, x[2j+1] high)
   int64_t ldxp = 0;
+  // The GEMMs only: BF16 W in pair tiles (pair_tiles.h; K even, ranges on tile bounds), packed from them directly.
+  bool w_in_tiles = false;
 };
 
 // Each function computes y[0:M, n0:n1] completely (bias included).
@@ -178,6 +180,35 @@ inline void pack_panel_pairs(const uint16_t* src, int64_t ldw, int rows_valid, i
   }
 }
 
+// The GEMMs' panels packed from pair tiles (16 rows × 64-byte lines of column pairs, pair_tiles.h) instead of rows:
+// the rows [n, n + rows_valid) (whole tiles) of W [., K] in tiles, columns [k0, k0 + kc) (both even). A tile's line
+// is already 16 rows of one column pair, so the pairs panel copies lines; the float32 panel splits each line into
+// its even and odd columns (a bf16 is a float32's high half). Rows past rows_valid are zero.
+constexpr int64_t kTileLine = 32;  // 16-bit values in a tile's 64-byte line: 16 rows × a column pair
+template <int NR>
+inline void pack_panel_pairs_from_tiles(const uint16_t* tiles, int64_t K, int64_t n, int rows_valid, int64_t k0,
+                                        int64_t kc, uint32_t* dst) {
+  for (int64_t q = 0; q < kc / 2; ++q)
+    for (int g = 0; g < NR; g += 16) {
+      if (g < rows_valid) std::memcpy(dst + q * NR + g, tiles + (n + g) * K + (k0 / 2 + q) * kTileLine, 64);
+      else std::memset(dst + q * NR + g, 0, 64);
+    }
+}
+template <int NR>
+inline void pack_panel_f32_from_tiles(const uint16_t* tiles, int64_t K, int64_t n, int rows_valid, int64_t k0,
+                                      int64_t kc, float* dst) {
+  for (int64_t q = 0; q < kc / 2; ++q)
+    for (int g = 0; g < NR; g += 16) {
+      float* even = dst + 2 * q * NR + g;
+      float* odd = even + NR;
+      const uint16_t* line = tiles + (n + g) * K + (k0 / 2 + q) * kTileLine;
+      for (int r = 0; r < 16; ++r) {
+        even[r] = g < rows_valid ? bmx::kernels::detail::bf16_bits_to_float(line[2 * r]) : 0.0f;
+        odd[r] = g < rows_valid ? bmx::kernels::detail::bf16_bits_to_float(line[2 * r + 1]) : 0.0f;
+      }
+    }
+}
+
 // ---- GEMV: R rows of W against C rows of x, dot products along K. W is read once from memory per R-row
 // tile; the C rows of x stay in L1/L2.
 template <class V, WeightType WT, int R, int C, bool Prefetch = true>
@@ -303,7 +334,6 @@ void gemv(const Problem& p, int64_t n0, int64_t n1) {
 // remain: one core streamed the down projection (K = 9728) at 35-38 GB/s this way, against 30-33 for 8 rows at a
 // time in row order (standalone, same data, 5 alternations). Pairs split into their even and odd columns exactly
 // (a bf16 is a float32's high half).
-constexpr int64_t kTileLine = 32;  // 16-bit values in a tile's 64-byte line: 16 rows × a column pair
 // Bytes ahead into L2, as the one-row GEMV's stream (standalone, one core: 2 KiB read 35.6-37.2 GB/s against
 // 35.1-37.6, no better).
 constexpr int64_t kTilePrefetch = 4096;
@@ -455,9 +485,13 @@ void gemm_f32(const Problem& p, int64_t n0, int64_t n1) {
   for (int64_t g0 = 0; g0 < panels; g0 += group)
   for (int64_t k0 = 0; k0 < p.K; k0 += KC) {
     const int64_t kc = imin(KC, p.K - k0);
-    for (int64_t j = g0; j < g0 + group && j < panels; ++j)
-      pack_panel_f32<WT, NR>(p.w + (n0 + j * NR) * p.ldw + k0, p.ldw, int(imin(NR, n1 - n0 - j * NR)), kc,
-                             pack + j * NR * kc);
+    for (int64_t j = g0; j < g0 + group && j < panels; ++j) {
+      const int rows_valid = int(imin(NR, n1 - n0 - j * NR));
+      if (p.w_in_tiles)
+        pack_panel_f32_from_tiles<NR>(p.w, p.K, n0 + j * NR, rows_valid, k0, kc, pack + j * NR * kc);
+      else
+        pack_panel_f32<WT, NR>(p.w + (n0 + j * NR) * p.ldw + k0, p.ldw, rows_valid, kc, pack + j * NR * kc);
+    }
     for (int64_t j = g0; j < g0 + group && j < panels; ++j) {
       const int nvalid = int(imin(NR, n1 - n0 - j * NR));
       const float* wp = pack + j * NR * kc;
@@ -517,9 +551,13 @@ void gemm_pairs(const Problem& p, int64_t n0, int64_t n1) {
   for (int64_t g0 = 0; g0 < panels; g0 += group)
   for (int64_t k0 = 0; k0 < p.K; k0 += KC) {
     const int64_t kc = imin(KC, p.K - k0), kp = (kc + 1) / 2;
-    for (int64_t j = g0; j < g0 + group && j < panels; ++j)
-      pack_panel_pairs<NR>(p.w + (n0 + j * NR) * p.ldw + k0, p.ldw, int(imin(NR, n1 - n0 - j * NR)), kc,
-                           pack + j * NR * kp);
+    for (int64_t j = g0; j < g0 + group && j < panels; ++j) {
+      const int rows_valid = int(imin(NR, n1 - n0 - j * NR));
+      if (p.w_in_tiles)
+        pack_panel_pairs_from_tiles<NR>(p.w, p.K, n0 + j * NR, rows_valid, k0, kc, pack + j * NR * kp);
+      else
+        pack_panel_pairs<NR>(p.w + (n0 + j * NR) * p.ldw + k0, p.ldw, rows_valid, kc, pack + j * NR * kp);
+    }
     const uint32_t* xk = p.xpairs + k0 / 2;
     for (int64_t j = g0; j < g0 + group && j < panels; ++j) {
       const int nvalid = int(imin(NR, n1 - n0 - j * NR));

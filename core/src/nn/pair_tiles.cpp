@@ -69,9 +69,11 @@ void matmul_pair_tiles(const float* x, int64_t ldx, const uint16_t* tiles, float
   const detail::RangeFn fn =
       detail::prepare_product(ks, p, pairs, tile_kernel ? detail::Layout::pair_tiles : detail::Layout::rows);
   const int64_t chunk = detail::tile_chunk(small_m ? ks.gemv_chunk : ks.gemm_chunk);
+  // Prefill at a level with tiles: the GEMMs pack their panels from the tiles (Problem::w_in_tiles).
+  p.w_in_tiles = !small_m && ks.tiles_gemv;
   detail::run_in_tasks(p, chunk, small_m, [&](int64_t n0, int64_t n1) {
-    if (tile_kernel) return fn(p, n0, n1);
-    // Prefill (compute-bound: the copy back to rows is a small part of a task), or a level without a tile GEMV.
+    if (tile_kernel || p.w_in_tiles) return fn(p, n0, n1);
+    // A level without a tile GEMV (scalar): each task's rows put back in row order for the row kernels.
     thread_local std::vector<uint16_t> in_rows;
     in_rows.resize(std::size_t((n1 - n0) * K));
     pair_tiles_to_rows(tiles + n0 * K, n1 - n0, K, in_rows.data());
