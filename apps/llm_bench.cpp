@@ -308,8 +308,13 @@ void run_bench(const BenchOptions& o) {
   const double weights_gib = double(model.weight_bytes) / gib, kv_gib = double(kv_bytes) / gib;
   const double rss_ratio = weights_gib > 0 ? rss / (weights_gib + kv_gib) : 0.0;
   const nn::Projection& blocks = model.lm_head;  // a quantized model's projections share one format and order
-  // BF16 long rows are put in pair tiles at load when the weights are read into memory (nn::use_pair_tiles).
-  const bool down_in_tiles = !model.layers.empty() && model.layers[0].down_proj.order == nn::WeightOrder::pair_tiles;
+  // BF16 projections are put in pair tiles at load when the weights are read into memory (nn::use_pair_tiles):
+  // every one at the AVX-512 levels (a tied LM head is the embedding and stays in rows), the long rows at AVX2.
+  const auto tiled = [](const nn::Projection& p) { return p.order == nn::WeightOrder::pair_tiles; };
+  const char* tiles = model.layers.empty()                ? "none"
+                      : tiled(model.layers[0].q_proj)     ? "all"
+                      : tiled(model.layers[0].down_proj)  ? "down_proj"
+                                                          : "none";
   // Whether the files were read into memory, and how much of the process's memory the kernel gave 2 MiB pages.
   const uint64_t huge_pages = huge_page_bytes();
   char access_text[96];
@@ -325,7 +330,7 @@ void run_bench(const BenchOptions& o) {
     j["prefill_precision"] = bf16 ? "bf16_activations" : "float32";
     j["weights"] = model.weights_format;
     if (blocks.quantized()) j["weights_order"] = kernels::order_name(blocks.blocks.order);
-    else j["down_proj_order"] = down_in_tiles ? "pair_tiles" : "rows";
+    else j["projections_in_pair_tiles"] = tiles;
     j["weights_access"] = access_name(model.checkpoint->access());
     j["huge_page_bytes"] = huge_pages;
     j["layers"] = c.num_layers;
@@ -371,7 +376,10 @@ void run_bench(const BenchOptions& o) {
     return;
   }
   const std::string order = blocks.quantized() ? std::string(" in ") + kernels::order_name(blocks.blocks.order)
-                            : down_in_tiles     ? std::string(", the down projection in pair tiles")
+                            : std::string(tiles) == "all"
+                                ? std::string(", projections in pair tiles") +
+                                      (tiled(model.lm_head) ? "" : " (the LM head in rows)")
+                            : std::string(tiles) == "down_proj" ? std::string(", the down projection in pair tiles")
                                                 : "";
   std::printf("model     %s (%lld layers, H %lld, %.2f GiB weights, %s; weights %s%s, %s)\n", o.model.c_str(),
               (long long)c.num_layers, (long long)c.hidden_size, weights_gib, kernels::isa_name(kernels::active_isa()),

@@ -2,6 +2,7 @@
 // line, `bmx dev random-model` writes a loadable (sharded) checkpoint. Needs the bmx target built.
 #include "bmx/core/llm/generation.h"
 #include "bmx/core/nn/block_quant.h"
+#include "bmx/core/nn/pair_tiles.h"
 #include "bmx/core/util/memory_info.h"
 #include "bmx/tokenizers/bpe_tokenizer.h"
 #include "bmx/tokenizers/text_generation.h"
@@ -232,9 +233,13 @@ TEST_CASE("cli: llama.cpp-style short flags, and bmx bench llm --json") {
   REQUIRE(run(bmx_exe().string() + " bench llm -m " + tiny_model_dir("tiny-tied") + " -p 4 -n 2 -t 1 --mmap --json",
               &out) == 0);
   CHECK(nlohmann::json::parse(out)["weights_access"] == "map");
+  CHECK(nlohmann::json::parse(out)["projections_in_pair_tiles"] == "none");  // a mapping keeps the file's rows
   REQUIRE(run(bmx_exe().string() + " bench llm -m " + tiny_model_dir("tiny-tied") + " -p 4 -n 2 -t 1 --no-mmap --json",
               &out) == 0);
   CHECK(nlohmann::json::parse(out)["weights_access"] == "read");
+  // Read into memory: in pair tiles where this CPU's level keeps them (tiny-tied: q_proj [128, 64], rows of 64).
+  CHECK(nlohmann::json::parse(out)["projections_in_pair_tiles"] ==
+        (bmx::kernels::pair_tiles_pay(bmx::kernels::WeightType::bf16, 128, 64) ? "all" : "none"));
   for (const char* access : {"--mmap", "--no-mmap"}) {
     CAPTURE(access);
     REQUIRE(run(bmx_exe().string() + " generate -m " + tiny_model_dir(v["model"]) + " --ids \"" + ids +
