@@ -1,5 +1,5 @@
-// Pair tiles: the layout's conversions and its product (the tile GEMV at small M; at large M, or at a level without
-// a tile GEMV, each task's rows are put back in row order for the row kernels).
+// Pair tiles: the layout's conversions and its product (the tile GEMV at small M; at large M the GEMMs pack their
+// panels from the tiles; at a level without a tile GEMV each task's rows are put back in row order).
 #include "bmx/core/nn/pair_tiles.h"
 
 #include <algorithm>
