@@ -309,7 +309,7 @@ void run_bench(const BenchOptions& o) {
   const double rss_ratio = weights_gib > 0 ? rss / (weights_gib + kv_gib) : 0.0;
   const nn::Projection& blocks = model.lm_head;  // a quantized model's projections share one format and order
   // BF16 projections are put in pair tiles at load when the weights are read into memory (nn::use_pair_tiles):
-  // every one at the AVX-512 levels (a tied LM head is the embedding and stays in rows), the long rows at AVX2.
+  // every one at the AVX-512 BF16 level (a tied LM head is the embedding and stays in rows), else the long rows.
   const auto tiled = [](const nn::Projection& p) { return p.order == nn::WeightOrder::pair_tiles; };
   const char* tiles = model.layers.empty()                ? "none"
                       : tiled(model.layers[0].q_proj)     ? "all"

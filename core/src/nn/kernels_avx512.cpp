@@ -80,11 +80,9 @@ IsaKernels avx512_kernels() {
   k.gemv = gemv_any;
   k.gemm = gemm_any;
   k.tiles_gemv = tiles_gemv;
-  // Every BF16 matrix in tiles, not only long rows. 4B, 2 threads, memory at ~80 GB/s, against long rows only,
-  // 3 alternations: AVX-512 BF16 tg32 8.96-9.08 against 8.67-9.02 tok/s; 8 sequences 52.8-54.0 against 42.8-43.6,
-  // 16 sequences 66.7-68.2 against 54.0-55.9; pp512 89.8-92.4 against 84.2-84.8 (2 alternations). AVX-512F:
-  // 8 sequences 37.5-38.1 against 32.4-33.2, one sequence level (8.44 and 8.61 in the one pair at ~80).
-  k.tiles_min_cols = 2;
+  // Long rows only at AVX-512F: with every matrix in tiles, one sequence ran 8.09-8.44 against 8.47-8.61 tok/s (4B,
+  // 2 threads, ~80 GB/s, 3 alternations; 8 sequences gained, 37.5-38.1 against 32.4-33.2). AVX-512 BF16 tiles all.
+  k.tiles_min_cols = 4097;
   k.gemv_max_rows = BMX_GEMV_MAX;
   // 256 rows (1.25 MiB of BF16 at K = 2560) per task: each thread streams a long run. Against 64 rows, with the
   // weights read into memory, 4B BF16 tg64 4.83-5.06 vs 4.46-4.80 tok/s (3 of 3 alternations), 8 sequences

@@ -215,7 +215,7 @@ TEST_CASE("qwen3 decode with a long down projection (intermediate > 4096) agrees
   REQUIRE(H % 16 == 0);
   CHECK(model.layers[0].down_proj.order ==
         (k::pair_tiles_pay(k::WeightType::bf16, H, I) ? bmx::nn::WeightOrder::pair_tiles : bmx::nn::WeightOrder::rows));
-  CHECK(model.layers[0].gate_proj.order ==  // short rows: tiled at the AVX-512 levels only
+  CHECK(model.layers[0].gate_proj.order ==  // short rows: tiled at the AVX-512 BF16 level only
         (k::pair_tiles_pay(k::WeightType::bf16, I, H) ? bmx::nn::WeightOrder::pair_tiles : bmx::nn::WeightOrder::rows));
   CHECK(mapped.layers[0].down_proj.order == bmx::nn::WeightOrder::rows);
 

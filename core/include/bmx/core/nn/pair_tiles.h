@@ -15,8 +15,9 @@ constexpr int64_t kPairTileRows = 16;
 
 // Whether a [rows, cols] matrix of `wt` weights is better multiplied in pair tiles at the active level: BF16,
 // rows a multiple of 16, cols even, and a level with a tile GEMV that pays at that length: every length at the
-// AVX-512 levels; at AVX2 only long rows (cols > 4096), as there the tiles take 3 x rows per pass and 8 sequences
-// decoded together ran 16.0-16.5 tok/s in tiles against 21.0-21.6 in rows (4B, 2 threads).
+// AVX-512 BF16 level; elsewhere only long rows (cols > 4096): at AVX2 the tiles take 3 x rows per pass and 8
+// sequences decoded together ran 16.0-16.5 tok/s in tiles against 21.0-21.6 in rows, and at AVX-512F one sequence
+// ran 1-5 % slower (4B, 2 threads).
 bool pair_tiles_pay(WeightType wt, int64_t rows, int64_t cols);
 
 // A matrix [n_rows, cols] (rows contiguous) between row order and pair tiles: into another buffer of the same
