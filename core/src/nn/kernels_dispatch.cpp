@@ -84,12 +84,19 @@ bool small_m_rounds(const detail::IsaKernels& ks, int64_t M, WeightType wtype) {
          g_precision.load() == Precision::bf16_activations;
 }
 
-// x's M rows as bf16 pairs (p.xpairs, p.ldxp set): ceil(K/2) words a row, the odd tail padded with 0.
+// x's M rows as bf16 pairs (p.xpairs, p.ldxp set): ceil(K/2) words a row, the odd tail padded with 0. A prefill's
+// rows are shared out on the pool; a decode batch's few are quicker on this thread than a hand-off.
 void round_to_pairs(const detail::IsaKernels& ks, detail::Problem& p, std::vector<uint32_t>& pairs) {
   const int64_t kp = (p.K + 1) / 2;
   pairs.resize(std::size_t(p.M * kp));
-  for (int64_t m = 0; m < p.M; ++m)
+  const auto row = [&](int64_t m, int) {
     (ks.to_pairs ? ks.to_pairs : detail::to_pairs_portable)(p.x + m * p.ldx, p.K, pairs.data() + m * kp);
+  };
+  if (p.M > ks.gemv_max_rows) {
+    pool().run(p.M, row);
+  } else {
+    for (int64_t m = 0; m < p.M; ++m) row(m, 0);
+  }
   p.xpairs = pairs.data();
   p.ldxp = kp;
 }
@@ -388,13 +395,7 @@ RangeFn prepare_product(const IsaKernels& ks, Problem& p, std::vector<uint32_t>&
   if (layout == Layout::pair_tiles || p.M <= ks.gemv_max_rows)
     return small_m_kernel(ks, p, pairs, layout, small_m_rounds(ks, p.M, p.wtype));
   if (rounds_activations(p.M, p.wtype) && p.K > 0) {
-    const int64_t kp = (p.K + 1) / 2;
-    pairs.resize(std::size_t(p.M * kp));
-    pool().run(p.M, [&](int64_t m, int) {
-      (ks.to_pairs ? ks.to_pairs : to_pairs_portable)(p.x + m * p.ldx, p.K, pairs.data() + m * kp);
-    });
-    p.xpairs = pairs.data();
-    p.ldxp = kp;
+    round_to_pairs(ks, p, pairs);
     return ks.gemm_bf16;
   }
   return ks.gemm;

@@ -201,10 +201,15 @@ inline void pack_panel_f32_from_tiles(const uint16_t* tiles, int64_t K, int64_t 
     for (int g = 0; g < NR; g += 16) {
       float* even = dst + 2 * q * NR + g;
       float* odd = even + NR;
+      if (g >= rows_valid) {
+        std::memset(even, 0, 64);
+        std::memset(odd, 0, 64);
+        continue;
+      }
       const uint16_t* line = tiles + (n + g) * K + (k0 / 2 + q) * kTileLine;
       for (int r = 0; r < 16; ++r) {
-        even[r] = g < rows_valid ? bmx::kernels::detail::bf16_bits_to_float(line[2 * r]) : 0.0f;
-        odd[r] = g < rows_valid ? bmx::kernels::detail::bf16_bits_to_float(line[2 * r + 1]) : 0.0f;
+        even[r] = bmx::kernels::detail::bf16_bits_to_float(line[2 * r]);
+        odd[r] = bmx::kernels::detail::bf16_bits_to_float(line[2 * r + 1]);
       }
     }
 }
