@@ -333,7 +333,8 @@ TEST_CASE("the read probe reads every line exactly once at every level (a skippe
       INFO(k::isa_name(isa) << ", " << lines << " lines");
       uint64_t want = 0;
       for (std::size_t i = 0; i < 8 * lines; ++i) want ^= base[i];
-      CHECK(k::testing::fold_lines(base, lines) == want);
+      CHECK(k::testing::fold_lines(base, lines, false) == want);
+      CHECK(k::testing::fold_lines(base, lines, true) == want);
     }
   }
 }

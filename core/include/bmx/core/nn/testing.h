@@ -18,9 +18,9 @@ void force_isa(Isa isa);
 // reads the sizes with it.
 std::size_t cache_size_bytes(std::string_view text);
 
-// The read probe's fold of `lines` 64-byte lines at p (64-byte aligned) with the active level's loads: the xor
-// of every 64-bit word when each line is read exactly once.
-uint64_t fold_lines(const void* p, std::size_t lines);
+// The read probe's fold of `lines` 64-byte lines at p (64-byte aligned) with the active level's loads, alone or
+// with the probe's prefetches ahead: the xor of every 64-bit word when each line is read exactly once.
+uint64_t fold_lines(const void* p, std::size_t lines, bool prefetch);
 
 // One row of x rounded as matmul_blocks rounds it at the active level (block_quant.h): q [padded_cols(cols)],
 // scale and offset_term [scales_per_row(cols)].
