@@ -11,6 +11,7 @@
 #include "bmx/core/nn/testing.h"
 #include "bmx/core/util/thread_pool.h"
 #include "block_kernels_impl.h"
+#include "stream_tasks.h"
 
 namespace bmx::kernels {
 namespace {
@@ -179,16 +180,13 @@ void run_problem(const detail::BlockKernels& ks, const detail::BlockProblem& p, 
   run_tiles_as_rows(rows_fn, p, n0, n1);
 }
 
-// Rows of W per piece of work: about 512 KiB of weights, so that each thread streams long runs. Pieces of 32 rows
-// (40 KiB of q4_0 at K = 2560) handed out alternately to the threads left 4B decoding 15-35 % slower on Zen 4
-// (2 threads, tg64: q4_0 8.3-9.7 -> 10.7-11.9 tok/s with 128 rows and 11.4-11.6 with 512; q8_0 6.0-6.5 -> 7.4-7.6
-// with 512); 2048 rows left threads idle at the end of the smaller products (cpu share 88 %). The pieces are now
-// handed out Schedule::contiguous (each thread its own run of them, in order): q8_0 tg64 at ~80 GB/s 13.0-13.4
-// -> 13.9-14.1 tok/s, 3 alternations.
+// Rows of W per piece of work (stream_tasks.h). Pieces of 32 rows (40 KiB of q4_0 at K = 2560) handed out alternately
+// to the threads had left 4B decoding 15-35 % slower on Zen 4 (2 threads, tg64: q4_0 8.3-9.7 -> 10.7-11.9 tok/s with
+// 128 rows and 11.4-11.6 with 512; q8_0 6.0-6.5 -> 7.4-7.6 with 512 KiB); each thread's own run in order
+// (Schedule::contiguous) then gave q8_0 tg64 at ~80 GB/s 13.0-13.4 -> 13.9-14.1 tok/s, 3 alternations.
 int64_t rows_per_piece(const BlockMatrixView& w) {
-  constexpr int64_t kPieceBytes = int64_t(512) << 10;
   const int64_t row_bytes = quant_bytes_per_row(w.format, w.cols) + int64_t(sizeof(uint16_t)) * scales_per_row(w.cols);
-  return std::max<int64_t>(32, kPieceBytes / std::max<int64_t>(row_bytes, 1)) / kTileRows * kTileRows;
+  return detail::stream_task_rows(row_bytes, kTileRows, w.rows);
 }
 
 // The products of one x with several matrices of the same width (q/k/v, gate/up): x is rounded once, and every

@@ -96,6 +96,7 @@ IsaKernels avx2_kernels() {
   k.tiles_min_cols = 4097;  // long rows only (pair_tiles.h): with short rows too, 8 sequences ran 16.0-16.5 tok/s
   k.gemv_max_rows = BMX_GEMV_MAX;  // measured: the 3×3 dot tiles beat pack + micro-kernel up to M = 16
   k.gemv_chunk = 96;                // a multiple of the 3-row tile
+  k.gemv_granule = 48;              // the 3-row tile and a 16-row pair tile
   k.gemm_chunk = 64;
   return k;
 }

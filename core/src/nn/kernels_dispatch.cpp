@@ -411,7 +411,7 @@ void matmul(const float* x, int64_t ldx, const uint16_t* w, int64_t ldw, WeightT
   const bool small_m = M <= ks.gemv_max_rows;
   std::vector<uint32_t> pairs;
   const detail::RangeFn fn = detail::prepare_product(ks, p, pairs);
-  detail::run_in_tasks(p, small_m ? ks.gemv_chunk : ks.gemm_chunk, small_m,
+  detail::run_in_tasks(p, small_m ? detail::gemv_task_rows(ks, K) : ks.gemm_chunk, small_m,
                        [&](int64_t n0, int64_t n1) { fn(p, n0, n1); });
 }
 
@@ -439,7 +439,7 @@ void matmul_many(const MatmulJob* jobs, int count) {
     detail::Problem p{j};
     const detail::Layout layout = j.pair_tiles ? detail::Layout::pair_tiles : detail::Layout::rows;
     const detail::RangeFn fn = small_m_kernel(ks, p, pairs[std::size_t(i)], layout, small_m_rounds(ks, p.M, p.wtype));
-    const int64_t chunk = j.pair_tiles ? detail::tile_chunk(ks.gemv_chunk) : ks.gemv_chunk;
+    const int64_t chunk = detail::gemv_task_rows(ks, j.K);
     for (int64_t n = 0; n < j.N; n += chunk) pieces.push_back({p, fn, n, std::min(j.N, n + chunk)});
   }
   if (pieces.empty()) return;

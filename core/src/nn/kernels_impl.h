@@ -59,7 +59,8 @@ struct IsaKernels {
   RangeFn tiles_gemv = nullptr;
   int64_t tiles_min_cols = 0;  // rows at least this long are kept in pair tiles (pair_tiles_pay)
   int64_t gemv_max_rows = 0;
-  int64_t gemv_chunk = 64;      // rows of W per task
+  int64_t gemv_chunk = 64;      // rows of W per task at most (gemv_task_rows)
+  int64_t gemv_granule = 16;    // a task's rows are a multiple of this: a tile, and the level's rows per pass
   int64_t gemm_chunk = 64;      // columns of y per task
 };
 

@@ -68,7 +68,7 @@ void matmul_pair_tiles(const float* x, int64_t ldx, const uint16_t* tiles, float
   std::vector<uint32_t> pairs;
   const detail::RangeFn fn =
       detail::prepare_product(ks, p, pairs, tile_kernel ? detail::Layout::pair_tiles : detail::Layout::rows);
-  const int64_t chunk = detail::tile_chunk(small_m ? ks.gemv_chunk : ks.gemm_chunk);
+  const int64_t chunk = small_m ? detail::gemv_task_rows(ks, K) : detail::tile_chunk(ks.gemm_chunk);
   // Prefill at a level with tiles: the GEMMs pack their panels from the tiles (Problem::w_in_tiles).
   p.w_in_tiles = !small_m && ks.tiles_gemv;
   detail::run_in_tasks(p, chunk, small_m, [&](int64_t n0, int64_t n1) {

@@ -10,6 +10,7 @@
 #include "bmx/core/nn/pair_tiles.h"
 #include "bmx/core/util/thread_pool.h"
 #include "kernels_impl.h"
+#include "stream_tasks.h"
 
 namespace bmx::kernels::detail {
 
@@ -25,6 +26,11 @@ RangeFn prepare_product(const IsaKernels& ks, Problem& p, std::vector<uint32_t>&
 
 // A task's rows in pair tiles: `chunk` rounded down to whole tiles, at least one.
 inline int64_t tile_chunk(int64_t chunk) { return std::max<int64_t>(kPairTileRows, chunk / kPairTileRows * kPairTileRows); }
+
+// Rows of 16-bit W (K values each) per GEMV task at level ks (stream_tasks.h).
+inline int64_t gemv_task_rows(const IsaKernels& ks, int64_t K) {
+  return stream_task_rows(2 * K, ks.gemv_granule, ks.gemv_chunk);
+}
 
 // fn(n0, n1) over y's columns [0, p.N) in tasks of `chunk` on the kernels' pool: each thread its own run of tasks in
 // order for the streaming GEMV (in_order), any order for the GEMM; one call on this thread when p is tiny.
