@@ -17,6 +17,7 @@
 #include "bmx/core/io/safetensors.h"
 #include "bmx/core/util/error.h"
 #include "bmx/core/util/memory_info.h"
+#include "bmx/core/util/thread_pool.h"
 #include "bmx/tokenizers/bpe_tokenizer.h"
 #include "bmx/tokenizers/modality.h"
 #include "bmx/tokenizers/text_generation.h"
@@ -85,6 +86,9 @@ struct Ceiling {
 // One decode run of `tokens` greedy steps: time per token (the probes between windows are not counted).
 struct DecodeRun {
   double tokens_per_s = 0, fastest_token = 0, median_token = 0, cpu_share = 0;
+  // Shares of the decode steps' wall time: in runs on the kernels' threads (the products, attention), and the
+  // thread time inside those runs spent waiting (hand-offs, the last thread of a product finishing alone).
+  double parallel_share = 0, waiting_share = 0;
 };
 
 DecodeRun measure_decode(const Qwen3Model& model, int tokens, TokenId first, int64_t ids_max, Ceiling& ceiling,
@@ -101,8 +105,10 @@ DecodeRun measure_decode(const Qwen3Model& model, int tokens, TokenId first, int
     const auto t1 = std::chrono::steady_clock::now();
     auto ids = at::full({1, 1}, id, at::kLong);
     auto pos = at::full({1, 1}, int64_t(t), at::kLong);
+    kernels::thread_pool().set_timing(true);
     auto logits = qwen3_forward(model, ids, pos, {}, &cache, true);
     id = TokenId(std::min<int64_t>(logits.reshape({-1}).narrow(0, 0, ids_max).argmax().item<int64_t>(), ids_max - 1));
+    kernels::thread_pool().set_timing(false);
     token_s.push_back(seconds_since(t1));
     cpu += cpu_seconds() - c0;
   }
@@ -110,6 +116,9 @@ DecodeRun measure_decode(const Qwen3Model& model, int tokens, TokenId first, int
   DecodeRun r;
   double wall = 0;
   for (double s : token_s) wall += s;
+  const PoolTimes pool = kernels::thread_pool().take_times();
+  r.parallel_share = pool.run_s / wall;
+  r.waiting_share = pool.run_s > 0 ? pool.waiting_s / (pool.run_s * kernels::threads()) : 0.0;
   r.tokens_per_s = tokens / wall;
   r.fastest_token = 1.0 / *std::min_element(token_s.begin(), token_s.end());
   r.median_token = 1.0 / median(token_s);
@@ -346,6 +355,8 @@ void run_bench(const BenchOptions& o) {
     j["tg_median_token_per_s"] = tg.median_token;
     j["tg_fastest_token_per_s"] = tg.fastest_token;
     j["tg_cpu_share"] = tg.cpu_share;
+    j["tg_parallel_share"] = tg.parallel_share;
+    j["tg_waiting_share"] = tg.waiting_share;
     j["tg_read_gbs"] = tg.tokens_per_s * double(per_token) / 1e9;
     j["ceiling_applies"] = ceiling_applies;
     if (ceiling_applies) {
@@ -391,6 +402,9 @@ void run_bench(const BenchOptions& o) {
   if (o.tg > 0) {
     std::printf("tg%-6d  %8.2f tok/s (median token %.2f, fastest %.2f tok/s; cpu share %.0f %%)\n", o.tg,
                 tg.tokens_per_s, tg.median_token, tg.fastest_token, 100 * tg.cpu_share);
+    std::printf("steps     %.1f %% of the time in runs on the %d threads (products, attention), %.1f %% of their thread "
+                "time waiting there; %.1f %% on one thread between runs (norms, RoPE, rounding x, sampling)\n",
+                100 * tg.parallel_share, nthreads, 100 * tg.waiting_share, 100 * (1 - tg.parallel_share));
     if (ceiling_applies)
       std::printf("bandwidth %8.2f GB/s best probe -> ceiling %.2f tok/s (%.2f GB per token); decode reads %.2f GB/s, "
                   "%.0f %% of it\n",

@@ -43,6 +43,15 @@ struct alignas(64) Share {
     }
   }
 };
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// One thread's time in the tasks of the current run, when the run is timed.
+struct alignas(64) BusyTime {
+  int64_t ns = 0;
+};
 }  // namespace
 
 struct ThreadPool::State {
@@ -59,6 +68,10 @@ struct ThreadPool::State {
   std::atomic<int> sleepers{0};
   std::atomic<bool> stop{false};
   std::atomic<bool> busy{false};
+  bool timed = false;              // the current run: written by the caller before `generation` is bumped
+  std::atomic<bool> timing{false};
+  std::vector<BusyTime> busy_time;  // per thread, for a timed run
+  PoolTimes times;
   std::mutex mutex;
   std::condition_variable cv;
 
@@ -78,6 +91,13 @@ struct ThreadPool::State {
     }
   }
 
+  void timed_work(int thread) {
+    if (!timed) return work(thread);
+    const int64_t t0 = now_ns();
+    work(thread);
+    busy_time[std::size_t(thread)].ns = now_ns() - t0;
+  }
+
   void worker_loop(int thread) {
     uint64_t seen = 0;
     for (;;) {
@@ -94,7 +114,7 @@ struct ThreadPool::State {
       }
       if (stop.load()) return;
       seen = generation.load(std::memory_order_acquire);
-      work(thread);
+      timed_work(thread);
       pending.fetch_sub(1, std::memory_order_release);
     }
   }
@@ -103,6 +123,7 @@ struct ThreadPool::State {
 ThreadPool::ThreadPool(int threads) : state_(std::make_unique<State>()) {
   state_->n = threads < 1 ? 1 : threads;
   state_->shares = std::vector<Share>(std::size_t(state_->n));
+  state_->busy_time = std::vector<BusyTime>(std::size_t(state_->n));
   for (int t = 1; t < state_->n; ++t) state_->workers.emplace_back([s = state_.get(), t] { s->worker_loop(t); });
 }
 
@@ -131,18 +152,36 @@ void ThreadPool::run(int64_t tasks, const std::function<void(int64_t, int)>& fn,
   s.next.store(0, std::memory_order_relaxed);
   for (int i = 0; i < s.n; ++i) s.shares[std::size_t(i)].set(tasks * i / s.n, tasks * (i + 1) / s.n);
   s.pending.store(s.n - 1, std::memory_order_relaxed);
+  s.timed = s.timing.load(std::memory_order_relaxed);
+  const int64_t t_start = s.timed ? now_ns() : 0;
   s.generation.fetch_add(1);  // seq_cst: pairs with the sleepers/generation checks of the workers
   if (s.sleepers.load() > 0) {
     { std::lock_guard<std::mutex> lock(s.mutex); }
     s.cv.notify_all();
   }
-  s.work(0);
+  s.timed_work(0);
   // Spin briefly, then yield: on a loaded machine a worker that lost its core gets it back sooner.
   for (unsigned i = 0; s.pending.load(std::memory_order_acquire) > 0; ++i) {
     if (i < 4096) BMX_PAUSE();
     else std::this_thread::yield();
   }
+  if (s.timed) {
+    const int64_t wall = now_ns() - t_start;
+    int64_t busy_ns = 0;
+    for (const BusyTime& b : s.busy_time) busy_ns += b.ns;
+    ++s.times.runs;
+    s.times.run_s += double(wall) * 1e-9;
+    s.times.waiting_s += double(int64_t(s.n) * wall - busy_ns) * 1e-9;
+  }
   s.busy.store(false);
+}
+
+void ThreadPool::set_timing(bool on) { state_->timing.store(on, std::memory_order_relaxed); }
+
+PoolTimes ThreadPool::take_times() {
+  const PoolTimes t = state_->times;
+  state_->times = PoolTimes{};
+  return t;
 }
 
 }  // namespace bmx

@@ -212,6 +212,11 @@ TEST_CASE("cli: llama.cpp-style short flags, and bmx bench llm --json") {
   CHECK(j["pp_tokens_per_s"].get<double>() > 0);
   CHECK(j["tg_tokens_per_s"].get<double>() > 0);
   CHECK(j["tg_read_gbs"].get<double>() > 0);
+  // Where the decode steps' time went: shares of the wall time and of the threads' time.
+  CHECK(j["tg_parallel_share"].get<double>() > 0);
+  CHECK(j["tg_parallel_share"].get<double>() <= 1.0);
+  CHECK(j["tg_waiting_share"].get<double>() >= 0);
+  CHECK(j["tg_waiting_share"].get<double>() < 1.0);
   // A tiny model decodes from cache: no memory ceiling is claimed (or probed) for it.
   CHECK(j["ceiling_applies"] == false);
   CHECK_FALSE(j.contains("read_bandwidth_gbs"));

@@ -307,6 +307,31 @@ TEST_CASE("thread pool's contiguous schedule: each thread its own run in order, 
   }
 }
 
+TEST_CASE("thread pool timing: the runs' wall time and the threads' waiting inside them") {
+  bmx::ThreadPool pool(2);
+  using std::chrono::milliseconds;
+  pool.run(2, [](int64_t, int) {});  // untimed: not counted
+  pool.set_timing(true);
+  // Two runs of two tasks: one thread sleeps 30 ms, the other 5 ms, so each run lasts >= 30 ms and the other
+  // thread waits ~25 ms of it (a dynamic schedule gives each thread one task when both start at once; the caller
+  // could take both, so the sleeps are told apart by task, and only the totals' bounds are checked).
+  for (int r = 0; r < 2; ++r)
+    pool.run(2, [](int64_t t, int) { std::this_thread::sleep_for(milliseconds(t == 0 ? 30 : 5)); });
+  pool.set_timing(false);
+  pool.run(2, [](int64_t, int) { std::this_thread::sleep_for(milliseconds(20)); });  // not counted
+  const bmx::PoolTimes t = pool.take_times();
+  CHECK(t.runs == 2);
+  CHECK(t.run_s >= 0.060);
+  CHECK(t.run_s < 1.0);
+  // Thread time is 2 x wall; the tasks fill 70 ms of it, so at least 2 x 60 - 70 = 50 ms is waiting, and
+  // never more than the thread time less the tasks.
+  CHECK(t.waiting_s >= 0.045);
+  CHECK(t.waiting_s <= 2 * t.run_s - 0.069);
+  const bmx::PoolTimes again = pool.take_times();  // taken: starts from zero
+  CHECK(again.runs == 0);
+  CHECK(again.run_s == 0);
+}
+
 TEST_CASE("read bandwidth probe returns a plausible figure at every instruction-set level") {
   Restore restore;
   for (auto isa : k::available_isas()) {  // each level reads with its own load width

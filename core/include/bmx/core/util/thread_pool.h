@@ -18,6 +18,14 @@ enum class Schedule {
   contiguous,
 };
 
+// Where time went on a pool while timing was on (ThreadPool::set_timing): for a benchmark to say how much of a
+// decode step was parallel, and how much of that the threads spent waiting for each other.
+struct PoolTimes {
+  int64_t runs = 0;        // runs handed to the threads (a run its caller did alone is not counted)
+  double run_s = 0;        // wall seconds from the start to the end of those runs
+  double waiting_s = 0;    // thread-seconds inside them not spent in tasks: waking, and waiting for the last thread
+};
+
 class ThreadPool {
 public:
   // threads counts the calling thread: a pool of n starts n - 1 workers.
@@ -33,6 +41,12 @@ public:
   // Not reentrant: one run at a time per pool (a nested call from inside fn runs serially).
   void run(int64_t tasks, const std::function<void(int64_t task, int thread)>& fn,
            Schedule schedule = Schedule::dynamic);
+
+  // Timing of the runs that start while it is on (off by default; on, it costs two clock reads per thread and run).
+  // take_times() returns what was timed since the last take_times() and starts again from zero; call both between
+  // runs, from the thread that calls run().
+  void set_timing(bool on);
+  PoolTimes take_times();
 
 private:
   struct State;
