@@ -418,11 +418,17 @@ void matmul(const float* x, int64_t ldx, const uint16_t* w, int64_t ldw, WeightT
 
 void matmul_many(const MatmulJob* jobs, int count) {
   const detail::IsaKernels& ks = kernels_for(active_isa());
-  struct Piece {
+  // The products sharing the pass, and the pieces of rows handed out: a piece names its product, since a decode
+  // step's products come in a few hundred pieces (a copy of the product in each was ~10 µs per call on one thread).
+  struct Product {
     detail::Problem p;
     detail::RangeFn fn;
+  };
+  struct Piece {
+    int product;
     int64_t n0, n1;
   };
+  std::vector<Product> products;
   std::vector<Piece> pieces;
   std::vector<std::vector<uint32_t>> pairs(std::size_t(std::max(count, 0)));  // each job's split x, if any
   for (int i = 0; i < count; ++i) {
@@ -439,13 +445,16 @@ void matmul_many(const MatmulJob* jobs, int count) {
     detail::Problem p{j};
     const detail::Layout layout = j.pair_tiles ? detail::Layout::pair_tiles : detail::Layout::rows;
     const detail::RangeFn fn = small_m_kernel(ks, p, pairs[std::size_t(i)], layout, small_m_rounds(ks, p.M, p.wtype));
+    products.push_back({p, fn});
     const int64_t chunk = detail::gemv_task_rows(ks, j.K);
-    for (int64_t n = 0; n < j.N; n += chunk) pieces.push_back({p, fn, n, std::min(j.N, n + chunk)});
+    pieces.reserve(pieces.size() + std::size_t((j.N + chunk - 1) / chunk));
+    for (int64_t n = 0; n < j.N; n += chunk) pieces.push_back({int(products.size()) - 1, n, std::min(j.N, n + chunk)});
   }
   if (pieces.empty()) return;
   pool().run(int64_t(pieces.size()), [&](int64_t t, int) {
     const Piece& c = pieces[size_t(t)];
-    c.fn(c.p, c.n0, c.n1);
+    const Product& product = products[std::size_t(c.product)];
+    product.fn(product.p, c.n0, c.n1);
   }, Schedule::contiguous);
 }
 
