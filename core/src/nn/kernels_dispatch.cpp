@@ -423,6 +423,7 @@ void matmul_many(const MatmulJob* jobs, int count) {
   struct Product {
     detail::Problem p;
     detail::RangeFn fn;
+    detail::Layout layout;
   };
   struct Piece {
     int product;
@@ -444,8 +445,21 @@ void matmul_many(const MatmulJob* jobs, int count) {
     }
     detail::Problem p{j};
     const detail::Layout layout = j.pair_tiles ? detail::Layout::pair_tiles : detail::Layout::rows;
-    const detail::RangeFn fn = small_m_kernel(ks, p, pairs[std::size_t(i)], layout, small_m_rounds(ks, p.M, p.wtype));
-    products.push_back({p, fn});
+    // Products of one x (q/k/v, gate/up) in the same layout share its conversion and kernel: which kernel (and
+    // which form of x) depends only on x, its shape, the weight type and the layout.
+    const auto same_x = std::find_if(products.begin(), products.end(), [&](const Product& q) {
+      return q.p.x == j.x && q.p.ldx == j.ldx && q.p.M == j.M && q.p.K == j.K && q.p.wtype == j.wtype &&
+             q.layout == layout;
+    });
+    detail::RangeFn fn;
+    if (same_x != products.end()) {
+      p.xpairs = same_x->p.xpairs;
+      p.ldxp = same_x->p.ldxp;
+      fn = same_x->fn;
+    } else {
+      fn = small_m_kernel(ks, p, pairs[std::size_t(i)], layout, small_m_rounds(ks, p.M, p.wtype));
+    }
+    products.push_back({p, fn, layout});
     const int64_t chunk = detail::gemv_task_rows(ks, j.K);
     pieces.reserve(pieces.size() + std::size_t((j.N + chunk - 1) / chunk));
     for (int64_t n = 0; n < j.N; n += chunk) pieces.push_back({int(products.size()) - 1, n, std::min(j.N, n + chunk)});

@@ -437,6 +437,39 @@ TEST_CASE("matmul_many equals one matmul per job (decode-sized jobs share a pass
   }
 }
 
+TEST_CASE("matmul_many: jobs of one x (q/k/v, gate/up) share its conversion and still equal one matmul each") {
+  Restore restore;
+  for (auto isa : k::available_isas()) {
+    k::testing::force_isa(isa);
+    for (k::Precision prec : {k::Precision::float32, k::Precision::bf16_activations}) {
+      k::set_precision(prec);
+      // One x row of long K (split into bf16 parts where the level splits it), and 3 rows (rounded under bf16
+      // activations); three weight matrices of different heights on the same x, and an f16 one that must not
+      // take the BF16 jobs' form of x.
+      for (int64_t M : {1, 3}) {
+        INFO(k::isa_name(isa) << ", M " << M << (prec == k::Precision::float32 ? "" : ", bf16 activations"));
+        const int64_t K = 4100;
+        const Data base = make(M, 16, K, k::WeightType::bf16, 90u + unsigned(M));
+        std::vector<Data> ws;
+        for (int64_t N : {48, 16, 32}) ws.push_back(make(M, N, K, k::WeightType::bf16, 100u + unsigned(N)));
+        ws.push_back(make(M, 24, K, k::WeightType::f16, 200u));
+        std::vector<std::vector<float>> many(ws.size()), one(ws.size());
+        std::vector<k::MatmulJob> jobs;
+        for (size_t i = 0; i < ws.size(); ++i) {
+          const Data& d = ws[i];
+          const auto wt = i == 3 ? k::WeightType::f16 : k::WeightType::bf16;
+          many[i].assign(std::size_t(M * d.ldy), -1.0f);
+          one[i].assign(std::size_t(M * d.ldy), -1.0f);
+          jobs.push_back({base.x.data(), base.ldx, d.w.data(), d.ldw, wt, many[i].data(), d.ldy, M, d.N, K});
+          k::matmul(base.x.data(), base.ldx, d.w.data(), d.ldw, wt, one[i].data(), d.ldy, M, d.N, K);
+        }
+        k::matmul_many(jobs.data(), int(jobs.size()));
+        for (size_t i = 0; i < ws.size(); ++i) CHECK(many[i] == one[i]);
+      }
+    }
+  }
+}
+
 TEST_CASE("set_isa runs a level this CPU runs by its name, and refuses others") {
   Restore restore;
   for (k::Isa isa : k::available_isas()) {
