@@ -116,9 +116,10 @@ DecodeRun measure_decode(const Qwen3Model& model, int tokens, TokenId first, int
   DecodeRun r;
   double wall = 0;
   for (double s : token_s) wall += s;
-  const PoolTimes pool = kernels::thread_pool().take_times();
+  ThreadPool& kernel_pool = kernels::thread_pool();
+  const PoolTimes pool = kernel_pool.take_times();
   r.parallel_share = pool.run_s / wall;
-  r.waiting_share = pool.run_s > 0 ? pool.waiting_s / (pool.run_s * kernels::threads()) : 0.0;
+  r.waiting_share = pool.run_s > 0 ? pool.waiting_s / (pool.run_s * kernel_pool.size()) : 0.0;
   r.tokens_per_s = tokens / wall;
   r.fastest_token = 1.0 / *std::min_element(token_s.begin(), token_s.end());
   r.median_token = 1.0 / median(token_s);
@@ -355,8 +356,10 @@ void run_bench(const BenchOptions& o) {
     j["tg_median_token_per_s"] = tg.median_token;
     j["tg_fastest_token_per_s"] = tg.fastest_token;
     j["tg_cpu_share"] = tg.cpu_share;
-    j["tg_parallel_share"] = tg.parallel_share;
-    j["tg_waiting_share"] = tg.waiting_share;
+    if (nthreads > 1) {  // one thread runs everything itself: no split to report
+      j["tg_parallel_share"] = tg.parallel_share;
+      j["tg_waiting_share"] = tg.waiting_share;
+    }
     j["tg_read_gbs"] = tg.tokens_per_s * double(per_token) / 1e9;
     j["ceiling_applies"] = ceiling_applies;
     if (ceiling_applies) {
@@ -402,9 +405,10 @@ void run_bench(const BenchOptions& o) {
   if (o.tg > 0) {
     std::printf("tg%-6d  %8.2f tok/s (median token %.2f, fastest %.2f tok/s; cpu share %.0f %%)\n", o.tg,
                 tg.tokens_per_s, tg.median_token, tg.fastest_token, 100 * tg.cpu_share);
-    std::printf("steps     %.1f %% of the time in runs on the %d threads (products, attention), %.1f %% of their thread "
-                "time waiting there; %.1f %% on one thread between runs (norms, RoPE, rounding x, sampling)\n",
-                100 * tg.parallel_share, nthreads, 100 * tg.waiting_share, 100 * (1 - tg.parallel_share));
+    if (nthreads > 1)
+      std::printf("steps     %.1f %% of the time in runs on the %d threads (products, attention), %.1f %% of their thread "
+                  "time waiting there; %.1f %% on one thread between runs (norms, RoPE, rounding x, sampling)\n",
+                  100 * tg.parallel_share, nthreads, 100 * tg.waiting_share, 100 * (1 - tg.parallel_share));
     if (ceiling_applies)
       std::printf("bandwidth %8.2f GB/s best probe -> ceiling %.2f tok/s (%.2f GB per token); decode reads %.2f GB/s, "
                   "%.0f %% of it\n",

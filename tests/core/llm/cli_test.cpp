@@ -239,6 +239,7 @@ TEST_CASE("cli: llama.cpp-style short flags, and bmx bench llm --json") {
               &out) == 0);
   CHECK(nlohmann::json::parse(out)["weights_access"] == "map");
   CHECK(nlohmann::json::parse(out)["projections_in_pair_tiles"] == "none");  // a mapping keeps the file's rows
+  CHECK_FALSE(nlohmann::json::parse(out).contains("tg_parallel_share"));  // one thread: nothing to split
   REQUIRE(run(bmx_exe().string() + " bench llm -m " + tiny_model_dir("tiny-tied") + " -p 4 -n 2 -t 1 --no-mmap --json",
               &out) == 0);
   CHECK(nlohmann::json::parse(out)["weights_access"] == "read");
