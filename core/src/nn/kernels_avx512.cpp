@@ -84,9 +84,9 @@ IsaKernels avx512_kernels() {
   // 2 threads, ~80 GB/s, 3 alternations; 8 sequences gained, 37.5-38.1 against 32.4-33.2). AVX-512 BF16 tiles all.
   k.tiles_min_cols = 4097;
   k.gemv_max_rows = BMX_GEMV_MAX;
-  // 256 rows (1.25 MiB of BF16 at K = 2560) per task: each thread streams a long run. Against 64 rows, with the
-  // weights read into memory, 4B BF16 tg64 4.83-5.06 vs 4.46-4.80 tok/s (3 of 3 alternations), 8 sequences
-  // 23.4-23.9 vs 20.7-22.8. Mapped weights' noise had hidden it.
+  // At most 256 rows per GEMV task (tasks are ~256 KiB of W, stream_tasks.h; the cap matters for short rows only).
+  // Fixed 256-row tasks had beaten 64-row ones when tasks were handed out one at a time to any thread (4B BF16 tg64
+  // 4.83-5.06 vs 4.46-4.80 tok/s); each thread now runs its own share in order, which is what long runs needed.
   k.gemv_chunk = 256;
   k.gemm_chunk = 128;
   return k;
